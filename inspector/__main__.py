@@ -1,0 +1,5 @@
+"""`python -m inspector` is the same as the `h2inspect` command."""
+
+from inspector.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Sources that read captures: the pcap/pcapng container, link layers, TCP reassembly."""

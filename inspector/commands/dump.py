@@ -1,0 +1,29 @@
+"""`h2inspect dump`: every frame of a capture, as text or JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from inspector.capture.load import CaptureLoader
+from inspector.views.jsonl import JsonlFrames
+from inspector.views.text import TextFrames
+
+
+def run(args: argparse.Namespace) -> int:
+    """Decode the capture and print its frames as they are decoded."""
+    loader = CaptureLoader(args.capture, tuple(args.port or ()))
+    session = loader.session
+    view = JsonlFrames(session) if args.format == "jsonl" else TextFrames(session)
+    out = sys.stdout
+    write = out.write
+    printed = 0
+    for _ in loader.batches(batch=2000):
+        end = len(session.frames)
+        if end > printed:
+            write("".join(view.lines(printed, end, args.stream)))
+            printed = end
+    out.flush()
+    for finding in session.findings:
+        print(f"h2inspect: {args.capture}: {finding.one_line()}", file=sys.stderr)
+    return 0

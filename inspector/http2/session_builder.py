@@ -1,0 +1,228 @@
+"""From TCP byte streams to HTTP/2 connections in the model (sans-I/O).
+
+`SessionBuilder` is the `ByteSink` every source drives. For each TCP flow it
+decides what the bytes are: the HTTP/2 client preface on any port (h2c with
+prior knowledge), an HTTP/1.1 request with `Upgrade: h2c` answered by 101
+(the upgraded request becomes stream 1), plain HTTP/1.1, or, on a port the
+user named with --port, HTTP/2 already under way. Then it hands each
+direction's bytes to that connection's `ConnectionDecoder`.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Callable
+
+from inspector.flows import TcpFlow
+from inspector.http2.decoder import ConnectionDecoder
+from inspector.http2.frames import CLIENT_PREFACE
+from inspector.http2.hpack_decoder import HpackContext
+from inspector.model import Connection, Direction, Finding, Session, Severity
+
+_HTTP1_REQUEST = re.compile(rb"^[A-Z]{3,10} \S+ HTTP/1\.[01]\r\n")
+_HTTP1_RESPONSE = re.compile(rb"^HTTP/1\.[01] (\d{3})")
+MAX_SNIFF = 64 * 1024  # give up deciding after this many bytes without an answer
+
+UNDECIDED, HTTP2, UPGRADING, HTTP1, OTHER = range(5)
+
+
+class _FlowState:
+    __slots__ = ("flow", "kind", "held", "client_is_a", "conn", "decoder", "request_end",
+                 "upgrade")
+
+    def __init__(self, flow: TcpFlow) -> None:
+        self.flow = flow
+        self.kind = UNDECIDED
+        self.held: list[tuple[bool, bytes, float, int, int]] = []  # chunks before we decided
+        self.client_is_a = flow.initiator_known
+        self.conn: Connection | None = None
+        self.decoder: ConnectionDecoder | None = None
+        self.request_end = 0  # stream offset where the upgraded request (and body) ends
+        self.upgrade: tuple[tuple[tuple[str, str], ...], bytes, bool] | None = None
+
+
+class SessionBuilder:
+    """Drives connection decoders from the byte streams of TCP flows."""
+
+    def __init__(self, session: Session, ports: tuple[int, ...] = (),
+                 on_connection: Callable[[TcpFlow, Connection, bool], None] | None = None) -> None:
+        self.session = session
+        self.ports = frozenset(ports)
+        self.hpack = HpackContext()
+        self._flows: dict[int, _FlowState] = {}
+        self._on_connection = on_connection  # lets the payload store map conn -> flow
+
+    # ---- ByteSink --------------------------------------------------------
+
+    def data(self, flow: TcpFlow, from_a: bool, data: bytes, time: float, packet: int,
+             offset: int) -> None:
+        st = self._flows.get(flow.index)
+        if st is None:
+            st = self._flows[flow.index] = _FlowState(flow)
+        if st.kind == HTTP2:
+            st.decoder.receive(Direction.CLIENT if from_a == st.client_is_a else Direction.SERVER,  # type: ignore[union-attr]
+                               data, time, packet, offset)
+            return
+        if st.kind in (HTTP1, OTHER):
+            return
+        st.held.append((from_a, data, time, packet, offset))
+        if st.kind == UNDECIDED:
+            self._decide(st)
+        elif st.kind == UPGRADING:
+            self._upgrade_progress(st)
+
+    def gap(self, flow: TcpFlow, from_a: bool, size: int, packet: int) -> None:
+        st = self._flows.get(flow.index)
+        if st is None or st.kind != HTTP2:
+            if st is not None and st.kind in (UNDECIDED, UPGRADING):
+                st.kind = OTHER  # cannot tell what it is with bytes missing at the start
+                st.held.clear()
+            return
+        st.decoder.gap(self._direction(st, from_a), size, packet)  # type: ignore[union-attr]
+
+    def close(self, flow: TcpFlow, from_a: bool, how: str, packet: int) -> None:
+        st = self._flows.get(flow.index)
+        if st is not None and st.kind == HTTP2:
+            st.decoder.close(self._direction(st, from_a), how, packet)  # type: ignore[union-attr]
+
+    def finish(self) -> None:
+        """The source ended."""
+        for st in self._flows.values():
+            if st.kind == UNDECIDED and st.held and self._port_says_http2(st):
+                self._start_http2(st, midstream=True)
+            if st.kind == HTTP2:
+                st.decoder.finish()  # type: ignore[union-attr]
+        self.session.complete = True
+
+    # ---- deciding what a flow carries ---------------------------------------
+
+    def _direction(self, st: _FlowState, from_a: bool) -> Direction:
+        return Direction.CLIENT if from_a == st.client_is_a else Direction.SERVER
+
+    def _port_says_http2(self, st: _FlowState) -> bool:
+        flow = st.flow
+        if flow.b_port in self.ports:
+            st.client_is_a = True
+            return True
+        if flow.a_port in self.ports:
+            st.client_is_a = False
+            return True
+        return False
+
+    def _first_bytes(self, st: _FlowState, from_a: bool) -> bytes:
+        return b"".join(c[1] for c in st.held if c[0] == from_a)[:MAX_SNIFF]
+
+    def _decide(self, st: _FlowState) -> None:
+        flow = st.flow
+        # With the SYN seen, only the initiator can be the client.
+        for from_a in (True,) if flow.initiator_known else (True, False):
+            first = self._first_bytes(st, from_a)
+            if not first:
+                continue
+            if first.startswith(CLIENT_PREFACE):
+                st.client_is_a = from_a
+                self._start_http2(st, midstream=False)
+                return
+            if CLIENT_PREFACE.startswith(first):
+                return  # the preface may still be arriving
+            if _HTTP1_REQUEST.match(first):
+                st.client_is_a = from_a
+                self._http1_request(st, first)
+                return
+        if self._port_says_http2(st):
+            self._start_http2(st, midstream=True)
+            return
+        total = sum(len(c[1]) for c in st.held)
+        a_sent = any(c[0] for c in st.held)
+        if (flow.initiator_known and a_sent) or total > MAX_SNIFF:
+            st.kind = OTHER
+            st.held.clear()
+
+    def _new_connection(self, st: _FlowState, protocol: str) -> Connection:
+        flow = st.flow
+        client, server = (flow.a, flow.b) if st.client_is_a else (flow.b, flow.a)
+        conn = Connection(flow.index, client, server, protocol)
+        self.session.connections.append(conn)
+        st.conn = conn
+        if self._on_connection is not None:
+            self._on_connection(flow, conn, st.client_is_a)
+        return conn
+
+    def _start_http2(self, st: _FlowState, *, midstream: bool, replay: bool = True) -> None:
+        conn = self._new_connection(st, "h2-midstream" if midstream else "h2c")
+        st.decoder = ConnectionDecoder(self.session, conn, self.hpack, midstream=midstream)
+        st.kind = HTTP2
+        if midstream:
+            self.session.findings.append(Finding(
+                Severity.INFO, "the capture starts after this connection did: decoding from the "
+                "first frame boundary; header fields that refer to earlier ones show as unknown",
+                "RFC 7541 §2.3.2", conn.index))
+        if replay:
+            held, st.held = st.held, []
+            for from_a, data, time, packet, offset in held:
+                st.decoder.receive(self._direction(st, from_a), data, time, packet, offset)
+
+    # ---- HTTP/1.1 and the h2c Upgrade ----------------------------------------
+
+    def _http1_request(self, st: _FlowState, first: bytes) -> None:
+        end = first.find(b"\r\n\r\n")
+        if end < 0:
+            if len(first) >= MAX_SNIFF:
+                st.kind = OTHER
+            return  # wait for the whole request head
+        head = first[:end].decode("latin-1")
+        lines = head.split("\r\n")
+        fields = [tuple(part.strip() for part in line.split(":", 1)) for line in lines[1:] if ":" in line]
+        lowered = {k.lower(): v for k, v in fields}
+        tokens = {t.strip().lower() for t in lowered.get("upgrade", "").split(",")}
+        if "h2c" not in tokens:
+            st.kind = HTTP1
+            self._new_connection(st, "http/1.1")
+            st.held.clear()
+            return
+        body = int(lowered.get("content-length", "0") or 0) if lowered.get("content-length", "").isdigit() else 0
+        st.request_end = end + 4 + body
+        method, path = (lines[0].split(" ") + ["", ""])[:2]
+        headers = [(":method", method), (":scheme", "http"),
+                   (":authority", lowered.get("host", "")), (":path", path)]
+        headers += [(k.lower(), v) for k, v in fields
+                    if k.lower() not in ("host", "connection", "upgrade", "http2-settings")]
+        settings = lowered.get("http2-settings", "")
+        try:
+            raw_settings = base64.urlsafe_b64decode(settings + "=" * (-len(settings) % 4))
+        except (ValueError, TypeError):
+            raw_settings = b""
+        st.kind = UPGRADING
+        st.upgrade = (tuple(headers), raw_settings, body == 0)
+        self._upgrade_progress(st)
+
+    def _upgrade_progress(self, st: _FlowState) -> None:
+        server = self._first_bytes(st, not st.client_is_a)
+        if not server:
+            return
+        head_end = server.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        match = _HTTP1_RESPONSE.match(server)
+        if not match or match.group(1) != b"101":
+            st.kind = HTTP1
+            self._new_connection(st, "http/1.1")
+            st.held.clear()
+            return
+        assert st.upgrade is not None
+        headers, raw_settings, end_stream = st.upgrade
+        held, st.held = st.held, []
+        self._start_http2(st, midstream=False, replay=False)
+        st.conn.protocol = "h2c-upgrade"  # type: ignore[union-attr]
+        decoder = st.decoder
+        assert decoder is not None
+        decoder.upgraded_request(headers, raw_settings, end_stream)
+        skip = {st.client_is_a: st.request_end, not st.client_is_a: head_end + 4}
+        for from_a, data, time, packet, offset in held:
+            cut = skip[from_a] - offset
+            if cut >= len(data):
+                continue
+            if cut > 0:
+                data, offset = data[cut:], offset + cut
+            decoder.receive(self._direction(st, from_a), data, time, packet, offset)

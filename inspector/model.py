@@ -1,0 +1,355 @@
+"""The model every view reads: sessions, connections, streams, frames,
+header blocks and findings.
+
+A saved capture and a live proxy fill the same model. Frames live in one
+columnar `FrameLog` per session (arrays, not an object per frame) so a
+capture of a million frames stays small; `FrameLog[i]` hands out a
+`FrameRecord` when a view wants one. Payload bytes are not stored: a frame
+knows where its payload sits in its direction's byte stream, and the
+session's `PayloadStore` reads it back from the capture or the recording.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Callable, Iterator, NamedTuple, Protocol
+
+from inspector.http2.frames import DEFAULT_WINDOW, FRAME_HEADER_LENGTH, flag_names, type_name
+
+
+class Direction(IntEnum):
+    """Who sent the bytes."""
+
+    CLIENT = 0
+    SERVER = 1
+
+    @property
+    def label(self) -> str:
+        return "client" if self is Direction.CLIENT else "server"
+
+    @property
+    def peer(self) -> Direction:
+        return Direction.SERVER if self is Direction.CLIENT else Direction.CLIENT
+
+
+class StreamState(IntEnum):
+    """RFC 9113 section 5.1 states, as the client sees them.
+
+    "local" is the client, "remote" the server: half-closed (local) means the
+    client has sent END_STREAM and only the server may still send.
+    """
+
+    IDLE = 0
+    RESERVED_LOCAL = 1
+    RESERVED_REMOTE = 2
+    OPEN = 3
+    HALF_CLOSED_LOCAL = 4
+    HALF_CLOSED_REMOTE = 5
+    CLOSED = 6
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_local", " (local)").replace("_remote", " (remote)") \
+            .replace("_", "-")
+
+
+class Role(IntEnum):
+    """What a header block is, on its stream."""
+
+    NONE = 0
+    REQUEST = 1
+    RESPONSE = 2
+    INFORMATIONAL = 3
+    TRAILERS = 4
+    PUSH_REQUEST = 5
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
+class Severity(IntEnum):
+    """How much a finding matters."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+
+@dataclass(slots=True, frozen=True)
+class Finding:
+    """Something a reader should notice, with where it happened and the spec section."""
+
+    severity: Severity
+    message: str
+    reference: str = ""
+    conn: int | None = None
+    stream_id: int | None = None
+    packet: int | None = None
+    frame: int | None = None  # index in the session's FrameLog
+
+    def one_line(self) -> str:
+        where = []
+        if self.packet is not None:
+            where.append(f"packet {self.packet}")
+        if self.conn is not None:
+            where.append(f"conn {self.conn}")
+        if self.stream_id is not None:
+            where.append(f"stream {self.stream_id}")
+        ref = f" ({self.reference})" if self.reference else ""
+        return f"{', '.join(where)}: {self.message}{ref}" if where else f"{self.message}{ref}"
+
+
+Header = tuple[str, str]
+
+
+class HeaderBlock(NamedTuple):
+    """A decoded field block (HEADERS or PUSH_PROMISE plus CONTINUATIONs)."""
+
+    index: int
+    conn: int
+    stream_id: int
+    direction: Direction
+    role: Role
+    headers: tuple[Header, ...]
+    frame: int  # FrameLog index of the frame that completed it (-1: HTTP/1.1 upgrade request)
+    end_stream: bool
+    error: str | None  # why decoding stopped early, if it did
+    unknown_refs: tuple[int, ...]  # dynamic-table indexes the capture never saw
+
+    def get(self, name: str) -> str | None:
+        """First value of a header, or None."""
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+
+class HeaderBlockLog:
+    """Every header block of a session, column by column; decoded lists are shared."""
+
+    __slots__ = ("conn", "stream_id", "direction", "role", "frame", "end_stream", "headers",
+                 "errors", "unknown_refs")
+
+    def __init__(self) -> None:
+        self.conn = array("I")
+        self.stream_id = array("I")
+        self.direction = array("B")
+        self.role = array("B")
+        self.frame = array("i")
+        self.end_stream = array("B")
+        self.headers: list[tuple[Header, ...]] = []  # the same tuple for every identical block
+        self.errors: dict[int, str] = {}
+        self.unknown_refs: dict[int, tuple[int, ...]] = {}
+
+    def append(self, conn: int, stream_id: int, direction: Direction, role: Role,
+               headers: tuple[Header, ...], frame: int, end_stream: bool) -> int:
+        """Add a block; returns its index."""
+        self.conn.append(conn)
+        self.stream_id.append(stream_id)
+        self.direction.append(direction)
+        self.role.append(role)
+        self.frame.append(frame)
+        self.end_stream.append(end_stream)
+        self.headers.append(headers)
+        return len(self.headers) - 1
+
+    def __len__(self) -> int:
+        return len(self.headers)
+
+    def __getitem__(self, i: int) -> HeaderBlock:
+        if i < 0:
+            i += len(self.headers)
+        return HeaderBlock(i, self.conn[i], self.stream_id[i], Direction(self.direction[i]),
+                           Role(self.role[i]), self.headers[i], self.frame[i],
+                           bool(self.end_stream[i]), self.errors.get(i),
+                           self.unknown_refs.get(i, ()))
+
+    def __iter__(self) -> Iterator[HeaderBlock]:
+        for i in range(len(self.headers)):
+            yield self[i]
+
+
+class FrameRecord(NamedTuple):
+    """One HTTP/2 frame as it was on the wire, and the state right after it."""
+
+    index: int
+    conn: int
+    direction: Direction
+    packet: int
+    time: float
+    stream_id: int
+    type_code: int
+    flags: int
+    length: int
+    offset: int  # byte offset of the frame header in its direction's stream
+    stream_state: StreamState
+    conn_window_client: int  # connection send window of the client, after this frame
+    conn_window_server: int
+    stream_window_client: int  # this stream's send window of the client
+    stream_window_server: int
+    header_block: int  # index into Session.header_blocks, or -1
+
+    @property
+    def type_name(self) -> str:
+        return type_name(self.type_code)
+
+    @property
+    def flag_names(self) -> tuple[str, ...]:
+        return flag_names(self.type_code, self.flags)
+
+    @property
+    def payload_offset(self) -> int:
+        return self.offset + FRAME_HEADER_LENGTH
+
+
+class FrameLog:
+    """Every frame of a session in capture order, column by column."""
+
+    __slots__ = ("conn", "direction", "packet", "time", "stream_id", "type_code", "flags",
+                 "length", "offset", "state", "cw_client", "cw_server", "sw_client",
+                 "sw_server", "header_block")
+
+    def __init__(self) -> None:
+        self.conn = array("I")
+        self.direction = array("B")
+        self.packet = array("I")
+        self.time = array("d")
+        self.stream_id = array("I")
+        self.type_code = array("B")
+        self.flags = array("B")
+        self.length = array("I")
+        self.offset = array("Q")
+        self.state = array("B")
+        self.cw_client = array("i")
+        self.cw_server = array("i")
+        self.sw_client = array("i")
+        self.sw_server = array("i")
+        self.header_block = array("i")
+
+    def __len__(self) -> int:
+        return len(self.packet)
+
+    def __getitem__(self, i: int) -> FrameRecord:
+        if i < 0:
+            i += len(self.packet)
+        return FrameRecord(i, self.conn[i], Direction(self.direction[i]), self.packet[i],
+                           self.time[i], self.stream_id[i], self.type_code[i], self.flags[i],
+                           self.length[i], self.offset[i], StreamState(self.state[i]),
+                           self.cw_client[i], self.cw_server[i], self.sw_client[i],
+                           self.sw_server[i], self.header_block[i])
+
+    def __iter__(self) -> Iterator[FrameRecord]:
+        for i in range(len(self.packet)):
+            yield self[i]
+
+
+class Stream:
+    """One HTTP/2 stream: its state now and the frames that made it so.
+
+    Kept lean on purpose (a large capture has hundreds of thousands):
+    times, byte counts and header blocks are derived from its frames.
+    """
+
+    __slots__ = ("conn", "stream_id", "state", "frames", "window_client", "window_server",
+                 "reset_by", "reset_code", "promised_by", "upgraded", "seen")
+
+    def __init__(self, conn: int, stream_id: int, state: StreamState = StreamState.IDLE,
+                 window_client: int = DEFAULT_WINDOW, window_server: int = DEFAULT_WINDOW) -> None:
+        self.conn = conn
+        self.stream_id = stream_id
+        self.state = state
+        self.frames = array("I")  # FrameLog indexes, in order
+        self.window_client = window_client  # the client's send window on this stream
+        self.window_server = window_server
+        self.reset_by: Direction | None = None
+        self.reset_code: int | None = None
+        self.promised_by: int | None = None  # the stream its PUSH_PROMISE came on
+        self.upgraded = False  # stream 1 of an h2c Upgrade: the request came as HTTP/1.1
+        self.seen = 0  # bit 0: request block seen, bit 1: final response block seen
+
+    @property
+    def pushed(self) -> bool:
+        return self.stream_id % 2 == 0
+
+    def __repr__(self) -> str:
+        return f"Stream(conn={self.conn}, id={self.stream_id}, {self.state.label}, {len(self.frames)} frames)"
+
+
+@dataclass(slots=True, eq=False)
+class Connection:
+    """One TCP connection that carries HTTP/2 (or was seen as HTTP/1.1)."""
+
+    index: int
+    client: str  # "ip:port"
+    server: str
+    protocol: str = "h2c"  # h2c prior knowledge, "h2c-upgrade", "http/1.1", "h2-midstream"
+    streams: dict[int, Stream] = field(default_factory=dict)
+    settings_client: dict[int, int] = field(default_factory=dict)  # last SETTINGS each side sent
+    settings_server: dict[int, int] = field(default_factory=dict)
+    window_client: int = DEFAULT_WINDOW  # connection-level send windows
+    window_server: int = DEFAULT_WINDOW
+    frame_count: int = 0
+    first_time: float = 0.0
+    last_time: float = 0.0
+    goaway: list[int] = field(default_factory=list)  # FrameLog indexes of GOAWAY frames
+    closed_by: str | None = None  # "client FIN", "server RST", ...
+
+    def endpoint(self, direction: Direction) -> str:
+        return self.client if direction is Direction.CLIENT else self.server
+
+
+class PayloadStore(Protocol):
+    """Reads payload bytes back from where the source keeps them."""
+
+    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` in one direction's byte stream (fewer if not captured)."""
+        ...
+
+
+class EmptyPayloads:
+    """A store for sessions built from bytes in a test: nothing to read back."""
+
+    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
+        return b""
+
+
+@dataclass(slots=True, eq=False)
+class Session:
+    """Everything decoded from one capture or one proxy run."""
+
+    name: str
+    frames: FrameLog = field(default_factory=FrameLog)
+    connections: list[Connection] = field(default_factory=list)
+    header_blocks: HeaderBlockLog = field(default_factory=HeaderBlockLog)
+    findings: list[Finding] = field(default_factory=list)
+    payloads: PayloadStore = field(default_factory=EmptyPayloads)
+    packets: int = 0
+    complete: bool = False  # the source has ended
+    cut_short: str | None = None  # where a truncated capture ends
+    listeners: list[Callable[[Session], None]] = field(default_factory=list)
+
+    def frame_payload(self, frame: FrameRecord) -> bytes:
+        """The payload of a frame, read back from the source."""
+        return self.payloads.read(frame.conn, frame.direction, frame.payload_offset, frame.length)
+
+    def stream(self, conn: int, stream_id: int) -> Stream | None:
+        """A stream by connection index and id."""
+        for c in self.connections:
+            if c.index == conn:
+                return c.streams.get(stream_id)
+        return None
+
+    def connection(self, conn: int) -> Connection | None:
+        """A connection by its index."""
+        for c in self.connections:
+            if c.index == conn:
+                return c
+        return None
+
+    def notify(self) -> None:
+        """Tell live views the model grew."""
+        for listener in self.listeners:
+            listener(self)

@@ -1,0 +1,62 @@
+"""`dump --format text`: one line per frame like `nghttp -v`, fields and headers under it."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from inspector.http2 import frames as F
+from inspector.model import Direction, Role, Session
+
+INDENT = " " * 14
+# Frame types whose fields are worth a line in the text dump (read back from the capture).
+_SHOW_FIELDS = frozenset({F.FrameType.SETTINGS, F.FrameType.RST_STREAM, F.FrameType.GOAWAY,
+                          F.FrameType.WINDOW_UPDATE, F.FrameType.PING, F.FrameType.PRIORITY,
+                          F.FrameType.PUSH_PROMISE, F.FrameType.ALTSVC, F.FrameType.ORIGIN,
+                          F.FrameType.PRIORITY_UPDATE})
+
+
+def _fields_line(fields: dict) -> str:
+    if "settings" in fields:
+        return ", ".join(f"{k}={v}" for k, v in fields["settings"]) or "no parameters"
+    return ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+class TextFrames:
+    """Formats frames of one session as nghttp -v style text."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.origin: float | None = None
+
+    def lines(self, start: int = 0, end: int | None = None,
+              stream: int | None = None) -> Iterator[str]:
+        """Text lines for frames [start, end) of the log, optionally of one stream id."""
+        session = self.session
+        log = session.frames
+        if end is None:
+            end = len(log)
+        for i in range(start, end):
+            if stream is not None and log.stream_id[i] != stream:
+                continue
+            f = log[i]
+            if self.origin is None:
+                self.origin = f.time
+            arrow = "client → server" if f.direction is Direction.CLIENT else "server → client"
+            yield (f"[{f.time - self.origin:10.6f}] #{f.packet} conn {f.conn} {arrow} "
+                   f"{f.type_name} frame <length={f.length}, flags=0x{f.flags:02x}, "
+                   f"stream_id={f.stream_id}>"
+                   + ("" if f.type_name != "UNKNOWN" else f" type=0x{f.type_code:02x}") + "\n")
+            names = f.flag_names
+            if names:
+                yield f"{INDENT}; {' | '.join(names)}\n"
+            if f.type_code in _SHOW_FIELDS:
+                fields = F.parse_fields(f.type_code, f.flags, session.frame_payload(f))
+                yield f"{INDENT}({_fields_line(fields)})\n"
+            if f.header_block >= 0:
+                block = session.header_blocks[f.header_block]
+                yield f"{INDENT}; {block.role.label}" + (
+                    " (Trailers-Only)" if block.role is Role.TRAILERS and block.get(":status") else "") + "\n"
+                for name, value in block.headers:
+                    yield f"{INDENT}{name}: {value}\n"
+                if block.error:
+                    yield f"{INDENT}! HPACK: {block.error}\n"
