@@ -11,6 +11,7 @@ session's `PayloadStore` reads it back from the capture or the recording.
 
 from __future__ import annotations
 
+import struct
 from array import array
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -127,33 +128,29 @@ class HeaderBlock(NamedTuple):
         return None
 
 
-class HeaderBlockLog:
-    """Every header block of a session, column by column; decoded lists are shared."""
+HEADER_BLOCK_RECORD = struct.Struct("<IIBBiB")
 
-    __slots__ = ("conn", "stream_id", "direction", "role", "frame", "end_stream", "headers",
-                 "errors", "unknown_refs")
+
+class HeaderBlockLog:
+    """Every header block of a session; decoded header tuples are shared between
+    identical blocks, the rest is packed like the FrameLog."""
+
+    __slots__ = ("buf", "headers", "errors", "unknown_refs", "_columns")
+
+    COLUMNS = ("conn", "stream_id", "direction", "role", "frame", "end_stream")
 
     def __init__(self) -> None:
-        self.conn = array("I")
-        self.stream_id = array("I")
-        self.direction = array("B")
-        self.role = array("B")
-        self.frame = array("i")
-        self.end_stream = array("B")
+        self.buf = bytearray()
         self.headers: list[tuple[Header, ...]] = []  # the same tuple for every identical block
         self.errors: dict[int, str] = {}
         self.unknown_refs: dict[int, tuple[int, ...]] = {}
+        self._columns = _Columns(HEADER_BLOCK_RECORD, self.COLUMNS, "IIBBiB")
 
-    def append(self, conn: int, stream_id: int, direction: Direction, role: Role,
-               headers: tuple[Header, ...], frame: int, end_stream: bool) -> int:
+    def append(self, conn: int, stream_id: int, direction: int, role: int,
+               headers: tuple[Header, ...], frame: int, end_stream: bool | int) -> int:
         """Add a block; returns its index."""
-        self.conn.append(conn)
-        self.stream_id.append(stream_id)
-        self.direction.append(direction)
-        self.role.append(role)
-        self.frame.append(frame)
-        self.end_stream.append(end_stream)
         self.headers.append(headers)
+        self.buf += HEADER_BLOCK_RECORD.pack(conn, stream_id, direction, role, frame, bool(end_stream))
         return len(self.headers) - 1
 
     def __len__(self) -> int:
@@ -162,14 +159,27 @@ class HeaderBlockLog:
     def __getitem__(self, i: int) -> HeaderBlock:
         if i < 0:
             i += len(self.headers)
-        return HeaderBlock(i, self.conn[i], self.stream_id[i], Direction(self.direction[i]),
-                           Role(self.role[i]), self.headers[i], self.frame[i],
-                           bool(self.end_stream[i]), self.errors.get(i),
-                           self.unknown_refs.get(i, ()))
+        conn, sid, direction, role, frame, end_stream = HEADER_BLOCK_RECORD.unpack_from(
+            self.buf, i * HEADER_BLOCK_RECORD.size)
+        return HeaderBlock(i, conn, sid, Direction(direction), Role(role), self.headers[i], frame,
+                           bool(end_stream), self.errors.get(i), self.unknown_refs.get(i, ()))
 
     def __iter__(self) -> Iterator[HeaderBlock]:
         for i in range(len(self.headers)):
             yield self[i]
+
+    def role(self, i: int) -> Role:
+        """The role of block i, without building the whole record."""
+        return Role(self.buf[i * HEADER_BLOCK_RECORD.size + 9])
+
+    def column(self, name: str) -> array:
+        """One field of every block, as an array."""
+        return self._columns.get(name, self.buf, len(self.headers))
+
+    def __getattr__(self, name: str) -> array:
+        if name in HeaderBlockLog.COLUMNS:
+            return self.column(name)
+        raise AttributeError(name)
 
 
 class FrameRecord(NamedTuple):
@@ -205,45 +215,99 @@ class FrameRecord(NamedTuple):
         return self.offset + FRAME_HEADER_LENGTH
 
 
-class FrameLog:
-    """Every frame of a session in capture order, column by column."""
+FRAME_RECORD = struct.Struct("<IBIdIBBIQBqqqqi")
+"""One frame as stored: the fields of FrameRecord from conn to header_block, packed."""
 
-    __slots__ = ("conn", "direction", "packet", "time", "stream_id", "type_code", "flags",
-                 "length", "offset", "state", "cw_client", "cw_server", "sw_client",
-                 "sw_server", "header_block")
+
+class _Columns:
+    """Column arrays materialised from packed records on first use, then kept up to date.
+
+    The decoder writes one packed record per frame (one C call instead of
+    fifteen appends); a view that wants a whole column, to filter or sort,
+    gets an array built once and extended as the log grows.
+    """
+
+    __slots__ = ("record", "typecodes", "names", "arrays", "rows")
+
+    def __init__(self, record: struct.Struct, names: tuple[str, ...], typecodes: str) -> None:
+        self.record = record
+        self.names = names
+        self.typecodes = typecodes
+        self.arrays: dict[str, array] = {}
+        self.rows: dict[str, int] = {}
+
+    def get(self, name: str, buf: bytearray, count: int) -> array:
+        col = self.arrays.get(name)
+        if col is None:
+            col = self.arrays[name] = array(self.typecodes[self.names.index(name)])
+            self.rows[name] = 0
+        done = self.rows[name]
+        if done < count:
+            k = self.names.index(name)
+            size = self.record.size
+            view = memoryview(buf)[done * size:count * size]
+            col.extend([r[k] for r in self.record.iter_unpack(view)])
+            view.release()
+            self.rows[name] = count
+        return col
+
+
+class FrameLog:
+    """Every frame of a session in capture order, as packed fixed-size records.
+
+    `log[i]` is a FrameRecord; `log.stream_id` (and every other field name)
+    is that column as an array, for filters and sorts over many frames.
+    """
+
+    __slots__ = ("buf", "_columns")
+
+    COLUMNS = ("conn", "direction", "packet", "time", "stream_id", "type_code", "flags", "length",
+               "offset", "state", "cw_client", "cw_server", "sw_client", "sw_server", "header_block")
+    RECORD = FRAME_RECORD
 
     def __init__(self) -> None:
-        self.conn = array("I")
-        self.direction = array("B")
-        self.packet = array("I")
-        self.time = array("d")
-        self.stream_id = array("I")
-        self.type_code = array("B")
-        self.flags = array("B")
-        self.length = array("I")
-        self.offset = array("Q")
-        self.state = array("B")
-        self.cw_client = array("i")
-        self.cw_server = array("i")
-        self.sw_client = array("i")
-        self.sw_server = array("i")
-        self.header_block = array("i")
+        self.buf = bytearray()  # FRAME_RECORD after FRAME_RECORD
+        self._columns = _Columns(FRAME_RECORD, self.COLUMNS, "IBIdIBBIQBqqqqi")
+
+    def add(self, conn: int, direction: int, packet: int, time: float, stream_id: int,
+            type_code: int, flags: int, length: int, offset: int, state: int, cw_client: int,
+            cw_server: int, sw_client: int, sw_server: int, header_block: int) -> int:
+        """Append one frame; returns its index. (The decoder inlines this on its hot path.)"""
+        self.buf += FRAME_RECORD.pack(conn, direction, packet, time, stream_id, type_code, flags,
+                                      length, offset, state, cw_client, cw_server, sw_client,
+                                      sw_server, header_block)
+        return len(self.buf) // FRAME_RECORD.size - 1
+
+    def next_index(self) -> int:
+        """The index the next added frame will have."""
+        return len(self.buf) // FRAME_RECORD.size
 
     def __len__(self) -> int:
-        return len(self.packet)
+        return len(self.buf) // FRAME_RECORD.size
 
     def __getitem__(self, i: int) -> FrameRecord:
+        n = len(self.buf) // FRAME_RECORD.size
         if i < 0:
-            i += len(self.packet)
-        return FrameRecord(i, self.conn[i], Direction(self.direction[i]), self.packet[i],
-                           self.time[i], self.stream_id[i], self.type_code[i], self.flags[i],
-                           self.length[i], self.offset[i], StreamState(self.state[i]),
-                           self.cw_client[i], self.cw_server[i], self.sw_client[i],
-                           self.sw_server[i], self.header_block[i])
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        (conn, direction, packet, time, sid, type_code, flags, length, offset, state, cwc, cws,
+         swc, sws, hb) = FRAME_RECORD.unpack_from(self.buf, i * FRAME_RECORD.size)
+        return FrameRecord(i, conn, Direction(direction), packet, time, sid, type_code, flags,
+                           length, offset, StreamState(state), cwc, cws, swc, sws, hb)
 
     def __iter__(self) -> Iterator[FrameRecord]:
-        for i in range(len(self.packet)):
+        for i in range(len(self)):
             yield self[i]
+
+    def column(self, name: str) -> array:
+        """One field of every frame, as an array (built once, then extended)."""
+        return self._columns.get(name, self.buf, len(self))
+
+    def __getattr__(self, name: str) -> array:
+        if name in FrameLog.COLUMNS:
+            return self.column(name)
+        raise AttributeError(name)
 
 
 class Stream:

@@ -18,7 +18,11 @@ from typing import NamedTuple
 
 from inspector.http2 import frames as F
 from inspector.http2.hpack_decoder import DEFAULT_TABLE_SIZE, HpackContext
+from inspector.http2.stream_state import AFTER_DATA as _AFTER_DATA
+from inspector.http2.stream_state import AFTER_HEADERS as _AFTER_HEADERS
 from inspector.http2.stream_state import StreamEvent, assumed_state, next_state
+from inspector.model import FRAME_RECORD as _RECORD
+from inspector.model import HEADER_BLOCK_RECORD as _HB_RECORD
 from inspector.model import (
     Connection,
     Direction,
@@ -49,6 +53,8 @@ _DEFINED_BITS = {t: sum(f.bit for f in flags) for t, flags in F.DEFINED_FLAGS.it
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, \
     CONTINUATION = range(10)
 C, S = Direction.CLIENT, Direction.SERVER
+_HEADERS = StreamEvent.HEADERS
+_REQUEST, _TRAILERS = Role.REQUEST, Role.TRAILERS
 
 
 class PendingBlock(NamedTuple):
@@ -122,12 +128,27 @@ class ConnectionDecoder:
             if pos < 0:
                 return
         n = len(data)
+        d = int(direction)
+        peer = 1 - d
+        first_index = self.session.frames.next_index()
+        frame = self._frame
+        conn = self.conn
+        streams = conn.streams
+        log = self.session.frames
+        buf = log.buf
+        record_size = _RECORD.size
+        pack = _RECORD.pack
+        max_frame = self.max_frame
+        hpack_cache = self.hpack.cache
+        hb_headers = self.session.header_blocks.headers
+        hb_buf = self.session.header_blocks.buf
+        hb_pack = _HB_RECORD.pack
+        conn_index = conn.index
         while n - pos >= 9:
             hi, lo, type_code, flags, sid = _unpack_header(data, pos)
             length = hi << 16 | lo
             end = pos + 9 + length
-            if length > self.max_frame[direction.peer] and not self._frame_size_plausible(
-                    data, pos, end, direction):
+            if length > max_frame[peer] and not self._frame_size_plausible(data, pos, end, direction):
                 side.skipped_from, side.skipped_packet = offset + pos, packet
                 side.synced = False
                 pos = self._resync(side, direction, data, pos + 1, offset, packet)
@@ -136,13 +157,64 @@ class ConnectionDecoder:
                 continue
             if end > n:
                 break
-            self._frame(direction, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
+            # Fast paths for the frames that make up nearly all traffic: DATA and
+            # a whole header block in one HEADERS frame, on a known stream, with
+            # a state transition the RFC allows. Anything else takes `_frame`.
+            stream = streams.get(sid) if type_code <= 1 and side.pending is None else None
+            if stream is None and type_code == HEADERS and sid and side.pending is None:
+                stream = self._stream(sid, d, _HEADERS)
+            if stream is not None:
+                if type_code == DATA:
+                    new = _AFTER_DATA.get((stream.state, d, flags & 1))
+                    if new is not None:
+                        stream.state = new
+                        if d:
+                            conn.window_server -= length
+                            stream.window_server -= length
+                        else:
+                            conn.window_client -= length
+                            stream.window_client -= length
+                        stream.frames.append(len(buf) // record_size)
+                        buf += pack(conn_index, d, packet, time, sid, 0, flags, length, offset + pos,
+                                    new, conn.window_client, conn.window_server,
+                                    stream.window_client, stream.window_server, -1)
+                        pos = end
+                        continue
+                elif flags & 0x2C == 4:  # END_HEADERS, no PADDED or PRIORITY
+                    new = _AFTER_HEADERS.get((stream.state, d, flags & 1))
+                    decoded = hpack_cache.get((side.hpack_state, data[pos + 9:end]))
+                    if new is not None and decoded is not None and decoded.clean:
+                        stream.state = new
+                        index = len(buf) // record_size
+                        side.hpack_state = decoded.state_id
+                        headers = decoded.headers
+                        if d:
+                            role = _role(stream, d, headers, flags & 1)
+                        else:
+                            role = _TRAILERS if stream.seen & 1 else _REQUEST
+                            stream.seen |= 1
+                        block = len(hb_headers)
+                        hb_headers.append(headers)
+                        hb_buf += hb_pack(conn_index, sid, d, role, index, flags & 1)
+                        stream.frames.append(index)
+                        buf += pack(conn_index, d, packet, time, sid, 1, flags, length, offset + pos,
+                                    new, conn.window_client, conn.window_server,
+                                    stream.window_client, stream.window_server, block)
+                        pos = end
+                        continue
+            frame(d, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
             pos = end
         if pos < n:
             side.buf = data[pos:]
             side.buf_offset = offset + pos
         else:
             side.buf = b""
+        added = len(buf) // record_size - first_index
+        if added:
+            if not conn.frame_count:
+                conn.first_time = time
+            conn.frame_count += added
+            conn.last_time = time
 
     def gap(self, direction: Direction, size: int, packet: int) -> None:
         """`size` bytes of `direction` were never captured: drop what was half-read and resync."""
@@ -251,11 +323,11 @@ class ConnectionDecoder:
 
     # ---- one frame ---------------------------------------------------------
 
-    def _stream(self, sid: int, direction: Direction, event: StreamEvent) -> Stream:
+    def _stream(self, sid: int, direction: int, event: StreamEvent) -> Stream:
         stream = self.conn.streams.get(sid)
         if stream is None:
             if self.midstream or sid <= self.highest_stream and sid % 2:
-                state = assumed_state(direction, event) if self.midstream else StreamState.IDLE
+                state = assumed_state(Direction(direction), event) if self.midstream else StreamState.IDLE
             else:
                 state = StreamState.IDLE
             stream = Stream(self.conn.index, sid, state,
@@ -265,12 +337,12 @@ class ConnectionDecoder:
                 self.highest_stream = sid
         return stream
 
-    def _transition(self, stream: Stream, direction: Direction, event: StreamEvent, type_code: int,
+    def _transition(self, stream: Stream, direction: int, event: StreamEvent, type_code: int,
                     packet: int, frame: int) -> None:
-        new = next_state(stream.state, direction, event)
+        new = next_state(stream.state, Direction(direction), event)
         if new is None:
             self._finding(Severity.ERROR,
-                          f"{F.type_name(type_code)} from the {direction.label} on a stream that is "
+                          f"{F.type_name(type_code)} from the {Direction(direction).label} on a stream that is "
                           f"{stream.state.label}", "RFC 9113 §5.1", stream_id=stream.stream_id,
                           packet=packet, frame=frame)
             if event is StreamEvent.RST_STREAM:
@@ -278,21 +350,23 @@ class ConnectionDecoder:
         else:
             stream.state = new
 
-    def _frame(self, direction: Direction, data: bytes, pos: int, length: int, type_code: int,
+    def _frame(self, direction: int, data: bytes, pos: int, length: int, type_code: int,
                flags: int, sid: int, time: float, packet: int, offset: int) -> None:
+        """Decode one frame the general way and add its record to the frame log.
+
+        `direction` is 0 (client) or 1. `receive` inlines the common cases of
+        DATA and HEADERS; every other frame, and every unusual case, comes here.
+        """
         log = self.session.frames
-        index = len(log.packet)
+        index = log.next_index()
         conn = self.conn
+        side = self.sides[direction]
+        stream: Stream | None = None
+        block = -1
         if sid >> 31:
             sid &= 0x7FFF_FFFF
             self._finding(Severity.WARNING, "reserved bit of the stream identifier is set",
                           "RFC 9113 §4.1", stream_id=sid, packet=packet, frame=index)
-        side = self.sides[direction]
-        stream: Stream | None = None
-        block = -1
-        payload_start = pos + 9
-        payload_end = payload_start + length
-
         if side.pending is not None and (type_code != CONTINUATION or sid != side.pending.stream_id):
             self._finding(Severity.ERROR,
                           f"{F.type_name(type_code)} on stream {sid} interrupts the header block of "
@@ -300,21 +374,44 @@ class ConnectionDecoder:
                           packet=packet, frame=index)
             side.pending = None
 
-        if type_code == DATA:
-            stream = self._stream(sid, direction, StreamEvent.DATA) if sid else None
-            if direction is C:
-                conn.window_client -= length
-            else:
+        if type_code == DATA and sid:
+            stream = conn.streams.get(sid) or self._stream(sid, direction, StreamEvent.DATA)
+            if direction:
                 conn.window_server -= length
-            if stream is not None:
-                if direction is C:
-                    stream.window_client -= length
-                else:
-                    stream.window_server -= length
-                self._transition(stream, direction, StreamEvent.DATA, type_code, packet, index)
-                if flags & F.END_STREAM:
-                    self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet, index)
-        elif type_code == HEADERS or type_code == PUSH_PROMISE:
+                stream.window_server -= length
+            else:
+                conn.window_client -= length
+                stream.window_client -= length
+            self._transition(stream, direction, StreamEvent.DATA, type_code, packet, index)
+            if flags & 1:
+                self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet, index)
+        else:
+            stream, block = self._other_frame(direction, data, pos, length, type_code, flags, sid,
+                                              packet, index)
+        if length > self.max_frame[1 - direction]:
+            self._finding(Severity.ERROR,
+                          f"frame of {length} bytes exceeds the peer's SETTINGS_MAX_FRAME_SIZE "
+                          f"({self.max_frame[1 - direction]})", "RFC 9113 §4.2", stream_id=sid,
+                          packet=packet, frame=index)
+        if stream is not None:
+            stream.frames.append(index)
+            log.buf += _RECORD.pack(conn.index, direction, packet, time, sid, type_code, flags, length,
+                                    offset, stream.state, conn.window_client, conn.window_server,
+                                    stream.window_client, stream.window_server, block)
+        else:
+            log.buf += _RECORD.pack(conn.index, direction, packet, time, sid, type_code, flags, length,
+                                    offset, 0, conn.window_client, conn.window_server, 0, 0, block)
+
+    def _other_frame(self, direction: int, data: bytes, pos: int, length: int, type_code: int,
+                     flags: int, sid: int, packet: int, index: int) -> tuple[Stream | None, int]:
+        """Every frame but the common DATA and HEADERS: returns (its stream, header block index)."""
+        conn = self.conn
+        side = self.sides[direction]
+        stream: Stream | None = None
+        block = -1
+        payload_start = pos + 9
+        payload_end = payload_start + length
+        if type_code == HEADERS or type_code == PUSH_PROMISE:
             payload = data[payload_start:payload_end]
             try:
                 fragment = F.header_block_fragment(type_code, flags, payload)
@@ -323,9 +420,10 @@ class ConnectionDecoder:
                               stream_id=sid, packet=packet, frame=index)
                 fragment = b""
             promised = 0
-            if type_code == PUSH_PROMISE:
-                promised = _I32.unpack_from(payload, 1 if flags & F.PADDED else 0)[0] & 0x7FFF_FFFF \
-                    if length >= 4 else 0
+            if type_code == PUSH_PROMISE and length >= 4:
+                at = 1 if flags & F.PADDED else 0
+                if len(payload) >= at + 4:
+                    promised = _I32.unpack_from(payload, at)[0] & 0x7FFF_FFFF
             if sid:
                 stream = self._stream(sid, direction, StreamEvent.HEADERS)
                 if type_code == HEADERS:
@@ -338,11 +436,11 @@ class ConnectionDecoder:
                     pushed = self._stream(promised, direction, StreamEvent.PUSH_PROMISE)
                     self._transition(pushed, direction, StreamEvent.PUSH_PROMISE, type_code, packet, index)
                     pushed.promised_by = sid
-            pending = PendingBlock(sid, promised, bool(flags & F.END_STREAM), [fragment])
+            end_stream = type_code == HEADERS and bool(flags & F.END_STREAM)
             if flags & F.END_HEADERS:
-                block = self._header_block(direction, pending, index)
+                block = self._header_block(direction, sid, promised, end_stream, fragment, index)
             else:
-                side.pending = pending
+                side.pending = PendingBlock(sid, promised, end_stream, [fragment])
         elif type_code == CONTINUATION:
             stream = self._stream(sid, direction, StreamEvent.CONTROL) if sid else None
             pending = side.pending
@@ -353,7 +451,13 @@ class ConnectionDecoder:
                 pending.fragments.append(data[payload_start:payload_end])
                 if flags & F.END_HEADERS:
                     side.pending = None
-                    block = self._header_block(direction, pending, index)
+                    block = self._header_block(direction, pending.stream_id, pending.promised_id,
+                                               pending.end_stream, b"".join(pending.fragments), index)
+        elif type_code == DATA:  # on stream 0: counted against the connection only
+            if direction:
+                conn.window_server -= length
+            else:
+                conn.window_client -= length
         elif type_code == SETTINGS:
             if not flags & F.ACK:
                 self._settings(direction, data[payload_start:payload_end], packet, index)
@@ -364,22 +468,22 @@ class ConnectionDecoder:
                               stream_id=sid, packet=packet, frame=index)
             # A WINDOW_UPDATE lets the *peer* send more.
             if sid == 0:
-                if direction is C:
-                    conn.window_server += increment
-                else:
+                if direction:
                     conn.window_client += increment
+                else:
+                    conn.window_server += increment
             else:
                 stream = self._stream(sid, direction, StreamEvent.CONTROL)
-                if direction is C:
-                    stream.window_server += increment
-                else:
+                if direction:
                     stream.window_client += increment
+                else:
+                    stream.window_server += increment
                 self._transition(stream, direction, StreamEvent.CONTROL, type_code, packet, index)
         elif type_code == RST_STREAM:
             if sid:
                 stream = self._stream(sid, direction, StreamEvent.RST_STREAM)
                 self._transition(stream, direction, StreamEvent.RST_STREAM, type_code, packet, index)
-                stream.reset_by = direction
+                stream.reset_by = Direction(direction)
                 stream.reset_code = _I32.unpack_from(data, payload_start)[0] if length >= 4 else 0
         elif type_code == PRIORITY:
             if sid:
@@ -391,54 +495,23 @@ class ConnectionDecoder:
                 code = _I32.unpack_from(data, payload_start + 4)[0]
                 if code:
                     self._finding(Severity.WARNING,
-                                  f"GOAWAY from the {direction.label} with {F.error_name(code)}",
+                                  f"GOAWAY from the {Direction(direction).label} with {F.error_name(code)}",
                                   "RFC 9113 §6.8", packet=packet, frame=index)
         elif sid and type_code != PING:
             stream = conn.streams.get(sid)
-
         if type_code in _STREAM_ONLY and not sid:
             self._finding(Severity.ERROR, f"{F.type_name(type_code)} on stream 0", "RFC 9113 §6",
                           packet=packet, frame=index)
         elif type_code in _CONNECTION_ONLY and sid:
             self._finding(Severity.ERROR, f"{F.type_name(type_code)} on stream {sid}, not stream 0",
                           "RFC 9113 §6", stream_id=sid, packet=packet, frame=index)
-        if length > self.max_frame[direction.peer]:
-            self._finding(Severity.ERROR,
-                          f"frame of {length} bytes exceeds the peer's SETTINGS_MAX_FRAME_SIZE "
-                          f"({self.max_frame[direction.peer]})", "RFC 9113 §4.2", stream_id=sid,
-                          packet=packet, frame=index)
+        return stream, block
 
-        log.conn.append(conn.index)
-        log.direction.append(direction)
-        log.packet.append(packet)
-        log.time.append(time)
-        log.stream_id.append(sid)
-        log.type_code.append(type_code)
-        log.flags.append(flags)
-        log.length.append(length)
-        log.offset.append(offset)
-        log.cw_client.append(_clamp(conn.window_client))
-        log.cw_server.append(_clamp(conn.window_server))
-        if stream is not None:
-            stream.frames.append(index)
-            log.state.append(stream.state)
-            log.sw_client.append(_clamp(stream.window_client))
-            log.sw_server.append(_clamp(stream.window_server))
-        else:
-            log.state.append(0)
-            log.sw_client.append(0)
-            log.sw_server.append(0)
-        log.header_block.append(block)
-        if not conn.frame_count:
-            conn.first_time = time
-        conn.frame_count += 1
-        conn.last_time = time
-
-    def _settings(self, direction: Direction, payload: bytes, packet: int, frame: int) -> None:
+    def _settings(self, direction: int, payload: bytes, packet: int, frame: int) -> None:
         if len(payload) % 6:
             self._finding(Severity.ERROR, f"SETTINGS length {len(payload)} is not a multiple of 6",
                           "RFC 9113 §6.5", packet=packet, frame=frame)
-        mine = self.conn.settings_client if direction is C else self.conn.settings_server
+        mine = self.conn.settings_client if direction == C else self.conn.settings_server
         for ident, value in F.parse_settings(payload):
             mine[ident] = value
             if ident == F.Setting.HEADER_TABLE_SIZE:
@@ -460,27 +533,27 @@ class ConnectionDecoder:
                 self.initial_window[direction] = value
                 if delta:
                     for stream in self.conn.streams.values():
-                        if direction is C:
+                        if direction == C:
                             stream.window_server += delta
                         else:
                             stream.window_client += delta
 
-    def _header_block(self, direction: Direction, pending: PendingBlock, frame: int) -> int:
+    def _header_block(self, direction: int, stream_id: int, promised_id: int, end_stream: bool,
+                      raw: bytes, frame: int) -> int:
         side = self.sides[direction]
-        raw = pending.fragments[0] if len(pending.fragments) == 1 else b"".join(pending.fragments)
-        decoded = self.hpack.decode(side.hpack_state, raw, self.table_limit[direction.peer])
+        decoded = self.hpack.decode(side.hpack_state, raw, self.table_limit[1 - direction])
         side.hpack_state = decoded.state_id
         headers = decoded.headers
-        sid = pending.promised_id or pending.stream_id
+        sid = promised_id or stream_id
         stream = self.conn.streams.get(sid)
-        if pending.promised_id:
+        if promised_id:
             role = Role.PUSH_REQUEST
         elif stream is None:
             role = Role.NONE
         else:
-            role = _role(stream, direction, headers, pending.end_stream)
+            role = _role(stream, direction, headers, end_stream)
         blocks = self.session.header_blocks
-        index = blocks.append(self.conn.index, sid, direction, role, headers, frame, pending.end_stream)
+        index = blocks.append(self.conn.index, sid, direction, role, headers, frame, end_stream)
         if decoded.error:
             blocks.errors[index] = decoded.error
             self._finding(Severity.ERROR, f"HPACK: {decoded.error}", "RFC 7541",
@@ -508,14 +581,10 @@ class ConnectionDecoder:
         self.session.header_blocks.append(self.conn.index, 1, C, Role.REQUEST, headers, -1, end_stream)
 
 
-def _clamp(value: int) -> int:
-    return value if -2**31 <= value <= MAX_WINDOW else (MAX_WINDOW if value > 0 else -2**31)
-
-
-def _role(stream: Stream, direction: Direction, headers: tuple[tuple[str, str], ...],
+def _role(stream: Stream, direction: int, headers: tuple[tuple[str, str], ...],
           end_stream: bool) -> Role:
     """What a header block is on its stream (see DESIGN.md, vocabulary)."""
-    if direction is C:
+    if direction == C:
         if stream.seen & 1:
             return Role.TRAILERS
         stream.seen |= 1

@@ -57,6 +57,7 @@ class DecodedBlock(NamedTuple):
     unknown_refs: tuple[int, ...]  # dynamic-table indexes that were unknown
     size_updates: tuple[int, ...]  # dynamic table size updates at its start
     error: str | None
+    clean: bool  # no error and no unknown references: nothing to report
 
 
 def _text(raw: bytes) -> str:
@@ -117,8 +118,8 @@ class HpackContext:
     def __init__(self, cache_limit: int = 200_000) -> None:
         self.states: list[TableState] = []
         self._state_ids: dict[TableState, int] = {}
-        self._cache: dict[tuple[int, bytes], DecodedBlock] = {}
-        self._cache_limit = cache_limit
+        self.cache: dict[tuple[int, bytes], DecodedBlock] = {}  # the decoder reads it directly
+        self.cache_limit = cache_limit
 
     def intern(self, state: TableState) -> int:
         """The id of a table state, allocating one for a state not seen before."""
@@ -135,13 +136,13 @@ class HpackContext:
     def decode(self, state_id: int, block: bytes, max_allowed: int) -> DecodedBlock:
         """Decode `block` against table `state_id`; `max_allowed` is the decoder's SETTINGS limit."""
         key = (state_id, block)
-        hit = self._cache.get(key)
+        hit = self.cache.get(key)
         if hit is not None:
             return hit
         result = self._decode(self.states[state_id], block, max_allowed)
-        if len(self._cache) >= self._cache_limit:
-            self._cache.clear()
-        self._cache[key] = result
+        if len(self.cache) >= self.cache_limit:
+            self.cache.clear()
+        self.cache[key] = result
         return result
 
     def lose_sync(self, state_id: int) -> int:
@@ -216,4 +217,5 @@ class HpackContext:
             error = str(exc)
             partial = True  # whatever the block would have inserted is lost
         new_state = TableState(tuple(entries), size, max_size, partial)
-        return DecodedBlock(tuple(headers), self.intern(new_state), tuple(unknown), tuple(updates), error)
+        return DecodedBlock(tuple(headers), self.intern(new_state), tuple(unknown), tuple(updates), error,
+                            error is None and not unknown)

@@ -90,3 +90,21 @@ def assumed_state(sender: Direction, event: StreamEvent) -> StreamState:
     if event is StreamEvent.HEADERS and sender is Direction.CLIENT:
         return StreamState.IDLE
     return StreamState.OPEN
+
+
+def _combined(first: StreamEvent) -> dict[tuple[StreamState, Direction, int], StreamState]:
+    """(state, sender, END_STREAM flag) -> state after a DATA or HEADERS frame, when allowed."""
+    table = {}
+    for (state, sender, event), after in TRANSITIONS.items():
+        if event is not first:
+            continue
+        table[(state, sender, 0)] = after
+        ended = TRANSITIONS.get((after, sender, StreamEvent.END_STREAM))
+        if ended is not None:
+            table[(state, sender, 1)] = ended
+    return table
+
+
+#: The decoder's hot path: one lookup for a DATA or HEADERS frame and its END_STREAM flag.
+AFTER_DATA = _combined(StreamEvent.DATA)
+AFTER_HEADERS = _combined(StreamEvent.HEADERS)

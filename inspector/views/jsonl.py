@@ -7,12 +7,10 @@ flags, a decoded header list) are serialised once and reused.
 from __future__ import annotations
 
 import json
-from typing import Iterator
-
 from inspector.http2.frames import flag_names, type_name
-from inspector.model import Role, Session
+from inspector.model import FRAME_RECORD, HEADER_BLOCK_RECORD, Role, Session
 
-_ROLE_JSON = {r: json.dumps(r.label) for r in Role}
+_ROLE_JSON = {r: json.dumps(r.label) for r in Role}  # by Role and by its int value
 
 
 class JsonlFrames:
@@ -20,28 +18,23 @@ class JsonlFrames:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._conn_part: dict[tuple[int, int], str] = {}
-        self._type_part: dict[tuple[int, int], str] = {}
+        self._conn_part: dict[int, str] = {}  # conn * 2 + direction -> JSON
+        self._type_part: dict[int, str] = {}  # type << 8 | flags -> JSON
         self._headers_part: dict[int, str] = {}  # id(header tuple) -> JSON
+        self._keep: dict[int, tuple] = {}
 
     def _conn(self, conn: int, direction: int) -> str:
-        key = (conn, direction)
-        part = self._conn_part.get(key)
-        if part is None:
-            c = self.session.connection(conn)
-            client, server = (c.client, c.server) if c else ("", "")
-            part = self._conn_part[key] = (
-                f'"conn":{conn},"client":{json.dumps(client)},"server":{json.dumps(server)},'
-                f'"from":"{"client" if direction == 0 else "server"}"')
+        c = self.session.connection(conn)
+        client, server = (c.client, c.server) if c else ("", "")
+        part = self._conn_part[conn * 2 + direction] = (
+            f'"conn":{conn},"client":{json.dumps(client)},"server":{json.dumps(server)},'
+            f'"from":"{"client" if direction == 0 else "server"}"')
         return part
 
     def _type(self, type_code: int, flags: int) -> str:
-        key = (type_code, flags)
-        part = self._type_part.get(key)
-        if part is None:
-            part = self._type_part[key] = (
-                f'"type":"{type_name(type_code)}","type_code":{type_code},"flags":{flags},'
-                f'"flag_names":{json.dumps(list(flag_names(type_code, flags)))}')
+        part = self._type_part[type_code << 8 | flags] = (
+            f'"type":"{type_name(type_code)}","type_code":{type_code},"flags":{flags},'
+            f'"flag_names":{json.dumps(list(flag_names(type_code, flags)))}')
         return part
 
     def _headers(self, block: int) -> str:
@@ -52,25 +45,47 @@ class JsonlFrames:
         if part is None:
             if len(self._headers_part) > 100_000:
                 self._headers_part.clear()
+                self._keep.clear()
             part = json.dumps([list(h) for h in headers], ensure_ascii=False)
             self._headers_part[key] = part
-        return f',"headers":{part},"role":{_ROLE_JSON[Role(blocks.role[block])]}'
+            self._keep[key] = headers  # id() stays valid while we hold the tuple
+        return f',"headers":{part},"role":{_ROLE_JSON[blocks.role(block)]}'
 
     def lines(self, start: int = 0, end: int | None = None,
-              stream: int | None = None) -> Iterator[str]:
+              stream: int | None = None) -> list[str]:
         """JSON lines for frames [start, end) of the log, optionally of one stream id."""
         log = self.session.frames
         if end is None:
             end = len(log)
-        conn_a, dir_a, packet_a, time_a = log.conn, log.direction, log.packet, log.time
-        sid_a, type_a, flags_a, len_a, hb_a = (log.stream_id, log.type_code, log.flags, log.length,
-                                               log.header_block)
-        conn_part, type_part, headers = self._conn, self._type, self._headers
+        buf = log.buf
+        unpack = FRAME_RECORD.unpack_from
+        size = FRAME_RECORD.size
+        conn_parts, type_parts = self._conn_part, self._type_part
+        headers = self._headers
+        out = []
+        last_packet = -1
+        prefix = ""
+        hb_headers = self.session.header_blocks.headers
+        hb_parts = self._headers_part
+        hb_roles = self.session.header_blocks.buf
+        hb_size = HEADER_BLOCK_RECORD.size
         for i in range(start, end):
-            sid = sid_a[i]
+            (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _,
+             hb) = unpack(buf, i * size)
             if stream is not None and sid != stream:
                 continue
-            hb = hb_a[i]
-            yield (f'{{"packet":{packet_a[i]},"time":{time_a[i]!r},{conn_part(conn_a[i], dir_a[i])},'
-                   f'"stream_id":{sid},{type_part(type_a[i], flags_a[i])},"length":{len_a[i]}'
-                   f'{headers(hb) if hb >= 0 else ""}}}\n')
+            if packet != last_packet:  # a packet belongs to one connection and direction
+                last_packet = packet
+                part = conn_parts.get(conn * 2 + d) or self._conn(conn, d)
+                prefix = f'{{"packet":{packet},"time":{time!r},{part},"stream_id":'
+            tp = type_parts.get(type_code << 8 | flags) or self._type(type_code, flags)
+            if hb < 0:
+                out.append(f'{prefix}{sid},{tp},"length":{length}}}\n')
+            else:
+                hp = hb_parts.get(id(hb_headers[hb])) if len(hb_parts) < 100_000 else None
+                if hp is None:
+                    out.append(f'{prefix}{sid},{tp},"length":{length}{headers(hb)}}}\n')
+                else:
+                    out.append(f'{prefix}{sid},{tp},"length":{length},"headers":{hp},"role":'
+                               f'{_ROLE_JSON[hb_roles[hb * hb_size + 9]]}}}\n')
+        return out
