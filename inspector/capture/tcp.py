@@ -178,7 +178,8 @@ class TcpReassembler:
         size = _rel(first_needed, d.next_seq)
         if size <= 0:
             return
-        self.sink.gap(conn.flow, d.from_a, size, packet)
+        # Report the hole at the packet whose bytes come right after it.
+        self.sink.gap(conn.flow, d.from_a, size, d.waiting[first][1])
         d.offset += size
         d.next_seq = first_needed
         self._drain(conn, d, packet, self._time)

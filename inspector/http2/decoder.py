@@ -226,8 +226,9 @@ class ConnectionDecoder:
         side.skipped_from = None
         side.hpack_state = self.hpack.lose_sync(side.hpack_state)
         self._finding(Severity.WARNING,
-                      f"{size} bytes from the {direction.label} are missing from the capture; "
-                      "decoding resumes at the next frame boundary it can prove", "", packet=packet)
+                      f"{size} bytes from the {direction.label} are missing from the capture "
+                      f"(a hole just before packet {packet}); decoding resumes at the next frame "
+                      "boundary it can prove", "", packet=packet)
 
     def close(self, direction: Direction, how: str, packet: int) -> None:
         """The TCP side `direction` ended with FIN or RST."""

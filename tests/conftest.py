@@ -1,0 +1,30 @@
+"""Shared fixtures: where the sample captures are, and their manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = ROOT / "captures"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def load_manifest() -> list[dict]:
+    """captures/manifest.json: one entry per sample capture (written by captures/make_captures.py)."""
+    path = CAPTURES / "manifest.json"
+    data = json.loads(path.read_text())
+    return data["captures"] if isinstance(data, dict) else data
+
+
+@pytest.fixture
+def tmp_capture(tmp_path):
+    """A path for a capture a test builds."""
+    return str(tmp_path / "test.pcap")
+
+
+os.environ.setdefault("PYTHONHASHSEED", "0")
