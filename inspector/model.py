@@ -215,8 +215,12 @@ class FrameRecord(NamedTuple):
         return self.offset + FRAME_HEADER_LENGTH
 
 
-FRAME_RECORD = struct.Struct("<IBIdIBBIQBqqqqi")
+FRAME_RECORD = struct.Struct("<IBIdIBBIQBiiiii")
 """One frame as stored: the fields of FrameRecord from conn to header_block, packed."""
+
+
+def _i32(value: int) -> int:
+    return -2**31 if value < -2**31 else 2**31 - 1 if value > 2**31 - 1 else value
 
 
 class _Columns:
@@ -267,15 +271,19 @@ class FrameLog:
 
     def __init__(self) -> None:
         self.buf = bytearray()  # FRAME_RECORD after FRAME_RECORD
-        self._columns = _Columns(FRAME_RECORD, self.COLUMNS, "IBIdIBBIQBqqqqi")
+        self._columns = _Columns(FRAME_RECORD, self.COLUMNS, "IBIdIBBIQBiiiii")
 
     def add(self, conn: int, direction: int, packet: int, time: float, stream_id: int,
             type_code: int, flags: int, length: int, offset: int, state: int, cw_client: int,
             cw_server: int, sw_client: int, sw_server: int, header_block: int) -> int:
-        """Append one frame; returns its index. (The decoder inlines this on its hot path.)"""
+        """Append one frame; returns its index. (The decoder inlines this on its hot path.)
+
+        Windows are stored as 32-bit values: a window past that range is
+        already a flow-control error, and is kept at the limit.
+        """
         self.buf += FRAME_RECORD.pack(conn, direction, packet, time, stream_id, type_code, flags,
-                                      length, offset, state, cw_client, cw_server, sw_client,
-                                      sw_server, header_block)
+                                      length, offset, state, _i32(cw_client), _i32(cw_server),
+                                      _i32(sw_client), _i32(sw_server), header_block)
         return len(self.buf) // FRAME_RECORD.size - 1
 
     def next_index(self) -> int:
@@ -317,15 +325,16 @@ class Stream:
     times, byte counts and header blocks are derived from its frames.
     """
 
-    __slots__ = ("conn", "stream_id", "state", "frames", "window_client", "window_server",
+    __slots__ = ("conn", "stream_id", "state", "_index", "window_client", "window_server",
                  "reset_by", "reset_code", "promised_by", "upgraded", "seen")
 
     def __init__(self, conn: int, stream_id: int, state: StreamState = StreamState.IDLE,
-                 window_client: int = DEFAULT_WINDOW, window_server: int = DEFAULT_WINDOW) -> None:
+                 window_client: int = DEFAULT_WINDOW, window_server: int = DEFAULT_WINDOW,
+                 index: StreamFrames | None = None) -> None:
         self.conn = conn
         self.stream_id = stream_id
         self.state = state
-        self.frames = array("I")  # FrameLog indexes, in order
+        self._index = index
         self.window_client = window_client  # the client's send window on this stream
         self.window_server = window_server
         self.reset_by: Direction | None = None
@@ -338,8 +347,43 @@ class Stream:
     def pushed(self) -> bool:
         return self.stream_id % 2 == 0
 
+    @property
+    def frames(self) -> array:
+        """FrameLog indexes of this stream's frames, in order."""
+        if self._index is None:
+            return array("I")
+        return self._index.of(self.conn, self.stream_id)
+
     def __repr__(self) -> str:
-        return f"Stream(conn={self.conn}, id={self.stream_id}, {self.state.label}, {len(self.frames)} frames)"
+        return f"Stream(conn={self.conn}, id={self.stream_id}, {self.state.label})"
+
+
+class StreamFrames:
+    """Which frames belong to which stream: built from the frame log when first
+    asked, then kept up to date, so decoding never pays for it."""
+
+    __slots__ = ("log", "done", "by_stream")
+
+    def __init__(self, log: FrameLog) -> None:
+        self.log = log
+        self.done = 0
+        self.by_stream: dict[tuple[int, int], array] = {}
+
+    def of(self, conn: int, stream_id: int) -> array:
+        """Frame indexes of one stream (stream 0: the connection's own frames)."""
+        n = len(self.log)
+        if self.done < n:
+            conns = self.log.column("conn")
+            sids = self.log.column("stream_id")
+            by_stream = self.by_stream
+            for i in range(self.done, n):
+                key = (conns[i], sids[i])
+                frames = by_stream.get(key)
+                if frames is None:
+                    frames = by_stream[key] = array("I")
+                frames.append(i)
+            self.done = n
+        return self.by_stream.get((conn, stream_id)) or array("I")
 
 
 @dataclass(slots=True, eq=False)
@@ -394,6 +438,10 @@ class Session:
     complete: bool = False  # the source has ended
     cut_short: str | None = None  # where a truncated capture ends
     listeners: list[Callable[[Session], None]] = field(default_factory=list)
+    stream_frames: StreamFrames = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stream_frames = StreamFrames(self.frames)
 
     def frame_payload(self, frame: FrameRecord) -> bytes:
         """The payload of a frame, read back from the source."""

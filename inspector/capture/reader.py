@@ -18,8 +18,12 @@ from inspector.errors import CaptureError
 
 logging.getLogger("scapy").setLevel(logging.CRITICAL)  # we report problems ourselves
 
+import scapy.data  # noqa: E402
 from scapy.error import Scapy_Exception  # noqa: E402
 from scapy.utils import RawPcapNgReader, RawPcapReader  # noqa: E402
+
+# scapy loads Wireshark's MAC-vendor table on import (12 MB); we never show vendors.
+scapy.data.MANUFDB.d.clear()
 
 MAX_PACKET = 1 << 20  # scapy cuts packets at 64 KiB by default; loopback has bigger ones
 _PCAPNG_DATA_OFFSET = {6: 28, 2: 28, 3: 12}  # EPB, obsolete PB, SPB: data start in the block

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     write = out.write
     printed = 0
-    for _ in loader.batches(batch=2000):
+    for _ in loader.batches(batch=300):
         end = len(session.frames)
         if end > printed:
             write("".join(view.lines(printed, end, args.stream)))

@@ -174,8 +174,12 @@ class ConnectionDecoder:
                         else:
                             conn.window_client -= length
                             stream.window_client -= length
-                        stream.frames.append(len(buf) // record_size)
-                        buf += pack(conn_index, d, packet, time, sid, 0, flags, length, offset + pos,
+                        try:
+                            buf += pack(conn_index, d, packet, time, sid, 0, flags, length, offset + pos,
+                                        new, conn.window_client, conn.window_server,
+                                        stream.window_client, stream.window_server, -1)
+                        except struct.error:  # a window past 32 bits: stored at the limit
+                            log.add(conn_index, d, packet, time, sid, 0, flags, length, offset + pos,
                                     new, conn.window_client, conn.window_server,
                                     stream.window_client, stream.window_server, -1)
                         pos = end
@@ -196,8 +200,12 @@ class ConnectionDecoder:
                         block = len(hb_headers)
                         hb_headers.append(headers)
                         hb_buf += hb_pack(conn_index, sid, d, role, index, flags & 1)
-                        stream.frames.append(index)
-                        buf += pack(conn_index, d, packet, time, sid, 1, flags, length, offset + pos,
+                        try:
+                            buf += pack(conn_index, d, packet, time, sid, 1, flags, length, offset + pos,
+                                        new, conn.window_client, conn.window_server,
+                                        stream.window_client, stream.window_server, block)
+                        except struct.error:
+                            log.add(conn_index, d, packet, time, sid, 1, flags, length, offset + pos,
                                     new, conn.window_client, conn.window_server,
                                     stream.window_client, stream.window_server, block)
                         pos = end
@@ -331,8 +339,8 @@ class ConnectionDecoder:
                 state = assumed_state(Direction(direction), event) if self.midstream else StreamState.IDLE
             else:
                 state = StreamState.IDLE
-            stream = Stream(self.conn.index, sid, state,
-                            self.initial_window[S], self.initial_window[C])
+            stream = Stream(self.conn.index, sid, state, self.initial_window[S], self.initial_window[C],
+                            self.session.stream_frames)
             self.conn.streams[sid] = stream
             if sid > self.highest_stream:
                 self.highest_stream = sid
@@ -395,13 +403,12 @@ class ConnectionDecoder:
                           f"({self.max_frame[1 - direction]})", "RFC 9113 §4.2", stream_id=sid,
                           packet=packet, frame=index)
         if stream is not None:
-            stream.frames.append(index)
-            log.buf += _RECORD.pack(conn.index, direction, packet, time, sid, type_code, flags, length,
-                                    offset, stream.state, conn.window_client, conn.window_server,
-                                    stream.window_client, stream.window_server, block)
+            log.add(conn.index, direction, packet, time, sid, type_code, flags, length, offset,
+                    stream.state, conn.window_client, conn.window_server, stream.window_client,
+                    stream.window_server, block)
         else:
-            log.buf += _RECORD.pack(conn.index, direction, packet, time, sid, type_code, flags, length,
-                                    offset, 0, conn.window_client, conn.window_server, 0, 0, block)
+            log.add(conn.index, direction, packet, time, sid, type_code, flags, length, offset, 0,
+                    conn.window_client, conn.window_server, 0, 0, block)
 
     def _other_frame(self, direction: int, data: bytes, pos: int, length: int, type_code: int,
                      flags: int, sid: int, packet: int, index: int) -> tuple[Stream | None, int]:
