@@ -439,6 +439,7 @@ class Session:
     cut_short: str | None = None  # where a truncated capture ends
     listeners: list[Callable[[Session], None]] = field(default_factory=list)
     stream_frames: StreamFrames = field(init=False)
+    _by_index: dict[int, Connection] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.stream_frames = StreamFrames(self.frames)
@@ -449,17 +450,14 @@ class Session:
 
     def stream(self, conn: int, stream_id: int) -> Stream | None:
         """A stream by connection index and id."""
-        for c in self.connections:
-            if c.index == conn:
-                return c.streams.get(stream_id)
-        return None
+        c = self.connection(conn)
+        return c.streams.get(stream_id) if c is not None else None
 
     def connection(self, conn: int) -> Connection | None:
         """A connection by its index."""
-        for c in self.connections:
-            if c.index == conn:
-                return c
-        return None
+        if len(self._by_index) != len(self.connections):
+            self._by_index = {c.index: c for c in self.connections}
+        return self._by_index.get(conn)
 
     def notify(self) -> None:
         """Tell live views the model grew."""
