@@ -23,7 +23,8 @@ def tshark_frames(path: str, ports: list[int] | tuple[int, ...] = (), extra: lis
         number, sids, types, flags, lengths = (line.split("\t") + [""] * 5)[:5]
         if not types:
             continue
-        for sid, t, fl, ln in zip(sids.split(","), types.split(","), flags.split(","), lengths.split(",")):
+        for sid, t, fl, ln in zip(sids.split(","), types.split(","), flags.split(","), lengths.split(","),
+                                  strict=True):
             frames.append((int(number), int(sid), int(t), int(fl, 16), int(ln)))
     return frames
 

@@ -5,8 +5,6 @@ back to exactly the frames and header lists that were sent."""
 from __future__ import annotations
 
 import hpack
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from hyperframe.frame import (
     ContinuationFrame,
     DataFrame,
@@ -16,6 +14,8 @@ from hyperframe.frame import (
     SettingsFrame,
     WindowUpdateFrame,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pcapkit import PREFACE, Conversation, Segment, write_capture
 
 from inspector.capture.load import load_capture

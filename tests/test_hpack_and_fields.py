@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hpack
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from hyperframe.frame import (
     GoAwayFrame,
     PriorityFrame,
@@ -13,6 +11,8 @@ from hyperframe.frame import (
     SettingsFrame,
     WindowUpdateFrame,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.http2 import frames as F
 from inspector.http2.hpack_decoder import HpackContext

@@ -7,7 +7,7 @@ packets, so a view can show what is decoded so far while the rest loads.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from inspector.capture.layers import SUPPORTED_LINKTYPES, tcp_segment
 from inspector.capture.reader import CapturePayloads, CaptureReader

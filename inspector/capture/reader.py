@@ -12,7 +12,8 @@ import logging
 import os
 import struct
 from array import array
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from inspector.errors import CaptureError
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from inspector.flows import TcpFlow
 from inspector.http2.decoder import ConnectionDecoder

@@ -7,6 +7,7 @@ flags, a decoded header list) are serialised once and reused.
 from __future__ import annotations
 
 import json
+
 from inspector.http2.frames import flag_names, type_name
 from inspector.model import FRAME_RECORD, HEADER_BLOCK_RECORD, Role, Session
 

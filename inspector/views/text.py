@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from inspector.http2 import frames as F
 from inspector.model import Direction, Role, Session
