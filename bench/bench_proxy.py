@@ -1,0 +1,190 @@
+"""Benchmark: h2load against nghttpd directly and through `h2inspect proxy`, h2c and TLS.
+
+    python bench/bench_proxy.py [--rounds 7] [--requests 20000] [--size 4096]
+
+For each mode (h2c; TLS on both legs) it runs `h2load -n N -c 4 -m 10`
+alternately against nghttpd and through the proxy (headless, JSONL to a
+file: decoding on), several rounds, and prints the median requests per
+second, the share the proxy keeps, and the median p50 request latency of
+each (from h2load's per-request log). It also checks the proxy decoded
+every response (one HEADERS frame from the server per request) and says how
+long after h2load finished the decoder had caught up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inspector.proxy.tls import LocalCA  # noqa: E402
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    import socket
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def start_proxy(args: list[str], out: Path, err: Path, env: dict) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "inspector", "proxy", "--listen", "127.0.0.1:0",
+                             *args, "--headless", "--format", "jsonl"],
+                            stdout=out.open("w"), stderr=err.open("w"), env=env, cwd=ROOT)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", err.read_text())
+        if m:
+            return proc, int(m.group(1))
+        if proc.poll() is not None:
+            raise RuntimeError(f"proxy exited: {err.read_text()}")
+        time.sleep(0.05)
+    raise RuntimeError("proxy did not start")
+
+
+def h2load(url: str, requests: int, log: Path) -> tuple[float, float]:
+    """(requests per second, p50 latency in ms) of one h2load run."""
+    out = subprocess.run(["h2load", "-n", str(requests), "-c", "4", "-m", "10", f"--log-file={log}", url],
+                         capture_output=True, text=True, timeout=300).stdout
+    m = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
+    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out)
+    if not m or not done or int(done.group(2)) != requests:
+        raise RuntimeError(f"h2load failed:\n{out}")
+    durations = [int(line.split("\t")[2]) for line in log.read_text().splitlines() if line.strip()]
+    return float(m.group(1)), statistics.median(durations) / 1000
+
+
+class ResponseCounter:
+    """Counts response header blocks in the proxy's JSONL output as it grows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pos = 0
+        self.rest = b""
+        self.count = 0
+
+    def update(self) -> int:
+        with self.path.open("rb") as f:
+            f.seek(self.pos)
+            data = f.read()
+        self.pos += len(data)
+        data = self.rest + data
+        cut = data.rfind(b"\n") + 1
+        self.count += data[:cut].count(b'"role":"response"')
+        self.rest = data[cut:]
+        return self.count
+
+    def wait_for(self, expected: int, timeout: float = 120.0) -> float:
+        """Seconds until `expected` responses were decoded."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if self.update() >= expected:
+                return time.monotonic() - start
+            time.sleep(0.005)
+        raise RuntimeError(f"decoder did not catch up: {self.count} of {expected}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--size", type=int, default=4096, help="response body size in bytes")
+    parser.add_argument("--modes", default="h2c,tls")
+    opts = parser.parse_args()
+    for tool in ("h2load", "nghttpd"):
+        if not shutil.which(tool):
+            print(f"{tool} is not installed", file=sys.stderr)
+            return 2
+    work = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
+    env = dict(os.environ, H2INSPECT_HOME=str(work / "home"))
+    os.environ["H2INSPECT_HOME"] = env["H2INSPECT_HOME"]
+    www = work / "www"
+    www.mkdir()
+    (www / "body").write_bytes(os.urandom(opts.size))
+    ca = LocalCA().ensure()
+    leaf = ca.leaf(["localhost", "127.0.0.1"])
+    procs: list[subprocess.Popen] = []
+    try:
+        h2c_port, tls_port = free_port(), free_port()
+        procs.append(subprocess.Popen(["nghttpd", "--no-tls", "-d", str(www), str(h2c_port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(subprocess.Popen(["nghttpd", "-d", str(www), str(tls_port), str(leaf.key),
+                                       str(leaf.cert)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_port(h2c_port)
+        wait_port(tls_port)
+        print(f"h2load -n {opts.requests} -c 4 -m 10, body {opts.size} bytes, {opts.rounds} rounds, "
+              f"{os.cpu_count()} cores; median of rounds")
+        for mode in opts.modes.split(","):
+            if mode == "h2c":
+                direct = f"http://127.0.0.1:{h2c_port}/body"
+                proxy_args = ["--upstream", f"127.0.0.1:{h2c_port}"]
+                scheme = "http"
+            else:
+                direct = f"https://127.0.0.1:{tls_port}/body"
+                proxy_args = ["--upstream", f"127.0.0.1:{tls_port}", "--tls", "--upstream-tls",
+                              "--upstream-ca", str(ca.cert_path)]
+                scheme = "https"
+            out, err = work / f"{mode}.jsonl", work / f"{mode}.err"
+            proxy, port = start_proxy(proxy_args, out, err, env)
+            procs.append(proxy)
+            via = f"{scheme}://127.0.0.1:{port}/body"
+            h2load(direct, 2000, work / "warm.log")
+            h2load(via, 2000, work / "warm.log")
+            counter = ResponseCounter(out)
+            counter.wait_for(2000)
+            rows = {"direct": [], "proxy": []}
+            lags = []
+            for _ in range(opts.rounds):
+                rows["direct"].append(h2load(direct, opts.requests, work / "d.log"))
+                before = counter.update()
+                rows["proxy"].append(h2load(via, opts.requests, work / "p.log"))
+                lags.append(counter.wait_for(before + opts.requests))
+            d_rps = statistics.median(x[0] for x in rows["direct"])
+            p_rps = statistics.median(x[0] for x in rows["proxy"])
+            d_p50 = statistics.median(x[1] for x in rows["direct"])
+            p_p50 = statistics.median(x[1] for x in rows["proxy"])
+            print(f"{mode:4} direct {d_rps:9.0f} req/s  p50 {d_p50:6.2f} ms | proxy (decoding) "
+                  f"{p_rps:9.0f} req/s  p50 {p_p50:6.2f} ms | kept {100 * p_rps / d_rps:5.1f}% | "
+                  f"decoder caught up {statistics.median(lags) * 1000:.0f} ms after h2load ended")
+            print(f"      rounds direct: {', '.join(f'{x[0]:.0f}' for x in rows['direct'])}")
+            print(f"      rounds proxy:  {', '.join(f'{x[0]:.0f}' for x in rows['proxy'])}")
+            sys.stdout.flush()
+            proxy.send_signal(signal.SIGINT)
+            proxy.wait(30)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

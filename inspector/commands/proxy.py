@@ -1,0 +1,160 @@
+"""`h2inspect proxy`: relay between a client and a server, showing the frames live.
+
+Environment knobs (for tests and for tuning, not everyday use):
+H2INSPECT_HOME (where the local CA lives), H2INSPECT_LOOP=asyncio (do not
+use uvloop even if installed), H2INSPECT_DECODE_BACKLOG (bytes waiting to be
+decoded per connection before decoding of it pauses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import signal
+import sys
+
+from inspector.errors import UsageError
+from inspector.proxy.headless import PREFIX, HeadlessPrinter
+from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
+from inspector.proxy.recorder import PcapngRecorder
+from inspector.proxy.relay import Endpoint, Relay, RelaySettings
+from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls
+
+
+def parse_endpoint(text: str, option: str) -> Endpoint:
+    """HOST:PORT or [IPv6]:PORT."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise UsageError(f"{option} {text!r}: expected HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return Endpoint(host, int(port))
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _event_loop_policy() -> None:
+    if os.environ.get("H2INSPECT_LOOP", "").lower() == "asyncio":
+        return
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
+    listen = parse_endpoint(args.listen, "--listen")
+    upstream = parse_endpoint(args.upstream, "--upstream")
+    if (args.upstream_ca or args.insecure) and not args.upstream_tls:
+        raise UsageError("--upstream-ca and --insecure only apply with --upstream-tls")
+    if args.keylog and not (args.tls or args.upstream_tls):
+        raise UsageError("--keylog needs --tls or --upstream-tls: there are no TLS secrets to write")
+    if args.upstream_ca and not os.path.isfile(args.upstream_ca):
+        raise UsageError(f"--upstream-ca {args.upstream_ca}: no such file")
+    ca_note = None
+    client_tls = None
+    if args.tls:
+        ca = LocalCA().ensure()
+        names = [listen.host, "localhost", "127.0.0.1", "::1", upstream.host]
+        client_tls = ClientFacingTls(ca, [n for n in names if n not in ("0.0.0.0", "::")],
+                                     args.keylog).context
+        ca_note = str(ca.cert_path)
+    upstream_tls = UpstreamTls(args.upstream_ca, args.insecure, args.keylog) if args.upstream_tls else None
+    return RelaySettings(listen, upstream, client_tls, upstream_tls), ca_note
+
+
+def _recorder(path: str | None) -> PcapngRecorder:
+    if path is None:
+        # Without --record, packets are only numbered; payloads are read back
+        # from the relayed chunks kept in memory (bounded).
+        return PcapngRecorder(None)
+    try:
+        return PcapngRecorder.open(path)
+    except OSError as exc:
+        raise UsageError(f"--record {path}: {exc.strerror or exc}") from None
+
+
+async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str | None,
+                 source: LiveSource) -> None:
+    loop = asyncio.get_running_loop()
+    relay = Relay(settings, source)
+    pacer = DecodePacer(loop, source)
+    try:
+        bound = await relay.start()
+    except OSError as exc:
+        raise UsageError(f"--listen {settings.listen}: {exc.strerror or exc}") from None
+    err = sys.stderr
+    where = ", ".join(str(b) for b in bound)
+    mode = ("TLS" if settings.client_tls else "plain") + " → " + \
+        ("TLS" if settings.upstream_tls else "plain")
+    err.write(f"{PREFIX}listening on {where}, upstream {settings.upstream} ({mode})\n")
+    if not is_loopback(settings.listen.host):
+        err.write(f"{PREFIX}warning: listening on {settings.listen.host}, not loopback: anyone who can "
+                  "reach this address can use the proxy\n")
+    if ca_note:
+        err.write(f"{PREFIX}clients must trust the local CA {ca_note} (curl --cacert {ca_note})\n")
+    if args.record:
+        err.write(f"{PREFIX}recording to {args.record}\n")
+    err.flush()
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        if args.headless:
+            HeadlessPrinter(source.session, args.format, sys.stdout, err)
+            await stop.wait()
+        else:
+            await _run_tui(source, stop)
+    finally:
+        await relay.stop()
+        pacer.cancel()
+        source.finish()
+        source.recorder.flush()
+
+
+async def _run_tui(source: LiveSource, stop: asyncio.Event) -> None:
+    try:
+        from inspector.tui.app import App  # type: ignore[import-not-found]
+    except ImportError:
+        raise UsageError("the TUI is not available in this build; use --headless") from None
+    app = App(source.session)
+    tui = asyncio.ensure_future(app.run_async())
+    waiter = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({tui, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if not tui.done():
+        app.exit()
+        await tui
+    waiter.cancel()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the proxy until Ctrl-C (or SIGTERM); the recording is flushed on the way out."""
+    settings, ca_note = _settings(args)
+    recorder = _recorder(args.record)
+    backlog = int(os.environ.get("H2INSPECT_DECODE_BACKLOG", CONNECTION_BACKLOG))
+    source = LiveSource(recorder, name=f"proxy {settings.listen} → {settings.upstream}",
+                        connection_backlog=backlog, total_backlog=max(backlog, 4 * backlog))
+    _event_loop_policy()
+    try:
+        asyncio.run(_serve(args, settings, ca_note, source))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        recorder.close()
+        sys.stdout.flush()
+    return 0

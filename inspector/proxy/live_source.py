@@ -1,0 +1,345 @@
+"""The proxy as a source: relayed chunks become the same model a capture gives.
+
+The relay hands every chunk here right after writing it on. The chunk is
+recorded at once (so the recording has every byte, whatever the decoder
+does) and queued; the decoder takes it from the queue later, in small
+time-sliced batches paced by `DecodePacer`, and drives the SessionBuilder
+through the `ByteSink` calls with a `TcpFlow` per connection, exactly like
+the pcap reassembler. Packet numbers are the recording's, so a frame says
+the same packet live and when the recording is opened later.
+
+The queue is bounded per connection and in total: past the bound, decoding
+of that connection pauses (a finding says so), its chunks are still relayed
+and recorded, and decoding resumes after a gap once the queue has drained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time as _time
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable
+
+from inspector.flows import TcpFlow
+from inspector.http2.session_builder import SessionBuilder
+from inspector.model import Connection, Direction, Finding, Session, Severity
+from inspector.proxy.recorder import MAX_SEGMENT, PcapngRecorder, RecordedFlow
+
+CONNECTION_BACKLOG = 64 << 20  # bytes waiting to be decoded, per connection
+TOTAL_BACKLOG = 256 << 20
+MEMORY_PAYLOADS = 256 << 20  # relayed bytes kept for reading payloads back, without --record
+_DATA, _GAP, _CLOSE = 0, 1, 2
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class LiveConnection:
+    """One proxied connection as the source sees it."""
+
+    __slots__ = ("index", "flow", "recorded", "offsets", "queued", "paused", "skipped", "skip_packet",
+                 "connection", "tls", "first_bytes", "closed", "reported")
+
+    def __init__(self, index: int, client: tuple[str, int], server: tuple[str, int], isn: tuple[int, int],
+                 tls: bool) -> None:
+        self.index = index
+        self.flow = TcpFlow(index, _address(*client), _address(*server), client[1], server[1], True)
+        self.recorded = RecordedFlow(client, server, isn)
+        self.offsets = [0, 0]  # stream offset of the next byte, client and server
+        self.queued = 0  # bytes waiting to be decoded
+        self.paused = False
+        self.skipped = [0, 0]  # bytes not decoded while paused, per direction
+        self.skip_packet = [0, 0]
+        self.connection: Connection | None = None
+        self.tls = tls
+        self.first_bytes = b""
+        self.closed = [False, False]
+        self.reported = False
+
+
+class LivePayloads:
+    """Reads payloads back: from the recording file, or (without --record) from the
+    relayed chunks themselves, kept by reference up to `memory_limit` bytes, oldest
+    dropped first."""
+
+    def __init__(self, recorder: PcapngRecorder, memory_limit: int = MEMORY_PAYLOADS) -> None:
+        self.recorder = recorder
+        self.flows: dict[int, TcpFlow] = {}
+        self.in_memory = recorder.file is None
+        self.memory_limit = memory_limit
+        self.pieces: dict[int, bytes] = {}  # packet number -> its payload (in-memory mode)
+        self._order: deque[int] = deque()
+        self.kept = 0
+
+    def keep(self, packet: int, piece: bytes) -> None:
+        """Remember one packet's payload (in-memory mode); forget the oldest past the limit."""
+        self.pieces[packet] = piece
+        self._order.append(packet)
+        self.kept += len(piece)
+        while self.kept > self.memory_limit and self._order:
+            self.kept -= len(self.pieces.pop(self._order.popleft()))
+
+    def _bytes(self, packet: int, start: int, length: int) -> bytes:
+        if self.in_memory:
+            piece = self.pieces.get(packet)
+            return b"" if piece is None else piece[start:start + length]
+        return self.recorder.read(self.recorder.data_offsets[packet] + start, length)
+
+    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` in one direction's byte stream of connection `conn`."""
+        flow = self.flows.get(conn)
+        if flow is None or length <= 0:
+            return b""
+        side = flow.sides[0 if direction == Direction.CLIENT else 1]  # the client is always side A
+        offsets = side.seg_offset
+        i = bisect_right(offsets, offset) - 1
+        if i < 0:
+            return b""
+        out = []
+        pos, end = offset, offset + length
+        while pos < end and i < len(offsets):
+            seg_start, seg_len = offsets[i], side.seg_length[i]
+            if seg_start > pos:
+                break
+            skip = pos - seg_start
+            if skip < seg_len:
+                take = min(seg_len - skip, end - pos)
+                got = self._bytes(side.seg_packet[i], side.seg_start[i] + skip, take)
+                out.append(got)
+                if len(got) < take:
+                    break  # no longer kept
+                pos += take
+            i += 1
+        return b"".join(out)
+
+
+class LiveSource:
+    """Records relayed chunks and decodes them into `session`, behind the relay."""
+
+    def __init__(self, recorder: PcapngRecorder, name: str = "proxy",
+                 connection_backlog: int = CONNECTION_BACKLOG, total_backlog: int = TOTAL_BACKLOG) -> None:
+        self.recorder = recorder
+        self.payloads = LivePayloads(recorder)
+        self.session = Session(name, payloads=self.payloads)
+        self.builder = SessionBuilder(self.session, on_connection=self._on_connection)
+        self.connection_backlog = connection_backlog
+        self.total_backlog = total_backlog
+        self.queue: deque[tuple] = deque()
+        self.queued = 0
+        self.activity = 0  # chunks relayed so far: the pacer reads it to tell busy from idle
+        self.connections: list[LiveConnection] = []
+        self.on_queue: Callable[[], None] = lambda: None  # the pacer's wake-up
+        self._dirty = False
+
+    # ---- called by the relay, on its path: cheap -------------------------------
+
+    def open(self, client: tuple[str, int], server: tuple[str, int], tls: bool = False,
+             time: float | None = None) -> LiveConnection:
+        """A client connected: number the connection and record its handshake."""
+        index = len(self.connections)
+        live = LiveConnection(index, client, server, (0x10000 * (index + 1) & 0xFFFF_FFFF,
+                                                      0x20000 * (index + 1) & 0xFFFF_FFFF), tls)
+        self.connections.append(live)
+        self.payloads.flows[index] = live.flow
+        self.recorder.handshake(live.recorded, time or _time.time())
+        return live
+
+    def data(self, live: LiveConnection, from_client: bool, data: bytes, time: float) -> None:
+        """Bytes that were just relayed in one direction (called on the relay's path: kept lean)."""
+        self.activity += 1
+        d = 0 if from_client else 1
+        offset = live.offsets[d]
+        n = len(data)
+        live.offsets[d] = offset + n
+        if from_client and len(live.first_bytes) < 24:
+            live.first_bytes += data[:24 - len(live.first_bytes)]
+        side = live.flow.sides[d]
+        recorder = self.recorder
+        if recorder.file is None and n <= MAX_SEGMENT:
+            # Not recording: the packet only needs a number (the common case, inlined).
+            packet = recorder.count = recorder.count + 1
+            segments: list[tuple[int, int, int]] | None = None
+        else:
+            segments = recorder.data(live.recorded, from_client, data, time)
+            packet = segments[0][0]
+        if live.paused:
+            live.skipped[d] += n
+            if not live.skip_packet[d]:
+                live.skip_packet[d] = packet
+            for number, start, length in segments or ((packet, 0, n),):
+                side.record(offset + start, number, 0, length)
+            return
+        queue = self.queue
+        if live.skipped[d]:  # first bytes after a pause: the decoder is told what it missed
+            queue.append((live, from_client, None, time, live.skip_packet[d], live.skipped[d], "gap"))
+            live.skipped[d] = 0
+            live.skip_packet[d] = 0
+        payloads = self.payloads
+        if segments is None:
+            side.seg_offset.append(offset)
+            side.seg_packet.append(packet)
+            side.seg_start.append(0)
+            side.seg_length.append(n)
+            queue.append((live, from_client, data, time, packet, offset, None))
+            payloads.keep(packet, data)
+        else:
+            for packet, start, length in segments:
+                side.record(offset + start, packet, 0, length)
+                piece = data if length == n else data[start:start + length]
+                queue.append((live, from_client, piece, time, packet, offset + start, None))
+                if payloads.in_memory:
+                    payloads.keep(packet, piece)
+        live.queued += n
+        self.queued += n
+        if live.queued > self.connection_backlog or self.queued > self.total_backlog:
+            self._pause(live)
+        self.on_queue()
+
+    def close(self, live: LiveConnection, from_client: bool, how: str, time: float | None = None) -> None:
+        """One side sent FIN or RST (`how`); the relay has passed it on."""
+        d = 0 if from_client else 1
+        if live.closed[d]:
+            return
+        live.closed[d] = True
+        time = time or _time.time()
+        rec = self.recorder
+        packet = rec.rst(live.recorded, from_client, time) if how == "RST" else \
+            rec.fin(live.recorded, from_client, time)
+        self.queue.append((live, from_client, None, time, packet, 0, how))
+        self.on_queue()
+
+    def event(self, message: str, live: LiveConnection | None = None,
+              severity: Severity = Severity.INFO) -> None:
+        """Something the relay saw (an upstream refusing, a reset): a finding, shown at once."""
+        self.session.findings.append(Finding(severity, message, "",
+                                             live.index if live is not None else None))
+        self._dirty = True
+        self.on_queue()
+
+    def _pause(self, live: LiveConnection) -> None:
+        live.paused = True
+        self.event(f"decoding of this connection paused: {live.queued >> 20} MiB wait to be decoded "
+                   f"(limit {self.connection_backlog >> 20} MiB per connection, "
+                   f"{self.total_backlog >> 20} MiB in all); the relay goes on and the recording keeps "
+                   "every byte", live, Severity.WARNING)
+
+    # ---- called by the pacer, behind the relay --------------------------------------
+
+    def decode(self, budget: float) -> bool:
+        """Decode queued chunks for about `budget` seconds; True if some are left."""
+        queue = self.queue
+        if not queue and not self._dirty:
+            return False
+        builder = self.builder
+        clock = _time.perf_counter
+        deadline = clock() + budget
+        count = 0
+        while queue:
+            live, from_client, data, time, packet, offset, how = queue.popleft()
+            if data is not None:
+                builder.data(live.flow, from_client, data, time, packet, offset)
+                live.queued -= len(data)
+                self.queued -= len(data)
+                if live.paused and live.queued <= 0:
+                    live.paused = False
+                    self.event(f"decoding of this connection resumes; {sum(live.skipped)} bytes relayed "
+                               "while it was paused are in the recording only", live, Severity.WARNING)
+            elif how == "gap":
+                builder.gap(live.flow, from_client, offset, packet)
+            else:
+                builder.close(live.flow, from_client, how, packet)
+                self._report_undecided(live)
+            count += 1
+            if count & 15 == 0 and clock() > deadline:
+                break
+        self.session.packets = self.recorder.count
+        self._dirty = False
+        self.session.notify()
+        return bool(queue)
+
+    def finish(self) -> None:
+        """The proxy stopped: decode what is left and end the session."""
+        while self.decode(1.0):
+            pass
+        for live in self.connections:
+            self._report_undecided(live)
+        self.builder.finish()
+        self.session.packets = self.recorder.count
+        self.session.notify()
+
+    # ---- what the decoder tells us ---------------------------------------------------
+
+    def _on_connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
+        live = self.connections[flow.index]
+        live.connection = conn
+        if live.tls and conn.protocol == "h2c":
+            conn.protocol = "h2"  # HTTP/2 over TLS, negotiated with ALPN
+        if conn.protocol == "http/1.1":
+            self.event("HTTP/1.1: relayed, shown as such, not decoded as HTTP/2", live)
+
+    def _report_undecided(self, live: LiveConnection) -> None:
+        if live.connection is None and not live.reported and live.first_bytes:
+            live.reported = True
+            self.event(f"the client's first bytes are neither the HTTP/2 preface nor HTTP/1.1 "
+                       f"({live.first_bytes!r}); relayed, not decoded", live, Severity.WARNING)
+
+
+class DecodePacer:
+    """Runs `LiveSource.decode` on the event loop without slowing the relay.
+
+    The relay comes first. Decoding runs in short slices and the loop serves
+    the sockets between any two of them, so a chunk that arrives while the
+    decoder works waits one slice at most. While chunks keep arriving,
+    decoding gets one slice per `BUSY_PERIOD` (a small, bounded share of
+    the loop); once the relay has been quiet for `QUIET`, slices run back
+    to back until the queue is empty. At human pace that is `QUIET` after
+    the bytes passed; under load the queue grows up to its bound.
+    """
+
+    SLICE = 0.0005
+    BUSY_PERIOD = 0.020
+    QUIET = 0.003
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, source: LiveSource) -> None:
+        self.loop = loop
+        self.source = source
+        self._handle: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._mark = 0
+        self._busy_since: float | None = None
+        source.on_queue = self.poke
+
+    def poke(self) -> None:
+        """Something was queued: make sure decoding comes."""
+        if self._handle is None:
+            self._mark = self.source.activity
+            self._busy_since = None
+            self._handle = self.loop.call_later(self.QUIET, self._run)
+
+    def _run(self) -> None:
+        self._handle = None
+        source = self.source
+        now = self.loop.time()
+        active = source.activity != self._mark
+        self._mark = source.activity
+        if active:
+            if self._busy_since is None:
+                self._busy_since = now
+            if now - self._busy_since < self.BUSY_PERIOD:
+                self._handle = self.loop.call_later(self.QUIET, self._run)  # the relay first
+                return
+            self._busy_since = now  # one slice per BUSY_PERIOD while it stays busy
+        else:
+            self._busy_since = None
+        if source.decode(self.SLICE):
+            if active:
+                self._handle = self.loop.call_later(self.QUIET, self._run)
+            else:
+                self._handle = self.loop.call_soon(self._run)
+
+    def cancel(self) -> None:
+        """Stop pacing (the caller finishes the queue itself)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None

@@ -1,0 +1,228 @@
+"""TLS for the proxy: a local certificate authority, leaf certificates, SSL contexts.
+
+`--tls` terminates TLS from the client with a leaf certificate issued by a CA
+that h2inspect makes on first use and keeps in its own folder, key readable
+by the user only. The client is told to trust that CA (README). Upstream
+TLS verifies the server by default, with ALPN following what the client
+negotiated. `--keylog` writes the secrets of both legs in the SSLKEYLOGFILE
+format, so Wireshark can decrypt a capture of either.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import ipaddress
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from inspector.errors import InspectorError
+
+ALPN_OFFERED_TO_CLIENTS = ["h2", "http/1.1"]
+CA_NAME = "h2inspect local CA"
+CA_YEARS = 10
+LEAF_DAYS = 397  # the longest validity browsers still accept
+
+
+class TlsSetupError(InspectorError):
+    """The CA, a certificate or a TLS option could not be used."""
+
+
+def config_home() -> Path:
+    """Where h2inspect keeps its files: $H2INSPECT_HOME, else $XDG_CONFIG_HOME/h2inspect, else ~/.config/h2inspect."""
+    explicit = os.environ.get("H2INSPECT_HOME")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".config"
+    return base / "h2inspect"
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read, without a moment where others could."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.chmod(path, 0o600)
+
+
+@dataclass(slots=True, frozen=True)
+class LeafFiles:
+    """A leaf certificate and its key, as files ssl can load."""
+
+    cert: Path
+    key: Path
+
+
+class LocalCA:
+    """The local certificate authority: made on first use, then reused."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or config_home() / "ca"
+        self.cert_path = self.folder / "ca.pem"
+        self.key_path = self.folder / "ca-key.pem"
+        self._cert = None
+        self._key = None
+
+    def ensure(self) -> LocalCA:
+        """Load the CA, creating it (and its folder) if it does not exist yet."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        try:
+            _private_dir(self.folder)
+            if not (self.cert_path.exists() and self.key_path.exists()):
+                self._create()
+            self._cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
+            self._key = serialization.load_pem_private_key(self.key_path.read_bytes(), None)
+        except (OSError, ValueError) as exc:
+            raise TlsSetupError(f"local CA in {self.folder}: {exc}") from None
+        return self
+
+    def _create(self) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "h2inspect")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=365 * CA_YEARS))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                             content_commitment=False, key_encipherment=False,
+                                             data_encipherment=False, key_agreement=False,
+                                             encipher_only=False, decipher_only=False), critical=True)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+                .sign(key, hashes.SHA256()))
+        _write_private(self.key_path, key.private_bytes(serialization.Encoding.PEM,
+                                                        serialization.PrivateFormat.PKCS8,
+                                                        serialization.NoEncryption()))
+        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        os.chmod(self.cert_path, 0o644)
+
+    def leaf(self, names: list[str]) -> LeafFiles:
+        """A certificate for these host names and IP addresses, signed by the CA (cached on disk)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        if self._key is None:
+            self.ensure()
+        names = sorted(set(n for n in names if n))
+        digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+        leaves = self.folder / "leaves"
+        files = LeafFiles(leaves / f"{digest}.pem", leaves / f"{digest}-key.pem")
+        if files.cert.exists() and files.key.exists():
+            cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+            if cert.not_valid_after_utc > datetime.datetime.now(datetime.UTC) + \
+                    datetime.timedelta(days=1):
+                return files
+        _private_dir(leaves)
+        key = ec.generate_private_key(ec.SECP256R1())
+        alt: list[x509.GeneralName] = []
+        for n in names:
+            try:
+                alt.append(x509.IPAddress(ipaddress.ip_address(n)))
+            except ValueError:
+                alt.append(x509.DNSName(n))
+        now = datetime.datetime.now(datetime.UTC)
+        ca_cert = self._cert
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0] if names
+                                                            else "h2inspect")]))
+                .issuer_name(ca_cert.subject).public_key(key.public_key())  # type: ignore[union-attr]
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=LEAF_DAYS))
+                .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self._key.public_key()), critical=False)  # type: ignore[union-attr]
+                .sign(self._key, hashes.SHA256()))  # type: ignore[arg-type]
+        _write_private(files.key, key.private_bytes(serialization.Encoding.PEM,
+                                                    serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+        _write_private(files.cert, cert.public_bytes(serialization.Encoding.PEM))
+        return files
+
+
+class ClientFacingTls:
+    """Server-side contexts for `--tls`: one per certificate, picked by the client's SNI."""
+
+    def __init__(self, ca: LocalCA, default_names: list[str], keylog: str | None) -> None:
+        self.ca = ca
+        self.keylog = keylog
+        self.default_names = default_names
+        self._by_name: dict[str, ssl.SSLContext] = {}
+        self.context = self._context(default_names)
+        self.context.sni_callback = self._sni
+
+    def _context(self, names: list[str]) -> ssl.SSLContext:
+        files = self.ca.leaf(names)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(files.cert), str(files.key))
+        ctx.set_alpn_protocols(ALPN_OFFERED_TO_CLIENTS)
+        if self.keylog:
+            ctx.keylog_filename = self.keylog
+        return ctx
+
+    def _sni(self, ssl_object: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+        # A name the default certificate does not cover gets a certificate of its own,
+        # made on the spot, as a client that checks host names expects.
+        if not server_name or server_name in self.default_names:
+            return None
+        ctx = self._by_name.get(server_name)
+        if ctx is None:
+            ctx = self._by_name[server_name] = self._context([server_name] + self.default_names)
+        ssl_object.context = ctx
+        return None
+
+
+class UpstreamTls:
+    """Client-side contexts for `--upstream-tls`, one per ALPN offer."""
+
+    def __init__(self, ca_file: str | None, insecure: bool, keylog: str | None) -> None:
+        self.ca_file = ca_file
+        self.insecure = insecure
+        self.keylog = keylog
+        self._by_alpn: dict[tuple[str, ...], ssl.SSLContext] = {}
+        self.context_for(("h2", "http/1.1"))  # fail early on a bad --upstream-ca
+
+    def context_for(self, alpn: tuple[str, ...]) -> ssl.SSLContext:
+        """A context offering exactly these ALPN protocols (none: no ALPN extension)."""
+        ctx = self._by_alpn.get(alpn)
+        if ctx is not None:
+            return ctx
+        ctx = ssl.create_default_context()
+        if self.ca_file:
+            try:
+                ctx.load_verify_locations(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise TlsSetupError(f"{self.ca_file}: cannot load CA certificates ({exc})") from None
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if alpn:
+            ctx.set_alpn_protocols(list(alpn))
+        if self.keylog:
+            ctx.keylog_filename = self.keylog
+        self._by_alpn[alpn] = ctx
+        return ctx
