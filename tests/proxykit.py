@@ -1,0 +1,208 @@
+"""Real peers for proxy tests: the proxy as a subprocess, nghttpd, free ports, small servers.
+
+Every process started here is stopped by the context manager that started it,
+and every wait has a timeout, so a failing test never hangs or leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (bind port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    """Wait until something accepts connections on `port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.03)
+    raise TimeoutError(f"nothing listens on {host}:{port}")
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+    """Stop a process we started; kill it if it does not go."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode
+
+
+class ProxyRun:
+    """A running `h2inspect proxy --headless`: its port, and its output once stopped."""
+
+    def __init__(self, proc: subprocess.Popen, port: int, out: Path, err: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.out_path = out
+        self.err_path = err
+        self.returncode: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stderr(self) -> str:
+        return self.err_path.read_text()
+
+    def stdout(self) -> str:
+        return self.out_path.read_text()
+
+    def frames(self) -> list[dict]:
+        """The JSONL frames printed so far."""
+        return [json.loads(line) for line in self.stdout().splitlines() if line.strip()]
+
+    def wait_for(self, predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+        """Poll the output until `predicate(self)` is true (decoding runs behind the relay)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if predicate(self):
+                    return
+            except json.JSONDecodeError:
+                pass  # a line being written
+            time.sleep(0.03)
+        raise AssertionError(f"timed out waiting; stderr:\n{self.stderr()}")
+
+    def stop(self) -> int:
+        """Ctrl-C, as a user would."""
+        self.returncode = stop(self.proc, signal.SIGINT)
+        return self.returncode
+
+
+@contextmanager
+def proxy(tmp_path: Path, upstream: str, *args: str, fmt: str = "jsonl", env: dict | None = None,
+          listen: str = "127.0.0.1:0") -> Iterator[ProxyRun]:
+    """`python -m inspector proxy ... --headless` as a real subprocess."""
+    n = len(list(tmp_path.glob("proxy-*.out")))
+    out, err = tmp_path / f"proxy-{n}.out", tmp_path / f"proxy-{n}.err"
+    full_env = dict(os.environ, H2INSPECT_HOME=str(tmp_path / "h2home"), PYTHONUNBUFFERED="1")
+    full_env.update(env or {})
+    with out.open("w") as fo, err.open("w") as fe:
+        proc = subprocess.Popen([sys.executable, "-m", "inspector", "proxy", "--listen", listen,
+                                 "--upstream", upstream, *args, "--headless", "--format", fmt],
+                                stdout=fo, stderr=fe, env=full_env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 20
+        port = None
+        while time.monotonic() < deadline:
+            m = re.search(r"listening on (?:\[[^\]]*\]|[^ ,]+):(\d+)", err.read_text())
+            if m:
+                port = int(m.group(1))
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"proxy exited {proc.returncode}: {err.read_text()}")
+            time.sleep(0.03)
+        if port is None:
+            raise TimeoutError(f"proxy did not start: {err.read_text()}")
+        yield ProxyRun(proc, port, out, err)
+    finally:
+        stop(proc, signal.SIGINT)
+
+
+def stopped_cleanly(p: ProxyRun) -> bool:
+    """After the `with` block: the proxy exited 0 on Ctrl-C, without a traceback."""
+    return p.proc.returncode == 0 and "Traceback" not in p.stderr() and "internal error" not in p.stderr()
+
+
+@contextmanager
+def nghttpd(docroot: Path, *extra: str, tls: tuple[Path, Path] | None = None) -> Iterator[int]:
+    """nghttpd serving `docroot`: h2c, or TLS with (key, cert). Yields its port."""
+    port = free_port()
+    cmd = ["nghttpd", "-d", str(docroot), *extra]
+    cmd += [str(port), str(tls[0]), str(tls[1])] if tls else ["--no-tls", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield port
+    finally:
+        stop(proc)
+
+
+def run(cmd: list[str], timeout: float = 60.0, **kw) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    """Run a client to completion (bounded in time), capturing its output."""
+    return subprocess.run(cmd, capture_output=True, timeout=timeout, **kw)
+
+
+class ThreadServer:
+    """A tiny TCP server on a thread, for upstreams that misbehave on purpose.
+
+    `handler(conn)` runs per connection on its own thread.
+    """
+
+    def __init__(self, handler, ssl_context=None) -> None:  # type: ignore[no-untyped-def]
+        self.handler = handler
+        self.ssl_context = ssl_context
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            conn.settimeout(10)
+            if self.ssl_context is not None:
+                try:
+                    conn = self.ssl_context.wrap_socket(conn, server_side=True)
+                except OSError:
+                    conn.close()
+                    continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            self.handler(conn)
+        except OSError:
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+        self._stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def md5(data: bytes) -> str:
+    import hashlib
+    return hashlib.md5(data).hexdigest()
