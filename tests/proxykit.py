@@ -131,9 +131,10 @@ def stopped_cleanly(p: ProxyRun) -> bool:
 
 
 @contextmanager
-def nghttpd(docroot: Path, *extra: str, tls: tuple[Path, Path] | None = None) -> Iterator[int]:
+def nghttpd(docroot: Path, *extra: str, tls: tuple[Path, Path] | None = None,
+            port: int | None = None) -> Iterator[int]:
     """nghttpd serving `docroot`: h2c, or TLS with (key, cert). Yields its port."""
-    port = free_port()
+    port = port or free_port()
     cmd = ["nghttpd", "-d", str(docroot), *extra]
     cmd += [str(port), str(tls[0]), str(tls[1])] if tls else ["--no-tls", str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
