@@ -1,0 +1,122 @@
+"""The live source in-process: packets numbered like the recording, payloads read back,
+the decode backlog bounded, and the pacer deferring to the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import hpack
+from hyperframe.frame import DataFrame, HeadersFrame, SettingsFrame
+
+from inspector.model import Direction, Severity
+from inspector.proxy.live_source import DecodePacer, LiveSource
+from inspector.proxy.recorder import MAX_SEGMENT, PcapngRecorder
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+CLIENT, SERVER = ("127.0.0.1", 40000), ("127.0.0.1", 8080)
+
+
+def _request(stream_id: int = 1) -> bytes:
+    block = hpack.Encoder().encode([(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                                    (":authority", "x")])
+    return HeadersFrame(stream_id, block, flags=["END_HEADERS", "END_STREAM"]).serialize()
+
+
+def _response(stream_id: int, body: bytes) -> bytes:
+    block = hpack.Encoder().encode([(":status", "200")])
+    out = HeadersFrame(stream_id, block, flags=["END_HEADERS"]).serialize()
+    for i in range(0, len(body), 16384):
+        piece = body[i:i + 16384]
+        flags = ["END_STREAM"] if i + 16384 >= len(body) else []
+        out += DataFrame(stream_id, piece, flags=flags).serialize()
+    return out
+
+
+def _source(recording: bool, **kw) -> LiveSource:  # type: ignore[no-untyped-def]
+    return LiveSource(PcapngRecorder(io.BytesIO() if recording else None), **kw)
+
+
+def _decode_all(source: LiveSource) -> None:
+    while source.decode(1.0):
+        pass
+
+
+def test_frames_get_the_packet_numbers_the_recording_gives_them():
+    source = _source(recording=False)
+    live = source.open(CLIENT, SERVER, time=1.0)  # SYN, SYN-ACK, ACK: packets 1-3
+    source.data(live, True, PREFACE + SettingsFrame(0).serialize() + _request(), 2.0)
+    source.data(live, False, SettingsFrame(0).serialize() + _response(1, b"x" * 100), 3.0)
+    _decode_all(source)
+    frames = list(source.session.frames)
+    assert [(f.packet, f.type_name) for f in frames] == [
+        (4, "SETTINGS"), (4, "HEADERS"), (5, "SETTINGS"), (5, "HEADERS"), (5, "DATA")]
+    assert frames[-1].time == 3.0
+
+
+def test_payloads_are_read_back_from_memory_or_from_the_recording():
+    body = bytes(range(256)) * 400  # spans several DATA frames and, split, two packets
+    for recording in (False, True):
+        source = _source(recording)
+        live = source.open(CLIENT, SERVER, time=1.0)
+        source.data(live, True, PREFACE + _request(), 2.0)
+        source.data(live, False, _response(1, body) + b"\x00" * (MAX_SEGMENT - 100), 3.0)
+        _decode_all(source)
+        session = source.session
+        data = [f for f in session.frames if f.type_name == "DATA"]
+        assert b"".join(session.frame_payload(f) for f in data) == body
+        assert session.payloads.read(0, Direction.CLIENT, 0, len(PREFACE)) == PREFACE
+
+
+def test_big_chunks_are_split_into_packets_that_fit_an_ip_packet():
+    recorder = PcapngRecorder(io.BytesIO())
+    source = LiveSource(recorder)
+    live = source.open(CLIENT, SERVER, time=1.0)
+    source.data(live, False, b"\x00" * (2 * MAX_SEGMENT + 5), 2.0)
+    assert recorder.count == 3 + 3
+
+
+def test_decoding_that_falls_behind_pauses_and_resumes_after_a_gap():
+    source = _source(recording=False, connection_backlog=50_000, total_backlog=1_000_000)
+    live = source.open(CLIENT, SERVER, time=1.0)
+    source.data(live, True, PREFACE + _request(1) + _request(3), 2.0)
+    for i in range(10):  # 10 x 16 KiB waiting: past the 50 kB bound
+        source.data(live, False, _response(1, b"y" * 16000) if i == 0 else
+                    DataFrame(1, b"z" * 16000).serialize(), 3.0 + i)
+    assert live.paused
+    notes = [f.message for f in source.session.findings if f.severity is Severity.WARNING]
+    assert any("paused" in m for m in notes)
+    skipped_before = live.skipped[1]
+    assert skipped_before > 0
+    _decode_all(source)  # what was queued before the pause is decoded; then it resumes
+    assert not live.paused
+    source.data(live, False, _response(3, b"w" * 10), 20.0)
+    _decode_all(source)
+    messages = [f.message for f in source.session.findings]
+    assert any("resumes" in m for m in messages)
+    assert any("missing" in m for m in messages)  # the decoder was told about the gap
+    assert source.queued == 0
+
+
+def test_pacer_decodes_soon_when_the_relay_is_quiet_and_defers_while_it_is_busy():
+    async def scenario() -> tuple[int, int, int]:
+        loop = asyncio.get_running_loop()
+        source = _source(recording=False)
+        DecodePacer(loop, source)
+        live = source.open(CLIENT, SERVER, time=1.0)
+        source.data(live, True, PREFACE + _request(1), 2.0)
+        await asyncio.sleep(0.05)  # quiet: decoded within a few milliseconds
+        quiet = len(source.session.frames)
+        # Busy: chunk after chunk, with the loop turning between them.
+        deferred = []
+        for i in range(3, 200, 2):
+            source.data(live, True, _request(i), 3.0)
+            await asyncio.sleep(0)
+            deferred.append(len(source.queue))
+        await asyncio.sleep(0.1)
+        return quiet, max(deferred), len(source.queue)
+
+    quiet, most_waiting, left = asyncio.run(scenario())
+    assert quiet == 1
+    assert most_waiting > 10  # the decoder stood back while chunks kept coming
+    assert left == 0  # and caught up once they stopped
