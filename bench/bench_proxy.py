@@ -31,6 +31,60 @@ sys.path.insert(0, str(ROOT))
 from inspector.proxy.tls import LocalCA  # noqa: E402
 
 
+def plain_relay(listen: int, upstream: int, tls: bool, ca_file: str) -> None:
+    """The reference: a plain asyncio byte relay (Protocols, TLS terminated the same way, no
+    recording, no decoding), to show what any Python relay costs on this machine."""
+    import asyncio
+
+    from inspector.proxy.tls import ClientFacingTls, UpstreamTls
+
+    class Leg(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.peer: Leg | None = None
+            self.transport: asyncio.Transport | None = None
+            self.pending: list[bytes] = []
+
+        def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def]
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            if self.peer is not None and self.peer.transport is not None:
+                self.peer.transport.write(data)
+            else:
+                self.pending.append(data)
+
+        def connection_lost(self, exc) -> None:  # type: ignore[no-untyped-def]
+            if self.peer is not None and self.peer.transport is not None:
+                self.peer.transport.close()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server_ctx = ClientFacingTls(LocalCA().ensure(), ["127.0.0.1", "localhost"], None).context \
+            if tls else None
+        client_ctx = UpstreamTls(ca_file, False, None).context_for(("h2",)) if tls else None
+
+        def accept() -> Leg:
+            down = Leg()
+
+            async def connect() -> None:
+                up = Leg()
+                up.peer = down
+                await loop.create_connection(lambda: up, "127.0.0.1", upstream, ssl=client_ctx,
+                                             server_hostname="127.0.0.1" if tls else None)
+                down.peer = up
+                for data in down.pending:
+                    up.transport.write(data)  # type: ignore[union-attr]
+                down.pending.clear()
+            loop.create_task(connect())
+            return down
+
+        server = await loop.create_server(accept, "127.0.0.1", listen, ssl=server_ctx)
+        print(f"listening on 127.0.0.1:{listen}", file=sys.stderr, flush=True)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
 def free_port() -> int:
     import socket
     with socket.socket() as s:
@@ -113,7 +167,15 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--size", type=int, default=4096, help="response body size in bytes")
     parser.add_argument("--modes", default="h2c,tls")
+    parser.add_argument("--reference", action="store_true",
+                        help="also measure a plain asyncio relay (no recording, no decoding)")
+    parser.add_argument("--serve-plain-relay", nargs=4, metavar=("LISTEN", "UPSTREAM", "TLS", "CA"),
+                        help=argparse.SUPPRESS)
     opts = parser.parse_args()
+    if opts.serve_plain_relay:
+        listen, upstream, tls, ca_file = opts.serve_plain_relay
+        plain_relay(int(listen), int(upstream), tls == "tls", ca_file)
+        return 0
     for tool in ("h2load", "nghttpd"):
         if not shutil.which(tool):
             print(f"{tool} is not installed", file=sys.stderr)
@@ -151,14 +213,26 @@ def main() -> int:
             proxy, port = start_proxy(proxy_args, out, err, env)
             procs.append(proxy)
             via = f"{scheme}://127.0.0.1:{port}/body"
+            plain_url = None
+            if opts.reference:
+                plain_port = free_port()
+                plain = subprocess.Popen([sys.executable, __file__, "--serve-plain-relay", str(plain_port),
+                                          str(h2c_port if mode == "h2c" else tls_port), mode,
+                                          str(ca.cert_path)], env=env, stderr=(work / "plain.err").open("w"))
+                procs.append(plain)
+                wait_port(plain_port)
+                plain_url = f"{scheme}://127.0.0.1:{plain_port}/body"
+                h2load(plain_url, 2000, work / "warm.log")
             h2load(direct, 2000, work / "warm.log")
             h2load(via, 2000, work / "warm.log")
             counter = ResponseCounter(out)
             counter.wait_for(2000)
-            rows = {"direct": [], "proxy": []}
+            rows: dict[str, list[tuple[float, float]]] = {"direct": [], "proxy": [], "plain": []}
             lags = []
             for _ in range(opts.rounds):
                 rows["direct"].append(h2load(direct, opts.requests, work / "d.log"))
+                if plain_url:
+                    rows["plain"].append(h2load(plain_url, opts.requests, work / "r.log"))
                 before = counter.update()
                 rows["proxy"].append(h2load(via, opts.requests, work / "p.log"))
                 lags.append(counter.wait_for(before + opts.requests))
@@ -169,11 +243,22 @@ def main() -> int:
             print(f"{mode:4} direct {d_rps:9.0f} req/s  p50 {d_p50:6.2f} ms | proxy (decoding) "
                   f"{p_rps:9.0f} req/s  p50 {p_p50:6.2f} ms | kept {100 * p_rps / d_rps:5.1f}% | "
                   f"decoder caught up {statistics.median(lags) * 1000:.0f} ms after h2load ended")
+            if (work / "plain.err").exists() and "Error" in (work / "plain.err").read_text():
+                print((work / "plain.err").read_text()[-3000:])
+            if rows["plain"]:
+                r_rps = statistics.median(x[0] for x in rows["plain"])
+                r_p50 = statistics.median(x[1] for x in rows["plain"])
+                print(f"      plain asyncio relay (reference, no decoding) {r_rps:9.0f} req/s  p50 "
+                      f"{r_p50:6.2f} ms | kept {100 * r_rps / d_rps:5.1f}%")
             print(f"      rounds direct: {', '.join(f'{x[0]:.0f}' for x in rows['direct'])}")
             print(f"      rounds proxy:  {', '.join(f'{x[0]:.0f}' for x in rows['proxy'])}")
             sys.stdout.flush()
             proxy.send_signal(signal.SIGINT)
             proxy.wait(30)
+            for p in procs[2:]:
+                if p.poll() is None:
+                    p.terminate()
+                    p.wait(10)
     finally:
         for p in procs:
             if p.poll() is None:

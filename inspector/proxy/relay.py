@@ -231,13 +231,12 @@ class _Link:
         """`leg`'s peer sent FIN: record it, pass it on, close when both sides are done."""
         self.source.close(self.live, leg.from_client, "FIN")  # type: ignore[arg-type]
         other = self.upstream if leg.from_client else self.client
-        if other is not None and other.transport is not None and not other.lost:
-            self._pass_eof(other.transport)
-            if other.eof and not leg.is_tls:
-                other.transport.close()
-                leg.transport.close()  # type: ignore[union-attr]
-        elif other is None and not leg.from_client and self.client is not None:
-            pass
+        if other is None or other.transport is None or other.lost:
+            return  # no upstream yet: the connect task passes the FIN on once it is there
+        self._pass_eof(other.transport)
+        if other.eof and not leg.is_tls:
+            other.transport.close()
+            leg.transport.close()  # type: ignore[union-attr]
 
     def leg_lost(self, leg: _Leg, exc: Exception | None) -> None:
         """A leg's transport closed: a reset is passed on as a reset, the rest as FIN."""
@@ -255,12 +254,12 @@ class _Link:
             self.source.close(self.live, leg.from_client, "FIN")  # type: ignore[arg-type]
             if other is not None and other.transport is not None and not other.lost:
                 self._pass_eof(other.transport)
-        if other is not None and other.lost or other is None and (self.failed or not self.connecting):
-            self.relay.links.discard(self)
         if other is not None and not other.lost and other.eof and other.transport is not None:
             other.transport.close()
-        if leg.from_client and other is None and self.connecting:
-            pass  # the connect task sees the client is gone and closes the upstream leg
+        # The link is done when no leg is left open (a connect still under way sees the
+        # client gone and closes its new leg itself).
+        if other is None or other.lost:
+            self.relay.links.discard(self)
 
     def close(self) -> None:
         """Close both legs politely (Ctrl-C)."""
