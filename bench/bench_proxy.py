@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from inspector.proxy.tls import LocalCA  # noqa: E402
 
 
-def plain_relay(listen: int, upstream: int, tls: bool, ca_file: str) -> None:
+def plain_relay(listen: int, upstream: int, mode: str, ca_file: str) -> None:
     """The reference: a plain asyncio byte relay (Protocols, TLS terminated the same way, no
     recording, no decoding), to show what any Python relay costs on this machine."""
     import asyncio
@@ -46,6 +46,10 @@ def plain_relay(listen: int, upstream: int, tls: bool, ca_file: str) -> None:
 
         def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def]
             self.transport = transport
+            if self.peer is None:  # the client leg (after its TLS handshake): connect upstream now
+                task = asyncio.get_running_loop().create_task(connect(self))
+                tasks.add(task)  # a task nobody holds may be collected before it runs
+                task.add_done_callback(tasks.discard)
 
         def data_received(self, data: bytes) -> None:
             if self.peer is not None and self.peer.transport is not None:
@@ -57,28 +61,26 @@ def plain_relay(listen: int, upstream: int, tls: bool, ca_file: str) -> None:
             if self.peer is not None and self.peer.transport is not None:
                 self.peer.transport.close()
 
+    tasks: set[asyncio.Task] = set()
+    client_ctx = UpstreamTls(ca_file, False, None).context_for(("h2",)) if mode == "tls" else None
+
+    async def connect(down: Leg) -> None:
+        up = Leg()
+        up.peer = down
+        await asyncio.get_running_loop().create_connection(
+            lambda: up, "127.0.0.1", upstream, ssl=client_ctx,
+            server_hostname="127.0.0.1" if client_ctx else None)
+        down.peer = up
+        for data in down.pending:
+            up.transport.write(data)  # type: ignore[union-attr]
+        down.pending.clear()
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
         server_ctx = ClientFacingTls(LocalCA().ensure(), ["127.0.0.1", "localhost"], None).context \
-            if tls else None
-        client_ctx = UpstreamTls(ca_file, False, None).context_for(("h2",)) if tls else None
+            if mode != "h2c" else None
 
-        def accept() -> Leg:
-            down = Leg()
-
-            async def connect() -> None:
-                up = Leg()
-                up.peer = down
-                await loop.create_connection(lambda: up, "127.0.0.1", upstream, ssl=client_ctx,
-                                             server_hostname="127.0.0.1" if tls else None)
-                down.peer = up
-                for data in down.pending:
-                    up.transport.write(data)  # type: ignore[union-attr]
-                down.pending.clear()
-            loop.create_task(connect())
-            return down
-
-        server = await loop.create_server(accept, "127.0.0.1", listen, ssl=server_ctx)
+        server = await loop.create_server(Leg, "127.0.0.1", listen, ssl=server_ctx)
         print(f"listening on 127.0.0.1:{listen}", file=sys.stderr, flush=True)
         await server.serve_forever()
 
@@ -166,15 +168,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--size", type=int, default=4096, help="response body size in bytes")
-    parser.add_argument("--modes", default="h2c,tls")
+    parser.add_argument("--modes", default="h2c,tls,tls-edge",
+                        help="h2c; tls (TLS on both legs); tls-edge (TLS from the client, h2c upstream)")
     parser.add_argument("--reference", action="store_true",
                         help="also measure a plain asyncio relay (no recording, no decoding)")
     parser.add_argument("--serve-plain-relay", nargs=4, metavar=("LISTEN", "UPSTREAM", "TLS", "CA"),
                         help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.serve_plain_relay:
-        listen, upstream, tls, ca_file = opts.serve_plain_relay
-        plain_relay(int(listen), int(upstream), tls == "tls", ca_file)
+        listen, upstream, mode, ca_file = opts.serve_plain_relay
+        plain_relay(int(listen), int(upstream), mode, ca_file)
         return 0
     for tool in ("h2load", "nghttpd"):
         if not shutil.which(tool):
@@ -204,10 +207,14 @@ def main() -> int:
                 direct = f"http://127.0.0.1:{h2c_port}/body"
                 proxy_args = ["--upstream", f"127.0.0.1:{h2c_port}"]
                 scheme = "http"
-            else:
+            elif mode == "tls":  # TLS on both legs: the proxy decrypts and encrypts twice
                 direct = f"https://127.0.0.1:{tls_port}/body"
                 proxy_args = ["--upstream", f"127.0.0.1:{tls_port}", "--tls", "--upstream-tls",
                               "--upstream-ca", str(ca.cert_path)]
+                scheme = "https"
+            else:  # "tls-edge": TLS from the client, h2c to the server (a TLS-terminating proxy)
+                direct = f"https://127.0.0.1:{tls_port}/body"
+                proxy_args = ["--upstream", f"127.0.0.1:{h2c_port}", "--tls"]
                 scheme = "https"
             out, err = work / f"{mode}.jsonl", work / f"{mode}.err"
             proxy, port = start_proxy(proxy_args, out, err, env)
@@ -217,7 +224,7 @@ def main() -> int:
             if opts.reference:
                 plain_port = free_port()
                 plain = subprocess.Popen([sys.executable, __file__, "--serve-plain-relay", str(plain_port),
-                                          str(h2c_port if mode == "h2c" else tls_port), mode,
+                                          str(tls_port if mode == "tls" else h2c_port), mode,
                                           str(ca.cert_path)], env=env, stderr=(work / "plain.err").open("w"))
                 procs.append(plain)
                 wait_port(plain_port)
@@ -232,7 +239,11 @@ def main() -> int:
             for _ in range(opts.rounds):
                 rows["direct"].append(h2load(direct, opts.requests, work / "d.log"))
                 if plain_url:
-                    rows["plain"].append(h2load(plain_url, opts.requests, work / "r.log"))
+                    try:
+                        rows["plain"].append(h2load(plain_url, opts.requests, work / "r.log"))
+                    except RuntimeError:
+                        print("      (a plain-relay round failed; its stderr:)",
+                              (work / "plain.err").read_text()[-1500:])
                 before = counter.update()
                 rows["proxy"].append(h2load(via, opts.requests, work / "p.log"))
                 lags.append(counter.wait_for(before + opts.requests))
@@ -240,7 +251,7 @@ def main() -> int:
             p_rps = statistics.median(x[0] for x in rows["proxy"])
             d_p50 = statistics.median(x[1] for x in rows["direct"])
             p_p50 = statistics.median(x[1] for x in rows["proxy"])
-            print(f"{mode:4} direct {d_rps:9.0f} req/s  p50 {d_p50:6.2f} ms | proxy (decoding) "
+            print(f"{mode:8} direct {d_rps:9.0f} req/s  p50 {d_p50:6.2f} ms | proxy (decoding) "
                   f"{p_rps:9.0f} req/s  p50 {p_p50:6.2f} ms | kept {100 * p_rps / d_rps:5.1f}% | "
                   f"decoder caught up {statistics.median(lags) * 1000:.0f} ms after h2load ended")
             if (work / "plain.err").exists() and "Error" in (work / "plain.err").read_text():

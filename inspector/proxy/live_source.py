@@ -289,17 +289,17 @@ class LiveSource:
 class DecodePacer:
     """Runs `LiveSource.decode` on the event loop without slowing the relay.
 
-    The relay comes first. Decoding runs in short slices and the loop serves
-    the sockets between any two of them, so a chunk that arrives while the
-    decoder works waits one slice at most. While chunks keep arriving,
-    decoding gets one slice per `BUSY_PERIOD` (a small, bounded share of
-    the loop); once the relay has been quiet for `QUIET`, slices run back
-    to back until the queue is empty. At human pace that is `QUIET` after
-    the bytes passed; under load the queue grows up to its bound.
+    The relay comes first. Decoding (and the views it feeds) runs in short
+    slices and the loop serves the sockets between any two of them, so a
+    chunk that arrives meanwhile waits one slice at most. While chunks keep
+    arriving, slices get at most `BUSY_SHARE` of the loop's time; once the
+    relay has been quiet for `QUIET`, they run back to back until the queue
+    is empty. At human pace frames show `QUIET` after their bytes passed;
+    under load the queue grows, up to its bound.
     """
 
     SLICE = 0.0005
-    BUSY_PERIOD = 0.020
+    BUSY_SHARE = 0.02
     QUIET = 0.003
 
     def __init__(self, loop: asyncio.AbstractEventLoop, source: LiveSource) -> None:
@@ -307,36 +307,40 @@ class DecodePacer:
         self.source = source
         self._handle: asyncio.TimerHandle | asyncio.Handle | None = None
         self._mark = 0
-        self._busy_since: float | None = None
+        self._next_busy_slice: float | None = None
         source.on_queue = self.poke
 
     def poke(self) -> None:
         """Something was queued: make sure decoding comes."""
         if self._handle is None:
             self._mark = self.source.activity
-            self._busy_since = None
             self._handle = self.loop.call_later(self.QUIET, self._run)
 
     def _run(self) -> None:
         self._handle = None
         source = self.source
-        now = self.loop.time()
+        loop = self.loop
+        now = loop.time()
         active = source.activity != self._mark
         self._mark = source.activity
         if active:
-            if self._busy_since is None:
-                self._busy_since = now
-            if now - self._busy_since < self.BUSY_PERIOD:
-                self._handle = self.loop.call_later(self.QUIET, self._run)  # the relay first
+            if self._next_busy_slice is None:
+                self._next_busy_slice = now + self.SLICE / self.BUSY_SHARE
+            if now < self._next_busy_slice:
+                self._handle = loop.call_later(self.QUIET, self._run)  # the relay first
                 return
-            self._busy_since = now  # one slice per BUSY_PERIOD while it stays busy
         else:
-            self._busy_since = None
-        if source.decode(self.SLICE):
-            if active:
-                self._handle = self.loop.call_later(self.QUIET, self._run)
-            else:
-                self._handle = self.loop.call_soon(self._run)
+            self._next_busy_slice = None
+        more = source.decode(self.SLICE)
+        if not more:
+            return
+        if active:
+            # What the slice really cost (views included) sets when the next may run.
+            spent = loop.time() - now
+            self._next_busy_slice = loop.time() + spent / self.BUSY_SHARE
+            self._handle = loop.call_later(self.QUIET, self._run)
+        else:
+            self._handle = loop.call_soon(self._run)
 
     def cancel(self) -> None:
         """Stop pacing (the caller finishes the queue itself)."""
