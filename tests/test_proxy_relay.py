@@ -229,3 +229,54 @@ def test_listening_beyond_loopback_warns(tmp_path, docroot):
 def test_loopback_is_the_only_address_bound_by_default(tmp_path, docroot):
     with nghttpd(docroot) as port, proxy(tmp_path, f"127.0.0.1:{port}") as p:
         assert "listening on 127.0.0.1:" in p.stderr() and "not loopback" not in p.stderr()
+
+
+def test_text_format_shows_frames_like_nghttp_with_settings_read_back(tmp_path, docroot):
+    with nghttpd(docroot) as port, proxy(tmp_path, f"127.0.0.1:{port}", fmt="text") as p:
+        assert run(["curl", "-sS", "-o", os.devnull, "--http2-prior-knowledge", f"{p.url}/small.bin"]).returncode == 0
+        p.wait_for(lambda r: "DATA frame" in r.stdout())
+        text = p.stdout()
+    assert "client → server HEADERS frame" in text and ":path: /small.bin" in text
+    assert "(MAX_CONCURRENT_STREAMS=" in text  # a SETTINGS payload, read back from what was relayed
+
+
+def test_ctrl_c_with_a_connection_open_closes_both_legs_and_flushes_the_recording(tmp_path, docroot):
+    if not shutil.which("tshark"):
+        pytest.skip("needs tshark")
+    record = tmp_path / "open.pcapng"
+    with nghttpd(docroot) as port, proxy(tmp_path, f"127.0.0.1:{port}", "--record", str(record)) as p:
+        sock = socket.create_connection(("127.0.0.1", p.port), 10)
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        p.wait_for(lambda r: sum(1 for f in r.frames() if f["type"] == "SETTINGS") >= 2)
+        assert p.stop() == 0
+        sock.settimeout(10)
+        rest = b""
+        while chunk := sock.recv(65536):  # the client sees the connection end, not hang
+            rest += chunk
+        sock.close()
+    assert stopped_cleanly(p)
+    flags = run(["tshark", "-n", "-r", str(record), "-T", "fields", "-e", "tcp.flags.str"]).stdout.decode()
+    assert sum("F" in line for line in flags.splitlines()) == 2
+
+
+def test_ipv6_loopback_is_relayed_and_recorded(tmp_path, docroot):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    record = tmp_path / "v6.pcapng"
+    with nghttpd(docroot) as port, proxy(tmp_path, f"127.0.0.1:{port}", "--record", str(record),
+                                         listen="[::1]:0") as p:
+        got = run(["curl", "-sS", "-g", "--http2-prior-knowledge", f"http://[::1]:{p.port}/small.bin"])
+        assert got.returncode == 0, got.stderr
+        assert md5(got.stdout) == md5((docroot / "small.bin").read_bytes())
+        p.wait_for(lambda r: any(f.get("role") == "response" for f in r.frames()))
+        assert p.frames()[0]["client"].startswith("[::1]:")
+        listen_port = p.port
+        p.stop()
+    frames = h2inspect_frames(str(record))
+    assert frames
+    if shutil.which("tshark"):
+        assert frames == tshark_frames(str(record), ports=[listen_port])
