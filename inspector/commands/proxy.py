@@ -85,8 +85,17 @@ def _recorder(path: str | None) -> PcapngRecorder:
         raise UsageError(f"--record {path}: {exc.strerror or exc}") from None
 
 
+def _tui_app_class() -> type:
+    """The TUI's App (it takes a Session); a one-line error if this build has none."""
+    try:
+        from inspector.tui.app import App  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise UsageError(f"the TUI is not available ({exc}); use --headless") from None
+    return App  # type: ignore[no-any-return]
+
+
 async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str | None,
-                 source: LiveSource) -> None:
+                 source: LiveSource, app_class: type | None) -> None:
     loop = asyncio.get_running_loop()
     relay = Relay(settings, source)
     pacer = DecodePacer(loop, source)
@@ -119,7 +128,7 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
             HeadlessPrinter(source.session, args.format, sys.stdout, err)
             await stop.wait()
         else:
-            await _run_tui(source, stop)
+            await _run_tui(app_class(source.session), stop)  # type: ignore[misc]
     finally:
         await relay.stop()
         pacer.cancel()
@@ -127,12 +136,8 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
         source.recorder.flush()
 
 
-async def _run_tui(source: LiveSource, stop: asyncio.Event) -> None:
-    try:
-        from inspector.tui.app import App  # type: ignore[import-not-found]
-    except ImportError:
-        raise UsageError("the TUI is not available in this build; use --headless") from None
-    app = App(source.session)
+async def _run_tui(app, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
+    """The TUI on the same loop as the relay, until the user quits it or a signal comes."""
     tui = asyncio.ensure_future(app.run_async())
     waiter = asyncio.ensure_future(stop.wait())
     await asyncio.wait({tui, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -145,13 +150,14 @@ async def _run_tui(source: LiveSource, stop: asyncio.Event) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the proxy until Ctrl-C (or SIGTERM); the recording is flushed on the way out."""
     settings, ca_note = _settings(args)
+    app_class = None if args.headless else _tui_app_class()
     recorder = _recorder(args.record)
     backlog = int(os.environ.get("H2INSPECT_DECODE_BACKLOG", CONNECTION_BACKLOG))
     source = LiveSource(recorder, name=f"proxy {settings.listen} → {settings.upstream}",
                         connection_backlog=backlog, total_backlog=max(backlog, 4 * backlog))
     _event_loop_policy()
     try:
-        asyncio.run(_serve(args, settings, ca_note, source))
+        asyncio.run(_serve(args, settings, ca_note, source, app_class))
     except KeyboardInterrupt:
         pass
     finally:
