@@ -9,7 +9,8 @@ import sys
 FrameKey = tuple[int, int, int, int, int]  # packet, stream_id, type_code, flags, length
 
 
-def tshark_frames(path: str, ports: list[int] | tuple[int, ...] = (), extra: list[str] | None = None) -> list[FrameKey]:
+def tshark_frames(path: str, ports: list[int] | tuple[int, ...] = (),
+                  extra: list[str] | None = None) -> list[FrameKey]:
     """HTTP/2 frames as tshark reads them, in capture order."""
     cmd = ["tshark", "-n", "-r", path]
     for port in ports:

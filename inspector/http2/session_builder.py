@@ -27,6 +27,18 @@ MAX_SNIFF = 64 * 1024  # give up deciding after this many bytes without an answe
 UNDECIDED, HTTP2, UPGRADING, HTTP1, OTHER = range(5)
 
 
+def _is_server_preface(first: bytes) -> bool:
+    """A whole SETTINGS frame on stream 0 with known identifiers: how an HTTP/2 server begins."""
+    if len(first) < 9:
+        return False
+    length = int.from_bytes(first[:3], "big")
+    if first[3] != 4 or first[4] != 0 or first[5:9] != b"\0\0\0\0" or length % 6 or length > 60:
+        return False
+    body = first[9:9 + length]
+    return len(body) == length and all(1 <= int.from_bytes(body[i:i + 2], "big") <= 9
+                                       for i in range(0, length, 6))
+
+
 class _FlowState:
     __slots__ = ("flow", "kind", "held", "client_is_a", "conn", "decoder", "request_end",
                  "upgrade")
@@ -130,6 +142,12 @@ class SessionBuilder:
                 st.client_is_a = from_a
                 self._http1_request(st, first)
                 return
+        if flow.initiator_known and _is_server_preface(self._first_bytes(st, False)):
+            # The server spoke first with SETTINGS: its connection preface (RFC 9113 §3.4).
+            # Deciding now keeps its frames in capture order.
+            st.client_is_a = True
+            self._start_http2(st, midstream=False)
+            return
         if self._port_says_http2(st):
             self._start_http2(st, midstream=True)
             return
