@@ -39,14 +39,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def capture(path: Path, port: int, *, interface: str = "lo", linktype: str | None = None,
-            pcapng: bool = False):
-    """Capture `tcp port PORT` on an interface while the body runs."""
+            pcapng: bool = False, bulk: bool = False):
+    """Capture `tcp port PORT` on an interface while the body runs; fail if the kernel dropped any.
+
+    `bulk`: for heavy traffic, a large buffer instead of immediate mode (which
+    wakes tcpdump for every packet and loses some at h2load's rates).
+    """
     path.unlink(missing_ok=True)
     raw = path.with_suffix(".tmp.pcap") if pcapng else path
     # --immediate-mode: without it libpcap holds packets in its ring until a
     # block times out, and a capture stopped soon after the traffic is empty.
-    cmd = ["tcpdump", "-i", interface, "--immediate-mode", "-U", "-n", "-s", "0", "-w", str(raw),
-           f"tcp port {port}"]
+    mode = ["-B", "262144"] if bulk else ["--immediate-mode"]
+    cmd = ["tcpdump", "-i", interface, *mode, "-U", "-n", "-s", "0", "-w", str(raw), f"tcp port {port}"]
     if linktype:
         cmd[1:1] = ["-y", linktype]
     ready = "listening on"
@@ -68,9 +72,13 @@ def capture(path: Path, port: int, *, interface: str = "lo", linktype: str | Non
     try:
         yield
     finally:
-        time.sleep(0.5)
+        time.sleep(2.5 if bulk else 0.5)  # in bulk mode libpcap hands packets over once a second
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
+    time.sleep(0.1)
+    dropped = [line for line in seen if "dropped by kernel" in line]
+    if not dropped or not dropped[0].startswith("0 "):
+        raise RuntimeError(f"tcpdump lost packets: {''.join(seen)}")
     if pcapng:  # tcpdump writes pcap only; editcap (from Wireshark) rewrites it as pcapng
         subprocess.run(["editcap", "-F", "pcapng", str(raw), str(path)], check=True)
         raw.unlink()
