@@ -18,7 +18,10 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     write = out.write
     printed = 0
-    for _ in loader.batches(batch=300):
+    # JSON lines stream out as the capture decodes; the text view waits for the
+    # end, because a gRPC message it shows under a DATA frame may end frames later.
+    batches = loader.batches(batch=300) if args.format == "jsonl" else [loader.load()]
+    for _ in batches:
         end = len(session.frames)
         if end > printed:
             write("".join(view.lines(printed, end, args.stream)))

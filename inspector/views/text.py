@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from inspector.http2 import frames as F
 from inspector.model import Direction, Role, Session
+from inspector.rpc.calls import messages_in_frame
 
 INDENT = " " * 14
 # Frame types whose fields are worth a line in the text dump (read back from the capture).
@@ -22,11 +23,23 @@ def _fields_line(fields: dict) -> str:
 
 
 class TextFrames:
-    """Formats frames of one session as nghttp -v style text."""
+    """Formats frames of one session as nghttp -v style text, with gRPC message
+    boundaries under the DATA frames that carry them."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.origin: float | None = None
+
+    def _grpc_lines(self, index: int) -> Iterator[str]:
+        for m in messages_in_frame(self.session, index):
+            where = ("starts" if m.frames[0] == index else "continues") if len(m.frames) > 1 else "whole"
+            if m.frames[-1] == index and len(m.frames) > 1:
+                where = "ends"
+            start = f" at offset {m.offset}" if m.frames[0] == index else ""
+            extra = ", compressed" if m.compressed else ""
+            problem = f" ! {m.problem}" if m.problem else ""
+            yield (f"{INDENT}; gRPC {m.label} message #{m.index + 1} ({m.length} bytes{extra}): "
+                   f"{where}{start}{problem}\n")
 
     def lines(self, start: int = 0, end: int | None = None,
               stream: int | None = None) -> Iterator[str]:
@@ -52,6 +65,8 @@ class TextFrames:
             if f.type_code in _SHOW_FIELDS:
                 fields = F.parse_fields(f.type_code, f.flags, session.frame_payload(f))
                 yield f"{INDENT}({_fields_line(fields)})\n"
+            if f.type_code == F.FrameType.DATA:
+                yield from self._grpc_lines(f.index)
             if f.header_block >= 0:
                 block = session.header_blocks[f.header_block]
                 yield f"{INDENT}; {block.role.label}" + (

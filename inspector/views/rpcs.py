@@ -1,0 +1,73 @@
+"""`h2inspect rpcs`: one gRPC call per line (text), or one JSON object per call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from inspector.model import Direction
+from inspector.rpc.calls import GrpcCall, decode_payload
+from inspector.rpc.schema import Schema
+from inspector.rpc.status import format_duration
+
+NOTE = ("An HTTP/2 stream is not a gRPC stream: every call, unary too, is one HTTP/2 stream; "
+        "'streaming' means several messages on it.")
+
+
+def jsonl_lines(calls: list[GrpcCall]) -> Iterator[str]:
+    """The DESIGN.md contract: one object per call."""
+    for call in calls:
+        yield json.dumps(call.as_json(), ensure_ascii=False) + "\n"
+
+
+def _status(call: GrpcCall) -> str:
+    if call.grpc_status is None:
+        return "no status"
+    text = f"{call.grpc_status_name} ({call.grpc_status})"
+    if call.grpc_message:
+        text += f" {call.grpc_message!r}"
+    return text
+
+
+def text_lines(calls: list[GrpcCall], *, verbose: bool = False, schema: Schema | None = None) -> Iterator[str]:
+    """One line per call: where, method, style, messages each way, status, duration, how it ended."""
+    if not calls:
+        yield "no gRPC calls (no stream with content-type application/grpc)\n"
+        return
+    uncertain = False
+    for call in calls:
+        mark = "" if call.style_certain else "*"
+        uncertain |= not call.style_certain
+        ended = call.ended_by + (f" {call.rst_error}" if call.rst_error else "")
+        yield (f"conn {call.conn} stream {call.stream_id:<5} {call.method}  {call.style}{mark} "
+               f"({call.style_source})  {len(call.requests)} → {len(call.responses)}  {_status(call)}  "
+               f"{format_duration(call.duration)}  ended by {ended}\n")
+        if verbose:
+            yield from _details(call, schema)
+    if uncertain:
+        yield ("* style from traffic alone, which cannot always tell: one message each way looks unary "
+               "whatever the method is. Give --proto to know.\n")
+    yield NOTE + "\n"
+
+
+def _details(call: GrpcCall, schema: Schema | None) -> Iterator[str]:
+    pad = " " * 4
+    if call.timeout is not None:
+        yield f"{pad}deadline: grpc-timeout {format_duration(call.timeout)}\n"
+    for name, value in call.request_metadata:
+        yield f"{pad}request metadata  {name}: {value}\n"
+    if call.style_note:
+        yield f"{pad}style: {call.style_note}\n"
+    for message in sorted(call.requests + call.responses, key=lambda m: (m.frames[0], m.direction)):
+        arrow = "→" if message.direction is Direction.CLIENT else "←"
+        flags = " compressed" if message.compressed else ""
+        yield (f"{pad}{arrow} {message.label} #{message.index + 1}  {message.length} bytes{flags}  "
+               f"in frame(s) {', '.join(str(f) for f in message.frames)}\n")
+        for line in decode_payload(message, call, schema).splitlines():
+            yield f"{pad}    {line}\n"
+    for name, value in call.trailers:
+        yield f"{pad}trailers  {name}: {value}\n"
+    if call.status_details:
+        yield f"{pad}status details: {json.dumps(call.status_details, ensure_ascii=False)}\n"
+    for problem in call.problems:
+        yield f"{pad}! {problem}\n"
