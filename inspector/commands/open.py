@@ -1,0 +1,16 @@
+"""`h2inspect open`: the TUI on a capture."""
+
+from __future__ import annotations
+
+import argparse
+
+from inspector.capture.load import CaptureLoader
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the capture first (so bad input is one line, exit 2), then open the TUI while it loads."""
+    loader = CaptureLoader(args.capture, tuple(args.port or ()))
+    from inspector.tui.app import App  # Textual loads only when a TUI is wanted
+
+    App(loader.session, loader).run()
+    return 0

@@ -1,0 +1,1 @@
+"""The Textual TUI: streams, per-stream timeline, connection view, frame detail."""

@@ -1,0 +1,373 @@
+"""The h2inspect TUI: streams on the left, the chosen stream's timeline and the
+chosen frame's detail on the right.
+
+It reads the model and is told nothing about where it came from: a capture
+loads in the background (`loader`), a live proxy session just grows; either
+way the views pick up new frames as they appear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rich.text import Text
+from textual import on
+from textual.app import App as TextualApp
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static
+
+from inspector.capture.load import CaptureLoader
+from inspector.http2 import frames as F
+from inspector.model import Direction, Session
+from inspector.tui.describe import frame_detail, frame_row, summarize
+from inspector.tui.widgets.row_list import RowList
+
+TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
+DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
+SORTS = ("stream id", "frames", "bytes", "duration")  # s cycles through these
+_TYPE_STYLE = {"HEADERS": "bold green", "DATA": "bold cyan", "RST_STREAM": "bold red", "GOAWAY": "bold red",
+               "SETTINGS": "yellow", "WINDOW_UPDATE": "yellow", "PING": "yellow", "PUSH_PROMISE": "bold magenta",
+               "CONTINUATION": "green"}
+
+HELP = """\
+h2inspect — keys
+
+  ↑ ↓  j k        move in the focused list        PgUp PgDn  a page
+  g G  Home End   first / last row                Enter      open the stream / frame
+  Tab  Shift+Tab  next / previous pane            mouse      click to select, scroll
+  c               connection view: every frame of the connection, all streams
+  /               search headers and payloads in the timeline; n / N next / previous match
+  f               filter the timeline by type: all, HEADERS, DATA, control (stream 0 and others)
+  d               filter the timeline by direction: all, client, server
+  s               sort streams: id, frames, bytes, duration
+  type in the box above the streams to filter them (method, path, status, state)
+  Esc             clear search and filters
+  ?               this help                       q          quit
+
+Words always say what a frame is; colour only helps. An HTTP/2 stream is not a
+gRPC stream: every call, unary too, is one HTTP/2 stream.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every binding, in one place."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        yield Static(HELP, id="help")
+
+
+class App(TextualApp[None]):
+    """h2inspect on one session (a capture, or a live proxy run)."""
+
+    CSS_PATH = "styles.tcss"
+    TITLE = "h2inspect"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("c", "connection_view", "Connection view"),
+        Binding("slash", "search", "Search"),
+        Binding("n", "next_match(1)", "Next", show=False),
+        Binding("N", "next_match(-1)", "Prev", show=False),
+        Binding("f", "type_filter", "Type filter"),
+        Binding("d", "direction_filter", "Direction"),
+        Binding("s", "sort", "Sort"),
+        Binding("escape", "clear", "Clear", show=False),
+    ]
+
+    def __init__(self, session: Session, loader: CaptureLoader | None = None, title: str | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.loader = loader
+        self.sub_title = title or session.name
+        self.entries: list[tuple[int, int | None]] = []  # (conn, stream id) or (conn, None) for a connection
+        self.selected: tuple[int, int | None] | None = None  # what the timeline shows
+        self.timeline: list[int] = []  # FrameLog indexes on screen
+        self.type_filter = 0
+        self.direction_filter = 0
+        self.sort = 0
+        self.filter_text = ""
+        self.matches: list[int] = []  # timeline rows that match the search
+        self.search_text = ""
+        self.loaded = loader is None
+        self._seen = (-1, -1)
+        self._summaries: dict[tuple[int, int], object] = {}
+
+    # ---- layout ---------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        with Horizontal():
+            with Vertical(id="left"):
+                yield Input(placeholder="type to filter streams", id="filter")
+                yield RowList(id="streams")
+            with Vertical(id="right"):
+                yield Static(id="timeline-title")
+                yield RowList(id="timeline")
+                with VerticalScroll(id="detail"):
+                    yield Static(id="detail-text")
+        yield Input(placeholder="search headers and payloads (Enter)", id="search")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).display = False
+        self.query_one("#streams", RowList).focus()
+        self._refresh()
+        if self.loader is not None:
+            self.run_worker(self._load(), exclusive=True)
+        self.set_interval(0.5, self._refresh)  # a live session grows on its own
+
+    async def _load(self) -> None:
+        """Decode the capture in small batches, letting the screen breathe between them."""
+        assert self.loader is not None
+        last = time.monotonic()
+        for _ in self.loader.batches(batch=200):
+            now = time.monotonic()
+            if now - last > 0.25:
+                last = now
+                self._refresh()
+            await asyncio.sleep(0)
+        self.loaded = True
+        self._refresh()
+
+    # ---- keeping the views in step with the model -------------------------------
+
+    def _progress(self) -> str:
+        if self.loaded:
+            return "loaded"
+        reader = self.loader.reader if self.loader else None
+        if reader is None or not reader.packet_ends:
+            return "loading"
+        return f"loading {100 * reader.packet_ends[-1] / max(1, reader.size):.0f}%"
+
+    def _refresh(self) -> None:
+        session = self.session
+        problems = len(session.findings)
+        self.query_one("#status", Static).update(Text(
+            f" {session.name}   {len(session.connections)} connections   {len(session.frames)} frames   "
+            f"{problems} decode problem{'s' if problems != 1 else ''}   {self._progress()}"
+            + (f"   sort: {SORTS[self.sort]}" if self.sort else "")))
+        streams = sum(len(c.streams) for c in session.connections) + len(session.connections)
+        state = (streams, len(session.frames))
+        if state == self._seen:
+            return
+        self._seen = state
+        self._summaries.clear()
+        self._rebuild_streams()
+        if self.selected is None and self.entries:
+            first = next((e for e in self.entries if e[1] is not None), self.entries[0])
+            self._show(first)
+        else:
+            self._rebuild_timeline(keep=True)
+
+    def _summary(self, conn: int, stream_id: int):  # type: ignore[no-untyped-def]
+        key = (conn, stream_id)
+        summary = self._summaries.get(key)
+        if summary is None:
+            summary = self._summaries[key] = summarize(self.session, self.session.stream(conn, stream_id))
+        return summary
+
+    def _rebuild_streams(self) -> None:
+        entries: list[tuple[int, int | None]] = []
+        needle = self.filter_text.lower()
+        for conn in self.session.connections:
+            ids = [sid for sid in conn.streams if sid]
+            if needle:
+                ids = [sid for sid in ids if needle in self._summary(conn.index, sid).text().lower()]
+            if self.sort:
+                key = {1: lambda s: -s.frames, 2: lambda s: -s.data_bytes, 3: lambda s: -s.duration}[self.sort]
+                ids.sort(key=lambda sid: key(self._summary(conn.index, sid)))
+            else:
+                ids.sort()
+            if ids or not needle:
+                entries.append((conn.index, None))
+                entries += [(conn.index, sid) for sid in ids]
+        self.entries = entries
+        self.query_one("#streams", RowList).set_rows(len(entries), self._stream_row, width=160)
+
+    def _stream_row(self, i: int) -> list[tuple[str, str]]:
+        conn_index, sid = self.entries[i]
+        conn = self.session.connection(conn_index)
+        if sid is None:
+            return [(f"conn {conn_index}  {conn.client} → {conn.server}  {conn.protocol}  "
+                     f"{conn.frame_count} frames  {len(conn.streams)} streams", "bold")]
+        s = self._summary(conn_index, sid)
+        status_style = "red" if any(w in s.status for w in ("grpc ", ":status 4", ":status 5")) and \
+            "OK" not in s.status else "green"
+        return [(f"{s.stream_id:>7}  ", ""), (f"{s.what[:44]:<44}", "bold"), (f"  {s.status:<22}", status_style),
+                (f" {s.style:<18}", "magenta"), (f" {s.state:<22}", "dim"),
+                (f" {s.frames:>5} frames {s.data_bytes:>8} B", "")]
+
+    # ---- the timeline -------------------------------------------------------------
+
+    def _show(self, entry: tuple[int, int | None]) -> None:
+        self.selected = entry
+        self._rebuild_timeline(keep=False)
+
+    def _frames_of_selection(self) -> list[int]:
+        if self.selected is None:
+            return []
+        conn_index, sid = self.selected
+        if sid is None:  # the connection view: every frame of the connection, all streams
+            conns = self.session.frames.column("conn")
+            return [i for i in range(len(conns)) if conns[i] == conn_index]
+        return list(self.session.stream_frames.of(conn_index, sid))
+
+    def _rebuild_timeline(self, keep: bool) -> None:
+        indexes = self._frames_of_selection()
+        log = self.session.frames
+        wanted_type = TYPE_FILTERS[self.type_filter]
+        if wanted_type == "control":
+            indexes = [i for i in indexes if log.type_code[i] not in (F.FrameType.DATA, F.FrameType.HEADERS)]
+        elif wanted_type is not None:
+            code = F.FrameType[wanted_type]
+            indexes = [i for i in indexes if log.type_code[i] == code]
+        wanted_dir = DIRECTION_FILTERS[self.direction_filter]
+        if wanted_dir is not None:
+            indexes = [i for i in indexes if log.direction[i] == wanted_dir]
+        self.timeline = indexes
+        origin = log.time[indexes[0]] if indexes else 0.0
+        if self.selected is not None and self.selected[1] is not None:
+            all_frames = self.session.stream_frames.of(*self.selected)  # type: ignore[arg-type]
+            origin = log.time[all_frames[0]] if len(all_frames) else origin
+        self._origin = origin
+        timeline = self.query_one("#timeline", RowList)
+        timeline.set_rows(len(indexes), self._timeline_row, keep_cursor=keep, width=220)
+        self._title()
+        if indexes:
+            self._detail(indexes[min(timeline.cursor, len(indexes) - 1)])
+        else:
+            self.query_one("#detail-text", Static).update("no frames")
+
+    def _title(self) -> None:
+        if self.selected is None:
+            return
+        conn_index, sid = self.selected
+        what = f"connection {conn_index}: all streams on one time axis" if sid is None else \
+            f"stream {sid} of connection {conn_index}"
+        filters = [x for x in (TYPE_FILTERS[self.type_filter],
+                               DIRECTION_FILTERS[self.direction_filter] and
+                               f"from {DIRECTION_FILTERS[self.direction_filter].label}") if x]
+        search = f"   search '{self.search_text}': {len(self.matches)} matches" if self.search_text else ""
+        self.query_one("#timeline-title", Static).update(Text(
+            f" {what}   {len(self.timeline)} frames" + (f"   filter: {', '.join(filters)}" if filters else "")
+            + search + "   (client ──▶ on the left, ◀── server on the right)", style="bold"))
+
+    def _timeline_row(self, i: int) -> list[tuple[str, str]]:
+        frame = self.session.frames[self.timeline[i]]
+        when, arrow, rest = frame_row(self.session, frame, self._origin)
+        mark = "● " if i in self._match_set else "  "
+        lane = (f"{arrow:<24}", "cyan") if frame.direction is Direction.CLIENT else \
+            (f"{arrow:>24}", "magenta")
+        type_name, rest_words = rest[:13], rest[13:]
+        return [(mark, "bold yellow"), (when, "dim"), ("  ", ""), lane, ("  ", ""),
+                (type_name, _TYPE_STYLE.get(frame.type_name, "bold")), (rest_words, "")]
+
+    @property
+    def _match_set(self) -> set[int]:
+        return set(self.matches)
+
+    def _detail(self, index: int) -> None:
+        lines = frame_detail(self.session, self.session.frames[index])
+        self.query_one("#detail-text", Static).update(Text("\n".join(lines)))
+
+    # ---- events and actions -----------------------------------------------------------
+
+    @on(RowList.Highlighted, "#timeline")
+    def _frame_highlighted(self, event: RowList.Highlighted) -> None:
+        if event.index < len(self.timeline):
+            self._detail(self.timeline[event.index])
+
+    @on(RowList.Highlighted, "#streams")
+    @on(RowList.Chosen, "#streams")
+    def _stream_chosen(self, event: RowList.Highlighted) -> None:
+        if event.index < len(self.entries):
+            self._show(self.entries[event.index])
+            if isinstance(event, RowList.Chosen):
+                self.query_one("#timeline", RowList).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._rebuild_streams()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.search_text = event.value
+        event.input.display = False
+        self._find(event.value)
+        self.query_one("#timeline", RowList).focus()
+        if self.matches:
+            self.query_one("#timeline", RowList).move_to(self.matches[0])
+
+    def _find(self, needle: str) -> None:
+        session, log = self.session, self.session.frames
+        self.matches = []
+        if needle:
+            low, raw = needle.lower(), needle.encode()
+            for row, index in enumerate(self.timeline):
+                hb = log.header_block[index]
+                if hb >= 0 and any(low in n.lower() or low in v.lower()
+                                   for n, v in session.header_blocks.headers[hb]):
+                    self.matches.append(row)
+                elif log.length[index] and raw in session.frame_payload(log[index]):
+                    self.matches.append(row)
+        timeline = self.query_one("#timeline", RowList)
+        timeline.set_rows(len(self.timeline), self._timeline_row, width=220)
+        self._title()
+
+    def action_next_match(self, step: int) -> None:
+        if not self.matches:
+            return
+        timeline = self.query_one("#timeline", RowList)
+        if step > 0:
+            target = next((m for m in self.matches if m > timeline.cursor), self.matches[0])
+        else:
+            target = next((m for m in reversed(self.matches) if m < timeline.cursor), self.matches[-1])
+        timeline.focus()
+        timeline.move_to(target)
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_connection_view(self) -> None:
+        if self.selected is None:
+            return
+        conn_index, sid = self.selected
+        if sid is None:
+            stream = next((e for e in self.entries if e[0] == conn_index and e[1] is not None), None)
+            if stream is not None:
+                self._show(stream)
+        else:
+            self._show((conn_index, None))
+
+    def action_type_filter(self) -> None:
+        self.type_filter = (self.type_filter + 1) % len(TYPE_FILTERS)
+        self._rebuild_timeline(keep=False)
+
+    def action_direction_filter(self) -> None:
+        self.direction_filter = (self.direction_filter + 1) % len(DIRECTION_FILTERS)
+        self._rebuild_timeline(keep=False)
+
+    def action_sort(self) -> None:
+        self.sort = (self.sort + 1) % len(SORTS)
+        self._rebuild_streams()
+        self._refresh()
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.display:
+            search.display = False
+        self.type_filter = self.direction_filter = 0
+        self.search_text, self.matches = "", []
+        self._rebuild_timeline(keep=False)

@@ -1,0 +1,111 @@
+"""The TUI driven with Textual's Pilot on real captures: what a person sees after each key."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import CAPTURES
+
+from inspector.capture.load import CaptureLoader
+from inspector.tui.app import App
+from inspector.tui.describe import frame_meaning, summarize
+
+
+def _rows(widget) -> list[str]:
+    return ["".join(text for text, _ in widget.row(i)) for i in range(widget.count)]
+
+
+async def _open(name: str, size=(170, 45)):
+    loader = CaptureLoader(str(CAPTURES / name))
+    app = App(loader.session, loader)
+    return app, app.run_test(size=size)
+
+
+def test_stream_list_and_timeline_show_a_request_in_order():
+    async def scenario():
+        app, ctx = await _open("curl-h2c-prior-knowledge.pcap")
+        async with ctx as pilot:
+            await pilot.pause(0.5)
+            streams = _rows(app.query_one("#streams"))
+            assert streams[0].startswith("conn 0")
+            assert "GET /index.html" in streams[1] and ":status 200" in streams[1]
+            assert any("POST /index.html" in row for row in streams)
+            timeline = _rows(app.query_one("#timeline"))
+            # request headers, then response headers, then DATA with END_STREAM closing the stream
+            assert "HEADERS" in timeline[0] and "request headers /index.html" in timeline[0]
+            assert "END_STREAM: client done (half-closed)" in timeline[0]
+            assert "response headers 200" in timeline[1]
+            assert "DATA" in timeline[2] and "END_STREAM: server done, stream closed" in timeline[2]
+            assert "client ──▶" in timeline[0] and "◀── server" in timeline[1]
+    asyncio.run(scenario())
+
+
+def test_pushed_streams_and_push_promise_are_named():
+    async def scenario():
+        app, ctx = await _open("nghttp-server-push.pcap")
+        async with ctx as pilot:
+            await pilot.pause(0.5)
+            streams = _rows(app.query_one("#streams"))
+            assert any("pushed GET /style.css" in row for row in streams)
+            index = next(i for i, e in enumerate(app.entries) if e[1] == 13)
+            app.query_one("#streams").move_to(index)
+            await pilot.pause(0.2)
+            timeline = _rows(app.query_one("#timeline"))
+            assert any("PUSH_PROMISE" in row and "push promise (the pushed request) /style.css" in row
+                       for row in timeline)
+    asyncio.run(scenario())
+
+
+def test_keys_move_filter_search_and_open_help():
+    async def scenario():
+        app, ctx = await _open("curl-h2c-prior-knowledge.pcap")
+        async with ctx as pilot:
+            await pilot.pause(0.5)
+            await pilot.press("tab")  # into the stream list from the filter box? focus moves between panes
+            app.query_one("#timeline").focus()
+            await pilot.press("j")
+            detail = str(app.query_one("#detail-text").render())
+            assert "HEADERS frame" in detail and ":status: 200" in detail and "RFC 9113 §6.2" in detail
+            await pilot.press("f")  # HEADERS only
+            assert all("HEADERS" in row for row in _rows(app.query_one("#timeline")))
+            await pilot.press("f")  # DATA only
+            assert all("DATA" in row for row in _rows(app.query_one("#timeline")))
+            await pilot.press("escape")
+            await pilot.press("c")  # connection view: stream 0 frames too
+            rows = _rows(app.query_one("#timeline"))
+            assert any("SETTINGS" in row for row in rows) and any("stream 1 " in row for row in rows)
+            await pilot.press("slash")
+            await pilot.press(*"curl")
+            await pilot.press("enter")
+            assert app.matches and "search 'curl'" in str(app.query_one("#timeline-title").render())
+            await pilot.press("question_mark")
+            assert app.screen.__class__.__name__ == "HelpScreen"
+            await pilot.press("escape")
+            app.query_one("#filter").focus()
+            await pilot.press(*"data.bin")
+            await pilot.pause(0.1)
+            streams = _rows(app.query_one("#streams"))
+            assert len(streams) == 2 and "GET /data.bin" in streams[1]
+            await pilot.press("escape")
+        assert app.return_code in (None, 0)
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("name", ["curl-h2c-upgrade.pcap", "h2load-three-connections.pcap", "curl-ipv6.pcapng"])
+def test_every_sample_capture_opens_and_never_raises(name):
+    async def scenario():
+        app, ctx = await _open(name)
+        async with ctx as pilot:
+            await pilot.pause(0.5)
+            for key in ("j", "j", "enter", "c", "f", "d", "s", "G", "g", "question_mark", "escape", "q"):
+                await pilot.press(key)
+    asyncio.run(scenario())
+
+
+def test_words_carry_the_meaning_without_colour():
+    session = CaptureLoader(str(CAPTURES / "curl-h2c-upgrade.pcap")).load()
+    stream = session.stream(0, 1)
+    assert summarize(session, stream).what == "GET /upgrade (HTTP/1.1, upgraded)"
+    words = [frame_meaning(session, session.frames[i]) for i in stream.frames]
+    assert words[0].startswith("response headers 200")
