@@ -8,6 +8,7 @@ are kept per session and rebuilt when the session has grown (a live proxy).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from inspector.http2.frames import FrameType, error_name, split_padding
@@ -91,15 +92,19 @@ class CallIndex:
                     self.by_frame.setdefault(frame, []).append(message)
 
 
-_cache: dict[int, tuple[Session, int, Schema | None, CallIndex]] = {}
+_cache: dict[int, tuple[Session, int, Schema | None, CallIndex, float]] = {}
+STALE_WHILE_GROWING = 1.0  # seconds: a growing session is re-read at most this often
 
 
 def _index(session: Session, schema: Schema | None = None) -> CallIndex:
     entry = _cache.get(id(session))
-    if entry is not None and entry[0] is session and entry[1] == len(session.frames) and entry[2] is schema:
-        return entry[3]
+    if entry is not None and entry[0] is session and entry[2] is schema:
+        if entry[1] == len(session.frames):
+            return entry[3]
+        if not session.complete and time.monotonic() - entry[4] < STALE_WHILE_GROWING:
+            return entry[3]  # still loading or live: a second-old answer beats rebuilding per frame
     index = CallIndex(_build(session, schema))
-    _cache[id(session)] = (session, len(session.frames), schema, index)
+    _cache[id(session)] = (session, len(session.frames), schema, index, time.monotonic())
     return index
 
 

@@ -16,7 +16,7 @@ from textual import on
 from textual.app import App as TextualApp
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
@@ -95,6 +95,7 @@ class App(TextualApp[None]):
         self.matches: list[int] = []  # timeline rows that match the search
         self.search_text = ""
         self.loaded = loader is None
+        self.detail: list[str] = []
         self._seen = (-1, -1)
         self._summaries: dict[tuple[int, int], object] = {}
 
@@ -109,8 +110,7 @@ class App(TextualApp[None]):
             with Vertical(id="right"):
                 yield Static(id="timeline-title")
                 yield RowList(id="timeline")
-                with VerticalScroll(id="detail"):
-                    yield Static(id="detail-text")
+                yield RowList(id="detail")
         yield Input(placeholder="search headers and payloads (Enter)", id="search")
         yield Footer()
 
@@ -242,7 +242,7 @@ class App(TextualApp[None]):
         if indexes:
             self._detail(indexes[min(timeline.cursor, len(indexes) - 1)])
         else:
-            self.query_one("#detail-text", Static).update("no frames")
+            self._detail_lines(["no frames"])
 
     def _title(self) -> None:
         if self.selected is None:
@@ -273,8 +273,17 @@ class App(TextualApp[None]):
         return set(self.matches)
 
     def _detail(self, index: int) -> None:
-        lines = frame_detail(self.session, self.session.frames[index])
-        self.query_one("#detail-text", Static).update(Text("\n".join(lines)))
+        self._detail_lines(frame_detail(self.session, self.session.frames[index]))
+
+    def _detail_lines(self, lines: list[str]) -> None:
+        # A line-API list, not a Static: a new frame's detail repaints without a layout pass.
+        self.detail = lines
+        self.query_one("#detail", RowList).set_rows(len(lines), lambda i: [(lines[i], "")], keep_cursor=False,
+                                                    width=max(map(len, lines)) + 1)
+
+    def detail_text(self) -> str:
+        """The frame detail as shown (for tests and the tutorial)."""
+        return "\n".join(self.detail)
 
     # ---- events and actions -----------------------------------------------------------
 

@@ -44,6 +44,7 @@ def summarize(session: Session, stream: Stream) -> StreamSummary:
     log = session.frames
     indexes = stream.frames
     what, status, style = "", "", ""
+    grpc = False
     data_bytes = 0
     first = last = 0.0
     for n, i in enumerate(indexes):
@@ -57,6 +58,7 @@ def summarize(session: Session, stream: Stream) -> StreamSummary:
             block = session.header_blocks[f.header_block]
             if block.role in (Role.REQUEST, Role.PUSH_REQUEST) and not what:
                 what = f"{block.get(':method') or '?'} {block.get(':path') or '?'}"
+                grpc = (block.get("content-type") or "").startswith("application/grpc") or bool(block.unknown_refs)
                 if block.role is Role.PUSH_REQUEST:
                     what = "pushed " + what
             elif block.direction is Direction.SERVER and block.get(":status") and not status:
@@ -78,7 +80,7 @@ def summarize(session: Session, stream: Stream) -> StreamSummary:
                 block = blocks[hb]
                 what = f"{block.get(':method') or '?'} {block.get(':path') or '?'} (HTTP/1.1, upgraded)"
                 break
-    call = call_for_stream(session, stream.conn, stream.stream_id)
+    call = call_for_stream(session, stream.conn, stream.stream_id) if grpc else None
     if call is not None:
         what = call.method
         style = call.style + ("" if call.style_certain else "?")
