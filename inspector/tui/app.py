@@ -125,10 +125,12 @@ class App(TextualApp[None]):
     async def _load(self) -> None:
         """Decode the capture in small batches, letting the screen breathe between them."""
         assert self.loader is not None
-        last = time.monotonic()
+        started = last = time.monotonic()
         for _ in self.loader.batches(batch=200):
             now = time.monotonic()
-            if now - last > 0.25:
+            # Often at first, so the screen fills at once; then once a second, since
+            # rebuilding a list of 100,000 streams is work the loading could be doing.
+            if now - last > (0.25 if now - started < 2 else 1.0):
                 last = now
                 self._refresh()
             await asyncio.sleep(0)
