@@ -74,7 +74,7 @@ def test_keys_move_filter_search_and_open_help():
             await pilot.press("escape")
             await pilot.press("c")  # connection view: stream 0 frames too
             rows = _rows(app.query_one("#timeline"))
-            assert any("SETTINGS" in row for row in rows) and any("stream 1 " in row for row in rows)
+            assert any("SETTINGS" in row for row in rows) and any("s1 " in row for row in rows)
             await pilot.press("slash")
             await pilot.press(*"curl")
             await pilot.press("enter")

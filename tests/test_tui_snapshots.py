@@ -42,6 +42,16 @@ def test_connection_view_with_server_push(snap_compare, capture):
     assert snap_compare(APP, terminal_size=(170, 45), run_before=connection)
 
 
+def test_unary_grpc_timeline(snap_compare, capture):
+    capture("grpc-unary.pcap")
+    assert snap_compare(APP, terminal_size=(170, 45))
+
+
+def test_bidi_streaming_grpc_timeline(snap_compare, capture):
+    capture("grpc-bidi-streaming.pcap")
+    assert snap_compare(APP, terminal_size=(170, 45))
+
+
 def test_help_screen(snap_compare, capture):
     capture("curl-h2c-upgrade.pcap")
     assert snap_compare(APP, terminal_size=(170, 45), press=["question_mark"])

@@ -93,6 +93,7 @@ class App(TextualApp[None]):
         self.sort = 0
         self.filter_text = ""
         self.matches: list[int] = []  # timeline rows that match the search
+        self._matched: set[int] = set()
         self.search_text = ""
         self.loaded = loader is None
         self.detail: list[str] = []
@@ -201,9 +202,9 @@ class App(TextualApp[None]):
         s = self._summary(conn_index, sid)
         status_style = "red" if any(w in s.status for w in ("grpc ", ":status 4", ":status 5")) and \
             "OK" not in s.status else "green"
-        return [(f"{s.stream_id:>7}  ", ""), (f"{s.what[:44]:<44}", "bold"), (f"  {s.status:<22}", status_style),
-                (f" {s.style:<18}", "magenta"), (f" {s.state:<22}", "dim"),
-                (f" {s.frames:>5} frames {s.data_bytes:>8} B", "")]
+        return [(f"{s.stream_id:>6} ", ""), (f"{s.what[-34:]:<34}", "bold"), (f" {s.status:<13}", status_style),
+                (f" {s.style:<17}", "magenta"), (f" {s.state:<18}", "dim"),
+                (f" {s.frames:>5} fr {s.data_bytes:>8} B", "")]
 
     # ---- the timeline -------------------------------------------------------------
 
@@ -262,17 +263,14 @@ class App(TextualApp[None]):
 
     def _timeline_row(self, i: int) -> list[tuple[str, str]]:
         frame = self.session.frames[self.timeline[i]]
-        when, arrow, rest = frame_row(self.session, frame, self._origin)
-        mark = "● " if i in self._match_set else "  "
-        lane = (f"{arrow:<24}", "cyan") if frame.direction is Direction.CLIENT else \
-            (f"{arrow:>24}", "magenta")
+        connection_view = self.selected is not None and self.selected[1] is None
+        when, arrow, rest = frame_row(self.session, frame, self._origin, with_stream=connection_view)
+        mark = "●" if i in self._matched else " "
+        lane = (f"{arrow:<13}", "cyan") if frame.direction is Direction.CLIENT else \
+            (f"{arrow:>13}", "magenta")
         type_name, rest_words = rest[:13], rest[13:]
-        return [(mark, "bold yellow"), (when, "dim"), ("  ", ""), lane, ("  ", ""),
+        return [(mark, "bold yellow"), (when, "dim"), (" ", ""), lane, (" ", ""),
                 (type_name, _TYPE_STYLE.get(frame.type_name, "bold")), (rest_words, "")]
-
-    @property
-    def _match_set(self) -> set[int]:
-        return set(self.matches)
 
     def _detail(self, index: int) -> None:
         self._detail_lines(frame_detail(self.session, self.session.frames[index]))
@@ -328,6 +326,7 @@ class App(TextualApp[None]):
                     self.matches.append(row)
                 elif log.length[index] and raw in session.frame_payload(log[index]):
                     self.matches.append(row)
+        self._matched = set(self.matches)
         timeline = self.query_one("#timeline", RowList)
         timeline.set_rows(len(self.timeline), self._timeline_row, width=220)
         self._title()
@@ -380,5 +379,5 @@ class App(TextualApp[None]):
         if search.display:
             search.display = False
         self.type_filter = self.direction_filter = 0
-        self.search_text, self.matches = "", []
+        self.search_text, self.matches, self._matched = "", [], set()
         self._rebuild_timeline(keep=False)

@@ -140,12 +140,13 @@ def frame_meaning(session: Session, frame: FrameRecord) -> str:
     return "; ".join(words)
 
 
-def frame_row(session: Session, frame: FrameRecord, origin: float, lane_width: int = 8) -> tuple[str, str, str]:
+def frame_row(session: Session, frame: FrameRecord, origin: float, *,
+              with_stream: bool = False) -> tuple[str, str, str]:
     """(time, lane arrow, the rest) for one timeline row; client on the left, server on the right."""
     arrow = "client ──▶" if frame.direction is Direction.CLIENT else "◀── server"
-    rest = (f"{frame.type_name:<13} {frame.length:>7} B  stream {frame.stream_id:<5} {badges(frame)}  "
-            f"{frame_meaning(session, frame)}")
-    return f"{frame.time - origin:+10.6f}", arrow, rest
+    stream = f"s{frame.stream_id:<4} " if with_stream else ""
+    rest = f"{frame.type_name:<13} {stream}{frame.length:>6} B  {frame_meaning(session, frame)}  {badges(frame)}"
+    return f"{frame.time - origin:+9.6f}", arrow, rest
 
 
 def frame_detail(session: Session, frame: FrameRecord) -> list[str]:
