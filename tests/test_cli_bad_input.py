@@ -124,3 +124,9 @@ def test_text_dump_reads_like_nghttp(good_capture):
     assert any(line.strip() == ":method: GET" for line in lines)
     assert any(line.strip() == "; response" for line in lines)
     assert any("MAX_CONCURRENT_STREAMS=100" in line for line in lines)
+
+
+def test_keylog_for_captures_says_it_is_not_supported(good_capture, tmp_path):
+    keys = tmp_path / "keys.log"
+    keys.write_text("CLIENT_RANDOM 00 00\n")
+    _one_line_error(h2inspect("dump", good_capture, "--keylog", str(keys)), "--keylog", "not supported")

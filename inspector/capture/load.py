@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from inspector.capture.layers import SUPPORTED_LINKTYPES, tcp_segment
 from inspector.capture.reader import CapturePayloads, CaptureReader
 from inspector.capture.tcp import TcpReassembler
-from inspector.errors import CaptureError
+from inspector.errors import CaptureError, UsageError
 from inspector.flows import TcpFlow
 from inspector.http2.session_builder import SessionBuilder
 from inspector.model import Connection, Finding, Session, Severity
@@ -69,6 +69,13 @@ class CaptureLoader:
         for _ in self.batches():
             pass
         return self.session
+
+
+def refuse_keylog(keylog: str | None) -> None:
+    """TLS in captures is not decrypted yet: say so instead of silently showing nothing."""
+    if keylog:
+        raise UsageError(f"--keylog {keylog}: decrypting TLS in captures is not supported yet; "
+                         "capture plaintext (h2c) or record through `h2inspect proxy --record`")
 
 
 def load_capture(path: str, ports: tuple[int, ...] = ()) -> Session:

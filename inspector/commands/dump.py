@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from inspector.capture.load import CaptureLoader
+from inspector.capture.load import CaptureLoader, refuse_keylog
 from inspector.views.jsonl import JsonlFrames
 from inspector.views.text import TextFrames
 
 
 def run(args: argparse.Namespace) -> int:
     """Decode the capture and print its frames as they are decoded."""
+    refuse_keylog(args.keylog)
     loader = CaptureLoader(args.capture, tuple(args.port or ()))
     session = loader.session
     view = JsonlFrames(session) if args.format == "jsonl" else TextFrames(session)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from inspector.capture.load import CaptureLoader
+from inspector.capture.load import CaptureLoader, refuse_keylog
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the capture first (so bad input is one line, exit 2), then open the TUI while it loads."""
+    refuse_keylog(args.keylog)
     loader = CaptureLoader(args.capture, tuple(args.port or ()))
     from inspector.tui.app import App  # Textual loads only when a TUI is wanted
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from inspector.capture.load import CaptureLoader
+from inspector.capture.load import CaptureLoader, refuse_keylog
 from inspector.rpc.calls import find_calls
 from inspector.rpc.schema import load_schema
 from inspector.views.rpcs import jsonl_lines, text_lines
@@ -13,6 +13,7 @@ from inspector.views.rpcs import jsonl_lines, text_lines
 
 def run(args: argparse.Namespace) -> int:
     """Decode the capture, find its gRPC calls, print them."""
+    refuse_keylog(args.keylog)
     loader = CaptureLoader(args.capture, tuple(args.port or ()))
     schema = load_schema(args.proto)
     session = loader.load()
