@@ -108,12 +108,16 @@ class ErrorCode(IntEnum):
     HTTP_1_1_REQUIRED = 0xD
 
 
+def _name(table: type[IntEnum], code: int, unknown: str) -> str:
+    try:
+        return table(code).name
+    except ValueError:
+        return f"{unknown}_0x{code:x}"
+
+
 def error_name(code: int) -> str:
     """Name of an error code, or its hex value when unregistered."""
-    try:
-        return ErrorCode(code).name
-    except ValueError:
-        return f"UNKNOWN_ERROR_0x{code:x}"
+    return _name(ErrorCode, code, "UNKNOWN_ERROR")
 
 
 class Setting(IntEnum):
@@ -131,10 +135,7 @@ class Setting(IntEnum):
 
 def setting_name(code: int) -> str:
     """Name of a SETTINGS identifier, or its hex value when unregistered."""
-    try:
-        return Setting(code).name
-    except ValueError:
-        return f"UNKNOWN_SETTING_0x{code:x}"
+    return _name(Setting, code, "UNKNOWN_SETTING")
 
 
 def parse_settings(payload: bytes) -> list[tuple[int, int]]:

@@ -32,29 +32,23 @@ class RowList(ScrollView, can_focus=True):
         Binding("enter", "choose", "Open", show=False),
     ]
 
-    class Highlighted(Message):
+    class _RowMessage(Message):
+        """Something happened on row `index` of a RowList."""
+
+        def __init__(self, sender: RowList, index: int) -> None:
+            super().__init__()
+            self.list = sender
+            self.index = index
+
+        @property
+        def control(self) -> RowList:
+            return self.list
+
+    class Highlighted(_RowMessage):
         """The cursor moved to a row."""
 
-        def __init__(self, sender: RowList, index: int) -> None:
-            super().__init__()
-            self.list = sender
-            self.index = index
-
-        @property
-        def control(self) -> RowList:
-            return self.list
-
-    class Chosen(Message):
-        """Enter (or a click) on a row."""
-
-        def __init__(self, sender: RowList, index: int) -> None:
-            super().__init__()
-            self.list = sender
-            self.index = index
-
-        @property
-        def control(self) -> RowList:
-            return self.list
+    class Chosen(_RowMessage):
+        """Enter (or a double click) on a row."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
