@@ -72,6 +72,11 @@ def test_keys_move_filter_search_and_open_help():
             await pilot.press("f")  # DATA only
             assert all("DATA" in row for row in _rows(app.query_one("#timeline")))
             await pilot.press("escape")
+            await pilot.press("e")  # frames with END_STREAM: the client's request and the server's DATA
+            rows = _rows(app.query_one("#timeline"))
+            assert len(rows) == 2 and all("[END_STREAM]" in row for row in rows)
+            assert "flag END_STREAM" in str(app.query_one("#timeline-title").render())
+            await pilot.press("escape")
             await pilot.press("c")  # connection view: stream 0 frames too
             rows = _rows(app.query_one("#timeline"))
             assert any("SETTINGS" in row for row in rows) and any("s1 " in row for row in rows)

@@ -28,6 +28,7 @@ from inspector.tui.widgets.row_list import RowList
 
 TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
 DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
+FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
 SORTS = ("stream id", "frames", "bytes", "duration")  # s cycles through these
 _TYPE_STYLE = {"HEADERS": "bold green", "DATA": "bold cyan", "RST_STREAM": "bold red", "GOAWAY": "bold red",
                "SETTINGS": "yellow", "WINDOW_UPDATE": "yellow", "PING": "yellow", "PUSH_PROMISE": "bold magenta",
@@ -43,6 +44,7 @@ h2inspect — keys
   /               search headers and payloads in the timeline; n / N next / previous match
   f               filter the timeline by type: all, HEADERS, DATA, control (stream 0 and others)
   d               filter the timeline by direction: all, client, server
+  e               filter the timeline by flag: END_STREAM, END_HEADERS, ACK, PADDED, PRIORITY
   s               sort streams: id, frames, bytes, duration
   type in the box above the streams to filter them (method, path, status, state)
   Esc             clear search and filters
@@ -76,6 +78,7 @@ class App(TextualApp[None]):
         Binding("N", "next_match(-1)", "Prev", show=False),
         Binding("f", "type_filter", "Type filter"),
         Binding("d", "direction_filter", "Direction"),
+        Binding("e", "flag_filter", "Flag filter"),
         Binding("s", "sort", "Sort"),
         Binding("escape", "clear", "Clear", show=False),
     ]
@@ -90,6 +93,7 @@ class App(TextualApp[None]):
         self.timeline: list[int] = []  # FrameLog indexes on screen
         self.type_filter = 0
         self.direction_filter = 0
+        self.flag_filter = 0
         self.sort = 0
         self.filter_text = ""
         self.matches: list[int] = []  # timeline rows that match the search
@@ -233,6 +237,10 @@ class App(TextualApp[None]):
         wanted_dir = DIRECTION_FILTERS[self.direction_filter]
         if wanted_dir is not None:
             indexes = [i for i in indexes if log.direction[i] == wanted_dir]
+        wanted_flag = FLAG_FILTERS[self.flag_filter]
+        if wanted_flag is not None:
+            types, flags = log.type_code, log.flags
+            indexes = [i for i in indexes if wanted_flag in F.flag_names(types[i], flags[i])]
         self.timeline = indexes
         origin = log.time[indexes[0]] if indexes else 0.0
         if self.selected is not None and self.selected[1] is not None:
@@ -255,7 +263,8 @@ class App(TextualApp[None]):
             f"stream {sid} of connection {conn_index}"
         filters = [x for x in (TYPE_FILTERS[self.type_filter],
                                DIRECTION_FILTERS[self.direction_filter] and
-                               f"from {DIRECTION_FILTERS[self.direction_filter].label}") if x]
+                               f"from {DIRECTION_FILTERS[self.direction_filter].label}",
+                               FLAG_FILTERS[self.flag_filter] and f"flag {FLAG_FILTERS[self.flag_filter]}") if x]
         search = f"   search '{self.search_text}': {len(self.matches)} matches" if self.search_text else ""
         self.query_one("#timeline-title", Static).update(Text(
             f" {what}   {len(self.timeline)} frames" + (f"   filter: {', '.join(filters)}" if filters else "")
@@ -369,6 +378,10 @@ class App(TextualApp[None]):
         self.direction_filter = (self.direction_filter + 1) % len(DIRECTION_FILTERS)
         self._rebuild_timeline(keep=False)
 
+    def action_flag_filter(self) -> None:
+        self.flag_filter = (self.flag_filter + 1) % len(FLAG_FILTERS)
+        self._rebuild_timeline(keep=False)
+
     def action_sort(self) -> None:
         self.sort = (self.sort + 1) % len(SORTS)
         self._rebuild_streams()
@@ -378,6 +391,6 @@ class App(TextualApp[None]):
         search = self.query_one("#search", Input)
         if search.display:
             search.display = False
-        self.type_filter = self.direction_filter = 0
+        self.type_filter = self.direction_filter = self.flag_filter = 0
         self.search_text, self.matches, self._matched = "", [], set()
         self._rebuild_timeline(keep=False)
