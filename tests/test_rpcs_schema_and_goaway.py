@@ -10,8 +10,16 @@ from pathlib import Path
 import hpack
 from conftest import CAPTURES
 from grpc_tools import protoc
-from pcapkit import PREFACE, Conversation, DataFrame, GoAwayFrame, SettingsFrame, frame_bytes, headers_frames, \
-    write_capture
+from pcapkit import (
+    PREFACE,
+    Conversation,
+    DataFrame,
+    GoAwayFrame,
+    SettingsFrame,
+    frame_bytes,
+    headers_frames,
+    write_capture,
+)
 
 DEMO = Path(__file__).resolve().parent.parent / "inspector" / "demo"
 
