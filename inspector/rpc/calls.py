@@ -172,12 +172,17 @@ def _looks_like_grpc(session: Session, stream: Stream) -> bool:
 
 
 def _exactly_messages(data: bytes) -> bool:
-    pos = 0
+    """Whole 5-byte-prefixed messages, the last one possibly cut short (a reset stream)."""
+    pos = whole = 0
     while pos + 5 <= len(data):
         if data[pos] > 1:
             return False
-        pos += 5 + int.from_bytes(data[pos + 1:pos + 5], "big")
-    return pos == len(data) and bool(data)
+        end = pos + 5 + int.from_bytes(data[pos + 1:pos + 5], "big")
+        if end > len(data):
+            return whole > 0
+        whole += 1
+        pos = end
+    return whole > 0 and (pos == len(data) or len(data) - pos < 5)
 
 
 def _build(session: Session, schema: Schema | None) -> list[GrpcCall]:
