@@ -65,6 +65,7 @@ def test_keys_move_filter_search_and_open_help():
             await pilot.press("tab")  # into the stream list from the filter box? focus moves between panes
             app.query_one("#timeline").focus()
             await pilot.press("j")
+            await pilot.pause(0.1)  # the detail follows the cursor a moment later
             detail = app.detail_text()
             assert "HEADERS frame" in detail and ":status: 200" in detail and "RFC 9113 §6.2" in detail
             await pilot.press("f")  # HEADERS only

@@ -101,6 +101,7 @@ class App(TextualApp[None]):
         self.search_text = ""
         self.loaded = loader is None
         self.detail: list[str] = []
+        self._detail_timer = None
         self._seen = (-1, -1)
         self._summaries: dict[tuple[int, int], object] = {}
 
@@ -298,8 +299,13 @@ class App(TextualApp[None]):
 
     @on(RowList.Highlighted, "#timeline")
     def _frame_highlighted(self, event: RowList.Highlighted) -> None:
+        # The timeline repaints first; the detail follows a moment later, and once
+        # for a burst of keys, so holding j or jumping with G stays quick.
         if event.index < len(self.timeline):
-            self._detail(self.timeline[event.index])
+            if self._detail_timer is not None:
+                self._detail_timer.stop()
+            index = self.timeline[event.index]
+            self._detail_timer = self.set_timer(0.03, lambda: self._detail(index))
 
     @on(RowList.Highlighted, "#streams")
     @on(RowList.Chosen, "#streams")
