@@ -27,4 +27,12 @@ def tmp_capture(tmp_path):
     return str(tmp_path / "test.pcap")
 
 
+@pytest.fixture
+def peers() -> None:
+    """nghttpd and curl, which every proxy test talks through: missing, the test fails."""
+    from proxykit import require
+
+    require("nghttpd", "curl")
+
+
 os.environ.setdefault("PYTHONHASHSEED", "0")

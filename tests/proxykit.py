@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +19,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -207,3 +210,11 @@ class ThreadServer:
 def md5(data: bytes) -> str:
     import hashlib
     return hashlib.md5(data).hexdigest()
+
+
+def require(*tools: str) -> None:
+    """Real peers are part of these tests: a missing one fails the test loudly
+    (.ci/run installs them) instead of letting it pass by skipping."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"needs {', '.join(missing)} (installed by .ci/run)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import struct
 import sys
@@ -19,8 +18,7 @@ import pytest
 from proxykit import ThreadServer, free_port, md5, nghttpd, proxy, run, stopped_cleanly
 
 pytestmark = [pytest.mark.timeout(120),
-              pytest.mark.skipif(not (shutil.which("nghttpd") and shutil.which("curl")),
-                                 reason="needs nghttpd and curl")]
+              pytest.mark.usefixtures("peers")]
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 from oracle import h2inspect_frames, tshark_frames
-from proxykit import md5, nghttpd, proxy, run, stopped_cleanly
+from proxykit import md5, nghttpd, proxy, require, run, stopped_cleanly
 
 pytestmark = [pytest.mark.timeout(120),
-              pytest.mark.skipif(not (shutil.which("nghttpd") and shutil.which("curl")),
-                                 reason="needs nghttpd and curl")]
+              pytest.mark.usefixtures("peers")]
 
 
 @pytest.fixture
@@ -58,8 +57,7 @@ def test_curl_prior_knowledge_gets_identical_body_and_frames_are_shown(tmp_path,
 
 
 def test_nghttp_sees_server_push_through_the_proxy_like_directly(tmp_path, docroot):
-    if not shutil.which("nghttp"):
-        pytest.skip("needs nghttp")
+    require("nghttp")
     with nghttpd(docroot, "-p/index.html=/small.bin") as port, proxy(tmp_path, f"127.0.0.1:{port}") as p:
         direct = run(["nghttp", f"http://127.0.0.1:{port}/index.html"])
         via = run(["nghttp", f"{p.url}/index.html"])
@@ -77,8 +75,7 @@ def test_nghttp_sees_server_push_through_the_proxy_like_directly(tmp_path, docro
 
 
 def test_h2load_many_streams_and_connections_all_succeed_and_are_all_decoded(tmp_path, docroot):
-    if not shutil.which("h2load"):
-        pytest.skip("needs h2load")
+    require("h2load")
     with nghttpd(docroot) as port, proxy(tmp_path, f"127.0.0.1:{port}") as p:
         out = run(["h2load", "-n", "3000", "-c", "8", "-m", "20", f"{p.url}/small.bin"]).stdout.decode()
         assert "3000 succeeded" in out, out
@@ -91,8 +88,7 @@ def test_h2load_many_streams_and_connections_all_succeed_and_are_all_decoded(tmp
 
 
 def test_recording_decodes_to_the_frames_tshark_reads_and_the_proxy_showed(tmp_path, docroot):
-    if not shutil.which("tshark"):
-        pytest.skip("needs tshark")
+    require("tshark")
     record = tmp_path / "live.pcapng"
     with nghttpd(docroot, "-p/index.html=/small.bin") as port, \
             proxy(tmp_path, f"127.0.0.1:{port}", "--record", str(record)) as p:
@@ -111,8 +107,7 @@ def test_recording_decodes_to_the_frames_tshark_reads_and_the_proxy_showed(tmp_p
 
 
 def test_recording_has_handshake_and_fin_with_consistent_sequence_numbers(tmp_path, docroot):
-    if not shutil.which("tshark"):
-        pytest.skip("needs tshark")
+    require("tshark")
     record = tmp_path / "seq.pcapng"
     with nghttpd(docroot) as port, proxy(tmp_path, f"127.0.0.1:{port}", "--record", str(record)) as p:
         assert run(["curl", "-sS", "-o", os.devnull, "--http2-prior-knowledge", f"{p.url}/big.bin"]).returncode == 0
@@ -241,8 +236,7 @@ def test_text_format_shows_frames_like_nghttp_with_settings_read_back(tmp_path, 
 
 
 def test_ctrl_c_with_a_connection_open_closes_both_legs_and_flushes_the_recording(tmp_path, docroot):
-    if not shutil.which("tshark"):
-        pytest.skip("needs tshark")
+    require("tshark")
     record = tmp_path / "open.pcapng"
     with nghttpd(docroot) as port, proxy(tmp_path, f"127.0.0.1:{port}", "--record", str(record)) as p:
         sock = socket.create_connection(("127.0.0.1", p.port), 10)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import ssl
 import stat
@@ -16,8 +15,7 @@ from proxykit import ThreadServer, md5, nghttpd, proxy, run, stopped_cleanly
 from inspector.proxy.tls import LocalCA
 
 pytestmark = [pytest.mark.timeout(120),
-              pytest.mark.skipif(not (shutil.which("nghttpd") and shutil.which("curl")),
-                                 reason="needs nghttpd and curl")]
+              pytest.mark.usefixtures("peers")]
 
 
 @pytest.fixture
