@@ -83,10 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
 
     p = sub.add_parser("tutorial", help="learn the four gRPC call styles from real traffic")
-    p.add_argument("style", nargs="?", choices=("unary", "server-streaming", "client-streaming",
-                                                "bidi-streaming"))
+    p.add_argument("style", nargs="?", metavar="LESSON",
+                   choices=("unary", "server-streaming", "client-streaming", "bidi-streaming", "errors",
+                            "flow-control"),
+                   help="unary, server-streaming, client-streaming, bidi-streaming (all four if left out), "
+                        "errors or flow-control")
     p.add_argument("--headless", action="store_true", help="print the annotated timeline as text")
     p.add_argument("--lang", choices=("en", "ja"), default="en")
+    p.add_argument("--record", metavar="FILE.pcapng", help="also write what passed as pcapng")
+
+    p = sub.add_parser("diagram", help="Mermaid sequence diagrams of the gRPC calls in a capture")
+    capture_args(p)
+    p.add_argument("--stream", metavar="ID", type=_stream_id, help="only the call on this stream id")
+    p.add_argument("--conn", metavar="N", type=int, help="only calls of this connection index")
+    p.add_argument("--lang", choices=("en", "ja"), default="en")
+    p.add_argument("--window-updates", action="store_true", help="draw WINDOW_UPDATE frames too")
     return parser
 
 

@@ -79,10 +79,12 @@ def client_stream(ch: grpc.Channel, count: int = 4) -> CallResult:
     return CallResult(METHOD + "ClientStream", "client-streaming", count, 1, 0, "trailers")
 
 
-def bidi(ch: grpc.Channel, count: int = 3, *, answer_after_all: bool = False) -> CallResult:
+def bidi(ch: grpc.Channel, count: int = 3, *, answer_after_all: bool = False,
+         first_delay: float = 0.0) -> CallResult:
     stub = pb_grpc.DemoStub(ch)
 
     def requests():
+        time.sleep(first_delay)  # the call is open (HEADERS sent) before the first message
         for i in range(count):
             yield pb.Request(name=f"ping {i + 1}", answer_after_all=answer_after_all)
             time.sleep(0.02)  # ping-pong: let each answer come back before the next request

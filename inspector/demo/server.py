@@ -54,6 +54,9 @@ class DemoService(pb_grpc.DemoServicer):
         return pb.Reply(text=f"got {len(names)} requests: {', '.join(names)}", numbers=[total])
 
     def Bidi(self, request_iterator, context):  # noqa: N802
+        # Response headers at once, before reading a request: in bidi the server
+        # need not wait for the client (the tutorial shows these HEADERS first).
+        context.send_initial_metadata((("demo-style", "bidi"),))
         held: list[pb.Request] = []
         after_all = None
         for i, request in enumerate(request_iterator):

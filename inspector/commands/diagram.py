@@ -1,0 +1,30 @@
+"""`h2inspect diagram`: Mermaid sequence diagrams of the gRPC calls in a capture.
+
+The lessons in tutorials/ embed its output (tutorials/update_diagrams.py
+rewrites them), so their diagrams are the frames of real captures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from inspector.capture.load import CaptureLoader, refuse_keylog
+from inspector.errors import UsageError
+from inspector.rpc.calls import find_calls
+from inspector.tutorial.diagram import call_diagram, mermaid
+
+
+def run(args: argparse.Namespace) -> int:
+    """One Mermaid diagram per gRPC call (or the one on --stream), separated by a blank line."""
+    refuse_keylog(args.keylog)
+    session = CaptureLoader(args.capture, tuple(args.port or ())).load()
+    calls = [c for c in find_calls(session)
+             if (args.stream is None or c.stream_id == args.stream) and (args.conn is None or c.conn == args.conn)]
+    if not calls:
+        where = f" on stream {args.stream}" if args.stream is not None else ""
+        raise UsageError(f"{args.capture}: no gRPC call{where}")
+    diagrams = [mermaid(call_diagram(session, call, args.lang, window_updates=args.window_updates), args.lang)
+                for call in calls]
+    sys.stdout.write("\n".join(diagrams))
+    return 0

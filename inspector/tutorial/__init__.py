@@ -1,0 +1,1 @@
+"""Teaching the four gRPC call styles with real traffic: lessons, notes on each frame, diagrams."""

@@ -1,0 +1,185 @@
+"""What a teacher says about each frame of a gRPC call: what it is, why it is
+there (tied to the lesson's point), and where the specification says so.
+
+Pure functions of the model: the same notes appear in the TUI's lesson pane,
+in `tutorial --headless`, and in tests, in English or Japanese.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inspector.http2 import frames as F
+from inspector.http2.frames import FRAME_HEADER_LENGTH
+from inspector.model import Direction, FrameRecord, Role, Session
+from inspector.rpc.calls import GrpcCall, messages_in_frame
+from inspector.rpc.status import format_duration
+from inspector.tutorial.phrases import phrase
+
+GRPC_SPEC = "gRPC over HTTP/2"
+
+
+@dataclass(slots=True, frozen=True)
+class Note:
+    """One frame, explained."""
+
+    what: str  # one line: what the frame is
+    why: tuple[str, ...]  # sentences tying it to the lesson
+    section: str  # where the specification says so
+    header: bytes  # the frame's real 9-byte header, as it crossed the wire
+
+
+@dataclass(slots=True, frozen=True)
+class CallFacts:
+    """What the notes need to know about the call as a whole."""
+
+    call: GrpcCall
+    client_end: int | None  # FrameLog index of the client's END_STREAM
+    first_request_data: int | None  # FrameLog index of the client's first DATA frame
+    request_frames: tuple[int, ...]  # the client's DATA frames
+    responses: int
+
+
+def call_facts(session: Session, call: GrpcCall) -> CallFacts:
+    """Scan the call's stream once."""
+    log = session.frames
+    client_end = first_data = None
+    request_frames = []
+    for i in session.stream_frames.of(call.conn, call.stream_id):
+        f = log[i]
+        if f.direction is Direction.CLIENT and f.type_code == F.FrameType.DATA:
+            request_frames.append(i)
+            if first_data is None:
+                first_data = i
+        if f.direction is Direction.CLIENT and f.flags & F.END_STREAM and \
+                f.type_code in (F.FrameType.DATA, F.FrameType.HEADERS) and client_end is None:
+            client_end = i
+    return CallFacts(call, client_end, first_data, tuple(request_frames), len(call.responses))
+
+
+def frame_header(session: Session, frame: FrameRecord) -> bytes:
+    """The 9 bytes that began this frame on the wire, read back from the source."""
+    return session.payloads.read(frame.conn, frame.direction, frame.offset, FRAME_HEADER_LENGTH)
+
+
+def header_fields(lang: str, frame: FrameRecord) -> str:
+    """The 9-byte header, field by field (RFC 9113 §4.1)."""
+    return phrase(lang, "header_fields", length=frame.length, type=frame.type_code, type_name=frame.type_name,
+                  flags=frame.flags, stream=frame.stream_id)
+
+
+def explain(session: Session, frame: FrameRecord, facts: CallFacts | None, lang: str = "en") -> Note:
+    """The note for one frame; `facts` describe the call on the frame's stream, if any."""
+    what, why, section = _explain(session, frame, facts, lang)
+    return Note(what, tuple(why), section, frame_header(session, frame))
+
+
+def _side(lang: str, direction: Direction) -> str:
+    return phrase(lang, "client" if direction is Direction.CLIENT else "server")
+
+
+def _messages(lang: str, session: Session, frame: FrameRecord) -> tuple[str, list]:
+    messages = messages_in_frame(session, frame.index)
+    key = "message" if frame.direction is Direction.CLIENT else "response_message"
+    words = [phrase(lang, key, n=m.index + 1, length=m.length) for m in messages
+             if m.frames[0] == frame.index]
+    if not words and messages:
+        words = [phrase(lang, "continued")]
+    return ", ".join(words) or phrase(lang, "d.empty"), messages
+
+
+def _explain(session: Session, frame: FrameRecord, facts: CallFacts | None,
+             lang: str) -> tuple[str, list[str], str]:
+    t = frame.type_code
+    side = _side(lang, frame.direction)
+    if frame.header_block >= 0 and t == F.FrameType.HEADERS:
+        return _headers(session, frame, facts, lang)
+    if t == F.FrameType.DATA:
+        return _data(session, frame, facts, lang)
+    if t == F.FrameType.RST_STREAM:
+        payload = session.frame_payload(frame)
+        code = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0
+        error = F.error_name(code)
+        if frame.direction is Direction.SERVER:
+            why = phrase(lang, "rst.server", error=error)
+        elif facts is not None and facts.call.grpc_status == 4:
+            why = phrase(lang, "rst.deadline")
+        else:
+            why = phrase(lang, "rst.cancel")
+        return phrase(lang, "rst", error=error), [why], f"RFC 9113 §6.4, §8.7; {GRPC_SPEC}: Errors"
+    if t == F.FrameType.WINDOW_UPDATE:
+        payload = session.frame_payload(frame)
+        increment = int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF if len(payload) >= 4 else 0
+        key = "window_update" if frame.stream_id else "window_update.conn"
+        return (phrase(lang, key, increment=increment, stream=frame.stream_id), [phrase(lang, "window_update.why")],
+                "RFC 9113 §5.2, §6.9")
+    if t == F.FrameType.SETTINGS:
+        key = "settings.ack" if frame.flags & F.ACK else "settings"
+        return phrase(lang, key, side=side), [phrase(lang, "settings.why")], "RFC 9113 §6.5"
+    if t == F.FrameType.PING:
+        key = "ping.ack" if frame.flags & F.ACK else "ping"
+        return phrase(lang, key, side=side), [phrase(lang, "ping.why")], "RFC 9113 §6.7"
+    if t == F.FrameType.GOAWAY:
+        return phrase(lang, "goaway", side=side), [phrase(lang, "goaway.why")], "RFC 9113 §6.8"
+    purpose, section = F.frame_purpose(t)
+    return phrase(lang, "other", type_name=frame.type_name), [phrase(lang, "other.why", purpose=purpose)], section
+
+
+def _headers(session: Session, frame: FrameRecord, facts: CallFacts | None,
+             lang: str) -> tuple[str, list[str], str]:
+    block = session.header_blocks[frame.header_block]
+    if block.role is Role.REQUEST:
+        why = [phrase(lang, "request_headers.why")]
+        timeout = block.get("grpc-timeout")
+        if timeout and facts is not None and facts.call.timeout is not None:
+            why.append(phrase(lang, "request_headers.timeout", timeout=f"{timeout} "
+                              f"({format_duration(facts.call.timeout)})"))
+        return (phrase(lang, "request_headers", path=block.get(":path") or "?", stream=frame.stream_id), why,
+                f"RFC 9113 §8.3.1, §5.1.1; {GRPC_SPEC}: Requests")
+    if block.role is Role.RESPONSE:
+        why = [phrase(lang, "response_headers.why")]
+        if facts is not None and (facts.first_request_data is None or frame.index < facts.first_request_data):
+            why.insert(0, phrase(lang, "response_headers.early"))
+        return (phrase(lang, "response_headers", status=block.get(":status") or "?"), why,
+                f"RFC 9113 §8.3.2; {GRPC_SPEC}: Responses")
+    if block.role is Role.TRAILERS:
+        status = block.get("grpc-status") or "?"
+        name = facts.call.grpc_status_name if facts is not None and facts.call.grpc_status_name else "?"
+        text = facts.call.grpc_message if facts is not None else None
+        message = phrase(lang, "grpc_message", text=text) if text else ""
+        key = "trailers_only" if block.get(":status") else "trailers"
+        return (phrase(lang, key, status=status, status_name=name), [phrase(lang, key + ".why", message=message)],
+                f"RFC 9113 §8.1; {GRPC_SPEC}: Responses (Trailers, Trailers-Only)")
+    purpose, section = F.frame_purpose(frame.type_code)
+    return phrase(lang, "other", type_name=frame.type_name), [phrase(lang, "other.why", purpose=purpose)], section
+
+
+def _data(session: Session, frame: FrameRecord, facts: CallFacts | None, lang: str) -> tuple[str, list[str], str]:
+    words, messages = _messages(lang, session, frame)
+    section = f"RFC 9113 §6.1; {GRPC_SPEC}: Length-Prefixed-Message"
+    if frame.direction is Direction.CLIENT:
+        why = [phrase(lang, "data.prefix")] if messages else []
+        if frame.flags & F.END_STREAM:
+            section = f"RFC 9113 §6.1, §5.1 (half-closed); {GRPC_SPEC}: Length-Prefixed-Message"
+            if not frame.length:
+                why = [phrase(lang, "end.empty")]
+            elif facts is not None and len(facts.call.requests) == 1:
+                why.append(phrase(lang, "end.only"))
+            else:
+                why.append(phrase(lang, "end.last"))
+        else:
+            why.append(phrase(lang, "end.more"))
+        return phrase(lang, "request_data", messages=words), why, section
+    why = []
+    if facts is not None and messages:
+        first = messages[0]
+        n, total = first.index + 1, len(facts.call.responses)
+        style = facts.call.style
+        if style == "bidi-streaming":
+            before_end = facts.client_end is None or first.frames[0] < facts.client_end
+            why.append(phrase(lang, "response.pingpong" if before_end else "response.after_all", n=n))
+        elif total > 1:
+            why.append(phrase(lang, "response.stream", n=n, total=total))
+        else:
+            why.append(phrase(lang, "response.single"))
+    return phrase(lang, "response_data", messages=words), why, section

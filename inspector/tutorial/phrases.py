@@ -1,0 +1,293 @@
+"""Every sentence the tutorial says, in English and in Japanese.
+
+One table per language with the same keys and the same {placeholders}
+(a test checks it), so a translation can never lose a fact. The notes
+module picks sentences; nothing here knows about frames.
+"""
+
+from __future__ import annotations
+
+LANGS = ("en", "ja")
+
+EN: dict[str, str] = {
+    # --- words -------------------------------------------------------------------------
+    "client": "client",
+    "server": "server",
+    "step": "step",
+    "see": "see",
+    "point": "the point",
+    "call": "call",
+    "stream": "stream",
+    "lesson": "lesson",
+    "bytes": "frame header bytes",
+    "header_fields": "length {length} · type 0x{type:x} {type_name} · flags 0x{flags:02x} · R 0 · stream {stream}",
+    "diagram": "sequence diagram",
+    "started": "demo server on {server}, proxy on {proxy}: every frame below really crossed the proxy",
+    "call_line": "call {number}: {method} on HTTP/2 stream {stream}, {style}: {requests} request and "
+                 "{responses} response message(s), grpc-status {status}",
+    "not_drawn": "{count} WINDOW_UPDATE frame(s) on this stream not drawn (flow control lesson)",
+    "stream_closed": "stream {stream} closed",
+    "stream_reset": "stream {stream} reset",
+    "no_frames": "no frames yet: the call is on its way",
+    "keys": "space/→ next frame · ←/b previous · ]/[ next/previous call · Tab panes · ? help · q quit",
+    "preamble": "before any call, the connection: the client's 24-byte preface (PRI * HTTP/2.0…), then "
+                "SETTINGS both ways on stream 0",
+    "waiting": "starting the demo server, the proxy and the client…",
+    "failed": "the exchange failed: {error}",
+    "end_of_call": "end of this call: ] for the next one, or look around (c: connection view)",
+    # --- lessons -------------------------------------------------------------------------
+    "lesson.unary": "unary: one request message, one response message",
+    "lesson.unary.point": "A unary call is one HTTP/2 stream: request HEADERS, one request DATA with END_STREAM, "
+                          "response HEADERS, one response DATA, and trailers HEADERS with grpc-status and "
+                          "END_STREAM.",
+    "lesson.server-streaming": "server streaming: one request, several responses",
+    "lesson.server-streaming.point": "Still one HTTP/2 stream. The server sends several DATA frames, one message "
+                                     "each here, before its trailers; 'streaming' means several messages on the "
+                                     "stream, not several streams.",
+    "lesson.client-streaming": "client streaming: several requests, one response",
+    "lesson.client-streaming.point": "The client sends several request DATA frames and sets END_STREAM only on "
+                                     "its last one; the server answers once everything has arrived.",
+    "lesson.bidi-streaming": "bidirectional streaming: both sides send several messages",
+    "lesson.bidi-streaming.point": "Both directions of one stream are independent: request and response DATA "
+                                   "interleave (ping-pong), or the server may wait for all requests (answer "
+                                   "after all). Same frames, different conversations.",
+    "lesson.errors": "errors: Trailers-Only, a deadline, a cancellation",
+    "lesson.errors.point": "A failed call ends in one of three ways on the wire: a Trailers-Only response, a "
+                           "RST_STREAM when the deadline passes, or a RST_STREAM when the client cancels.",
+    "lesson.flow-control": "big messages and flow control",
+    "lesson.flow-control.point": "A message bigger than the peer's window waits for WINDOW_UPDATE frames: "
+                                 "credit for the stream and for the whole connection.",
+    "lesson.frame-header": "the frame header, byte by byte",
+    "lesson.frame-header.point": "Every frame starts with 9 bytes: 24-bit length, 8-bit type, 8-bit flags, "
+                                 "1 reserved bit and a 31-bit stream id. The payload follows.",
+    "caption.ping-pong": "ping-pong: each request answered at once",
+    "caption.answer-after-all": "answer after all: every answer after the last request",
+    "caption.trailers-only": "the server fails at once: Trailers-Only",
+    "caption.deadline": "the server is slower than the client's deadline",
+    "caption.cancel": "the client cancels a server stream after three messages",
+    # --- frames: what, then why ---------------------------------------------------------------
+    "request_headers": "request headers: the call {path} begins on stream {stream}",
+    "request_headers.why": "Every gRPC call, unary too, opens exactly one new HTTP/2 stream; the client "
+                           "takes the next odd stream id. :method POST, :path /service/method, content-type "
+                           "application/grpc and te: trailers mark the call as gRPC.",
+    "request_headers.timeout": "grpc-timeout {timeout} carries the client's deadline to the server.",
+    "request_data": "DATA: {messages}",
+    "message": "request message #{n} ({length} B)",
+    "response_message": "response message #{n} ({length} B)",
+    "continued": "part of a message that spans several DATA frames",
+    "data.prefix": "Each gRPC message travels with a 5-byte prefix (1 byte 'compressed' flag, 4 bytes length) "
+                   "before its protobuf bytes; a message may span DATA frames and a frame may carry several.",
+    "end.only": "END_STREAM is on this DATA frame because it carries the only request message: once it is "
+                "sent the client has nothing more to say. The stream is now half-closed for the client; it "
+                "can still receive.",
+    "end.more": "No END_STREAM here: the client has more to send. It comes on the client's last frame.",
+    "end.empty": "An empty DATA frame whose only job is END_STREAM: the client learned it had no more messages "
+                 "only after the last one had gone (its request iterator ended), so it says 'nothing more from "
+                 "me' on its own.",
+    "end.last": "END_STREAM on the last request frame: no more messages from the client.",
+    "response_headers": "response headers: :status {status}",
+    "response_headers.why": "The server answers on the same stream. :status 200 only says HTTP went well; the "
+                            "gRPC result comes at the end, in the trailers.",
+    "response_headers.early": "The server's HEADERS came before any request DATA: the two directions of a "
+                              "stream are independent, and this server sends its headers (initial metadata) as "
+                              "soon as the call arrives, without waiting for a message.",
+    "response_data": "DATA: {messages}",
+    "response.single": "The call's one response message. No END_STREAM on it: a gRPC server always ends with "
+                       "trailers, a HEADERS frame after the DATA.",
+    "response.stream": "Response {n} of {total}: server streaming is several messages on this one stream. No "
+                       "END_STREAM: the server will end with trailers.",
+    "response.pingpong": "Response {n} came back before the client's END_STREAM: request and response DATA "
+                         "interleave on one stream.",
+    "response.after_all": "Response {n} comes after the client's END_STREAM: this server read every request "
+                          "first. Same style and frames as ping-pong, a different conversation.",
+    "trailers": "trailers: grpc-status {status} ({status_name}), END_STREAM",
+    "trailers.why": "These HEADERS are trailers: the server's second header block on the stream, after its "
+                    "DATA, with END_STREAM. grpc-status is the call's real result{message}. The stream is now "
+                    "closed.",
+    "trailers_only": "Trailers-Only response: grpc-status {status} ({status_name}), END_STREAM",
+    "trailers_only.why": "One HEADERS frame with :status, grpc-status and END_STREAM, and no DATA at all: the "
+                         "server failed before sending any message, so its headers and trailers are one "
+                         "block{message}.",
+    "grpc_message": ", grpc-message '{text}'",
+    "rst": "RST_STREAM {error}: the stream ends at once",
+    "rst.cancel": "The client cancelled the call: RST_STREAM ends the stream for both sides at once, without "
+                  "trailers. Frames already on their way may still arrive; they are ignored.",
+    "rst.deadline": "The deadline (grpc-timeout) passed: the client gave up with RST_STREAM CANCEL and reports "
+                    "DEADLINE_EXCEEDED; the server never answered.",
+    "rst.server": "The server reset the stream with {error}; the client reports an error.",
+    "window_update": "WINDOW_UPDATE: {increment} more bytes may be sent on stream {stream}",
+    "window_update.conn": "WINDOW_UPDATE: {increment} more bytes may be sent on the whole connection",
+    "window_update.why": "Flow control: the receiver of DATA gives the sender credit. Each stream has a window, "
+                         "and so does the connection as a whole (stream 0); only DATA counts against them.",
+    "settings": "SETTINGS from the {side}: its limits for this connection",
+    "settings.ack": "SETTINGS ACK: the {side} accepts the other side's settings",
+    "settings.why": "Not part of any call: SETTINGS travel on stream 0 and set limits for the whole connection "
+                    "(initial window, frame size, concurrent streams). Each side acknowledges the other's.",
+    "ping": "PING from the {side}",
+    "ping.ack": "PING ACK: the {side} echoes the 8 bytes back",
+    "ping.why": "grpcio pings to measure the connection (bandwidth-delay probes) and keep it alive. Stream 0: "
+                "not part of any call.",
+    "goaway": "GOAWAY from the {side}: no new streams on this connection",
+    "goaway.why": "The connection is closing. Streams up to the last stream id named are still completed.",
+    "other": "{type_name}",
+    "other.why": "{purpose}",
+    # --- diagram labels (short) ---------------------------------------------------------------
+    "d.request_headers": "request headers {path}",
+    "d.response_headers": "response headers :status {status}",
+    "d.trailers": "trailers grpc-status {status}",
+    "d.trailers_only": "Trailers-Only grpc-status {status}",
+    "d.request": "request #{n}",
+    "d.response": "response #{n}",
+    "d.continued": "rest of a message",
+    "d.empty": "empty",
+    "d.window_update": "+{increment}",
+    "d.window_update_conn": "+{increment} (connection)",
+}
+
+JA: dict[str, str] = {
+    # --- words -------------------------------------------------------------------------
+    "client": "クライアント",
+    "server": "サーバー",
+    "step": "ステップ",
+    "see": "参照",
+    "point": "ポイント",
+    "call": "呼び出し",
+    "stream": "ストリーム",
+    "lesson": "レッスン",
+    "bytes": "フレームヘッダーのバイト",
+    "header_fields": "長さ {length} · タイプ 0x{type:x} {type_name} · フラグ 0x{flags:02x} · R 0 · "
+                     "ストリーム {stream}",
+    "diagram": "シーケンス図",
+    "started": "デモサーバー {server}、プロキシ {proxy}：以下のフレームはすべて実際にプロキシを通ったものです",
+    "call_line": "呼び出し {number}: {method}（HTTP/2 ストリーム {stream}、{style}）：リクエストメッセージ "
+                 "{requests} 個、レスポンスメッセージ {responses} 個、grpc-status {status}",
+    "not_drawn": "このストリームの WINDOW_UPDATE フレーム {count} 個は省略（フロー制御のレッスンを参照）",
+    "stream_closed": "ストリーム {stream} クローズ",
+    "stream_reset": "ストリーム {stream} リセット",
+    "no_frames": "まだフレームがありません：呼び出しの途中です",
+    "keys": "スペース/→ 次のフレーム · ←/b 前へ · ]/[ 次/前の呼び出し · Tab ペイン切替 · ? ヘルプ · q 終了",
+    "preamble": "呼び出しの前にコネクションがあります：クライアントの 24 バイトのプリフェイス（PRI * HTTP/2.0…）、"
+                "続いてストリーム 0 で双方の SETTINGS",
+    "waiting": "デモサーバー、プロキシ、クライアントを起動しています…",
+    "failed": "通信に失敗しました：{error}",
+    "end_of_call": "この呼び出しはここまで：] で次の呼び出しへ、または自由に見て回れます（c：コネクション表示）",
+    # --- lessons -------------------------------------------------------------------------
+    "lesson.unary": "unary（単項）：リクエスト 1 つ、レスポンス 1 つ",
+    "lesson.unary.point": "unary 呼び出しは 1 本の HTTP/2 ストリームです：リクエストの HEADERS、END_STREAM 付きの"
+                          "リクエスト DATA 1 つ、レスポンスの HEADERS、レスポンス DATA 1 つ、そして grpc-status と"
+                          " END_STREAM を持つトレーラーの HEADERS。",
+    "lesson.server-streaming": "サーバーストリーミング：リクエスト 1 つ、レスポンス複数",
+    "lesson.server-streaming.point": "やはり HTTP/2 ストリームは 1 本です。サーバーはトレーラーの前に DATA フレームを"
+                                     "複数送ります（ここでは 1 フレームに 1 メッセージ）。「ストリーミング」とは 1 本の"
+                                     "ストリーム上の複数メッセージのことで、複数のストリームではありません。",
+    "lesson.client-streaming": "クライアントストリーミング：リクエスト複数、レスポンス 1 つ",
+    "lesson.client-streaming.point": "クライアントはリクエスト DATA フレームを複数送り、END_STREAM は最後の"
+                                     "フレームにだけ付けます。サーバーはすべて届いてから 1 回だけ答えます。",
+    "lesson.bidi-streaming": "双方向ストリーミング：両側が複数のメッセージを送る",
+    "lesson.bidi-streaming.point": "1 本のストリームの 2 つの方向は互いに独立です：リクエストとレスポンスの DATA が"
+                                   "交互に流れる（ピンポン）ことも、サーバーが全リクエストを待ってから答える"
+                                   "（全部受けてから応答）こともあります。同じフレーム、違う会話です。",
+    "lesson.errors": "エラー：Trailers-Only、デッドライン、キャンセル",
+    "lesson.errors.point": "失敗した呼び出しはワイヤー上で 3 通りの終わり方をします：Trailers-Only レスポンス、"
+                           "デッドライン超過による RST_STREAM、クライアントのキャンセルによる RST_STREAM。",
+    "lesson.flow-control": "大きなメッセージとフロー制御",
+    "lesson.flow-control.point": "相手のウィンドウより大きいメッセージは WINDOW_UPDATE フレームを待ちます："
+                                 "ストリームとコネクション全体の両方に与えられる送信枠（クレジット）です。",
+    "lesson.frame-header": "フレームヘッダーを 1 バイトずつ",
+    "lesson.frame-header.point": "すべてのフレームは 9 バイトで始まります：24 ビットの長さ、8 ビットのタイプ、"
+                                 "8 ビットのフラグ、1 ビットの予約ビットと 31 ビットのストリーム ID。その後に"
+                                 "ペイロードが続きます。",
+    "caption.ping-pong": "ピンポン：リクエストごとにすぐ応答",
+    "caption.answer-after-all": "全部受けてから応答：最後のリクエストの後にすべての応答",
+    "caption.trailers-only": "サーバーがすぐに失敗：Trailers-Only",
+    "caption.deadline": "サーバーがクライアントのデッドラインより遅い",
+    "caption.cancel": "クライアントが 3 メッセージ受け取った後にサーバーストリームをキャンセル",
+    # --- frames: what, then why ---------------------------------------------------------------
+    "request_headers": "リクエストヘッダー：呼び出し {path} がストリーム {stream} で始まる",
+    "request_headers.why": "gRPC の呼び出しは unary も含めて、必ず新しい HTTP/2 ストリームを 1 本だけ開きます。"
+                           "クライアントは次の奇数のストリーム ID を使います。:method POST、:path /サービス/メソッド、"
+                           "content-type application/grpc、te: trailers がこれを gRPC の呼び出しだと示します。",
+    "request_headers.timeout": "grpc-timeout {timeout} はクライアントのデッドラインをサーバーに伝えます。",
+    "request_data": "DATA：{messages}",
+    "message": "リクエストメッセージ #{n}（{length} B）",
+    "response_message": "レスポンスメッセージ #{n}（{length} B）",
+    "continued": "複数の DATA フレームにまたがるメッセージの一部",
+    "data.prefix": "gRPC のメッセージはそれぞれ 5 バイトのプレフィックス（圧縮フラグ 1 バイト、長さ 4 バイト）の後に"
+                   " protobuf のバイト列が続きます。1 つのメッセージが複数の DATA フレームにまたがることも、1 つの"
+                   "フレームに複数のメッセージが入ることもあります。",
+    "end.only": "この DATA フレームに END_STREAM が付いているのは、ただ 1 つのリクエストメッセージを運んでいる"
+                "からです：これを送ればクライアントにはもう言うことがありません。クライアント側はハーフクローズに"
+                "なりましたが、受信はまだできます。",
+    "end.more": "ここには END_STREAM がありません：クライアントにはまだ送るものがあります。END_STREAM は"
+                "クライアントの最後のフレームに付きます。",
+    "end.empty": "END_STREAM を伝えるためだけの空の DATA フレーム：クライアントは最後のメッセージを送った後に"
+                 "（リクエストのイテレーターが終わって）初めてもうメッセージがないと分かったので、「もう送るものは"
+                 "ない」を別に伝えています。",
+    "end.last": "最後のリクエストフレームに END_STREAM：クライアントからのメッセージはこれで終わりです。",
+    "response_headers": "レスポンスヘッダー：:status {status}",
+    "response_headers.why": "サーバーは同じストリームで答えます。:status 200 は HTTP として問題ないことを示すだけで、"
+                            "gRPC としての結果は最後のトレーラーで届きます。",
+    "response_headers.early": "サーバーの HEADERS がリクエストの DATA より先に来ました：ストリームの 2 つの方向は"
+                              "独立しており、このサーバーは呼び出しが届くとすぐ、メッセージを待たずにヘッダー"
+                              "（初期メタデータ）を送ります。",
+    "response_data": "DATA：{messages}",
+    "response.single": "この呼び出しの唯一のレスポンスメッセージ。END_STREAM は付きません：gRPC サーバーは必ず"
+                       "トレーラー（DATA の後の HEADERS フレーム）で終えます。",
+    "response.stream": "レスポンス {n}/{total}：サーバーストリーミングはこの 1 本のストリーム上の複数メッセージです。"
+                       "END_STREAM はなく、サーバーはトレーラーで終えます。",
+    "response.pingpong": "レスポンス {n} はクライアントの END_STREAM より前に返ってきました：リクエストと"
+                         "レスポンスの DATA が 1 本のストリーム上で交互に流れます。",
+    "response.after_all": "レスポンス {n} はクライアントの END_STREAM の後に来ます：このサーバーはまず全リクエストを"
+                          "読みました。ピンポンと同じスタイル、同じフレームで、違う会話です。",
+    "trailers": "トレーラー：grpc-status {status}（{status_name}）、END_STREAM",
+    "trailers.why": "この HEADERS はトレーラーです：サーバーがこのストリームで DATA の後に送る 2 つ目のヘッダー"
+                    "ブロックで、END_STREAM が付いています。grpc-status がこの呼び出しの本当の結果です{message}。"
+                    "これでストリームはクローズしました。",
+    "trailers_only": "Trailers-Only レスポンス：grpc-status {status}（{status_name}）、END_STREAM",
+    "trailers_only.why": ":status、grpc-status、END_STREAM を持つ HEADERS フレームが 1 つだけで、DATA はまったく"
+                         "ありません：サーバーはメッセージを送る前に失敗したので、ヘッダーとトレーラーが 1 つの"
+                         "ブロックになっています{message}。",
+    "grpc_message": "（grpc-message「{text}」）",
+    "rst": "RST_STREAM {error}：ストリームは即座に終了",
+    "rst.cancel": "クライアントが呼び出しをキャンセルしました：RST_STREAM はトレーラーなしで、両側のストリームを"
+                  "即座に終わらせます。すでに送られていたフレームが届くことはありますが、無視されます。",
+    "rst.deadline": "デッドライン（grpc-timeout）を過ぎました：クライアントは RST_STREAM CANCEL で諦め、"
+                    "DEADLINE_EXCEEDED を報告します。サーバーは答えられませんでした。",
+    "rst.server": "サーバーが {error} でストリームをリセットしました。クライアントはエラーを報告します。",
+    "window_update": "WINDOW_UPDATE：ストリーム {stream} でさらに {increment} バイト送信可能",
+    "window_update.conn": "WINDOW_UPDATE：コネクション全体でさらに {increment} バイト送信可能",
+    "window_update.why": "フロー制御：DATA の受信側が送信側に送信枠（クレジット）を与えます。ストリームごとに"
+                         "ウィンドウがあり、コネクション全体（ストリーム 0）にもあります。数えられるのは DATA だけです。",
+    "settings": "{side}の SETTINGS：このコネクションでの上限",
+    "settings.ack": "SETTINGS ACK：{side}が相手の設定を受け入れた",
+    "settings.why": "どの呼び出しにも属しません：SETTINGS はストリーム 0 で送られ、コネクション全体の上限"
+                    "（初期ウィンドウ、フレームサイズ、同時ストリーム数）を決めます。各側が相手の SETTINGS に"
+                    "ACK を返します。",
+    "ping": "{side}からの PING",
+    "ping.ack": "PING ACK：{side}が 8 バイトをそのまま返す",
+    "ping.why": "grpcio はコネクションの測定（帯域遅延積のプローブ）と維持のために PING を送ります。"
+                "ストリーム 0：どの呼び出しにも属しません。",
+    "goaway": "{side}からの GOAWAY：このコネクションでは新しいストリームを開かない",
+    "goaway.why": "コネクションが閉じられようとしています。示された最後のストリーム ID までのストリームは"
+                  "最後まで処理されます。",
+    "other": "{type_name}",
+    "other.why": "{purpose}",
+    # --- diagram labels (short) ---------------------------------------------------------------
+    "d.request_headers": "リクエストヘッダー {path}",
+    "d.response_headers": "レスポンスヘッダー :status {status}",
+    "d.trailers": "トレーラー grpc-status {status}",
+    "d.trailers_only": "Trailers-Only grpc-status {status}",
+    "d.request": "リクエスト #{n}",
+    "d.response": "レスポンス #{n}",
+    "d.continued": "メッセージの続き",
+    "d.empty": "空",
+    "d.window_update": "+{increment}",
+    "d.window_update_conn": "+{increment}（コネクション）",
+}
+
+PHRASES = {"en": EN, "ja": JA}
+
+
+def phrase(lang: str, key: str, **values: object) -> str:
+    """One sentence in `lang`, with its placeholders filled."""
+    return PHRASES[lang][key].format(**values)
