@@ -34,9 +34,9 @@ class CallResult:
                 "ended_by": self.ended_by}
 
 
-def channel(target: str) -> grpc.Channel:
+def channel(target: str, options: list[tuple[str, int]] | None = None) -> grpc.Channel:
     """One plaintext channel (one HTTP/2 connection) to the demo server."""
-    return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+    return grpc.insecure_channel(target, options=CHANNEL_OPTIONS + (options or []))
 
 
 def unary(ch: grpc.Channel, *, payload_size: int = 0, fail_code: int = 0, fail_message: str = "",

@@ -73,6 +73,18 @@ def frame_label(session: Session, index: int, lang: str = "en") -> str:
     return words
 
 
+def call_frames(session: Session, call: GrpcCall, window_updates: bool = False) -> list[int]:
+    """The call's frames in order; with `window_updates`, the connection's WINDOW_UPDATE frames
+    sent while the call ran are added, since they gate its DATA as much as its own."""
+    indexes = list(session.stream_frames.of(call.conn, call.stream_id))
+    if window_updates and indexes:
+        log = session.frames
+        indexes += [i for i in session.stream_frames.of(call.conn, 0)
+                    if indexes[0] < i < indexes[-1] and log.type_code[i] == F.FrameType.WINDOW_UPDATE]
+        indexes.sort()
+    return indexes
+
+
 def call_diagram(session: Session, call: GrpcCall, lang: str = "en", *,
                  window_updates: bool = False) -> CallDiagram:
     """The arrows of one call's stream, in the order the frames passed; with `window_updates`,
@@ -80,13 +92,7 @@ def call_diagram(session: Session, call: GrpcCall, lang: str = "en", *,
     log = session.frames
     arrows = []
     omitted = 0
-    indexes = list(session.stream_frames.of(call.conn, call.stream_id))
-    if window_updates and indexes:
-        first, last = indexes[0], indexes[-1]
-        indexes += [i for i in session.stream_frames.of(call.conn, 0)
-                    if first < i < last and log.type_code[i] == F.FrameType.WINDOW_UPDATE]
-        indexes.sort()
-    for i in indexes:
+    for i in call_frames(session, call, window_updates):
         t = log.type_code[i]
         if t == F.FrameType.WINDOW_UPDATE and not window_updates:
             omitted += 1

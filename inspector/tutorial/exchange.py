@@ -42,6 +42,8 @@ class Lesson:
 
     key: str
     calls: tuple[LessonCall, ...]
+    channel_options: tuple[tuple[str, int], ...] = ()
+    window_updates: bool = False  # show the connection's WINDOW_UPDATE frames with the call's own
 
 
 LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
@@ -56,8 +58,11 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
         LessonCall("caption.trailers-only", lambda ch: client.unary(ch, fail_code=5, fail_message="no such thing")),
         LessonCall("caption.deadline", lambda ch: client.unary(ch, delay_ms=600, timeout=0.2)),
         LessonCall("caption.cancel", lambda ch: client.server_stream(ch, 1000, delay_ms=20, cancel_after=3)))),
-    Lesson("flow-control", (LessonCall("", lambda ch: client.unary(ch, payload_size=300_000,
-                                                                      name="x" * 100_000)),)),
+    # A 64 KiB receive window that never grows on its own (no BDP probing): the 300 kB
+    # reply has to wait for the client's WINDOW_UPDATE frames, several times.
+    Lesson("flow-control", (LessonCall("", lambda ch: client.unary(ch, payload_size=300_000, name="big")),),
+           channel_options=(("grpc.http2.lookahead_bytes", 65_535), ("grpc.http2.bdp_probe", 0)),
+           window_updates=True),
 )}
 STYLES = ("unary", "server-streaming", "client-streaming", "bidi-streaming")
 
@@ -119,7 +124,8 @@ class Exchange:
     def _calls(self) -> list[CallResult]:
         assert self.proxy is not None
         results = []
-        with client.channel(str(self.proxy)) as ch:
+        options = [option for lesson in self.lessons for option in lesson.channel_options]
+        with client.channel(str(self.proxy), options) as ch:
             grpc.channel_ready_future(ch).result(timeout=10)
             for lesson in self.lessons:
                 for call in lesson.calls:

@@ -38,15 +38,18 @@ class CallFacts:
     first_request_data: int | None  # FrameLog index of the client's first DATA frame
     request_frames: tuple[int, ...]  # the client's DATA frames
     responses: int
+    reset: int | None  # FrameLog index of the first RST_STREAM
 
 
 def call_facts(session: Session, call: GrpcCall) -> CallFacts:
     """Scan the call's stream once."""
     log = session.frames
-    client_end = first_data = None
+    client_end = first_data = reset = None
     request_frames = []
     for i in session.stream_frames.of(call.conn, call.stream_id):
         f = log[i]
+        if f.type_code == F.FrameType.RST_STREAM and reset is None:
+            reset = i
         if f.direction is Direction.CLIENT and f.type_code == F.FrameType.DATA:
             request_frames.append(i)
             if first_data is None:
@@ -54,7 +57,7 @@ def call_facts(session: Session, call: GrpcCall) -> CallFacts:
         if f.direction is Direction.CLIENT and f.flags & F.END_STREAM and \
                 f.type_code in (F.FrameType.DATA, F.FrameType.HEADERS) and client_end is None:
             client_end = i
-    return CallFacts(call, client_end, first_data, tuple(request_frames), len(call.responses))
+    return CallFacts(call, client_end, first_data, tuple(request_frames), len(call.responses), reset)
 
 
 def frame_header(session: Session, frame: FrameRecord) -> bytes:
@@ -71,6 +74,9 @@ def header_fields(lang: str, frame: FrameRecord) -> str:
 def explain(session: Session, frame: FrameRecord, facts: CallFacts | None, lang: str = "en") -> Note:
     """The note for one frame; `facts` describe the call on the frame's stream, if any."""
     what, why, section = _explain(session, frame, facts, lang)
+    if facts is not None and facts.reset is not None and frame.index > facts.reset and \
+            session.frames.direction[facts.reset] != frame.direction:
+        why.append(phrase(lang, "after_reset"))
     return Note(what, tuple(why), section, frame_header(session, frame))
 
 
@@ -101,7 +107,7 @@ def _explain(session: Session, frame: FrameRecord, facts: CallFacts | None,
         code = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0
         error = F.error_name(code)
         if frame.direction is Direction.SERVER:
-            why = phrase(lang, "rst.server", error=error)
+            why = phrase(lang, "rst.no_error" if code == 0 else "rst.server", error=error)
         elif facts is not None and facts.call.grpc_status == 4:
             why = phrase(lang, "rst.deadline")
         else:
@@ -111,8 +117,10 @@ def _explain(session: Session, frame: FrameRecord, facts: CallFacts | None,
         payload = session.frame_payload(frame)
         increment = int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF if len(payload) >= 4 else 0
         key = "window_update" if frame.stream_id else "window_update.conn"
-        return (phrase(lang, key, increment=increment, stream=frame.stream_id), [phrase(lang, "window_update.why")],
-                "RFC 9113 §5.2, §6.9")
+        why = [phrase(lang, "window_update.why")]
+        if frame.stream_id:
+            why.append(_windows(lang, frame, frame.direction.peer))
+        return phrase(lang, key, increment=increment, stream=frame.stream_id), why, "RFC 9113 §5.2, §6.9"
     if t == F.FrameType.SETTINGS:
         key = "settings.ack" if frame.flags & F.ACK else "settings"
         return phrase(lang, key, side=side), [phrase(lang, "settings.why")], "RFC 9113 §6.5"
@@ -123,6 +131,23 @@ def _explain(session: Session, frame: FrameRecord, facts: CallFacts | None,
         return phrase(lang, "goaway", side=side), [phrase(lang, "goaway.why")], "RFC 9113 §6.8"
     purpose, section = F.frame_purpose(t)
     return phrase(lang, "other", type_name=frame.type_name), [phrase(lang, "other.why", purpose=purpose)], section
+
+
+def _windows(lang: str, frame: FrameRecord, sender: Direction) -> str:
+    """The sender's flow-control windows right after this frame."""
+    client = sender is Direction.CLIENT
+    stream_window = frame.stream_window_client if client else frame.stream_window_server
+    conn_window = frame.conn_window_client if client else frame.conn_window_server
+    return phrase(lang, "window.after", side=_side(lang, sender), stream_window=stream_window,
+                  conn_window=conn_window)
+
+
+def _exhausted(lang: str, frame: FrameRecord) -> list[str]:
+    client = frame.direction is Direction.CLIENT
+    stream_window = frame.stream_window_client if client else frame.stream_window_server
+    conn_window = frame.conn_window_client if client else frame.conn_window_server
+    return [phrase(lang, "window.exhausted", side=_side(lang, frame.direction))] \
+        if frame.length and min(stream_window, conn_window) <= 0 else []
 
 
 def _headers(session: Session, frame: FrameRecord, facts: CallFacts | None,
@@ -169,7 +194,9 @@ def _data(session: Session, frame: FrameRecord, facts: CallFacts | None, lang: s
                 why.append(phrase(lang, "end.last"))
         else:
             why.append(phrase(lang, "end.more"))
-        return phrase(lang, "request_data", messages=words), why, section
+        if frame.length:
+            why.append(_windows(lang, frame, frame.direction))
+        return phrase(lang, "request_data", messages=words), why + _exhausted(lang, frame), section
     why = []
     if facts is not None and messages:
         first = messages[0]
@@ -182,4 +209,6 @@ def _data(session: Session, frame: FrameRecord, facts: CallFacts | None, lang: s
             why.append(phrase(lang, "response.stream", n=n, total=total))
         else:
             why.append(phrase(lang, "response.single"))
-    return phrase(lang, "response_data", messages=words), why, section
+    if frame.length:
+        why.append(_windows(lang, frame, frame.direction))
+    return phrase(lang, "response_data", messages=words), why + _exhausted(lang, frame), section

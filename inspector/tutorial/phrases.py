@@ -113,12 +113,20 @@ EN: dict[str, str] = {
     "rst.cancel": "The client cancelled the call: RST_STREAM ends the stream for both sides at once, without "
                   "trailers. Frames already on their way may still arrive; they are ignored.",
     "rst.deadline": "The deadline (grpc-timeout) passed: the client gave up with RST_STREAM CANCEL and reports "
-                    "DEADLINE_EXCEEDED; the server never answered.",
+                    "DEADLINE_EXCEEDED, whatever the server sends after it.",
+    "rst.no_error": "RST_STREAM NO_ERROR: the server's side is finished and it tells the peer to stop sending on "
+                    "this stream; nothing went wrong (RFC 9113 §8.1).",
+    "after_reset": "This frame crossed the RST_STREAM on the wire: the stream was already reset, so the receiver "
+                   "ignores it.",
     "rst.server": "The server reset the stream with {error}; the client reports an error.",
     "window_update": "WINDOW_UPDATE: {increment} more bytes may be sent on stream {stream}",
     "window_update.conn": "WINDOW_UPDATE: {increment} more bytes may be sent on the whole connection",
     "window_update.why": "Flow control: the receiver of DATA gives the sender credit. Each stream has a window, "
                          "and so does the connection as a whole (stream 0); only DATA counts against them.",
+    "window.after": "After this frame the {side} may send {stream_window} more bytes of DATA on this stream and "
+                    "{conn_window} on the connection.",
+    "window.exhausted": "The {side}'s window is used up: it must stop and wait for a WINDOW_UPDATE before it "
+                        "sends more DATA.",
     "settings": "SETTINGS from the {side}: its limits for this connection",
     "settings.ack": "SETTINGS ACK: the {side} accepts the other side's settings",
     "settings.why": "Not part of any call: SETTINGS travel on stream 0 and set limits for the whole connection "
@@ -252,12 +260,21 @@ JA: dict[str, str] = {
     "rst.cancel": "クライアントが呼び出しをキャンセルしました：RST_STREAM はトレーラーなしで、両側のストリームを"
                   "即座に終わらせます。すでに送られていたフレームが届くことはありますが、無視されます。",
     "rst.deadline": "デッドライン（grpc-timeout）を過ぎました：クライアントは RST_STREAM CANCEL で諦め、"
-                    "DEADLINE_EXCEEDED を報告します。サーバーは答えられませんでした。",
+                    "その後サーバーが何を送っても DEADLINE_EXCEEDED を報告します。",
+    "rst.no_error": "RST_STREAM NO_ERROR：サーバー側は終わったので、このストリームでの送信をやめるよう相手に"
+                    "伝えています。エラーではありません（RFC 9113 §8.1）。",
+    "after_reset": "このフレームはワイヤー上で RST_STREAM とすれ違いました：ストリームはすでにリセット"
+                   "されているので、受信側はこれを無視します。",
     "rst.server": "サーバーが {error} でストリームをリセットしました。クライアントはエラーを報告します。",
     "window_update": "WINDOW_UPDATE：ストリーム {stream} でさらに {increment} バイト送信可能",
     "window_update.conn": "WINDOW_UPDATE：コネクション全体でさらに {increment} バイト送信可能",
     "window_update.why": "フロー制御：DATA の受信側が送信側に送信枠（クレジット）を与えます。ストリームごとに"
-                         "ウィンドウがあり、コネクション全体（ストリーム 0）にもあります。数えられるのは DATA だけです。",
+                         "ウィンドウがあり、コネクション全体（ストリーム 0）にもあります。"
+                         "数えられるのは DATA だけです。",
+    "window.after": "このフレームの後、{side}はこのストリームでさらに {stream_window} バイト、コネクション全体で"
+                    " {conn_window} バイトの DATA を送れます。",
+    "window.exhausted": "{side}のウィンドウを使い切りました：WINDOW_UPDATE が届くまで DATA の送信を止めて待つ"
+                        "必要があります。",
     "settings": "{side}の SETTINGS：このコネクションでの上限",
     "settings.ack": "SETTINGS ACK：{side}が相手の設定を受け入れた",
     "settings.why": "どの呼び出しにも属しません：SETTINGS はストリーム 0 で送られ、コネクション全体の上限"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from inspector.model import Direction, FrameRecord, Session
 from inspector.rpc.calls import GrpcCall
-from inspector.tutorial.diagram import call_diagram, text_lines
+from inspector.tutorial.diagram import call_diagram, call_frames, text_lines
 from inspector.tutorial.exchange import Lesson, LessonCall
 from inspector.tutorial.notes import CallFacts, call_facts, explain, header_fields
 from inspector.tutorial.phrases import phrase
@@ -56,10 +56,11 @@ def connection_preamble(session: Session, first_call: GrpcCall | None, lang: str
     return lines + [""]
 
 
-def call_timeline(session: Session, made: LessonCall, call: GrpcCall, number: int, lang: str) -> list[str]:
+def call_timeline(session: Session, lesson: Lesson, made: LessonCall, call: GrpcCall, number: int,
+                  lang: str) -> list[str]:
     """One call: a header line, every frame of its stream explained, then its diagram."""
     facts = call_facts(session, call)
-    indexes = session.stream_frames.of(call.conn, call.stream_id)
+    indexes = call_frames(session, call, lesson.window_updates)
     origin = session.frames.time[indexes[0]] if len(indexes) else 0.0
     lines = [RULE]
     if made.caption:
@@ -72,7 +73,8 @@ def call_timeline(session: Session, made: LessonCall, call: GrpcCall, number: in
     for step, i in enumerate(indexes, 1):
         lines += frame_block(session, session.frames[i], step, origin, facts, lang, said)
     lines += ["", f"  {phrase(lang, 'diagram')}:"]
-    lines += ["  " + line for line in text_lines(call_diagram(session, call, lang), lang, width=72)]
+    diagram = call_diagram(session, call, lang, window_updates=lesson.window_updates)
+    lines += ["  " + line for line in text_lines(diagram, lang, width=72)]
     return lines + [""]
 
 
@@ -91,5 +93,5 @@ def annotated_timeline(session: Session, calls: list[tuple[Lesson, LessonCall, G
         if call is None:
             lines += [RULE, phrase(lang, "failed", error=f"call {number} never appeared on the wire"), ""]
             continue
-        lines += call_timeline(session, made, call, number, lang)
+        lines += call_timeline(session, lesson, made, call, number, lang)
     return lines
