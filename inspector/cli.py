@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="print the annotated timeline as text")
     p.add_argument("--lang", choices=("en", "ja"), default="en")
     p.add_argument("--record", metavar="FILE.pcapng", help="also write what passed as pcapng")
+    p.add_argument("--capture", metavar="FILE", help="with --headless: annotate a recorded tutorial "
+                   "(--record) instead of running one")
 
     p = sub.add_parser("diagram", help="Mermaid sequence diagrams of the gRPC calls in a capture")
     capture_args(p)

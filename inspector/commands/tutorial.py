@@ -12,6 +12,8 @@ import argparse
 import asyncio
 import sys
 
+from inspector.capture.load import CaptureLoader
+from inspector.errors import UsageError
 from inspector.tutorial.exchange import Exchange, lesson_calls, lessons_for
 from inspector.tutorial.phrases import phrase
 from inspector.tutorial.timeline import annotated_timeline
@@ -34,8 +36,20 @@ async def _headless(args: argparse.Namespace) -> list[str]:
         exchange.close()
 
 
+def _from_capture(args: argparse.Namespace) -> list[str]:
+    """The annotated timeline of a recorded tutorial (`--record`), without running anything."""
+    session = CaptureLoader(args.capture).load()
+    lessons = lessons_for(args.style)
+    return annotated_timeline(session, lesson_calls(session, lessons), args.lang)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the lesson's exchange; teach it in the TUI, or print it."""
+    if args.capture:
+        if not args.headless:
+            raise UsageError("--capture only works with --headless (use `h2inspect open` for the TUI)")
+        sys.stdout.write("\n".join(_from_capture(args)) + "\n")
+        return 0
     if args.headless:
         lines = asyncio.run(_headless(args))
         sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,84 @@
+"""The teaching-mode TUI on a real exchange: step through whole lessons with the keyboard."""
+
+from __future__ import annotations
+
+import asyncio
+
+from inspector.tutorial.app import TutorialApp
+from inspector.tutorial.exchange import Exchange, lesson_calls, lessons_for
+
+
+async def _until_ready(app: TutorialApp, pilot, calls: int) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        await pilot.pause(0.05)
+        found = [c for _, _, c in lesson_calls(app.session, app.exchange.lessons) if c is not None]
+        if app.exchange.progress.stage in ("done", "failed") and len(found) == calls and app.timeline:
+            break
+    assert app.exchange.progress.stage == "done", app.exchange.progress.error
+    await pilot.pause(0.6)  # the App's own refresh picks up the last frames
+
+
+def test_step_through_the_four_styles_with_the_keyboard():
+    async def run() -> None:
+        exchange = Exchange(lessons_for(None))
+        app = TutorialApp(exchange, "en")
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until_ready(app, pilot, 5)
+            assert "lesson 1/4: unary" in app.lesson_text()
+            assert "step 1/" in app.lesson_text()
+            assert "request headers: the call /h2inspect.demo.Demo/Unary begins on stream 1" in app.lesson_text()
+            # Step through the whole unary call with space; every frame gets a note.
+            seen = []
+            for _ in range(len(app.timeline) - 1):
+                await pilot.press("space")
+                seen.append(app.lesson_text())
+            assert any("END_STREAM is on this DATA frame because it carries the only request message" in t
+                       for t in seen)
+            assert "These HEADERS are trailers" in seen[-1]
+            assert "end of this call" in seen[-1]
+            assert "▸ │◀── HEADERS trailers grpc-status 0 [END_STREAM]" in app.diagram_text()
+            await pilot.press("left")
+            assert "▸" in app.diagram_text() and "end of this call" not in app.lesson_text()
+            # ] moves to the next call: server streaming on stream 3, from its first frame.
+            await pilot.press("right_square_bracket")
+            assert "lesson 2/4: server streaming" in app.lesson_text()
+            assert app.selected[1] == 3 and "step 1/" in app.lesson_text()
+            await pilot.press("right_square_bracket", "right_square_bracket")
+            assert "lesson 4/4: bidirectional streaming" in app.lesson_text()
+            assert "ping-pong" in app.lesson_text()
+            await pilot.press("space")
+            assert "The server's HEADERS came before any request DATA" in app.lesson_text()
+            await pilot.press("right_square_bracket")
+            assert "answer after all" in app.lesson_text() and app.selected[1] == 9
+            await pilot.press("left_square_bracket")
+            assert app.selected[1] == 7
+            # the ordinary App still works: the frame detail follows, help opens and closes
+            await pilot.pause(0.1)
+            assert "HEADERS frame (type 0x01)" in app.detail_text()
+            await pilot.press("question_mark")
+            await pilot.press("escape")
+            await pilot.press("q")
+        assert exchange.server is None  # the demo server was stopped on the way out
+        assert exchange.session.complete or exchange.session.frames
+
+    asyncio.run(run())
+
+
+def test_japanese_lesson_pane():
+    async def run() -> None:
+        exchange = Exchange(lessons_for("client-streaming"))
+        app = TutorialApp(exchange, "ja")
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until_ready(app, pilot, 1)
+            assert "レッスン 1/1: クライアントストリーミング" in app.lesson_text()
+            texts = []
+            for _ in range(len(app.timeline) - 1):
+                await pilot.press("right")
+                texts.append(app.lesson_text())
+            endings = ("END_STREAM を伝えるためだけの空の DATA フレーム", "最後のリクエストフレームに END_STREAM")
+            assert any(e in t for e in endings for t in texts)
+            assert "クライアント" in app.diagram_text()
+            await pilot.press("q")
+        assert exchange.server is None
+
+    asyncio.run(run())
