@@ -164,7 +164,7 @@ class TutorialApp(App):
         current = frame.index if frame is not None else None
         diagram = call_diagram(self.session, call, lang)
         self._show_pane(text, Text(f"{phrase(lang, 'diagram')}\n"
-                                   + "\n".join(text_lines(diagram, lang, width=54, current=current))))
+                                   + "\n".join(text_lines(diagram, lang, width=58, current=current))))
 
     def _show_pane(self, lesson: Text, diagram: Text) -> None:
         if lesson.plain != self._lesson.plain:
