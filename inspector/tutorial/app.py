@@ -164,7 +164,11 @@ class TutorialApp(App):
         current = frame.index if frame is not None else None
         diagram = call_diagram(self.session, call, lang)
         self._show_pane(text, Text(f"{phrase(lang, 'diagram')}\n"
-                                   + "\n".join(text_lines(diagram, lang, width=58, current=current))))
+                                   + "\n".join(text_lines(diagram, lang, width=self._diagram_width(), current=current))))
+
+    def _diagram_width(self) -> int:
+        width = self.query_one("#lesson-side").size.width - 2  # its border, and room for a scroll bar
+        return max(40, width) if width > 0 else 58
 
     def _show_pane(self, lesson: Text, diagram: Text) -> None:
         if lesson.plain != self._lesson.plain:
