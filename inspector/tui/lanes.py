@@ -1,0 +1,69 @@
+"""Swimlanes for the connection view: one column per open stream, so concurrency
+and interleaving show at a glance, like `git log --graph` draws branches.
+
+A stream takes the leftmost free lane at its first frame and gives it back
+after the frame that closes (or resets) it; lane 0 is the connection itself
+(stream 0). Lanes are computed once per view, in one pass over the frames,
+and kept as two compact arrays, so drawing a row costs a few string joins.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from inspector.http2 import frames as F
+from inspector.model import FrameLog, StreamState
+
+MAX_LANES = 24  # lane columns drawn; streams beyond share the last one, drawn "+"
+OVERFLOW = MAX_LANES - 1
+
+#: one letter per frame type, drawn in the frame's lane (the row names the type in full)
+GLYPH = {F.FrameType.DATA: "D", F.FrameType.HEADERS: "H", F.FrameType.PRIORITY: "y",
+         F.FrameType.RST_STREAM: "R", F.FrameType.SETTINGS: "S", F.FrameType.PUSH_PROMISE: "U",
+         F.FrameType.PING: "P", F.FrameType.GOAWAY: "G", F.FrameType.WINDOW_UPDATE: "W",
+         F.FrameType.CONTINUATION: "C"}
+
+
+@dataclass(slots=True)
+class Lanes:
+    """Per row of a view: the lane of the row's stream, and which lanes hold an open stream."""
+
+    lane: array  # 'b': lane index of the frame's stream
+    busy: array  # 'Q': bit n set when lane n holds a stream that is open at this row
+    width: int  # lanes in use at some row (at most MAX_LANES)
+
+    def cells(self, row: int, type_code: int) -> str:
+        """The lane columns of one row: the frame's glyph in its lane, │ where other streams are open."""
+        lane, busy = self.lane[row], self.busy[row]
+        glyph = "+" if lane == OVERFLOW else GLYPH.get(type_code, "?")
+        return "".join(glyph if n == lane else ("│" if busy >> n & 1 else " ") for n in range(self.width))
+
+
+def assign_lanes(log: FrameLog, rows: list[int]) -> Lanes:
+    """Lanes for the frames `rows` (FrameLog indexes, in time order) of one connection."""
+    stream_ids, states, types = log.column("stream_id"), log.column("state"), log.column("type_code")
+    closed, reset = int(StreamState.CLOSED), int(F.FrameType.RST_STREAM)
+    lane_of: dict[int, int] = {0: 0}
+    free = list(range(OVERFLOW - 1, 0, -1))  # a stack: the leftmost free lane on top
+    busy_mask = 1  # lane 0, the connection, is always there
+    width = 1
+    lane_col, busy_col = array("b"), array("Q")
+    for i in rows:
+        sid = stream_ids[i]
+        lane = lane_of.get(sid)
+        if lane is None:
+            lane = free.pop() if free else OVERFLOW
+            lane_of[sid] = lane
+            busy_mask |= 1 << lane
+            if lane >= width:
+                width = lane + 1
+        lane_col.append(lane)
+        busy_col.append(busy_mask)
+        if sid and (states[i] == closed or types[i] == reset) and lane != OVERFLOW:
+            # the stream is done after this frame: its lane is free from the next row on
+            del lane_of[sid]
+            busy_mask &= ~(1 << lane)
+            free.append(lane)
+            free.sort(reverse=True)
+    return Lanes(lane_col, busy_col, width)
