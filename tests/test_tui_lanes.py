@@ -38,7 +38,7 @@ def test_concurrent_calls_take_a_lane_each_and_draw_where_they_are_open():
         if sid:
             span.setdefault(sid, [r, r, lanes.lane[r]])[1] = r
     spans = sorted(span.values())
-    for a, (first_a, last_a, lane_a) in enumerate(spans):
+    for a, (_, last_a, lane_a) in enumerate(spans):
         for first_b, _, lane_b in spans[a + 1:]:
             if first_b <= last_a:
                 assert lane_a != lane_b

@@ -162,9 +162,9 @@ class TutorialApp(App):
             text.append(phrase(lang, "no_frames") + "\n")
         text.append("\n" + phrase(lang, "keys"), style="dim")
         current = frame.index if frame is not None else None
-        diagram = call_diagram(self.session, call, lang)
-        self._show_pane(text, Text(f"{phrase(lang, 'diagram')}\n"
-                                   + "\n".join(text_lines(diagram, lang, width=self._diagram_width(), current=current))))
+        diagram = call_diagram(self.session, call, lang, window_updates=lesson.window_updates)
+        drawing = text_lines(diagram, lang, width=self._diagram_width(), current=current)
+        self._show_pane(text, Text(f"{phrase(lang, 'diagram')}\n" + "\n".join(drawing)))
 
     def _diagram_width(self) -> int:
         width = self.query_one("#lesson-side").size.width - 2  # its border, and room for a scroll bar
