@@ -31,6 +31,11 @@ TSHARK_FIELDS = ["-e", "frame.number", "-e", "http2.streamid", "-e", "http2.type
                  "-e", "http2.length", "-E", "occurrence=a", "-E", "separator=/t"]
 
 
+def keylog_args(entry: dict) -> list[str]:
+    """tshark's option for the key log an entry names (kept beside the capture)."""
+    return ["-o", f"tls.keylog_file:{HERE / entry['keylog']}"] if entry.get("keylog") else []
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -86,8 +91,10 @@ def capture(path: Path, port: int, *, interface: str = "lo", linktype: str | Non
 
 
 @contextlib.contextmanager
-def nghttpd(docroot: Path, port: int, *extra: str, address: str = "127.0.0.1"):
-    proc = subprocess.Popen(["nghttpd", "--no-tls", "-a", address, "-d", str(docroot), *extra, str(port)],
+def nghttpd(docroot: Path, port: int, *extra: str, address: str = "127.0.0.1", tls: tuple[Path, Path] | None = None):
+    mode = [str(tls[1]), str(tls[0])] if tls else []  # nghttpd takes KEY CERT after the port
+    proc = subprocess.Popen(["nghttpd", *([] if tls else ["--no-tls"]), "-a", address, "-d", str(docroot), *extra,
+                             str(port), *mode],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_port(address, port)
     try:
@@ -234,6 +241,33 @@ def make_http_captures(docroot: Path, entries: list[dict]) -> None:
                         tshark_args=["-d", f"tcp.port=={port},http2"]))
 
 
+def make_tls_captures(docroot: Path, entries: list[dict]) -> None:
+    """curl against nghttpd over TLS, with the secrets curl logged (SSLKEYLOGFILE) kept beside."""
+    from inspector.proxy.tls import LocalCA
+
+    (docroot / "index.html").write_text("<html>hello over TLS</html>\n")
+    (docroot / "data.bin").write_bytes(bytes(range(256)) * 160)
+    leaf = LocalCA(docroot / "ca").ensure().leaf(["localhost", "127.0.0.1"])
+    ca = docroot / "ca" / "ca.pem"
+    keys = HERE / "curl-tls.keys"
+    keys.unlink(missing_ok=True)
+    env = dict(os.environ, SSLKEYLOGFILE=str(keys))
+    port = free_port()
+    path = HERE / "curl-tls-keylog.pcap"
+    url = f"https://127.0.0.1:{port}"
+    with nghttpd(docroot, port, tls=(leaf.cert, leaf.key)), capture(path, port):
+        for options in ([], ["--tls-max", "1.2"], ["--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305"],
+                        ["--tls13-ciphers", "TLS_AES_128_GCM_SHA256"],
+                        ["--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"]):
+            subprocess.run(["curl", "-s", "--http2", "--cacert", str(ca), *options, f"{url}/index.html",
+                            f"{url}/data.bin", "-o", "/dev/null", "-o", "/dev/null"],
+                           check=True, env=env, timeout=60)
+    entries.append(dict(file=path.name, description="curl over TLS against nghttpd, five connections: TLS 1.3 "
+                        "(AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305) and TLS 1.2 (AES-128-GCM, ChaCha20), each a "
+                        "GET and a 40 KiB download; curl's secrets are in curl-tls.keys (SSLKEYLOGFILE)",
+                        link="Ethernet (lo)", port=port, keylog=keys.name, tshark_args=[]))
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -263,7 +297,7 @@ def make_grpc_captures(entries: list[dict]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=("http", "grpc"), help="make one group only")
+    parser.add_argument("--only", choices=("http", "grpc", "tls"), help="make one group only")
     args = parser.parse_args()
     for tool in ("tcpdump", "editcap", "tshark", "nghttpd", "nghttp", "h2load", "curl"):
         if shutil.which(tool) is None:
@@ -277,11 +311,13 @@ def main() -> int:
             make_http_captures(Path(tmp), entries)
         if args.only in (None, "grpc"):
             make_grpc_captures(entries)
+        if args.only in (None, "tls"):
+            make_tls_captures(Path(tmp), entries)
     made = {e["file"] for e in entries}
     entries = [e for e in old if e["file"] not in made] + entries
     for entry in entries:
         path = HERE / entry["file"]
-        reading = tshark_reading(path, entry["tshark_args"])
+        reading = tshark_reading(path, entry["tshark_args"] + keylog_args(entry))
         if not reading:
             raise RuntimeError(f"tshark finds no HTTP/2 in {path.name}")
         (HERE / (path.stem + ".tshark.tsv")).write_text("\n".join(reading) + "\n")

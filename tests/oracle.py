@@ -30,9 +30,11 @@ def tshark_frames(path: str, ports: list[int] | tuple[int, ...] = (),
     return frames
 
 
-def h2inspect_frames(path: str, ports: list[int] | tuple[int, ...] = ()) -> list[FrameKey]:
+def h2inspect_frames(path: str, ports: list[int] | tuple[int, ...] = (), keylog: str | None = None) -> list[FrameKey]:
     """The same five fields from `h2inspect dump --format jsonl`, run as a real command."""
     cmd = [sys.executable, "-m", "inspector", "dump", path, "--format", "jsonl"]
+    if keylog:
+        cmd += ["--keylog", keylog]
     for port in ports:
         cmd += ["--port", str(port)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout

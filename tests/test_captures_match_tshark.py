@@ -12,12 +12,20 @@ from oracle import h2inspect_frames, tshark_frames
 ENTRIES = load_manifest()
 
 
+def keylog_args(entry: dict) -> list[str]:
+    return ["-o", f"tls.keylog_file:{CAPTURES / entry['keylog']}"] if entry.get("keylog") else []
+
+
+def keylog_path(entry: dict) -> str | None:
+    return str(CAPTURES / entry["keylog"]) if entry.get("keylog") else None
+
+
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
 def test_dump_equals_tshark(entry):
     path = str(CAPTURES / entry["file"])
-    reference = tshark_frames(path, extra=entry["tshark_args"])
+    reference = tshark_frames(path, extra=entry["tshark_args"] + keylog_args(entry))
     assert len(reference) == entry["frames"] > 0
-    assert h2inspect_frames(path) == reference
+    assert h2inspect_frames(path, keylog=keylog_path(entry)) == reference
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
@@ -30,7 +38,7 @@ def test_stored_reading_is_what_tshark_says(entry):
         for sid, t, fl, ln in zip(sids.split(","), types.split(","), flags.split(","), lengths.split(","),
                                   strict=True):
             frames.append((int(number), int(sid), int(t), int(fl, 16), int(ln)))
-    assert frames == tshark_frames(str(path), extra=entry["tshark_args"])
+    assert frames == tshark_frames(str(path), extra=entry["tshark_args"] + keylog_args(entry))
 
 
 def test_the_sample_captures_cover_what_the_issue_names():

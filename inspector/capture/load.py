@@ -6,27 +6,30 @@ packets, so a view can show what is decoded so far while the rest loads.
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterator
 
 from inspector.capture.layers import SUPPORTED_LINKTYPES, tcp_segment
 from inspector.capture.reader import CapturePayloads, CaptureReader
 from inspector.capture.tcp import TcpReassembler
-from inspector.errors import CaptureError, UsageError
+from inspector.errors import CaptureError
 from inspector.flows import TcpFlow
 from inspector.http2.session_builder import SessionBuilder
 from inspector.model import Connection, Finding, Session, Severity
+from inspector.tls.keylog import KeyLog
 
 
 class CaptureLoader:
     """Reads one capture into `self.session`, batch by batch."""
 
-    def __init__(self, path: str, ports: tuple[int, ...] = ()) -> None:
+    def __init__(self, path: str, ports: tuple[int, ...] = (), keylog: KeyLog | None = None) -> None:
         self.path = path
         self.reader = CaptureReader(path)  # raises CaptureError for anything not a capture
         self.payloads = CapturePayloads(path, self.reader)
         self.session = Session(os.path.basename(path), payloads=self.payloads)
-        self.builder = SessionBuilder(self.session, ports, on_connection=self._connection)
+        self.builder = SessionBuilder(self.session, ports, on_connection=self._connection, keylog=keylog,
+                                      plaintext=self.payloads.plaintext)
         self.reassembler = TcpReassembler(self.builder)
         self.bytes_total = self.reader.size
 
@@ -71,11 +74,12 @@ class CaptureLoader:
         return self.session
 
 
-def refuse_keylog(keylog: str | None) -> None:
-    """TLS in captures is not decrypted yet: say so instead of silently showing nothing."""
-    if keylog:
-        raise UsageError(f"--keylog {keylog}: decrypting TLS in captures is not supported yet; "
-                         "capture plaintext (h2c) or record through `h2inspect proxy --record`")
+def loader_for(args: argparse.Namespace) -> CaptureLoader:
+    """The loader a capture command asks for: CAPTURE, --port, --keylog."""
+    loader = CaptureLoader(args.capture, tuple(args.port or ()))
+    if args.keylog:
+        loader.builder.keylog = KeyLog.load(args.keylog)
+    return loader
 
 
 def load_capture(path: str, ports: tuple[int, ...] = ()) -> Session:

@@ -132,6 +132,8 @@ class CapturePayloads:
         self.ends = reader.packet_ends
         self.lengths = reader.packet_lengths
         self.flows: dict[int, tuple[object, bool]] = {}  # conn index -> (TcpFlow, client is side A)
+        # conn index -> decrypted bytes (client, server): a TLS connection's plaintext is not in the file
+        self.plaintext: dict[int, tuple[bytearray, bytearray]] = {}
         self._starts: dict[int, int] = {}
         self._endian = "<"
         self._file = None
@@ -167,6 +169,9 @@ class CapturePayloads:
 
     def read(self, conn: int, direction, offset: int, length: int) -> bytes:  # type: ignore[no-untyped-def]
         """`length` bytes at stream `offset` of one direction of connection `conn`."""
+        decrypted = self.plaintext.get(conn)
+        if decrypted is not None:
+            return bytes(decrypted[0 if direction == 0 else 1][offset:offset + length])
         from bisect import bisect_right
 
         entry = self.flows.get(conn)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from inspector.capture.load import CaptureLoader, refuse_keylog
+from inspector.capture.load import loader_for
 from inspector.errors import UsageError
 from inspector.rpc.calls import find_calls
 from inspector.tutorial.diagram import call_diagram, mermaid
@@ -17,8 +17,7 @@ from inspector.tutorial.diagram import call_diagram, mermaid
 
 def run(args: argparse.Namespace) -> int:
     """One Mermaid diagram per gRPC call (or the one on --stream), separated by a blank line."""
-    refuse_keylog(args.keylog)
-    session = CaptureLoader(args.capture, tuple(args.port or ())).load()
+    session = loader_for(args).load()
     calls = [c for c in find_calls(session)
              if (args.stream is None or c.stream_id == args.stream) and (args.conn is None or c.conn == args.conn)]
     if not calls:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from inspector.capture.load import CaptureLoader, refuse_keylog
+from inspector.capture.load import loader_for
 from inspector.views.jsonl import JsonlFrames
 from inspector.views.text import TextFrames
 
 
 def run(args: argparse.Namespace) -> int:
     """Decode the capture and print its frames as they are decoded."""
-    refuse_keylog(args.keylog)
-    loader = CaptureLoader(args.capture, tuple(args.port or ()))
+    loader = loader_for(args)
     session = loader.session
     view = JsonlFrames(session) if args.format == "jsonl" else TextFrames(session)
     out = sys.stdout

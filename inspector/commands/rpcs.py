@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from inspector.capture.load import CaptureLoader, refuse_keylog
+from inspector.capture.load import loader_for
 from inspector.rpc.calls import find_calls
 from inspector.rpc.schema import load_schema
 from inspector.views.rpcs import jsonl_lines, text_lines
@@ -13,8 +13,7 @@ from inspector.views.rpcs import jsonl_lines, text_lines
 
 def run(args: argparse.Namespace) -> int:
     """Decode the capture, find its gRPC calls, print them."""
-    refuse_keylog(args.keylog)
-    loader = CaptureLoader(args.capture, tuple(args.port or ()))
+    loader = loader_for(args)
     schema = load_schema(args.proto)
     session = loader.load()
     calls = find_calls(session, schema)

@@ -6,6 +6,12 @@ prior knowledge), an HTTP/1.1 request with `Upgrade: h2c` answered by 101
 (the upgraded request becomes stream 1), plain HTTP/1.1, or, on a port the
 user named with --port, HTTP/2 already under way. Then it hands each
 direction's bytes to that connection's `ConnectionDecoder`.
+
+A flow that opens with a TLS ClientHello goes through a `TlsConnection`
+first: with secrets from a key log its application data (kept in
+`plaintext`, since the capture holds only ciphertext) is decided and decoded
+like any plaintext flow; without them the connection is listed as TLS and
+a finding says why it is not decoded.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from inspector.http2.decoder import ConnectionDecoder
 from inspector.http2.frames import CLIENT_PREFACE
 from inspector.http2.hpack_decoder import HpackContext
 from inspector.model import Connection, Direction, Finding, Session, Severity
+from inspector.tls.connection import TlsConnection, looks_like_client_hello
+from inspector.tls.keylog import KeyLog
 
 _HTTP1_REQUEST = re.compile(rb"^[A-Z]{3,10} \S+ HTTP/1\.[01]\r\n")
 _HTTP1_RESPONSE = re.compile(rb"^HTTP/1\.[01] (\d{3})")
 MAX_SNIFF = 64 * 1024  # give up deciding after this many bytes without an answer
 
-UNDECIDED, HTTP2, UPGRADING, HTTP1, OTHER = range(5)
+UNDECIDED, HTTP2, UPGRADING, HTTP1, OTHER, TLS = range(6)
 
 
 def _is_server_preface(first: bytes) -> bool:
@@ -41,7 +49,7 @@ def _is_server_preface(first: bytes) -> bool:
 
 class _FlowState:
     __slots__ = ("flow", "kind", "held", "client_is_a", "conn", "decoder", "request_end",
-                 "upgrade")
+                 "upgrade", "tls", "inner")
 
     def __init__(self, flow: TcpFlow) -> None:
         self.flow = flow
@@ -52,18 +60,24 @@ class _FlowState:
         self.decoder: ConnectionDecoder | None = None
         self.request_end = 0  # stream offset where the upgraded request (and body) ends
         self.upgrade: tuple[tuple[tuple[str, str], ...], bytes, bool] | None = None
+        self.tls: TlsConnection | None = None
+        self.inner: _FlowState | None = None  # TLS: the flow of the decrypted bytes (client is side A)
 
 
 class SessionBuilder:
     """Drives connection decoders from the byte streams of TCP flows."""
 
     def __init__(self, session: Session, ports: tuple[int, ...] = (),
-                 on_connection: Callable[[TcpFlow, Connection, bool], None] | None = None) -> None:
+                 on_connection: Callable[[TcpFlow, Connection, bool], None] | None = None,
+                 keylog: KeyLog | None = None,
+                 plaintext: dict[int, tuple[bytearray, bytearray]] | None = None) -> None:
         self.session = session
         self.ports = frozenset(ports)
         self.hpack = HpackContext()
         self._flows: dict[int, _FlowState] = {}
         self._on_connection = on_connection  # lets the payload store map conn -> flow
+        self.keylog = keylog
+        self.plaintext = plaintext if plaintext is not None else {}  # conn -> decrypted (client, server)
 
     # ---- ByteSink --------------------------------------------------------
 
@@ -72,6 +86,12 @@ class SessionBuilder:
         st = self._flows.get(flow.index)
         if st is None:
             st = self._flows[flow.index] = _FlowState(flow)
+        self._feed(st, from_a, data, time, packet, offset)
+
+    def _feed(self, st: _FlowState, from_a: bool, data: bytes, time: float, packet: int, offset: int) -> None:
+        if st.kind == TLS:
+            self._tls_data(st, from_a, data, time, packet)
+            return
         if st.kind == HTTP2:
             st.decoder.receive(Direction.CLIENT if from_a == st.client_is_a else Direction.SERVER,  # type: ignore[union-attr]
                                data, time, packet, offset)
@@ -86,6 +106,13 @@ class SessionBuilder:
 
     def gap(self, flow: TcpFlow, from_a: bool, size: int, packet: int) -> None:
         st = self._flows.get(flow.index)
+        if st is not None and st.kind == TLS:
+            # Records cannot be found again after lost bytes: decryption of this flow ends here.
+            st.kind = OTHER
+            self.session.findings.append(Finding(
+                Severity.WARNING, f"{size} bytes of a TLS stream are missing (before packet {packet}): "
+                "decryption of this connection stops there", "RFC 8446 §5", st.flow.index))
+            return
         if st is None or st.kind != HTTP2:
             if st is not None and st.kind in (UNDECIDED, UPGRADING):
                 st.kind = OTHER  # cannot tell what it is with bytes missing at the start
@@ -95,12 +122,17 @@ class SessionBuilder:
 
     def close(self, flow: TcpFlow, from_a: bool, how: str, packet: int) -> None:
         st = self._flows.get(flow.index)
+        if st is not None and st.inner is not None:
+            from_a, st = from_a == st.client_is_a, st.inner
         if st is not None and st.kind == HTTP2:
             st.decoder.close(self._direction(st, from_a), how, packet)  # type: ignore[union-attr]
 
     def finish(self) -> None:
         """The source ended."""
-        for st in self._flows.values():
+        for outer in self._flows.values():
+            st = outer.inner or outer
+            if outer.tls is not None and outer.conn is None and st.conn is None:
+                self._opaque_tls(outer)  # a handshake and nothing decoded: still list it
             if st.kind == UNDECIDED and st.held and self._port_says_http2(st):
                 self._start_http2(st, midstream=True)
             if st.kind == HTTP2:
@@ -135,6 +167,10 @@ class SessionBuilder:
             if first.startswith(CLIENT_PREFACE):
                 st.client_is_a = from_a
                 self._start_http2(st, midstream=False)
+                return
+            if looks_like_client_hello(first):
+                st.client_is_a = from_a
+                self._start_tls(st)
                 return
             if CLIENT_PREFACE.startswith(first):
                 return  # the preface may still be arriving
@@ -180,6 +216,53 @@ class SessionBuilder:
             held, st.held = st.held, []
             for from_a, data, time, packet, offset in held:
                 st.decoder.receive(self._direction(st, from_a), data, time, packet, offset)
+
+    # ---- TLS ----------------------------------------------------------------
+
+    def _start_tls(self, st: _FlowState) -> None:
+        flow = st.flow
+        st.kind = TLS
+        st.tls = TlsConnection(self.keylog)
+        client, server = (flow.a, flow.b) if st.client_is_a else (flow.b, flow.a)
+        ports = (flow.a_port, flow.b_port) if st.client_is_a else (flow.b_port, flow.a_port)
+        # The decrypted bytes make a flow of their own, the client as side A.
+        st.inner = _FlowState(TcpFlow(flow.index, client, server, ports[0], ports[1], True))
+        st.inner.client_is_a = True
+        held, st.held = st.held, []
+        for from_a, data, time, packet, _ in held:
+            self._tls_data(st, from_a, data, time, packet)
+
+    def _tls_data(self, st: _FlowState, from_a: bool, data: bytes, time: float, packet: int) -> None:
+        tls, inner = st.tls, st.inner
+        assert tls is not None and inner is not None
+        from_client = from_a == st.client_is_a
+        pieces = tls.receive(from_client, data)
+        if not pieces:
+            if tls.problems and inner.conn is None and st.conn is None:
+                self._opaque_tls(st)
+            return
+        buffers = self.plaintext.setdefault(st.flow.index, (bytearray(), bytearray()))
+        buf = buffers[0 if from_client else 1]
+        for piece in pieces:
+            offset = len(buf)
+            buf += piece
+            self._feed(inner, from_client, piece, time, packet, offset)
+        if inner.conn is not None and not inner.conn.protocol.startswith(("h2 ", "http/1.1 ")):
+            inner.conn.protocol = f"{'h2' if inner.kind == HTTP2 else inner.conn.protocol} ({tls.describe()})"
+            self.session.findings.append(Finding(Severity.INFO, f"TLS decrypted with the key log: {tls.describe()}",
+                                                 "RFC 8446", inner.conn.index))
+
+    def _opaque_tls(self, st: _FlowState) -> None:
+        """A TLS connection h2inspect cannot read: listed, with the reason."""
+        tls = st.tls
+        assert tls is not None
+        conn = self._new_connection(st, f"tls ({tls.describe()})")
+        why = "; ".join(tls.problems) or "no application data was decrypted"
+        hint = "" if self.keylog is not None else \
+            " (give --keylog FILE: the secrets the client logged, e.g. with SSLKEYLOGFILE)"
+        self.session.findings.append(Finding(Severity.WARNING, f"TLS, not decoded: {why}{hint}",
+                                             "RFC 8446", conn.index))
+        st.kind = OTHER
 
     # ---- HTTP/1.1 and the h2c Upgrade ----------------------------------------
 

@@ -1,0 +1,1 @@
+"""TLS in captures: key logs, record keys, and a sans-I/O decryptor per connection."""
