@@ -115,3 +115,27 @@ def test_words_carry_the_meaning_without_colour():
     assert summarize(session, stream).what == "GET /upgrade (HTTP/1.1, upgraded)"
     words = [frame_meaning(session, session.frames[i]) for i in stream.frames]
     assert words[0].startswith("response headers 200")
+
+
+def test_connection_view_draws_a_lane_per_concurrent_stream_even_when_filtered():
+    async def scenario():
+        app, ctx = await _open("grpc-concurrent.pcap")
+        async with ctx as pilot:
+            await pilot.pause(0.5)
+            await pilot.press("c")
+            await pilot.pause(0.1)
+            rows = _rows(app.query_one("#timeline"))
+            assert len(rows) == 163 and "a lane each" in str(app.query_one("#timeline-title").render())
+            lanes = [row[11:11 + app._lanes.width] for row in rows]
+            assert lanes[0][0] == "S" and lanes[0][1:].strip() == ""  # SETTINGS in the connection's lane
+            assert max(lane.count("│") for lane in lanes) >= 5  # several calls in flight at once
+            # a call's HEADERS in its own lane, with stream 0's lane drawn beside it
+            first_headers = next(lane for lane, row in zip(lanes, rows, strict=True) if " s1 " in row and
+                                 "HEADERS" in row)
+            assert first_headers.startswith("│H")
+            await pilot.press("f", "f")  # DATA only: lanes still come from every frame
+            await pilot.pause(0.1)
+            data_rows = _rows(app.query_one("#timeline"))
+            assert data_rows and all("DATA" in row for row in data_rows)
+            assert all("D" in row[11:11 + app._lanes.width] for row in data_rows)
+    asyncio.run(scenario())

@@ -24,6 +24,7 @@ from inspector.capture.load import CaptureLoader
 from inspector.http2 import frames as F
 from inspector.model import Direction, Session
 from inspector.tui.describe import frame_detail, frame_row, summarize
+from inspector.tui.lanes import Lanes, LaneTracker
 from inspector.tui.widgets.row_list import RowList
 
 TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
@@ -104,6 +105,10 @@ class App(TextualApp[None]):
         self._detail_timer = None
         self._seen = (-1, -1)
         self._summaries: dict[tuple[int, int], object] = {}
+        self._lanes: Lanes | None = None  # the connection view's swimlanes, by unfiltered row
+        self._lane_tracker: LaneTracker | None = None
+        self._lane_rows: list[int] = []  # the unfiltered rows the tracker has seen
+        self._lane_pos: dict[int, int] | None = None  # frame -> unfiltered row, when a filter hides some
 
     # ---- layout ---------------------------------------------------------------
 
@@ -226,8 +231,21 @@ class App(TextualApp[None]):
             return [i for i in range(len(conns)) if conns[i] == conn_index]
         return list(self.session.stream_frames.of(conn_index, sid))
 
+    def _swimlanes(self, rows: list[int], shown: list[int]) -> None:
+        """Lanes over every frame of the connection (a filter must not hide a stream's end), extended
+        as the view grows rather than redone."""
+        tracker = self._lane_tracker
+        if tracker is None or tracker.rows > len(rows) or rows[:tracker.rows] != self._lane_rows[:tracker.rows] \
+                or (rows and tracker.rows and self.session.frames.conn[rows[0]] !=
+                    self.session.frames.conn[self._lane_rows[0]]):
+            tracker = self._lane_tracker = LaneTracker(self.session.frames)
+        self._lane_rows = rows
+        self._lanes = tracker.extend(rows, tracker.rows)
+        self._lane_pos = None if len(shown) == len(rows) else {frame: pos for pos, frame in enumerate(rows)}
+
     def _rebuild_timeline(self, keep: bool) -> None:
         indexes = self._frames_of_selection()
+        unfiltered = indexes
         log = self.session.frames
         wanted_type = TYPE_FILTERS[self.type_filter]
         if wanted_type == "control":
@@ -243,6 +261,10 @@ class App(TextualApp[None]):
             types, flags = log.type_code, log.flags
             indexes = [i for i in indexes if wanted_flag in F.flag_names(types[i], flags[i])]
         self.timeline = indexes
+        if self.selected is not None and self.selected[1] is None:
+            self._swimlanes(unfiltered, indexes)
+        else:
+            self._lanes = None
         origin = log.time[indexes[0]] if indexes else 0.0
         if self.selected is not None and self.selected[1] is not None:
             all_frames = self.session.stream_frames.of(*self.selected)  # type: ignore[arg-type]
@@ -260,7 +282,8 @@ class App(TextualApp[None]):
         if self.selected is None:
             return
         conn_index, sid = self.selected
-        what = f"connection {conn_index}: all streams on one time axis" if sid is None else \
+        what = f"connection {conn_index}: all streams on one time axis, a lane each (first lane: stream 0)" \
+            if sid is None else \
             f"stream {sid} of connection {conn_index}"
         filters = [x for x in (TYPE_FILTERS[self.type_filter],
                                DIRECTION_FILTERS[self.direction_filter] and
@@ -279,7 +302,11 @@ class App(TextualApp[None]):
         lane = (f"{arrow:<13}", "cyan") if frame.direction is Direction.CLIENT else \
             (f"{arrow:>13}", "magenta")
         type_name, rest_words = rest[:13], rest[13:]
-        return [(mark, "bold yellow"), (when, "dim"), (" ", ""), lane, (" ", ""),
+        swimlanes = []
+        if self._lanes is not None:
+            pos = i if self._lane_pos is None else self._lane_pos[self.timeline[i]]
+            swimlanes = [(self._lanes.cells(pos, frame.type_code) + " ", "green")]
+        return [(mark, "bold yellow"), (when, "dim"), (" ", ""), *swimlanes, lane, (" ", ""),
                 (type_name, _TYPE_STYLE.get(frame.type_name, "bold")), (rest_words, "")]
 
     def _detail(self, index: int) -> None:

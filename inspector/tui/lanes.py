@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 from inspector.http2 import frames as F
 from inspector.model import FrameLog, StreamState
@@ -40,30 +41,47 @@ class Lanes:
         return "".join(glyph if n == lane else ("│" if busy >> n & 1 else " ") for n in range(self.width))
 
 
+class LaneTracker:
+    """Assigns lanes row by row and can be extended as a view grows (a live session, a loading capture)."""
+
+    def __init__(self, log: FrameLog) -> None:
+        self.log = log
+        self.lanes = Lanes(array("b"), array("Q"), 1)
+        self.rows = 0  # rows assigned so far
+        self._lane_of: dict[int, int] = {0: 0}
+        self._free = list(range(1, OVERFLOW))  # a heap: the leftmost free lane first
+        self._busy = 1  # lane 0, the connection, is always there
+
+    def extend(self, rows: list[int], start: int = 0) -> Lanes:
+        """Assign lanes to `rows[start:]` (FrameLog indexes, in time order)."""
+        log = self.log
+        stream_ids, states, types = log.column("stream_id"), log.column("state"), log.column("type_code")
+        closed, reset = int(StreamState.CLOSED), int(F.FrameType.RST_STREAM)
+        lane_of, free, busy, width = self._lane_of, self._free, self._busy, self.lanes.width
+        add_lane, add_busy = self.lanes.lane.append, self.lanes.busy.append
+        get = lane_of.get
+        for i in rows[start:] if start else rows:
+            sid = stream_ids[i]
+            lane = get(sid)
+            if lane is None:
+                lane = heappop(free) if free else OVERFLOW
+                lane_of[sid] = lane
+                busy |= 1 << lane
+                if lane >= width:
+                    width = lane + 1
+            add_lane(lane)
+            add_busy(busy)
+            if sid and (states[i] == closed or types[i] == reset) and lane != OVERFLOW:
+                # the stream is done after this frame: its lane is free from the next row on
+                del lane_of[sid]
+                busy &= ~(1 << lane)
+                heappush(free, lane)
+        self._busy = busy
+        self.lanes.width = width
+        self.rows = len(rows)
+        return self.lanes
+
+
 def assign_lanes(log: FrameLog, rows: list[int]) -> Lanes:
     """Lanes for the frames `rows` (FrameLog indexes, in time order) of one connection."""
-    stream_ids, states, types = log.column("stream_id"), log.column("state"), log.column("type_code")
-    closed, reset = int(StreamState.CLOSED), int(F.FrameType.RST_STREAM)
-    lane_of: dict[int, int] = {0: 0}
-    free = list(range(OVERFLOW - 1, 0, -1))  # a stack: the leftmost free lane on top
-    busy_mask = 1  # lane 0, the connection, is always there
-    width = 1
-    lane_col, busy_col = array("b"), array("Q")
-    for i in rows:
-        sid = stream_ids[i]
-        lane = lane_of.get(sid)
-        if lane is None:
-            lane = free.pop() if free else OVERFLOW
-            lane_of[sid] = lane
-            busy_mask |= 1 << lane
-            if lane >= width:
-                width = lane + 1
-        lane_col.append(lane)
-        busy_col.append(busy_mask)
-        if sid and (states[i] == closed or types[i] == reset) and lane != OVERFLOW:
-            # the stream is done after this frame: its lane is free from the next row on
-            del lane_of[sid]
-            busy_mask &= ~(1 << lane)
-            free.append(lane)
-            free.sort(reverse=True)
-    return Lanes(lane_col, busy_col, width)
+    return LaneTracker(log).extend(rows)
