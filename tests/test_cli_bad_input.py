@@ -126,7 +126,10 @@ def test_text_dump_reads_like_nghttp(good_capture):
     assert any("MAX_CONCURRENT_STREAMS=100" in line for line in lines)
 
 
-def test_keylog_for_captures_says_it_is_not_supported(good_capture, tmp_path):
+def test_a_keylog_with_nothing_to_decrypt_changes_nothing(good_capture, tmp_path):
     keys = tmp_path / "keys.log"
     keys.write_text("CLIENT_RANDOM 00 00\n")
-    _one_line_error(h2inspect("dump", good_capture, "--keylog", str(keys)), "--keylog", "not supported")
+    plain = h2inspect("dump", good_capture, "--format", "jsonl")
+    with_keys = h2inspect("dump", good_capture, "--format", "jsonl", "--keylog", str(keys))
+    assert with_keys.returncode == plain.returncode == 0
+    assert with_keys.stdout == plain.stdout and with_keys.stdout
