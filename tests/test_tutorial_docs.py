@@ -3,16 +3,14 @@ quoted outputs equal what h2inspect draws afresh from the recordings."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
+from tmuxkit import exit_status, keys, terminal, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIALS = ROOT / "tutorials"
@@ -85,31 +83,14 @@ def test_quoted_command_runs(command):
     assert proc.stdout.strip() and "Traceback" not in proc.stderr
 
 
-def _screen(name: str) -> str:
-    return subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
-
-
 @pytest.mark.parametrize("command", [c for c in COMMANDS if opens_tui(c)])
 def test_quoted_tui_command_runs_in_a_terminal(command, tmp_path):
     """The real command in tmux: the screen fills, q quits with status 0."""
-    name = f"h2t-{uuid.uuid4().hex[:8]}"
     done = tmp_path / "exit-status"
     argv = shlex.split(command)
     line = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "inspector", *argv[1:]])
-    env = dict(os.environ, TERM="xterm-256color")
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "170", "-y", "45", "-c", str(ROOT),
-                    f"{line}; echo $? > {done}"], check=True, env=env)
     expect = ("loaded",) if argv[1] == "open" else ("step 1/", "ステップ 1/")
-    try:
-        deadline = time.time() + 30
-        screen = ""
-        while time.time() < deadline and not any(e in (screen := _screen(name)) for e in expect):
-            time.sleep(0.2)
-        assert any(e in screen for e in expect), screen
-        subprocess.run(["tmux", "send-keys", "-t", name, "q"], check=True)
-        deadline = time.time() + 15
-        while not done.exists() and time.time() < deadline:
-            time.sleep(0.1)
-        assert done.read_text().strip() == "0"
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    with terminal(line, done, cwd=ROOT) as name:
+        wait_for(name, *expect)
+        keys(name, "q")
+        assert exit_status(done) == "0"

@@ -1,0 +1,54 @@
+"""The real command in a real terminal: tmux sessions, their screens, their exit status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def screen(name: str) -> str:
+    """What the terminal shows now."""
+    return subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
+
+
+def wait_for(name: str, *texts: str, timeout: float = 30) -> str:
+    """The screen once any of `texts` is on it (an AssertionError with the screen if none comes)."""
+    deadline = time.time() + timeout
+    shown = ""
+    while time.time() < deadline:
+        shown = screen(name)
+        if any(text in shown for text in texts):
+            return shown
+        time.sleep(0.2)
+    raise AssertionError(f"none of {texts!r} appeared; the screen was:\n{shown}")
+
+
+def keys(name: str, *sequence: str) -> None:
+    subprocess.run(["tmux", "send-keys", "-t", name, *sequence], check=True)
+
+
+@contextmanager
+def terminal(command: str, status_file: Path, cwd: Path | None = None, size: tuple[int, int] = (170, 45)
+             ) -> Iterator[str]:
+    """Run `command` in a detached tmux session; its exit status goes to `status_file`."""
+    name = f"h2i-{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ, TERM="xterm-256color")
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(size[0]), "-y", str(size[1]),
+                    *(["-c", str(cwd)] if cwd else []), f"{command}; echo $? > {status_file}"], check=True, env=env)
+    try:
+        yield name
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def exit_status(status_file: Path, timeout: float = 15) -> str:
+    """The command's exit status, once it has ended."""
+    deadline = time.time() + timeout
+    while not status_file.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    return status_file.read_text().strip() if status_file.exists() else "still running"
