@@ -41,7 +41,7 @@ h2inspect — keys
   ↑ ↓  j k        move in the focused list        PgUp PgDn  a page
   g G  Home End   first / last row                Enter      open the stream / frame
   Tab  Shift+Tab  next / previous pane            mouse      click to select, scroll
-  c               connection view: every frame of the connection, all streams
+  c               connection view: every frame of the connection, a lane per open stream
   /               search headers and payloads in the timeline; n / N next / previous match
   f               filter the timeline by type: all, HEADERS, DATA, control (stream 0 and others)
   d               filter the timeline by direction: all, client, server
