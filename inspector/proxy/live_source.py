@@ -61,8 +61,8 @@ class LiveConnection:
 
 class LivePayloads:
     """Reads payloads back: from the recording file, or (without --record) from the
-    relayed chunks themselves, kept by reference (from when they are decoded: frames
-    point at them only then) up to `memory_limit` bytes, oldest dropped first."""
+    relayed chunks themselves, kept by reference up to `memory_limit` bytes, oldest
+    dropped first."""
 
     def __init__(self, recorder: PcapngRecorder, memory_limit: int = MEMORY_PAYLOADS) -> None:
         self.recorder = recorder
@@ -176,17 +176,21 @@ class LiveSource:
             queue.append((live, from_client, None, time, live.skip_packet[d], live.skipped[d], "gap"))
             live.skipped[d] = 0
             live.skip_packet[d] = 0
+        payloads = self.payloads
         if segments is None:
             side.seg_offset.append(offset)
             side.seg_packet.append(packet)
             side.seg_start.append(0)
             side.seg_length.append(n)
             queue.append((live, from_client, data, time, packet, offset, None))
+            payloads.keep(packet, data)
         else:
             for packet, start, length in segments:
                 side.record(offset + start, packet, 0, length)
                 piece = data if length == n else data[start:start + length]
                 queue.append((live, from_client, piece, time, packet, offset + start, None))
+                if payloads.in_memory:
+                    payloads.keep(packet, piece)
         live.queued += n
         self.queued += n
         if live.queued > self.connection_backlog or self.queued > self.total_backlog:
@@ -229,16 +233,12 @@ class LiveSource:
         if not queue and not self._dirty:
             return False
         builder = self.builder
-        payloads = self.payloads
-        keep = payloads.keep if payloads.in_memory else None
         clock = _time.perf_counter
         deadline = clock() + budget
         count = 0
         while queue:
             live, from_client, data, time, packet, offset, how = queue.popleft()
             if data is not None:
-                if keep is not None:  # kept from here, not on the relay's path (the queue held it till now)
-                    keep(packet, data)
                 builder.data(live.flow, from_client, data, time, packet, offset)
                 live.queued -= len(data)
                 self.queued -= len(data)
