@@ -7,8 +7,11 @@ alternately against nghttpd and through the proxy (headless, JSONL to a
 file: decoding on), several rounds, and prints the median requests per
 second, the share the proxy keeps, and the median p50 request latency of
 each (from h2load's per-request log). It also checks the proxy decoded
-every response (one HEADERS frame from the server per request) and says how
-long after h2load finished the decoder had caught up.
+every response (one HEADERS frame from the server per request), says how
+long after h2load finished the decoder had caught up and whether decoding
+paused (then the figures do not count), and prints the proxy's CPU time per
+run: with h2load, nghttpd and the proxy sharing the cores, that is what
+throughput follows, and it is steadier than requests per second.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from inspector.proxy.tls import LocalCA  # noqa: E402
 
 def plain_relay(listen: int, upstream: int, mode: str, ca_file: str) -> None:
     """The reference: a plain asyncio byte relay (Protocols, TLS terminated the same way, no
-    recording, no decoding), to show what any Python relay costs on this machine."""
+    recording, no decoding, on the proxy's event loop: uvloop unless H2INSPECT_LOOP=asyncio),
+    to show what any Python relay costs on this machine."""
     import asyncio
 
     from inspector.proxy.tls import ClientFacingTls, UpstreamTls
@@ -53,7 +57,8 @@ def plain_relay(listen: int, upstream: int, mode: str, ca_file: str) -> None:
 
         def data_received(self, data: bytes) -> None:
             if self.peer is not None and self.peer.transport is not None:
-                self.peer.transport.write(data)
+                if not self.peer.transport.is_closing():
+                    self.peer.transport.write(data)
             else:
                 self.pending.append(data)
 
@@ -84,7 +89,21 @@ def plain_relay(listen: int, upstream: int, mode: str, ca_file: str) -> None:
         print(f"listening on 127.0.0.1:{listen}", file=sys.stderr, flush=True)
         await server.serve_forever()
 
+    if reference_loop() == "uvloop":  # the same event loop the proxy runs on
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     asyncio.run(main())
+
+
+def reference_loop() -> str:
+    """The event loop the reference relay (and the proxy) run on."""
+    if os.environ.get("H2INSPECT_LOOP", "").lower() == "asyncio":
+        return "asyncio"
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
 
 
 def free_port() -> int:
@@ -123,6 +142,7 @@ def start_proxy(args: list[str], out: Path, err: Path, env: dict) -> tuple[subpr
 
 def h2load(url: str, requests: int, log: Path) -> tuple[float, float]:
     """(requests per second, p50 latency in ms) of one h2load run."""
+    log.unlink(missing_ok=True)  # h2load appends to its log: the p50 must be this run's alone
     out = subprocess.run(["h2load", "-n", str(requests), "-c", "4", "-m", "10", f"--log-file={log}", url],
                          capture_output=True, text=True, timeout=300).stdout
     m = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
@@ -131,6 +151,20 @@ def h2load(url: str, requests: int, log: Path) -> tuple[float, float]:
         raise RuntimeError(f"h2load failed:\n{out}")
     durations = [int(line.split("\t")[2]) for line in log.read_text().splitlines() if line.strip()]
     return float(m.group(1)), statistics.median(durations) / 1000
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user plus system) of another process so far: its CPU-time clock where Linux
+    has one (nanoseconds), else /proc's ticks, else 0.0."""
+    try:
+        return time.clock_gettime(((~pid) << 3) | 2)  # Linux: CPUCLOCK_SCHED of process `pid`
+    except (OSError, OverflowError, AttributeError):
+        pass
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class ResponseCounter:
@@ -171,7 +205,7 @@ def main() -> int:
     parser.add_argument("--modes", default="h2c,tls,tls-edge",
                         help="h2c; tls (TLS on both legs); tls-edge (TLS from the client, h2c upstream)")
     parser.add_argument("--reference", action="store_true",
-                        help="also measure a plain asyncio relay (no recording, no decoding)")
+                        help="also measure a plain byte relay on the same event loop (no recording, no decoding)")
     parser.add_argument("--serve-plain-relay", nargs=4, metavar=("LISTEN", "UPSTREAM", "TLS", "CA"),
                         help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -235,7 +269,7 @@ def main() -> int:
             counter = ResponseCounter(out)
             counter.wait_for(2000)
             rows: dict[str, list[tuple[float, float]]] = {"direct": [], "proxy": [], "plain": []}
-            lags = []
+            lags, cpus = [], []
             for _ in range(opts.rounds):
                 rows["direct"].append(h2load(direct, opts.requests, work / "d.log"))
                 if plain_url:
@@ -245,7 +279,9 @@ def main() -> int:
                         print("      (a plain-relay round failed; its stderr:)",
                               (work / "plain.err").read_text()[-1500:])
                 before = counter.update()
+                cpu_before = cpu_seconds(proxy.pid)
                 rows["proxy"].append(h2load(via, opts.requests, work / "p.log"))
+                cpus.append(cpu_seconds(proxy.pid) - cpu_before)
                 lags.append(counter.wait_for(before + opts.requests))
             d_rps = statistics.median(x[0] for x in rows["direct"])
             p_rps = statistics.median(x[0] for x in rows["proxy"])
@@ -254,12 +290,16 @@ def main() -> int:
             print(f"{mode:8} direct {d_rps:9.0f} req/s  p50 {d_p50:6.2f} ms | proxy (decoding) "
                   f"{p_rps:9.0f} req/s  p50 {p_p50:6.2f} ms | kept {100 * p_rps / d_rps:5.1f}% | "
                   f"decoder caught up {statistics.median(lags) * 1000:.0f} ms after h2load ended")
+            print(f"      proxy CPU while h2load ran: {statistics.median(cpus) * 1000:.0f} ms per "
+                  f"{opts.requests} requests (user + system, median)")
+            if "decoding of this connection paused" in err.read_text():
+                print("      decoding paused during this mode (backlog bound reached): its figures do not count")
             if (work / "plain.err").exists() and "Error" in (work / "plain.err").read_text():
                 print((work / "plain.err").read_text()[-3000:])
             if rows["plain"]:
                 r_rps = statistics.median(x[0] for x in rows["plain"])
                 r_p50 = statistics.median(x[1] for x in rows["plain"])
-                print(f"      plain asyncio relay (reference, no decoding) {r_rps:9.0f} req/s  p50 "
+                print(f"      plain relay (reference, {reference_loop()}, no decoding) {r_rps:9.0f} req/s  p50 "
                       f"{r_p50:6.2f} ms | kept {100 * r_rps / d_rps:5.1f}%")
             print(f"      rounds direct: {', '.join(f'{x[0]:.0f}' for x in rows['direct'])}")
             print(f"      rounds proxy:  {', '.join(f'{x[0]:.0f}' for x in rows['proxy'])}")

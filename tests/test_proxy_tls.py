@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from proxykit import ThreadServer, md5, nghttpd, proxy, run, stopped_cleanly
+from proxykit import ThreadServer, md5, nghttpd, proxy, require, run, stopped_cleanly
 
 from inspector.proxy.tls import LocalCA
 
@@ -60,6 +60,28 @@ def test_curl_over_tls_on_both_legs_gets_identical_body_over_h2(tmp_path, docroo
     request = next(f for f in frames if f.get("role") == "request")
     assert dict(request["headers"])[":scheme"] == "https"
     assert ": h2\n" in p.stderr()
+    assert stopped_cleanly(p)
+
+
+def test_h2load_uploads_and_downloads_over_tls_on_both_legs_all_succeed_and_are_all_decoded(
+        tmp_path, docroot, tls_server, upstream_ca):
+    # Many streams on a few connections, bodies both ways: TLS reads of every size, from one
+    # record to many, through the buffer the TLS legs decrypt into.
+    require("h2load")
+    (docroot / "small.bin").write_bytes(os.urandom(20_000))
+    upload = tmp_path / "upload.bin"
+    upload.write_bytes(os.urandom(70_000))
+    with nghttpd(docroot, tls=tls_server) as port, \
+            proxy(tmp_path, f"127.0.0.1:{port}", "--tls", "--upstream-tls",
+                  "--upstream-ca", str(upstream_ca.cert_path)) as p:
+        out = run(["h2load", "-n", "1000", "-c", "4", "-m", "10", "-d", str(upload),
+                   f"https://127.0.0.1:{p.port}/small.bin"]).stdout.decode()
+        assert "1000 succeeded" in out, out
+        p.wait_for(lambda r: sum(1 for f in r.frames() if f.get("role") == "response") >= 1000, timeout=60)
+        frames = p.frames()
+    data = [f for f in frames if f["type"] == "DATA"]
+    assert sum(f["length"] for f in data if f["from"] == "client") == 1000 * 70_000
+    assert sum(f["length"] for f in data if f["from"] == "server") == 1000 * 20_000
     assert stopped_cleanly(p)
 
 

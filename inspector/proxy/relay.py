@@ -2,7 +2,8 @@
 
 Bytes are written on first and handed to the `LiveSource` after, so decoding
 never sits between a byte's arrival and its departure. Each leg is an
-asyncio Protocol (no streams, no extra copies); a leg whose peer cannot take
+asyncio Protocol (no streams, no extra copies; with TLS a BufferedProtocol,
+so records are decrypted into one reused buffer); a leg whose peer cannot take
 more pauses reading, as TCP would. Half-close, resets and upstream failures
 are passed on to the other leg as a real TCP peer would see them, and told
 to the source as events.
@@ -20,11 +21,13 @@ from dataclasses import dataclass
 from inspector.http2.frames import CLIENT_PREFACE
 from inspector.model import Severity
 from inspector.proxy.live_source import LiveConnection, LiveSource
+from inspector.proxy.recorder import MAX_SEGMENT
 from inspector.proxy.tls import UpstreamTls
 
 CONNECT_TIMEOUT = 10.0
 PENDING_LIMIT = 1 << 20
 WRITE_BUFFER_HIGH = 1 << 20  # client bytes held while the upstream connection is being made
+TLS_READ_BUFFER = MAX_SEGMENT  # what a TLS leg decrypts into per read: one recorded packet, never split
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
@@ -126,6 +129,24 @@ class _Leg(asyncio.Protocol):
             other.transport.resume_reading()
 
 
+class _TlsLeg(_Leg, asyncio.BufferedProtocol):
+    """A leg with TLS: the TLS layer decrypts straight into one buffer, reused (no bytes
+    object per TLS record and no join of them, as with `data_received`); one copy of each
+    read is then relayed and kept. More than the buffer holds comes in the next turn of the loop."""
+
+    __slots__ = ("buffer",)
+
+    def __init__(self, link: _Link, from_client: bool) -> None:
+        super().__init__(link, from_client)
+        self.buffer = memoryview(bytearray(TLS_READ_BUFFER))
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self.buffer[:nbytes].tobytes())
+
+
 class _Link:
     """One proxied connection: the client leg, the upstream leg, and what passed."""
 
@@ -184,9 +205,10 @@ class _Link:
         if settings.upstream_tls is not None:
             ctx = settings.upstream_tls.context_for((self.alpn,) if self.alpn else ())
         loop = asyncio.get_running_loop()
+        leg_class = _Leg if ctx is None else _TlsLeg
         try:
             _, leg = await asyncio.wait_for(
-                loop.create_connection(lambda: _Leg(self, False), up.host, up.port, ssl=ctx,
+                loop.create_connection(lambda: leg_class(self, False), up.host, up.port, ssl=ctx,
                                        server_hostname=up.host if ctx is not None else None),
                 CONNECT_TIMEOUT)
         except (TimeoutError, OSError, ssl.SSLError) as exc:
@@ -282,7 +304,8 @@ class Relay:
         """Bind and start accepting; returns the addresses bound."""
         loop = asyncio.get_running_loop()
         listen = self.settings.listen
-        self.server = await loop.create_server(lambda: _Leg(_Link(self), True), listen.host, listen.port,
+        leg = _Leg if self.settings.client_tls is None else _TlsLeg
+        self.server = await loop.create_server(lambda: leg(_Link(self), True), listen.host, listen.port,
                                                ssl=self.settings.client_tls, reuse_address=True,
                                                backlog=512)
         return [Endpoint(*s.getsockname()[:2]) for s in self.server.sockets]
