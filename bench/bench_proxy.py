@@ -290,6 +290,9 @@ def main() -> int:
             print(f"{mode:8} direct {d_rps:9.0f} req/s  p50 {d_p50:6.2f} ms | proxy (decoding) "
                   f"{p_rps:9.0f} req/s  p50 {p_p50:6.2f} ms | kept {100 * p_rps / d_rps:5.1f}% | "
                   f"decoder caught up {statistics.median(lags) * 1000:.0f} ms after h2load ended")
+            ratios = [p[0] / d[0] for d, p in zip(rows["direct"], rows["proxy"], strict=True)]
+            print(f"      kept, round by round (proxy / the direct run just before it): median "
+                  f"{100 * statistics.median(ratios):.1f}%  ({', '.join(f'{100 * r:.0f}%' for r in ratios)})")
             print(f"      proxy CPU while h2load ran: {statistics.median(cpus) * 1000:.0f} ms per "
                   f"{opts.requests} requests (user + system, median)")
             if "decoding of this connection paused" in err.read_text():
