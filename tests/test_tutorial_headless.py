@@ -153,3 +153,12 @@ def test_every_phrase_exists_in_both_languages_with_the_same_placeholders(lang):
     for key, text in EN.items():
         fields = {f for _, f, _, _ in Formatter().parse(text) if f}
         assert {f for _, f, _, _ in Formatter().parse(table[key]) if f} == fields, key
+
+
+@pytest.mark.parametrize("args", [["--record", "/nonexistent/dir/x.pcapng"], ["--capture", "/nonexistent.pcap"],
+                                  ["--capture", "captures/grpc-unary.pcap", "--no-such-option"]])
+def test_bad_tutorial_input_is_one_line_and_exit_2(args):
+    proc = subprocess.run([sys.executable, "-m", "inspector", "tutorial", "unary", "--headless", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

@@ -87,7 +87,10 @@ class Exchange:
     def __init__(self, lessons: list[Lesson], record: str | None = None, pause: float = 0.0) -> None:
         self.lessons = lessons
         self.pause = pause  # seconds between calls, so a live view shows them one after the other
-        self.recorder = PcapngRecorder.open(record) if record else PcapngRecorder(None)
+        try:
+            self.recorder = PcapngRecorder.open(record) if record else PcapngRecorder(None)
+        except OSError as exc:
+            raise UsageError(f"--record {record}: {exc.strerror or exc}") from None
         self.source = LiveSource(self.recorder, name="tutorial: " + ", ".join(lesson.key for lesson in lessons))
         self.progress = Progress()
         self.server: grpc.Server | None = None
