@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from oracle import h2inspect_frames, tshark_frames
 from proxykit import ThreadServer, md5, nghttpd, proxy, require, run, stopped_cleanly
+from wirekit import captured
 
+from inspector.capture.load import CaptureLoader
 from inspector.proxy.tls import LocalCA
+from inspector.tls.keylog import KeyLog
 
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.usefixtures("peers")]
@@ -159,6 +163,26 @@ def test_keylog_holds_the_secrets_of_both_legs(tmp_path, docroot, tls_server, up
     assert {"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"} <= labels
     assert all(len(line) == 3 and len(line[1]) == 64 for line in lines)
     assert len({line[1] for line in lines}) == 2  # one client random per leg
+
+
+def test_a_capture_of_both_tls_legs_decodes_with_the_proxys_key_log(tmp_path, docroot, tls_server, upstream_ca):
+    """What the key log is for: the encrypted wire, captured, read with it (by h2inspect and by tshark)."""
+    keylog, wire = tmp_path / "keys.log", tmp_path / "wire.pcap"
+    with nghttpd(docroot, tls=tls_server) as port, \
+            proxy(tmp_path, f"127.0.0.1:{port}", "--tls", "--upstream-tls", "--upstream-ca",
+                  str(upstream_ca.cert_path), "--keylog", str(keylog)) as p, captured(str(wire), port, p.port):
+        got = run(["curl", "-sS", "--cacert", str(_proxy_ca(tmp_path)), f"https://127.0.0.1:{p.port}/big.bin"])
+        assert got.returncode == 0, got.stderr
+    frames = h2inspect_frames(str(wire), keylog=str(keylog))
+    assert frames == tshark_frames(str(wire), extra=["-o", f"tls.keylog_file:{keylog}"])
+    session = CaptureLoader(str(wire))
+    session.builder.keylog = KeyLog.load(str(keylog))
+    loaded = session.load()
+    assert [c.protocol.split(" (")[0] for c in loaded.connections] == ["h2", "h2"]  # client leg, upstream leg
+    for conn in loaded.connections:  # the 2 MiB body crossed both legs, decrypted intact
+        body = b"".join(loaded.frame_payload(loaded.frames[i]) for i in loaded.stream_frames.of(conn.index, 1)
+                        if loaded.frames.type_code[i] == 0 and loaded.frames.direction[i] == 1)
+        assert md5(body) == md5((docroot / "big.bin").read_bytes())
 
 
 def test_keylog_without_tls_is_a_usage_error(tmp_path):

@@ -5,7 +5,6 @@ how each call ended)."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +13,7 @@ from concurrent import futures
 
 import grpc
 import pytest
+from wirekit import start_capture, stop_capture
 
 PROTO = """
 syntax = "proto3";
@@ -92,24 +92,12 @@ def _server():
     return server, port
 
 
-def _capture(path: str, port: int):
-    proc = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-n", "-w", path,
-                             f"tcp port {port}"], stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()
-    deadline = time.time() + 10
-    while not any("listening on" in line for line in lines) and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    return proc
-
-
 @pytest.fixture(scope="module")
 def grpc_capture(tmp_path_factory):
     """One connection with every kind of call; returns (pcap, port, what the client saw)."""
     path = str(tmp_path_factory.mktemp("grpc") / "calls.pcap")
     server, port = _server()
-    tcpdump = _capture(path, port)
+    tcpdump = start_capture(path, port)
     seen = []
     ident = lambda x: x  # noqa: E731
     with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.enable_http_proxy", 0)]) as ch:
@@ -152,9 +140,8 @@ def grpc_capture(tmp_path_factory):
         ch.unary_unary("/t.S/U", ident, ident)(msg(8, blob=b"\x01" * 300_000))
         seen.append(("/t.S/U", "unary", 1, 1, 0, "trailers"))
         assert len(got) == 3
-    time.sleep(0.6)
-    tcpdump.send_signal(signal.SIGINT)
-    tcpdump.wait(timeout=10)
+    time.sleep(0.3)
+    stop_capture(tcpdump)
     server.stop(None)
     return path, port, seen
 

@@ -107,11 +107,15 @@ class SessionBuilder:
     def gap(self, flow: TcpFlow, from_a: bool, size: int, packet: int) -> None:
         st = self._flows.get(flow.index)
         if st is not None and st.kind == TLS:
-            # Records cannot be found again after lost bytes: decryption of this flow ends here.
-            st.kind = OTHER
+            # Records cannot be found again after lost bytes (and their sequence numbers are
+            # unknown): decryption of this direction ends here; the other goes on.
+            assert st.tls is not None
+            from_client = from_a == st.client_is_a
+            st.tls.lose(from_client)
             self.session.findings.append(Finding(
-                Severity.WARNING, f"{size} bytes of a TLS stream are missing (before packet {packet}): "
-                "decryption of this connection stops there", "RFC 8446 §5", st.flow.index))
+                Severity.WARNING, f"{size} bytes of a TLS stream from the {'client' if from_client else 'server'} "
+                f"are missing (before packet {packet}): decryption of that direction stops there",
+                "RFC 8446 §5", st.flow.index))
             return
         if st is None or st.kind != HTTP2:
             if st is not None and st.kind in (UNDECIDED, UPGRADING):

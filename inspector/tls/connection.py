@@ -94,9 +94,17 @@ class TlsConnection:
         if text not in self.problems:
             self.problems.append(text)
 
+    def lose(self, from_client: bool) -> None:
+        """Bytes of one direction were lost: nothing after them can be opened."""
+        side = self.sides[0 if from_client else 1]
+        side.broken = True
+        side.buf.clear()
+
     def receive(self, from_client: bool, data: bytes) -> list[bytes]:
         """The application data completed by these bytes of one direction, in order."""
         side = self.sides[0 if from_client else 1]
+        if side.broken:
+            return []
         side.buf += data
         out: list[bytes] = []
         buf = side.buf
