@@ -115,3 +115,33 @@ def test_words_carry_the_meaning_without_colour():
     assert summarize(session, stream).what == "GET /upgrade (HTTP/1.1, upgraded)"
     words = [frame_meaning(session, session.frames[i]) for i in stream.frames]
     assert words[0].startswith("response headers 200")
+
+
+def test_a_list_that_grows_past_its_box_gets_a_scrollbar_and_jumps_to_its_last_row():
+    from textual.app import App as TextualApp
+
+    from inspector.tui.widgets.row_list import RowList
+
+    class OneList(TextualApp[None]):
+        def compose(self):
+            yield RowList(id="rows")
+
+    async def scenario():
+        app = OneList()
+        async with app.run_test(size=(60, 10)) as pilot:
+            rows = app.query_one(RowList)
+            rows.set_rows(3, lambda i: [(f"row {i}", "")], width=40)
+            rows.focus()
+            await pilot.pause()
+            assert not rows.show_vertical_scrollbar
+            rows.set_rows(100_000, lambda i: [(f"row {i}", "")], width=40)
+            await pilot.pause()
+            assert rows.show_vertical_scrollbar and not rows.show_horizontal_scrollbar
+            await pilot.press("G")
+            assert rows.cursor == 99_999 and rows.scroll_offset.y == 99_999 - rows.size.height + 1
+            assert "row 99999" in "".join(seg.text for seg in rows.render_line(rows.size.height - 1))
+            rows.set_rows(3, lambda i: [(f"row {i}", "")], width=200)
+            await pilot.pause()
+            assert not rows.show_vertical_scrollbar and rows.show_horizontal_scrollbar
+            assert rows.cursor == 2 and rows.scroll_offset.y == 0
+    asyncio.run(scenario())
