@@ -103,6 +103,7 @@ class App(TextualApp[None]):
         self.detail: list[str] = []
         self._detail_timer = None
         self._seen = (-1, -1)
+        self._status = ""
         self._summaries: dict[tuple[int, int], object] = {}
 
     # ---- layout ---------------------------------------------------------------
@@ -156,10 +157,10 @@ class App(TextualApp[None]):
     def _refresh(self) -> None:
         session = self.session
         problems = len(session.findings)
-        self.query_one("#status", Static).update(Text(
+        self._set_status(
             f" {session.name}   {len(session.connections)} connections   {len(session.frames)} frames   "
             f"{problems} decode problem{'s' if problems != 1 else ''}   {self._progress()}"
-            + (f"   sort: {SORTS[self.sort]}" if self.sort else "")))
+            + (f"   sort: {SORTS[self.sort]}" if self.sort else ""))
         streams = sum(len(c.streams) for c in session.connections) + len(session.connections)
         state = (streams, len(session.frames))
         if state == self._seen:
@@ -172,6 +173,14 @@ class App(TextualApp[None]):
             self._show(first)
         else:
             self._rebuild_timeline(keep=True)
+
+    def _set_status(self, words: str) -> None:
+        # A timer asks twice a second: the same words are not drawn again, and new ones
+        # need no layout, since the stylesheet fixes the line's size (a layout would
+        # also repaint every scrollbar on screen, in the middle of someone's key press).
+        if words != self._status:
+            self._status = words
+            self.query_one("#status", Static).update(Text(words), layout=False)
 
     def _summary(self, conn: int, stream_id: int):  # type: ignore[no-untyped-def]
         key = (conn, stream_id)
@@ -269,7 +278,8 @@ class App(TextualApp[None]):
         search = f"   search '{self.search_text}': {len(self.matches)} matches" if self.search_text else ""
         self.query_one("#timeline-title", Static).update(Text(
             f" {what}   {len(self.timeline)} frames" + (f"   filter: {', '.join(filters)}" if filters else "")
-            + search + "   (client ──▶ on the left, ◀── server on the right)", style="bold"))
+            + search + "   (client ──▶ on the left, ◀── server on the right)", style="bold"),
+            layout=False)  # one line, sized by the stylesheet
 
     def _timeline_row(self, i: int) -> list[tuple[str, str]]:
         frame = self.session.frames[self.timeline[i]]
