@@ -9,7 +9,7 @@ from conftest import CAPTURES
 
 from inspector.capture.load import CaptureLoader
 from inspector.tui.app import App
-from inspector.tui.describe import frame_meaning, summarize
+from inspector.tui.describe import frame_detail, frame_meaning, summarize
 
 
 def _rows(widget) -> list[str]:
@@ -97,6 +97,23 @@ def test_keys_move_filter_search_and_open_help():
         assert app.return_code in (None, 0)
     asyncio.run(scenario())
 
+
+
+def test_jumping_to_the_last_frame_shows_its_detail_in_the_same_screen_update():
+    async def scenario():
+        app, ctx = await _open("curl-h2c-prior-knowledge.pcap")
+        async with ctx as pilot:
+            await pilot.pause(0.5)
+            await pilot.press("c")
+            timeline = app.query_one("#timeline")
+            timeline.focus()
+            timeline.action_jump(-1)  # what G does; checked before the app gets to run again
+            assert timeline.cursor == timeline.count - 1
+            assert app.detail == frame_detail(app.session, app.session.frames[app.timeline[-1]])
+            await pilot.press("g")
+            assert timeline.cursor == 0
+            assert app.detail == frame_detail(app.session, app.session.frames[app.timeline[0]])
+    asyncio.run(scenario())
 
 @pytest.mark.parametrize("name", ["curl-h2c-upgrade.pcap", "h2load-three-connections.pcap", "curl-ipv6.pcapng"])
 def test_every_sample_capture_opens_and_never_raises(name):

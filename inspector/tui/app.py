@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from inspector.capture.load import CaptureLoader
@@ -30,6 +31,7 @@ TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
 DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
 FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
 SORTS = ("stream id", "frames", "bytes", "duration")  # s cycles through these
+DETAIL_SETTLE = 0.03  # seconds between cursor moves that make them one burst
 _TYPE_STYLE = {"HEADERS": "bold green", "DATA": "bold cyan", "RST_STREAM": "bold red", "GOAWAY": "bold red",
                "SETTINGS": "yellow", "WINDOW_UPDATE": "yellow", "PING": "yellow", "PUSH_PROMISE": "bold magenta",
                "CONTINUATION": "green"}
@@ -101,7 +103,8 @@ class App(TextualApp[None]):
         self.search_text = ""
         self.loaded = loader is None
         self.detail: list[str] = []
-        self._detail_timer = None
+        self._detail_timer: Timer | None = None
+        self._last_move = 0.0  # when the timeline cursor last moved (time.monotonic)
         self._seen = (-1, -1)
         self._status = ""
         self._summaries: dict[tuple[int, int], object] = {}
@@ -124,6 +127,7 @@ class App(TextualApp[None]):
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.query_one("#streams", RowList).focus()
+        self.query_one("#timeline", RowList).follow = self._follow_cursor
         self._refresh()
         if self.loader is not None:
             self.run_worker(self._load(), exclusive=True)
@@ -307,15 +311,23 @@ class App(TextualApp[None]):
 
     # ---- events and actions -----------------------------------------------------------
 
-    @on(RowList.Highlighted, "#timeline")
-    def _frame_highlighted(self, event: RowList.Highlighted) -> None:
-        # The timeline repaints first; the detail follows a moment later, and once
-        # for a burst of keys, so holding j or jumping with G stays quick.
-        if event.index < len(self.timeline):
-            if self._detail_timer is not None:
-                self._detail_timer.stop()
-            index = self.timeline[event.index]
-            self._detail_timer = self.set_timer(0.03, lambda: self._detail(index))
+    def _follow_cursor(self, row: int) -> None:
+        # A lone move (G, a click, one j) draws the detail in the same screen update as
+        # the timeline: one compositor pass per key. In a burst (holding j) the detail is
+        # drawn once, when the keys settle, so the timeline keeps up with the keys.
+        if row >= len(self.timeline):
+            return
+        index = self.timeline[row]
+        now = time.monotonic()
+        in_burst = now - self._last_move < DETAIL_SETTLE
+        self._last_move = now
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        if in_burst:
+            self._detail_timer = self.set_timer(DETAIL_SETTLE, lambda: self._detail(index))
+        else:
+            self._detail(index)
 
     @on(RowList.Highlighted, "#streams")
     @on(RowList.Chosen, "#streams")

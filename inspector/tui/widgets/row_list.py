@@ -55,6 +55,10 @@ class RowList(ScrollView, can_focus=True):
         self.count = 0
         self.cursor = 0
         self.row: Callable[[int], Row] = lambda i: [("", "")]
+        # Called with the cursor's new row before the list repaints, so that what shows
+        # that row (a detail pane) lands in the same screen update. Highlighted, a message,
+        # reaches the app only after a few hops, often after the list has repainted alone.
+        self.follow: Callable[[int], None] = lambda i: None
         self._cache: dict[int, Strip] = {}
         self._width = 200
 
@@ -111,6 +115,7 @@ class RowList(ScrollView, can_focus=True):
         self.scroll_to_region(Region(0, index, 1, 1), animate=False, force=True)
         self.refresh_line(old)
         self.refresh_line(index)
+        self.follow(index)
         self.post_message(self.Highlighted(self, index))
 
     def refresh_line(self, index: int) -> None:
