@@ -162,3 +162,16 @@ def test_a_list_that_grows_past_its_box_gets_a_scrollbar_and_jumps_to_its_last_r
             assert not rows.show_vertical_scrollbar and rows.show_horizontal_scrollbar
             assert rows.cursor == 2 and rows.scroll_offset.y == 0
     asyncio.run(scenario())
+
+
+def test_a_loaded_capture_is_left_out_of_full_collections_until_the_app_exits():
+    import gc
+
+    async def scenario():
+        app, ctx = await _open("curl-h2c-prior-knowledge.pcap")
+        async with ctx as pilot:
+            while not app.loaded:
+                await pilot.pause(0.05)
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
+    asyncio.run(scenario())

@@ -9,6 +9,7 @@ way the views pick up new frames as they appear.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 from rich.text import Text
@@ -146,7 +147,14 @@ class App(TextualApp[None]):
                 self._refresh()
             await asyncio.sleep(0)
         self.loaded = True
+        # The model is complete and lives as long as the app. Left to the collector, each of
+        # its full passes walks every object in it, 100 ms and more on bench/big.pcap, in the
+        # middle of whichever key press set it off; frozen objects are left out of them.
+        gc.freeze()
         self._refresh()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # a process that goes on (tests, the tutorial) gets the memory back
 
     # ---- keeping the views in step with the model -------------------------------
 
