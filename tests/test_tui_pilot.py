@@ -113,6 +113,10 @@ def test_jumping_to_the_last_frame_shows_its_detail_in_the_same_screen_update():
             await pilot.press("g")
             assert timeline.cursor == 0
             assert app.detail == frame_detail(app.session, app.session.frames[app.timeline[0]])
+            for _ in range(3):  # a burst, as when j is held down: the detail catches up once it settles
+                timeline.action_move(1)
+            await pilot.pause(0.1)
+            assert app.detail == frame_detail(app.session, app.session.frames[app.timeline[3]])
     asyncio.run(scenario())
 
 @pytest.mark.parametrize("name", ["curl-h2c-upgrade.pcap", "h2load-three-connections.pcap", "curl-ipv6.pcapng"])
