@@ -154,7 +154,7 @@ class App(TextualApp[None]):
         self._refresh()
 
     def on_unmount(self) -> None:
-        gc.unfreeze()  # a process that goes on (tests, the tutorial) gets the memory back
+        gc.unfreeze()  # a process that goes on (a test run) gets the memory of its cycles back
 
     # ---- keeping the views in step with the model -------------------------------
 
