@@ -9,7 +9,7 @@ from conftest import CAPTURES
 
 from inspector.capture.load import CaptureLoader
 from inspector.tui.app import App
-from inspector.tui.describe import frame_meaning, summarize
+from inspector.tui.describe import frame_detail, frame_meaning, summarize
 
 
 def _rows(widget) -> list[str]:
@@ -98,6 +98,27 @@ def test_keys_move_filter_search_and_open_help():
     asyncio.run(scenario())
 
 
+
+def test_jumping_to_the_last_frame_shows_its_detail_in_the_same_screen_update():
+    async def scenario():
+        app, ctx = await _open("curl-h2c-prior-knowledge.pcap")
+        async with ctx as pilot:
+            await pilot.pause(0.5)
+            await pilot.press("c")
+            timeline = app.query_one("#timeline")
+            timeline.focus()
+            timeline.action_jump(-1)  # what G does; checked before the app gets to run again
+            assert timeline.cursor == timeline.count - 1
+            assert app.detail == frame_detail(app.session, app.session.frames[app.timeline[-1]])
+            await pilot.press("g")
+            assert timeline.cursor == 0
+            assert app.detail == frame_detail(app.session, app.session.frames[app.timeline[0]])
+            for _ in range(3):  # a burst, as when j is held down: the detail catches up once it settles
+                timeline.action_move(1)
+            await pilot.pause(0.1)
+            assert app.detail == frame_detail(app.session, app.session.frames[app.timeline[3]])
+    asyncio.run(scenario())
+
 @pytest.mark.parametrize("name", ["curl-h2c-upgrade.pcap", "h2load-three-connections.pcap", "curl-ipv6.pcapng"])
 def test_every_sample_capture_opens_and_never_raises(name):
     async def scenario():
@@ -138,4 +159,46 @@ def test_connection_view_draws_a_lane_per_concurrent_stream_even_when_filtered()
             data_rows = _rows(app.query_one("#timeline"))
             assert data_rows and all("DATA" in row for row in data_rows)
             assert all("D" in row[11:11 + app._lanes.width] for row in data_rows)
+
+
+def test_a_list_that_grows_past_its_box_gets_a_scrollbar_and_jumps_to_its_last_row():
+    from textual.app import App as TextualApp
+
+    from inspector.tui.widgets.row_list import RowList
+
+    class OneList(TextualApp[None]):
+        def compose(self):
+            yield RowList(id="rows")
+
+    async def scenario():
+        app = OneList()
+        async with app.run_test(size=(60, 10)) as pilot:
+            rows = app.query_one(RowList)
+            rows.set_rows(3, lambda i: [(f"row {i}", "")], width=40)
+            rows.focus()
+            await pilot.pause()
+            assert not rows.show_vertical_scrollbar
+            rows.set_rows(100_000, lambda i: [(f"row {i}", "")], width=40)
+            await pilot.pause()
+            assert rows.show_vertical_scrollbar and not rows.show_horizontal_scrollbar
+            await pilot.press("G")
+            assert rows.cursor == 99_999 and rows.scroll_offset.y == 99_999 - rows.size.height + 1
+            assert "row 99999" in "".join(seg.text for seg in rows.render_line(rows.size.height - 1))
+            rows.set_rows(3, lambda i: [(f"row {i}", "")], width=200)
+            await pilot.pause()
+            assert not rows.show_vertical_scrollbar and rows.show_horizontal_scrollbar
+            assert rows.cursor == 2 and rows.scroll_offset.y == 0
+    asyncio.run(scenario())
+
+
+def test_a_loaded_capture_is_left_out_of_full_collections_until_the_app_exits():
+    import gc
+
+    async def scenario():
+        app, ctx = await _open("curl-h2c-prior-knowledge.pcap")
+        async with ctx as pilot:
+            while not app.loaded:
+                await pilot.pause(0.05)
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
     asyncio.run(scenario())

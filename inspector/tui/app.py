@@ -9,6 +9,7 @@ way the views pick up new frames as they appear.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from inspector.capture.load import CaptureLoader
@@ -31,6 +33,7 @@ TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
 DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
 FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
 SORTS = ("stream id", "frames", "bytes", "duration")  # s cycles through these
+DETAIL_SETTLE = 0.03  # seconds between cursor moves that make them one burst
 _TYPE_STYLE = {"HEADERS": "bold green", "DATA": "bold cyan", "RST_STREAM": "bold red", "GOAWAY": "bold red",
                "SETTINGS": "yellow", "WINDOW_UPDATE": "yellow", "PING": "yellow", "PUSH_PROMISE": "bold magenta",
                "CONTINUATION": "green"}
@@ -102,8 +105,10 @@ class App(TextualApp[None]):
         self.search_text = ""
         self.loaded = loader is None
         self.detail: list[str] = []
-        self._detail_timer = None
+        self._detail_timer: Timer | None = None
+        self._last_move = 0.0  # when the timeline cursor last moved (time.monotonic)
         self._seen = (-1, -1)
+        self._status = ""
         self._summaries: dict[tuple[int, int], object] = {}
         self._lanes: Lanes | None = None  # the connection view's swimlanes, by unfiltered row
         self._lane_tracker: LaneTracker | None = None
@@ -128,6 +133,7 @@ class App(TextualApp[None]):
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.query_one("#streams", RowList).focus()
+        self.query_one("#timeline", RowList).follow = self._follow_cursor
         self._refresh()
         if self.loader is not None:
             self.run_worker(self._load(), exclusive=True)
@@ -146,7 +152,14 @@ class App(TextualApp[None]):
                 self._refresh()
             await asyncio.sleep(0)
         self.loaded = True
+        # The model is complete and lives as long as the app. Left to the collector, each of
+        # its full passes walks every object in it, 100 ms and more on bench/big.pcap, in the
+        # middle of whichever key press set it off; frozen objects are left out of them.
+        gc.freeze()
         self._refresh()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # a process that goes on (a test run) gets the memory of its cycles back
 
     # ---- keeping the views in step with the model -------------------------------
 
@@ -161,10 +174,10 @@ class App(TextualApp[None]):
     def _refresh(self) -> None:
         session = self.session
         problems = len(session.findings)
-        self.query_one("#status", Static).update(Text(
+        self._set_status(
             f" {session.name}   {len(session.connections)} connections   {len(session.frames)} frames   "
             f"{problems} decode problem{'s' if problems != 1 else ''}   {self._progress()}"
-            + (f"   sort: {SORTS[self.sort]}" if self.sort else "")))
+            + (f"   sort: {SORTS[self.sort]}" if self.sort else ""))
         streams = sum(len(c.streams) for c in session.connections) + len(session.connections)
         state = (streams, len(session.frames))
         if state == self._seen:
@@ -177,6 +190,14 @@ class App(TextualApp[None]):
             self._show(first)
         else:
             self._rebuild_timeline(keep=True)
+
+    def _set_status(self, words: str) -> None:
+        # A timer asks twice a second: the same words are not drawn again, and new ones
+        # need no layout, since the stylesheet fixes the line's size (a layout would
+        # also repaint every scrollbar on screen, in the middle of someone's key press).
+        if words != self._status:
+            self._status = words
+            self.query_one("#status", Static).update(Text(words), layout=False)
 
     def _summary(self, conn: int, stream_id: int):  # type: ignore[no-untyped-def]
         key = (conn, stream_id)
@@ -292,7 +313,8 @@ class App(TextualApp[None]):
         search = f"   search '{self.search_text}': {len(self.matches)} matches" if self.search_text else ""
         self.query_one("#timeline-title", Static).update(Text(
             f" {what}   {len(self.timeline)} frames" + (f"   filter: {', '.join(filters)}" if filters else "")
-            + search + "   (client ──▶ on the left, ◀── server on the right)", style="bold"))
+            + search + "   (client ──▶ on the left, ◀── server on the right)", style="bold"),
+            layout=False)  # one line, sized by the stylesheet
 
     def _timeline_row(self, i: int) -> list[tuple[str, str]]:
         frame = self.session.frames[self.timeline[i]]
@@ -324,15 +346,23 @@ class App(TextualApp[None]):
 
     # ---- events and actions -----------------------------------------------------------
 
-    @on(RowList.Highlighted, "#timeline")
-    def _frame_highlighted(self, event: RowList.Highlighted) -> None:
-        # The timeline repaints first; the detail follows a moment later, and once
-        # for a burst of keys, so holding j or jumping with G stays quick.
-        if event.index < len(self.timeline):
-            if self._detail_timer is not None:
-                self._detail_timer.stop()
-            index = self.timeline[event.index]
-            self._detail_timer = self.set_timer(0.03, lambda: self._detail(index))
+    def _follow_cursor(self, row: int) -> None:
+        # A lone move (G, a click, one j) draws the detail in the same screen update as
+        # the timeline: one compositor pass per key. In a burst (holding j) the detail is
+        # drawn once, when the keys settle, so the timeline keeps up with the keys.
+        if row >= len(self.timeline):
+            return
+        index = self.timeline[row]
+        now = time.monotonic()
+        in_burst = now - self._last_move < DETAIL_SETTLE
+        self._last_move = now
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        if in_burst:
+            self._detail_timer = self.set_timer(DETAIL_SETTLE, lambda: self._detail(index))
+        else:
+            self._detail(index)
 
     @on(RowList.Highlighted, "#streams")
     @on(RowList.Chosen, "#streams")

@@ -55,6 +55,10 @@ class RowList(ScrollView, can_focus=True):
         self.count = 0
         self.cursor = 0
         self.row: Callable[[int], Row] = lambda i: [("", "")]
+        # Called with the cursor's new row before the list repaints, so that what shows
+        # that row (a detail pane) lands in the same screen update. Highlighted, a message,
+        # reaches the app only after a few hops, often after the list has repainted alone.
+        self.follow: Callable[[int], None] = lambda i: None
         self._cache: dict[int, Strip] = {}
         self._width = 200
 
@@ -67,15 +71,24 @@ class RowList(ScrollView, can_focus=True):
         self._cache.clear()
         if not keep_cursor or self.cursor >= count:
             self.cursor = max(0, min(self.cursor if keep_cursor else 0, count - 1))
-        self.virtual_size = Size(width, count)
+        self._set_virtual_size(Size(width, count))
         self.refresh()
 
     def grow(self, count: int) -> None:
         """More rows at the end (a live session): nothing already drawn changes."""
         if count != self.count:
             self.count = count
-            self.virtual_size = Size(self._width, count)
+            self._set_virtual_size(Size(self._width, count))
             self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        # Assigning `virtual_size` asks Textual for a layout of the whole screen, and
+        # after a layout it repaints every scrollbar on screen a second time. Our box
+        # is sized by the stylesheet, never by its rows, so new rows only move our own
+        # scrollbars; one that appears or disappears asks for its layout itself.
+        if size != self.virtual_size:
+            self.set_reactive(RowList.virtual_size, size)
+            self._scroll_update(size)  # what Textual itself runs for a widget after a layout
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -102,6 +115,7 @@ class RowList(ScrollView, can_focus=True):
         self.scroll_to_region(Region(0, index, 1, 1), animate=False, force=True)
         self.refresh_line(old)
         self.refresh_line(index)
+        self.follow(index)
         self.post_message(self.Highlighted(self, index))
 
     def refresh_line(self, index: int) -> None:
