@@ -15,9 +15,10 @@ import time
 from rich.text import Text
 from textual import on
 from textual.app import App as TextualApp
-from textual.app import ComposeResult
+from textual.app import ComposeResult, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
@@ -172,6 +173,10 @@ class App(TextualApp[None]):
         return f"loading {100 * reader.packet_ends[-1] / max(1, reader.size):.0f}%"
 
     def _refresh(self) -> None:
+        try:
+            self.query_one("#status")
+        except (NoMatches, ScreenStackError):
+            return  # the app is shutting down: a timer may still fire once
         session = self.session
         problems = len(session.findings)
         self._set_status(
