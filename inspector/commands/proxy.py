@@ -77,7 +77,7 @@ def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
 def _recorder(path: str | None) -> PcapngRecorder:
     if path is None:
         # Without --record, packets are only numbered; payloads are read back
-        # from the relayed chunks kept in memory (bounded).
+        # from a spool of the relayed chunks (the last GiB, in an unlinked temporary file).
         return PcapngRecorder(None)
     try:
         return PcapngRecorder.open(path)

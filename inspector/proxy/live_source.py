@@ -25,10 +25,10 @@ from inspector.flows import TcpFlow
 from inspector.http2.session_builder import SessionBuilder
 from inspector.model import Connection, Direction, Finding, Session, Severity
 from inspector.proxy.recorder import MAX_SEGMENT, PcapngRecorder, RecordedFlow
+from inspector.proxy.spool import SPOOL_LIMIT, PayloadSpool
 
 CONNECTION_BACKLOG = 64 << 20  # bytes waiting to be decoded, per connection
 TOTAL_BACKLOG = 256 << 20
-MEMORY_PAYLOADS = 256 << 20  # relayed bytes kept for reading payloads back, without --record
 _DATA, _GAP, _CLOSE = 0, 1, 2
 
 
@@ -60,31 +60,19 @@ class LiveConnection:
 
 
 class LivePayloads:
-    """Reads payloads back: from the recording file, or (without --record) from the
-    relayed chunks themselves, kept by reference up to `memory_limit` bytes, oldest
-    dropped first."""
+    """Reads payloads back: from the recording file, or (without --record) from a spool
+    of the relayed chunks (the last SPOOL_LIMIT bytes, in an unlinked temporary file)."""
 
-    def __init__(self, recorder: PcapngRecorder, memory_limit: int = MEMORY_PAYLOADS) -> None:
+    def __init__(self, recorder: PcapngRecorder, spool_limit: int = SPOOL_LIMIT) -> None:
         self.recorder = recorder
         self.flows: dict[int, TcpFlow] = {}
-        self.in_memory = recorder.file is None
-        self.memory_limit = memory_limit
-        self.pieces: dict[int, bytes] = {}  # packet number -> its payload (in-memory mode)
-        self._order: deque[int] = deque()
-        self.kept = 0
-
-    def keep(self, packet: int, piece: bytes) -> None:
-        """Remember one packet's payload (in-memory mode); forget the oldest past the limit."""
-        self.pieces[packet] = piece
-        self._order.append(packet)
-        self.kept += len(piece)
-        while self.kept > self.memory_limit and self._order:
-            self.kept -= len(self.pieces.pop(self._order.popleft()))
+        self.in_memory = recorder.file is None  # no recording to read from: keep the chunks
+        self.spool = PayloadSpool(spool_limit) if self.in_memory else None
+        self.keep = self.spool.keep if self.spool is not None else lambda packet, piece: None
 
     def _bytes(self, packet: int, start: int, length: int) -> bytes:
-        if self.in_memory:
-            piece = self.pieces.get(packet)
-            return b"" if piece is None else piece[start:start + length]
+        if self.spool is not None:
+            return self.spool.read(packet, start, length)
         return self.recorder.read(self.recorder.data_offsets[packet] + start, length)
 
     def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
