@@ -269,12 +269,14 @@ def main() -> int:
             counter = ResponseCounter(out)
             counter.wait_for(2000)
             rows: dict[str, list[tuple[float, float]]] = {"direct": [], "proxy": [], "plain": []}
-            lags, cpus = [], []
+            lags, cpus, plain_cpus = [], [], []
             for _ in range(opts.rounds):
                 rows["direct"].append(h2load(direct, opts.requests, work / "d.log"))
                 if plain_url:
                     try:
+                        plain_before = cpu_seconds(plain.pid)
                         rows["plain"].append(h2load(plain_url, opts.requests, work / "r.log"))
+                        plain_cpus.append(cpu_seconds(plain.pid) - plain_before)
                     except RuntimeError:
                         print("      (a plain-relay round failed; its stderr:)",
                               (work / "plain.err").read_text()[-1500:])
@@ -303,7 +305,8 @@ def main() -> int:
                 r_rps = statistics.median(x[0] for x in rows["plain"])
                 r_p50 = statistics.median(x[1] for x in rows["plain"])
                 print(f"      plain relay (reference, {reference_loop()}, no decoding) {r_rps:9.0f} req/s  p50 "
-                      f"{r_p50:6.2f} ms | kept {100 * r_rps / d_rps:5.1f}%")
+                      f"{r_p50:6.2f} ms | kept {100 * r_rps / d_rps:5.1f}% | its CPU "
+                      f"{statistics.median(plain_cpus) * 1000:.0f} ms per {opts.requests} requests")
             print(f"      rounds direct: {', '.join(f'{x[0]:.0f}' for x in rows['direct'])}")
             print(f"      rounds proxy:  {', '.join(f'{x[0]:.0f}' for x in rows['proxy'])}")
             sys.stdout.flush()

@@ -29,7 +29,7 @@ from inspector.proxy.spool import SPOOL_LIMIT, PayloadSpool
 
 CONNECTION_BACKLOG = 64 << 20  # bytes waiting to be decoded, per connection
 TOTAL_BACKLOG = 256 << 20
-_DATA, _GAP, _CLOSE = 0, 1, 2
+_PLACE_LATER = -1  # a queued chunk's offset, when it is placed at decoding time
 
 
 def _address(host: str, port: int) -> str:
@@ -135,8 +135,39 @@ class LiveSource:
         return live
 
     def data(self, live: LiveConnection, from_client: bool, data: bytes, time: float) -> None:
-        """Bytes that were just relayed in one direction (called on the relay's path: kept lean)."""
+        """Bytes that were just relayed in one direction (called on the relay's path: kept lean).
+
+        Without a recording, only what must happen now happens now: the chunk gets its
+        packet numbers and joins the queue. Its stream offset, byte map and spooled copy
+        are made when it is decoded, behind the relay (`_place`)."""
         self.activity += 1
+        recorder = self.recorder
+        if recorder.file is not None:
+            self._recorded(live, from_client, data, time)
+            return
+        n = len(data)
+        packet = recorder.count + 1
+        recorder.count += (n - 1) // MAX_SEGMENT + 1 if n else 1  # the packets a recording would hold
+        d = 0 if from_client else 1
+        if live.paused:
+            live.skipped[d] += n
+            if not live.skip_packet[d]:
+                live.skip_packet[d] = packet
+            return
+        queue = self.queue
+        if live.skipped[d]:  # first bytes after a pause: the decoder is told what it missed
+            queue.append((live, from_client, None, time, live.skip_packet[d], live.skipped[d], "gap"))
+            live.skipped[d] = 0
+            live.skip_packet[d] = 0
+        queue.append((live, from_client, data, time, packet, _PLACE_LATER, None))
+        live.queued += n
+        self.queued += n
+        if live.queued > self.connection_backlog or self.queued > self.total_backlog:
+            self._pause(live)
+        self.on_queue()
+
+    def _recorded(self, live: LiveConnection, from_client: bool, data: bytes, time: float) -> None:
+        """`data` with --record: written to the recording at once, every byte, paused or not."""
         d = 0 if from_client else 1
         offset = live.offsets[d]
         n = len(data)
@@ -144,46 +175,55 @@ class LiveSource:
         if from_client and len(live.first_bytes) < 24:
             live.first_bytes += data[:24 - len(live.first_bytes)]
         side = live.flow.sides[d]
-        recorder = self.recorder
-        if recorder.file is None and n <= MAX_SEGMENT:
-            # Not recording: the packet only needs a number (the common case, inlined).
-            packet = recorder.count = recorder.count + 1
-            segments: list[tuple[int, int, int]] | None = None
-        else:
-            segments = recorder.data(live.recorded, from_client, data, time)
-            packet = segments[0][0]
+        segments = self.recorder.data(live.recorded, from_client, data, time)
         if live.paused:
             live.skipped[d] += n
             if not live.skip_packet[d]:
-                live.skip_packet[d] = packet
-            for number, start, length in segments or ((packet, 0, n),):
+                live.skip_packet[d] = segments[0][0]
+            for number, start, length in segments:
                 side.record(offset + start, number, 0, length)
             return
         queue = self.queue
-        if live.skipped[d]:  # first bytes after a pause: the decoder is told what it missed
+        if live.skipped[d]:
             queue.append((live, from_client, None, time, live.skip_packet[d], live.skipped[d], "gap"))
             live.skipped[d] = 0
             live.skip_packet[d] = 0
-        payloads = self.payloads
-        if segments is None:
-            side.seg_offset.append(offset)
-            side.seg_packet.append(packet)
-            side.seg_start.append(0)
-            side.seg_length.append(n)
-            queue.append((live, from_client, data, time, packet, offset, None))
-            payloads.keep(packet, data)
-        else:
-            for packet, start, length in segments:
-                side.record(offset + start, packet, 0, length)
-                piece = data if length == n else data[start:start + length]
-                queue.append((live, from_client, piece, time, packet, offset + start, None))
-                if payloads.in_memory:
-                    payloads.keep(packet, piece)
+        for packet, start, length in segments:
+            side.record(offset + start, packet, 0, length)
+            piece = data if length == n else data[start:start + length]
+            queue.append((live, from_client, piece, time, packet, offset + start, None))
         live.queued += n
         self.queued += n
         if live.queued > self.connection_backlog or self.queued > self.total_backlog:
             self._pause(live)
         self.on_queue()
+
+    def _place(self, live: LiveConnection, from_client: bool, data: bytes, packet: int) -> list[tuple[bytes, int, int]]:
+        """A chunk relayed without a recording, now being decoded: its stream offset, its
+        byte map rows (one per packet a recording would hold) and its spooled copy.
+        Returns (piece, packet, offset) per packet."""
+        d = 0 if from_client else 1
+        offset = live.offsets[d]
+        n = len(data)
+        live.offsets[d] = offset + n
+        if from_client and len(live.first_bytes) < 24:
+            live.first_bytes += data[:24 - len(live.first_bytes)]
+        side = live.flow.sides[d]
+        keep = self.payloads.keep
+        if n <= MAX_SEGMENT:
+            side.seg_offset.append(offset)
+            side.seg_packet.append(packet)
+            side.seg_start.append(0)
+            side.seg_length.append(n)
+            keep(packet, data)
+            return [(data, packet, offset)]
+        pieces = []
+        for k, start in enumerate(range(0, n, MAX_SEGMENT)):
+            piece = data[start:start + MAX_SEGMENT]
+            side.record(offset + start, packet + k, 0, len(piece))
+            keep(packet + k, piece)
+            pieces.append((piece, packet + k, offset + start))
+        return pieces
 
     def close(self, live: LiveConnection, from_client: bool, how: str, time: float | None = None) -> None:
         """One side sent FIN or RST (`how`); the relay has passed it on."""
@@ -227,14 +267,22 @@ class LiveSource:
         while queue:
             live, from_client, data, time, packet, offset, how = queue.popleft()
             if data is not None:
-                builder.data(live.flow, from_client, data, time, packet, offset)
+                if offset == _PLACE_LATER:
+                    for piece, number, at in self._place(live, from_client, data, packet):
+                        builder.data(live.flow, from_client, piece, time, number, at)
+                else:
+                    builder.data(live.flow, from_client, data, time, packet, offset)
                 live.queued -= len(data)
                 self.queued -= len(data)
                 if live.paused and live.queued <= 0:
                     live.paused = False
+                    where = "are in the recording only" if self.recorder.file is not None else \
+                        "were not decoded (use --record to keep every byte)"
                     self.event(f"decoding of this connection resumes; {sum(live.skipped)} bytes relayed "
-                               "while it was paused are in the recording only", live, Severity.WARNING)
+                               f"while it was paused {where}", live, Severity.WARNING)
             elif how == "gap":
+                if self.recorder.file is None:  # the skipped bytes were never placed
+                    live.offsets[0 if from_client else 1] += offset
                 builder.gap(live.flow, from_client, offset, packet)
             else:
                 builder.close(live.flow, from_client, how, packet)

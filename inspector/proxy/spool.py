@@ -4,10 +4,12 @@ The views read a frame's payload only when someone looks at it, so the relay
 must keep what passed somewhere. Keeping each relayed chunk in memory makes
 the process touch fresh memory for every byte relayed (a page fault each
 4 KiB, a large share of the relay's CPU under load) and grow with traffic.
-The spool copies each chunk into one reused buffer and writes the buffer,
-a megabyte at a time, into an unlinked temporary file used as a ring of
-`limit` bytes: memory stays flat, the last `limit` bytes stay readable, and
-nothing is left on disk when the process ends, however it ends.
+The spool holds on to the last chunks (up to a megabyte, by reference: no
+copy) and then writes them with one `pwritev` into an unlinked temporary
+file used as a ring of `limit` bytes. Memory stays flat (the chunks' memory
+is reused for the next ones), the kernel makes the one copy there is, the
+last `limit` bytes stay readable, and nothing is left on disk when the
+process ends, however it ends.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from __future__ import annotations
 import os
 import tempfile
 from array import array
+from bisect import bisect_right
 
 SPOOL_LIMIT = 1 << 30  # the last GiB of relayed payloads stays readable
-BUFFER = 1 << 20
+BUFFER = 1 << 20  # chunks held before they are written out
+MAX_PIECES = 512  # chunks written by one pwritev (the system allows 1024)
 
 
 class PayloadSpool:
-    """Payload bytes by packet number, written behind through a buffer into a ring file."""
+    """Payload bytes by packet number: the newest chunks held, the rest in a ring file."""
 
     def __init__(self, limit: int = SPOOL_LIMIT, directory: str | None = None) -> None:
         self._file = tempfile.TemporaryFile(dir=directory)  # unlinked at once
@@ -29,12 +33,12 @@ class PayloadSpool:
         self.limit = limit
         self.written = 0  # bytes accepted so far (their absolute positions run from 0)
         self.flushed = 0  # of them, bytes already in the file
-        self._buffer = bytearray(BUFFER)
-        self._used = 0
+        self._held: list[bytes] = []  # chunks not yet written out, oldest first
+        self._held_at: list[int] = []  # their absolute positions
         self._where = array("q", [-1])  # packet number -> absolute position of its payload, or -1
 
-    def keep(self, packet: int, piece: bytes | memoryview) -> None:
-        """Remember one packet's payload (packet numbers only grow)."""
+    def keep(self, packet: int, piece: bytes) -> None:
+        """Remember one packet's payload (packet numbers only grow; the bytes must not change)."""
         where = self._where
         if len(where) < packet:
             where.extend([-1] * (packet - len(where)))  # packets without payload: handshakes, FIN, RST
@@ -42,15 +46,11 @@ class PayloadSpool:
             where.append(self.written)
         else:
             where[packet] = self.written
-        n = len(piece)
-        if self._used + n > BUFFER:
+        self._held.append(piece)
+        self._held_at.append(self.written)
+        self.written += len(piece)
+        if self.written - self.flushed >= BUFFER or len(self._held) >= MAX_PIECES:
             self._flush()
-        if n >= BUFFER:
-            self._write(piece)
-        else:
-            self._buffer[self._used:self._used + n] = piece
-            self._used += n
-        self.written += n
 
     def read(self, packet: int, start: int, length: int) -> bytes:
         """`length` bytes from `start` in a packet's payload; b"" if it was never kept or is overwritten."""
@@ -60,25 +60,35 @@ class PayloadSpool:
         if pos < self.written - self.limit:
             return b""  # the ring has come round over it
         if pos >= self.flushed:
-            at = pos - self.flushed
-            return bytes(self._buffer[at:at + length])
+            i = bisect_right(self._held_at, pos) - 1
+            at = pos - self._held_at[i]
+            return bytes(self._held[i][at:at + length])
         ring = pos % self.limit
         first = min(length, self.limit - ring)
         data = os.pread(self._fd, first, ring)
         return data + os.pread(self._fd, length - first, 0) if length > first else data
 
     def _flush(self) -> None:
-        if self._used:
-            self._write(memoryview(self._buffer)[:self._used])
-            self._used = 0
+        held, self._held, self._held_at = self._held, [], []
+        ring = self.flushed % self.limit
+        size = self.written - self.flushed
+        if ring + size <= self.limit:
+            done = os.pwritev(self._fd, held, ring)
+            if done == size:
+                self.flushed += size
+                return
+            held = [b"".join(held)[done:]]  # a short write (rare): the rest, one piece at a time below
+            self.flushed += done
+        for piece in held:  # across the ring's end
+            self._write(piece)
 
     def _write(self, data: bytes | memoryview) -> None:
-        ring = self.flushed % self.limit
-        first = min(len(data), self.limit - ring)
-        os.pwrite(self._fd, data[:first], ring)
-        if len(data) > first:
-            os.pwrite(self._fd, data[first:], 0)
-        self.flushed += len(data)
+        view = memoryview(data)
+        while view:
+            ring = self.flushed % self.limit
+            done = os.pwrite(self._fd, view[:self.limit - ring], ring)
+            view = view[done:]
+            self.flushed += done
 
     def close(self) -> None:
         self._file.close()
