@@ -143,7 +143,8 @@ class App(TextualApp[None]):
     async def _load(self) -> None:
         """Decode the capture in small batches, letting the screen breathe between them."""
         assert self.loader is not None
-        started = last = time.monotonic()
+        started = time.monotonic()
+        last = started - 1.0  # the first batch shows at once
         for _ in self.loader.batches(batch=200):
             now = time.monotonic()
             # Often at first, so the screen fills at once; then once a second, since

@@ -118,7 +118,7 @@ def frame_meaning(session: Session, frame: FrameRecord) -> str:
             words.append("DATA: " + ", ".join(
                 f"gRPC {m.label} #{m.index + 1} ({m.length} B)" for m in messages))
         else:
-            words.append("body bytes")
+            words.append("body bytes" if frame.length else "no bytes")
     elif t == F.FrameType.SETTINGS:
         words.append("settings acknowledged" if frame.flags & F.ACK else "settings")
     elif t == F.FrameType.PING:
