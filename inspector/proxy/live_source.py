@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 
-from inspector.flows import TcpFlow
+from inspector.flows import FlowSide, TcpFlow
 from inspector.http2.session_builder import SessionBuilder
 from inspector.model import Connection, Direction, Finding, Session, Severity
 from inspector.proxy.recorder import MAX_SEGMENT, PcapngRecorder, RecordedFlow
@@ -150,48 +150,56 @@ class LiveSource:
         recorder.count += (n - 1) // MAX_SEGMENT + 1 if n else 1  # the packets a recording would hold
         d = 0 if from_client else 1
         if live.paused:
-            live.skipped[d] += n
-            if not live.skip_packet[d]:
-                live.skip_packet[d] = packet
+            self._skip(live, d, n, packet)
             return
-        queue = self.queue
-        if live.skipped[d]:  # first bytes after a pause: the decoder is told what it missed
-            queue.append((live, from_client, None, time, live.skip_packet[d], live.skipped[d], "gap"))
-            live.skipped[d] = 0
-            live.skip_packet[d] = 0
-        queue.append((live, from_client, data, time, packet, _PLACE_LATER, None))
-        live.queued += n
-        self.queued += n
-        if live.queued > self.connection_backlog or self.queued > self.total_backlog:
-            self._pause(live)
-        self.on_queue()
+        if live.skipped[d]:
+            self._gap(live, from_client, d, time)
+        self.queue.append((live, from_client, data, time, packet, _PLACE_LATER, None))
+        self._queued(live, n)
 
     def _recorded(self, live: LiveConnection, from_client: bool, data: bytes, time: float) -> None:
         """`data` with --record: written to the recording at once, every byte, paused or not."""
-        d = 0 if from_client else 1
-        offset = live.offsets[d]
+        d, offset, side = self._advance(live, from_client, data)
         n = len(data)
-        live.offsets[d] = offset + n
-        if from_client and len(live.first_bytes) < 24:
-            live.first_bytes += data[:24 - len(live.first_bytes)]
-        side = live.flow.sides[d]
         segments = self.recorder.data(live.recorded, from_client, data, time)
         if live.paused:
-            live.skipped[d] += n
-            if not live.skip_packet[d]:
-                live.skip_packet[d] = segments[0][0]
+            self._skip(live, d, n, segments[0][0])
             for number, start, length in segments:
                 side.record(offset + start, number, 0, length)
             return
-        queue = self.queue
         if live.skipped[d]:
-            queue.append((live, from_client, None, time, live.skip_packet[d], live.skipped[d], "gap"))
-            live.skipped[d] = 0
-            live.skip_packet[d] = 0
+            self._gap(live, from_client, d, time)
         for packet, start, length in segments:
             side.record(offset + start, packet, 0, length)
             piece = data if length == n else data[start:start + length]
-            queue.append((live, from_client, piece, time, packet, offset + start, None))
+            self.queue.append((live, from_client, piece, time, packet, offset + start, None))
+        self._queued(live, n)
+
+    @staticmethod
+    def _advance(live: LiveConnection, from_client: bool, data: bytes) -> tuple[int, int, FlowSide]:
+        """Place `data` in its direction's byte stream: (direction, its offset, that side's byte map)."""
+        d = 0 if from_client else 1
+        offset = live.offsets[d]
+        live.offsets[d] = offset + len(data)
+        if from_client and len(live.first_bytes) < 24:
+            live.first_bytes += data[:24 - len(live.first_bytes)]
+        return d, offset, live.flow.sides[d]
+
+    @staticmethod
+    def _skip(live: LiveConnection, d: int, n: int, packet: int) -> None:
+        """Bytes relayed while decoding of the connection is paused: only counted."""
+        live.skipped[d] += n
+        if not live.skip_packet[d]:
+            live.skip_packet[d] = packet
+
+    def _gap(self, live: LiveConnection, from_client: bool, d: int, time: float) -> None:
+        """First bytes after a pause: the decoder is told what it missed."""
+        self.queue.append((live, from_client, None, time, live.skip_packet[d], live.skipped[d], "gap"))
+        live.skipped[d] = 0
+        live.skip_packet[d] = 0
+
+    def _queued(self, live: LiveConnection, n: int) -> None:
+        """`n` more bytes wait to be decoded: pause the connection past the bound, wake the pacer."""
         live.queued += n
         self.queued += n
         if live.queued > self.connection_backlog or self.queued > self.total_backlog:
@@ -202,13 +210,8 @@ class LiveSource:
         """A chunk relayed without a recording, now being decoded: its stream offset, its
         byte map rows (one per packet a recording would hold) and its spooled copy.
         Returns (piece, packet, offset) per packet."""
-        d = 0 if from_client else 1
-        offset = live.offsets[d]
+        _, offset, side = self._advance(live, from_client, data)
         n = len(data)
-        live.offsets[d] = offset + n
-        if from_client and len(live.first_bytes) < 24:
-            live.first_bytes += data[:24 - len(live.first_bytes)]
-        side = live.flow.sides[d]
         keep = self.payloads.keep
         if n <= MAX_SEGMENT:
             side.seg_offset.append(offset)
