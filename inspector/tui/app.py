@@ -173,11 +173,17 @@ class App(TextualApp[None]):
             return "loading"
         return f"loading {100 * reader.packet_ends[-1] / max(1, reader.size):.0f}%"
 
-    def _refresh(self) -> None:
+    def _alive(self) -> bool:
+        """The screen is still there (while the app shuts down, a timer may still fire once)."""
         try:
             self.query_one("#status")
         except (NoMatches, ScreenStackError):
-            return  # the app is shutting down: a timer may still fire once
+            return False
+        return True
+
+    def _refresh(self) -> None:
+        if not self._alive():
+            return
         session = self.session
         problems = len(session.findings)
         self._set_status(

@@ -93,6 +93,8 @@ class TutorialApp(App):
         return lesson_calls(self.session, self.exchange.lessons)
 
     def _refresh(self) -> None:
+        if not self._alive():
+            return
         super()._refresh()
         calls = self._calls()
         if calls and self.call_number < len(calls):
@@ -123,6 +125,8 @@ class TutorialApp(App):
         return self._diagram.plain
 
     def _teach_pane(self) -> None:
+        if not self._alive():
+            return
         lang = self.lang
         calls = self._calls()
         text = Text()
