@@ -81,6 +81,9 @@ def test_japanese_lesson_pane():
             endings = ("END_STREAM を伝えるためだけの空の DATA フレーム", "最後のリクエストフレームに END_STREAM")
             assert any(e in t for e in endings for t in texts)
             assert "クライアント" in app.diagram_text()
+            rows = ["".join(text for text, _ in app.query_one("#timeline").row(i)) for i in range(len(app.timeline))]
+            assert "リクエストヘッダー /h2inspect.demo.Demo/ClientStream" in rows[0]  # the rows speak Japanese too
+            assert any("トレーラー grpc-status 0 [END_STREAM]" in row for row in rows)
             await pilot.press("q")
         assert exchange.server is None
 

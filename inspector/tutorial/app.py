@@ -23,7 +23,7 @@ from inspector.model import FrameRecord
 from inspector.rpc.calls import GrpcCall
 from inspector.tui.app import App
 from inspector.tui.widgets.row_list import RowList
-from inspector.tutorial.diagram import call_diagram, text_lines
+from inspector.tutorial.diagram import call_diagram, frame_label, text_lines
 from inspector.tutorial.exchange import Exchange, Lesson, LessonCall, lesson_calls
 from inspector.tutorial.notes import call_facts, explain, header_fields
 from inspector.tutorial.phrases import phrase
@@ -113,6 +113,16 @@ class TutorialApp(App):
     @on(RowList.Highlighted, "#timeline")
     def _step_highlighted(self, event: RowList.Highlighted) -> None:
         self._teach_pane()
+
+    def _timeline_row(self, i: int) -> list[tuple[str, str]]:
+        """The ordinary row; in Japanese, its words are the lesson's Japanese labels."""
+        row = super()._timeline_row(i)
+        if self.lang == "en":
+            return row
+        index = self.timeline[i]
+        label = frame_label(self.session, index, self.lang)
+        words = label.split(" ", 1)[1] if " " in label else ""
+        return row[:-1] + [(f"{self.session.frames.length[index]:>7} B  {words}", "")]
 
     # ---- the lesson pane ---------------------------------------------------------------------
 
