@@ -36,3 +36,11 @@ def peers() -> None:
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+def screen_lines(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """What a Textual app shows now, line by line, as a terminal would show it."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ").splitlines()

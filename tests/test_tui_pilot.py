@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import CAPTURES
+from conftest import CAPTURES, screen_lines
 
 from inspector.capture.load import CaptureLoader
 from inspector.tui.app import App
@@ -202,3 +202,49 @@ def test_a_loaded_capture_is_left_out_of_full_collections_until_the_app_exits():
             assert gc.get_freeze_count() > 0
         assert gc.get_freeze_count() == 0
     asyncio.run(scenario())
+
+
+def test_a_live_session_that_goes_quiet_still_gets_its_grpc_words():
+    """The calls of a growing session are re-read at most once a second; rows drawn in that
+    second must be drawn again once they are, even if no frame comes after."""
+    import hpack
+    from hyperframe.frame import DataFrame, HeadersFrame, SettingsFrame
+
+    from inspector.proxy.live_source import LiveSource
+    from inspector.proxy.recorder import PcapngRecorder
+
+    def message(body: bytes) -> bytes:
+        return b"\x00" + len(body).to_bytes(4, "big") + body
+
+    enc_c, enc_s = hpack.Encoder(), hpack.Encoder()
+    request = (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + SettingsFrame(0).serialize()
+               + HeadersFrame(1, enc_c.encode([(":method", "POST"), (":path", "/t.S/U"), (":scheme", "http"),
+                                                (":authority", "x"), ("content-type", "application/grpc"),
+                                                ("te", "trailers")]), flags=["END_HEADERS"]).serialize()
+               + DataFrame(1, message(b"ping"), flags=["END_STREAM"]).serialize())
+    response = (SettingsFrame(0).serialize()
+                + HeadersFrame(1, enc_s.encode([(":status", "200"), ("content-type", "application/grpc")]),
+                               flags=["END_HEADERS"]).serialize()
+                + DataFrame(1, message(b"pong")).serialize()
+                + HeadersFrame(1, enc_s.encode([("grpc-status", "0")]), flags=["END_HEADERS", "END_STREAM"])
+                .serialize())
+
+    async def scenario():
+        source = LiveSource(PcapngRecorder(None))
+        live = source.open(("127.0.0.1", 40000), ("127.0.0.1", 50051))
+        source.data(live, True, request, 1.0)
+        source.decode(1.0)
+        app = App(source.session)
+        async with app.run_test(size=(170, 45)) as pilot:
+            await pilot.pause(0.3)  # the rows are drawn: the calls were read just now
+            source.data(live, False, response, 1.1)
+            source.decode(1.0)
+            await pilot.pause(0.6)  # the new rows are drawn within the second: the response not read yet
+            for _ in range(40):
+                rows = [line for line in screen_lines(app) if "◀── server" in line and "DATA" in line]
+                if rows and "gRPC response #1" in rows[0]:
+                    break
+                await pilot.pause(0.1)
+            assert rows and "DATA: gRPC response #1 (4 B)" in rows[0], rows
+    asyncio.run(scenario())
+

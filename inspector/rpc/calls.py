@@ -108,6 +108,12 @@ def _index(session: Session, schema: Schema | None = None) -> CallIndex:
     return index
 
 
+def index_is_current(session: Session) -> bool:
+    """Whether the calls known for the session have read all its frames (a live one may lag a second)."""
+    entry = _cache.get(id(session))
+    return entry is not None and entry[0] is session and entry[1] == len(session.frames)
+
+
 def find_calls(session: Session, schema: Schema | None = None) -> list[GrpcCall]:
     """Every gRPC call in the session, in order of stream start."""
     return _index(session, schema).calls

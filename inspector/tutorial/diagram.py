@@ -58,8 +58,8 @@ def frame_label(session: Session, index: int, lang: str = "en") -> str:
         key = "d.request" if frame.direction is Direction.CLIENT else "d.response"
         messages = messages_in_frame(session, index)
         starts = [phrase(lang, key, n=m.index + 1) for m in messages if m.frames[0] == index]
-        words += " " + (", ".join(starts) if starts else
-                        phrase(lang, "d.continued") if messages else phrase(lang, "d.empty"))
+        words += " " + (", ".join(starts) if starts else phrase(lang, "d.continued") if messages else
+                        phrase(lang, "d.bytes", length=frame.length) if frame.length else phrase(lang, "d.empty"))
     elif t == F.FrameType.RST_STREAM:
         payload = session.frame_payload(frame)
         words += " " + F.error_name(int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0)

@@ -148,6 +148,7 @@ EN: dict[str, str] = {
     "d.response": "response #{n}",
     "d.continued": "rest of a message",
     "d.empty": "empty",
+    "d.bytes": "{length} B of body",
     "d.window_update": "+{increment}",
     "d.window_update_conn": "+{increment} (connection)",
 }
@@ -298,6 +299,7 @@ JA: dict[str, str] = {
     "d.response": "レスポンス #{n}",
     "d.continued": "メッセージの続き",
     "d.empty": "空",
+    "d.bytes": "本文 {length} B",
     "d.window_update": "+{increment}",
     "d.window_update_conn": "+{increment}（コネクション）",
 }

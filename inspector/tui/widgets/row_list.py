@@ -74,6 +74,11 @@ class RowList(ScrollView, can_focus=True):
         self._set_virtual_size(Size(width, count))
         self.refresh()
 
+    def redraw(self) -> None:
+        """Draw every row again (what they say changed, not how many there are)."""
+        self._cache.clear()
+        self.refresh()
+
     def grow(self, count: int) -> None:
         """More rows at the end (a live session): nothing already drawn changes."""
         if count != self.count:
