@@ -57,9 +57,6 @@ EN: dict[str, str] = {
     "lesson.flow-control": "big messages and flow control",
     "lesson.flow-control.point": "A message bigger than the peer's window waits for WINDOW_UPDATE frames: "
                                  "credit for the stream and for the whole connection.",
-    "lesson.frame-header": "the frame header, byte by byte",
-    "lesson.frame-header.point": "Every frame starts with 9 bytes: 24-bit length, 8-bit type, 8-bit flags, "
-                                 "1 reserved bit and a 31-bit stream id. The payload follows.",
     "caption.ping-pong": "ping-pong: each request answered at once",
     "caption.answer-after-all": "answer after all: every answer after the last request",
     "caption.trailers-only": "the server fails at once: Trailers-Only",
@@ -202,10 +199,6 @@ JA: dict[str, str] = {
     "lesson.flow-control": "大きなメッセージとフロー制御",
     "lesson.flow-control.point": "相手のウィンドウより大きいメッセージは WINDOW_UPDATE フレームを待ちます："
                                  "ストリームとコネクション全体の両方に与えられる送信枠（クレジット）です。",
-    "lesson.frame-header": "フレームヘッダーを 1 バイトずつ",
-    "lesson.frame-header.point": "すべてのフレームは 9 バイトで始まります：24 ビットの長さ、8 ビットのタイプ、"
-                                 "8 ビットのフラグ、1 ビットの予約ビットと 31 ビットのストリーム ID。その後に"
-                                 "ペイロードが続きます。",
     "caption.ping-pong": "ピンポン：リクエストごとにすぐ応答",
     "caption.answer-after-all": "全部受けてから応答：最後のリクエストの後にすべての応答",
     "caption.trailers-only": "サーバーがすぐに失敗：Trailers-Only",
