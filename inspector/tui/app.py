@@ -290,7 +290,7 @@ class App(TextualApp[None]):
                     self.session.frames.conn[self._lane_rows[0]]):
             tracker = self._lane_tracker = LaneTracker(self.session.frames)
         self._lane_rows = rows
-        self._lanes = tracker.extend(rows, tracker.rows)
+        self._lanes = tracker.extend(rows)
         self._lane_pos = None if len(shown) == len(rows) else {frame: pos for pos, frame in enumerate(rows)}
 
     def _rebuild_timeline(self, keep: bool) -> None:

@@ -52,15 +52,16 @@ class LaneTracker:
         self._free = list(range(1, OVERFLOW))  # a heap: the leftmost free lane first
         self._busy = 1  # lane 0, the connection, is always there
 
-    def extend(self, rows: list[int], start: int = 0) -> Lanes:
-        """Assign lanes to `rows[start:]` (FrameLog indexes, in time order)."""
+    def extend(self, rows: list[int]) -> Lanes:
+        """Assign lanes to the rows not seen yet: `rows` (FrameLog indexes, in time order) is what
+        the view shows now, and begins with every row seen before."""
         log = self.log
         stream_ids, states, types = log.column("stream_id"), log.column("state"), log.column("type_code")
         closed, reset = int(StreamState.CLOSED), int(F.FrameType.RST_STREAM)
         lane_of, free, busy, width = self._lane_of, self._free, self._busy, self.lanes.width
         add_lane, add_busy = self.lanes.lane.append, self.lanes.busy.append
         get = lane_of.get
-        for i in rows[start:] if start else rows:
+        for i in rows[self.rows:] if self.rows else rows:
             sid = stream_ids[i]
             lane = get(sid)
             if lane is None:
