@@ -251,10 +251,12 @@ class SessionBuilder:
             offset = len(buf)
             buf += piece
             self._feed(inner, from_client, piece, time, packet, offset)
-        if inner.conn is not None and not inner.conn.protocol.startswith(("h2 ", "http/1.1 ")):
-            inner.conn.protocol = f"{'h2' if inner.kind == HTTP2 else inner.conn.protocol} ({tls.describe()})"
+        if inner.conn is not None and st.conn is None:
+            # The decrypted bytes made their connection: it is this flow's, named once.
+            st.conn = inner.conn
+            st.conn.protocol = f"{'h2' if inner.kind == HTTP2 else st.conn.protocol} ({tls.describe()})"
             self.session.findings.append(Finding(Severity.INFO, f"TLS decrypted with the key log: {tls.describe()}",
-                                                 "RFC 8446", inner.conn.index))
+                                                 "RFC 8446", st.conn.index))
 
     def _opaque_tls(self, st: _FlowState) -> None:
         """A TLS connection h2inspect cannot read: listed, with the reason."""
