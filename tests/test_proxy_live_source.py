@@ -120,3 +120,60 @@ def test_pacer_decodes_soon_when_the_relay_is_quiet_and_defers_while_it_is_busy(
     assert quiet == 1
     assert most_waiting > 10  # the decoder stood back while chunks kept coming
     assert left == 0  # and caught up once they stopped
+
+
+class _SteppedLoop:
+    """An event loop stand-in on a simulated clock. Like uvloop's, its own `time()` counts
+    whole milliseconds; `precise` is the true clock, handed to the pacer as its clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.due: list[tuple[float, object]] = []
+
+    def precise(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return int(self.now * 1000) / 1000
+
+    def call_later(self, delay: float, callback):  # noqa: ANN001, ANN201
+        self.due.append((self.now + delay, callback))
+        return asyncio.Handle(callback, (), self)  # type: ignore[arg-type]
+
+    def call_soon(self, callback):  # noqa: ANN001, ANN201
+        return self.call_later(0.0, callback)
+
+    def get_debug(self) -> bool:
+        return False
+
+
+class _BusySource:
+    """A source whose queue never empties and whose every decode slice costs `cost` seconds."""
+
+    def __init__(self, loop: _SteppedLoop, cost: float) -> None:
+        self.loop = loop
+        self.cost = cost
+        self.activity = 0
+        self.decoding = 0.0
+        self.on_queue = lambda: None
+
+    def decode(self, budget: float) -> bool:
+        self.loop.now += self.cost
+        self.decoding += self.cost
+        return True
+
+
+def test_pacer_keeps_decoding_to_its_share_of_a_busy_loop():
+    loop = _SteppedLoop()
+    source = _BusySource(loop, cost=0.0006)  # a slice just over SLICE, well under a loop-clock tick
+    pacer = DecodePacer(loop, source, clock=loop.precise)  # type: ignore[arg-type]
+    source.activity += 1
+    pacer.poke()
+    while loop.now < 2.0:  # two seconds of a relay that is never quiet
+        when, callback = min(loop.due, key=lambda d: d[0])
+        loop.due.remove((when, callback))
+        loop.now = max(loop.now, when)
+        source.activity += 1  # chunks keep coming between any two turns
+        callback()  # type: ignore[operator]
+    share = source.decoding / loop.now
+    assert 0.5 * DecodePacer.BUSY_SHARE < share < 1.5 * DecodePacer.BUSY_SHARE
