@@ -94,6 +94,10 @@ def test_japanese_lesson_pane():
             shown = screen_lines(app)
             assert any("リクエストヘッダー /h2inspect.demo.Demo/ClientStream" in line for line in shown)
             assert any("トレーラー grpc-status 0 [END_STREAM]" in row for row in shown)
+            # The frame detail pane speaks Japanese too: the cursor is on the trailers.
+            assert re.search(r"HEADERS フレーム（タイプ 0x01）サーバーから、ストリーム 1、\d+ バイト", app.detail[0])
+            assert any("ヘッダーブロック：トレーラー（trailers）" in row for row in shown), shown
+            assert any("このフレームの後：ストリーム クローズ（closed）" in row for row in shown), shown
             await pilot.press("q")
         assert exchange.server is None
 

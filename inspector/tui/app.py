@@ -28,6 +28,7 @@ from inspector.http2 import frames as F
 from inspector.model import Direction, Session
 from inspector.rpc.calls import find_calls, index_is_current
 from inspector.tui.describe import frame_detail, frame_row, summarize
+from inspector.tui.detail_words import WORDS
 from inspector.tui.lanes import Lanes, LaneTracker
 from inspector.tui.widgets.row_list import RowList
 
@@ -107,6 +108,7 @@ class App(TextualApp[None]):
         self.search_text = ""
         self.loaded = loader is None
         self.detail: list[str] = []
+        self.detail_lang = "en"  # the frame detail's language (the tutorial's Japanese mode sets "ja")
         self._detail_timer: Timer | None = None
         self._last_move = 0.0  # when the timeline cursor last moved (time.monotonic)
         self._seen = (-1, -1)
@@ -326,7 +328,7 @@ class App(TextualApp[None]):
         if indexes:
             self._detail(indexes[min(timeline.cursor, len(indexes) - 1)])
         else:
-            self._detail_lines(["no frames"])
+            self._detail_lines([WORDS[self.detail_lang]["no_frames"]])
 
     def _title(self) -> None:
         if self.selected is None:
@@ -361,7 +363,7 @@ class App(TextualApp[None]):
                 (type_name, _TYPE_STYLE.get(frame.type_name, "bold")), (rest_words, "")]
 
     def _detail(self, index: int) -> None:
-        self._detail_lines(frame_detail(self.session, self.session.frames[index]))
+        self._detail_lines(frame_detail(self.session, self.session.frames[index], self.detail_lang))
 
     def _detail_lines(self, lines: list[str]) -> None:
         # A line-API list, not a Static: a new frame's detail repaints without a layout pass.

@@ -10,6 +10,8 @@ from inspector.http2 import frames as F
 from inspector.model import Direction, FrameRecord, Role, Session, Stream, StreamState
 from inspector.rpc.calls import call_for_stream, messages_in_frame
 from inspector.rpc.status import format_duration
+from inspector.tui.detail_words import FLAG_MEANING, MESSAGE_LABEL, SIDE, WORDS, role_word, state_word
+from inspector.tui.detail_words import purpose as frame_purpose_in
 
 
 @dataclass(slots=True, frozen=True)
@@ -149,23 +151,26 @@ def frame_row(session: Session, frame: FrameRecord, origin: float, *,
     return f"{frame.time - origin:+9.6f}", arrow, rest
 
 
-def frame_detail(session: Session, frame: FrameRecord) -> list[str]:
-    """Every field and flag, headers, gRPC messages, state and windows, the payload in hex."""
-    purpose, section = F.frame_purpose(frame.type_code)
+def frame_detail(session: Session, frame: FrameRecord, lang: str = "en") -> list[str]:
+    """Every field and flag, headers, gRPC messages, state and windows, the payload in hex;
+    in English, or in Japanese for the tutorial (`lang` "ja")."""
+    w = WORDS[lang]
+    purpose, section = frame_purpose_in(lang, frame.type_code)
     payload = session.frame_payload(frame)
-    lines = [f"{frame.type_name} frame (type 0x{frame.type_code:02x}) from the {frame.direction.label}, "
-             f"stream {frame.stream_id}, {frame.length} bytes, packet {frame.packet}",
+    lines = [w["title"].format(type_name=frame.type_name, type=frame.type_code, side=SIDE[lang][frame.direction],
+                               stream=frame.stream_id, length=frame.length, packet=frame.packet),
              f"{purpose} ({section})", ""]
     defined = {f.bit: f.name for f in F.DEFINED_FLAGS.get(frame.type_code, ())}
-    lines.append(f"flags 0x{frame.flags:02x}:")
+    meanings = FLAG_MEANING[lang]
+    lines.append(w["flags"].format(flags=frame.flags))
     for bit in (0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80):
         name = defined.get(bit)
         if name or frame.flags & bit:
-            lines.append(f"  {'■' if frame.flags & bit else '□'} 0x{bit:02x} {name or 'undefined'}"
-                         f" — {_FLAG_MEANING.get(name or '', 'not defined for this type')}")
+            lines.append(f"  {'■' if frame.flags & bit else '□'} 0x{bit:02x} {name or w['undefined']}"
+                         f" — {meanings.get(name or '', w['not_defined'])}")
     fields = F.parse_fields(frame.type_code, frame.flags, payload)
     if fields:
-        lines.append("fields:")
+        lines.append(w["fields"])
         for key, value in fields.items():
             if key == "settings":
                 for name, v in value:
@@ -174,7 +179,7 @@ def frame_detail(session: Session, frame: FrameRecord) -> list[str]:
                 lines.append(f"  {key} = {value}")
     if frame.header_block >= 0:
         block = session.header_blocks[frame.header_block]
-        lines.append(f"header block: {block.role.label}")
+        lines.append(w["header_block"].format(role=role_word(lang, block.role)))
         pseudo = [h for h in block.headers if h[0].startswith(":")]
         regular = [h for h in block.headers if not h[0].startswith(":")]
         for name, value in pseudo:
@@ -190,20 +195,23 @@ def frame_detail(session: Session, frame: FrameRecord) -> list[str]:
         from inspector.rpc.calls import decode_payload
 
         call = call_for_stream(session, frame.conn, frame.stream_id)
-        lines.append("gRPC messages:")
+        lines.append(w["grpc_messages"])
         for m in messages:
-            lines.append(f"  {m.label} #{m.index + 1}: {m.length} bytes"
-                         + (", compressed" if m.compressed else "") + f", frames {list(m.frames)}")
+            line = w["message"].format(label=MESSAGE_LABEL[lang][m.label], number=m.index + 1, length=m.length)
+            line += (w["compressed"] if m.compressed else "") + w["message_frames"].format(frames=list(m.frames))
+            lines.append("  " + line)
             lines += [f"    {line}" for line in decode_payload(m, call).splitlines()[:20]]
-    lines.append(f"after this frame: stream {frame.stream_state.label if frame.stream_id else '-'}; "
-                 f"connection windows client {frame.conn_window_client}, server {frame.conn_window_server}"
-                 + (f"; stream windows client {frame.stream_window_client}, server {frame.stream_window_server}"
-                    if frame.stream_id else ""))
+    after = w["after"].format(state=state_word(lang, frame.stream_state) if frame.stream_id else "-",
+                              conn_client=frame.conn_window_client, conn_server=frame.conn_window_server)
+    if frame.stream_id:
+        after += w["after_stream"].format(stream_client=frame.stream_window_client,
+                                          stream_server=frame.stream_window_server)
+    lines.append(after)
     if payload:
-        lines.append(f"payload ({len(payload)} bytes):")
+        lines.append(w["payload"].format(length=len(payload)))
         lines += hexdump(payload[:512])
         if len(payload) > 512:
-            lines.append(f"  ... {len(payload) - 512} more bytes")
+            lines.append(w["more_bytes"].format(count=len(payload) - 512))
     return lines
 
 
@@ -216,11 +224,3 @@ def hexdump(data: bytes) -> list[str]:
         out.append(f"  {i:04x}  {chunk.hex(' '):<47}  {text}")
     return out
 
-
-_FLAG_MEANING = {
-    "END_STREAM": "the sender's last frame on this stream",
-    "END_HEADERS": "the header block is complete in this frame",
-    "PADDED": "padding follows the content",
-    "PRIORITY": "stream dependency and weight are present",
-    "ACK": "acknowledges the peer's frame",
-}

@@ -47,6 +47,7 @@ class TutorialApp(App):
         super().__init__(exchange.session, title=f"tutorial: {', '.join(lesson.key for lesson in exchange.lessons)}")
         self.exchange = exchange
         self.lang = lang
+        self.detail_lang = lang
         self.call_number = 0  # which of the lessons' calls the timeline shows
         self._stopped = False
         self._lesson = Text()
