@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -80,16 +81,26 @@ def client_stream(ch: grpc.Channel, count: int = 4) -> CallResult:
 
 
 def bidi(ch: grpc.Channel, count: int = 3, *, answer_after_all: bool = False,
-         first_delay: float = 0.0) -> CallResult:
+         after_headers: bool = False) -> CallResult:
+    """`count` requests, each answered (ping-pong) or all answered at the end. With
+    `after_headers`, the first request waits until the server's response HEADERS
+    (initial metadata) have arrived, so they are on the wire before any request DATA,
+    however busy the machine."""
     stub = pb_grpc.DemoStub(ch)
+    headers_seen = threading.Event()
 
     def requests():
-        time.sleep(first_delay)  # the call is open (HEADERS sent) before the first message
+        if after_headers:
+            headers_seen.wait(10)  # the call is open (request HEADERS sent) and answered already
         for i in range(count):
             yield pb.Request(name=f"ping {i + 1}", answer_after_all=answer_after_all)
             time.sleep(0.02)  # ping-pong: let each answer come back before the next request
 
-    replies = list(stub.Bidi(requests()))
+    call = stub.Bidi(requests())
+    if after_headers:
+        call.initial_metadata()  # blocks until the server's HEADERS are here
+        headers_seen.set()
+    replies = list(call)
     return CallResult(METHOD + "Bidi", "bidi-streaming", count, len(replies), 0, "trailers")
 
 

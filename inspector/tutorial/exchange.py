@@ -52,7 +52,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
     Lesson("server-streaming", (LessonCall("", lambda ch: client.server_stream(ch, 3, delay_ms=60)),)),
     Lesson("client-streaming", (LessonCall("", lambda ch: client.client_stream(ch, 3)),)),
     Lesson("bidi-streaming", (
-        LessonCall("caption.ping-pong", lambda ch: client.bidi(ch, 3, first_delay=0.1)),
+        LessonCall("caption.ping-pong", lambda ch: client.bidi(ch, 3, after_headers=True)),
         LessonCall("caption.answer-after-all", lambda ch: client.bidi(ch, 3, answer_after_all=True)))),
     Lesson("errors", (
         LessonCall("caption.trailers-only", lambda ch: client.unary(ch, fail_code=5, fail_message="no such thing")),
