@@ -10,8 +10,8 @@ from inspector.http2 import frames as F
 from inspector.model import Direction, FrameRecord, Role, Session, Stream, StreamState
 from inspector.rpc.calls import call_for_stream, messages_in_frame
 from inspector.rpc.status import format_duration
+from inspector.tui import detail_words
 from inspector.tui.detail_words import FLAG_MEANING, MESSAGE_LABEL, SIDE, WORDS, role_word, state_word
-from inspector.tui.detail_words import purpose as frame_purpose_in
 
 
 @dataclass(slots=True, frozen=True)
@@ -155,7 +155,7 @@ def frame_detail(session: Session, frame: FrameRecord, lang: str = "en") -> list
     """Every field and flag, headers, gRPC messages, state and windows, the payload in hex;
     in English, or in Japanese for the tutorial (`lang` "ja")."""
     w = WORDS[lang]
-    purpose, section = frame_purpose_in(lang, frame.type_code)
+    purpose, section = detail_words.purpose(lang, frame.type_code)
     payload = session.frame_payload(frame)
     lines = [w["title"].format(type_name=frame.type_name, type=frame.type_code, side=SIDE[lang][frame.direction],
                                stream=frame.stream_id, length=frame.length, packet=frame.packet),
@@ -197,9 +197,9 @@ def frame_detail(session: Session, frame: FrameRecord, lang: str = "en") -> list
         call = call_for_stream(session, frame.conn, frame.stream_id)
         lines.append(w["grpc_messages"])
         for m in messages:
-            line = w["message"].format(label=MESSAGE_LABEL[lang][m.label], number=m.index + 1, length=m.length)
-            line += (w["compressed"] if m.compressed else "") + w["message_frames"].format(frames=list(m.frames))
-            lines.append("  " + line)
+            said = w["message"].format(label=MESSAGE_LABEL[lang][m.label], number=m.index + 1, length=m.length)
+            said += (w["compressed"] if m.compressed else "") + w["message_frames"].format(frames=list(m.frames))
+            lines.append("  " + said)
             lines += [f"    {line}" for line in decode_payload(m, call).splitlines()[:20]]
     after = w["after"].format(state=state_word(lang, frame.stream_state) if frame.stream_id else "-",
                               conn_client=frame.conn_window_client, conn_server=frame.conn_window_server)
