@@ -129,58 +129,125 @@ class HeaderBlock(NamedTuple):
         return None
 
 
-HEADER_BLOCK_RECORD = struct.Struct("<IIBBiB")
+class _Column:
+    """A typed column of a packed log: `log.stream_id` is every frame's stream id, as an array."""
+
+    __slots__ = ("name",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, log: _PackedLog, owner: type | None = None) -> array:
+        return log.column(self.name)
 
 
-class HeaderBlockLog:
-    """Every header block of a session; decoded header tuples are shared between
-    identical blocks, the rest is packed like the FrameLog."""
+class _PackedLog:
+    """Fixed-size records packed one after another, in the layout of one table.
 
-    __slots__ = ("buf", "headers", "errors", "unknown_refs", "_columns")
+    `LAYOUT` (field name, struct code) is the only place a record's layout is
+    written: the struct format, the column arrays and the field names all come
+    from it. One packed record costs one C call to append; a view that wants a
+    whole column, to filter or sort, gets an array built once and extended as
+    the log grows.
+    """
 
-    COLUMNS = ("conn", "stream_id", "direction", "role", "frame", "end_stream")
+    __slots__ = ("buf", "_arrays", "_rows")
+
+    LAYOUT: tuple[tuple[str, str], ...] = ()
+    RECORD = struct.Struct("<")
+    FIELDS: tuple[str, ...] = ()
+
+    def __init_subclass__(cls) -> None:
+        cls.RECORD = struct.Struct("<" + "".join(code for _, code in cls.LAYOUT))
+        cls.FIELDS = tuple(name for name, _ in cls.LAYOUT)
 
     def __init__(self) -> None:
-        self.buf = bytearray()
+        self.buf = bytearray()  # RECORD after RECORD
+        self._arrays: dict[str, array] = {}
+        self._rows: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.buf) // self.RECORD.size
+
+    def _unpacked(self, i: int) -> tuple:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return (i, *self.RECORD.unpack_from(self.buf, i * self.RECORD.size))
+
+    def rows(self, start: int = 0, end: int | None = None) -> Iterator[tuple]:
+        """The raw field tuples of records [start, end), in LAYOUT order: the fast path for
+        views that print every record (JSONL)."""
+        size = self.RECORD.size
+        stop = len(self) if end is None else end
+        view = memoryview(self.buf)[start * size:stop * size]
+        try:
+            yield from self.RECORD.iter_unpack(view)
+        finally:
+            view.release()
+
+    def column(self, name: str) -> array:
+        """One field of every record, as an array (built once, then extended)."""
+        col = self._arrays.get(name)
+        k = self.FIELDS.index(name)
+        if col is None:
+            col = self._arrays[name] = array(self.LAYOUT[k][1].replace("?", "B"))
+            self._rows[name] = 0
+        done, count = self._rows[name], len(self)
+        if done < count:
+            size = self.RECORD.size
+            view = memoryview(self.buf)[done * size:count * size]
+            col.extend([r[k] for r in self.RECORD.iter_unpack(view)])
+            view.release()
+            self._rows[name] = count
+        return col
+
+
+class HeaderBlockLog(_PackedLog):
+    """Every header block of a session, packed; the decoded header tuples are kept beside
+    the records and shared between identical blocks."""
+
+    __slots__ = ("headers", "errors", "unknown_refs")
+
+    LAYOUT = (("conn", "I"), ("stream_id", "I"), ("direction", "B"), ("role", "B"), ("frame", "i"),
+              ("end_stream", "?"))
+    conn = _Column()
+    stream_id = _Column()
+    direction = _Column()
+    role = _Column()
+    frame = _Column()
+    end_stream = _Column()
+
+    def __init__(self) -> None:
+        super().__init__()
         self.headers: list[tuple[Header, ...]] = []  # the same tuple for every identical block
         self.errors: dict[int, str] = {}
         self.unknown_refs: dict[int, tuple[int, ...]] = {}
-        self._columns = _Columns(HEADER_BLOCK_RECORD, self.COLUMNS, "IIBBiB")
 
     def append(self, conn: int, stream_id: int, direction: int, role: int,
-               headers: tuple[Header, ...], frame: int, end_stream: bool | int) -> int:
+               headers: tuple[Header, ...], frame: int, end_stream: bool) -> int:
         """Add a block; returns its index."""
         self.headers.append(headers)
-        self.buf += HEADER_BLOCK_RECORD.pack(conn, stream_id, direction, role, frame, bool(end_stream))
+        self.buf += self.RECORD.pack(conn, stream_id, direction, role, frame, end_stream)
         return len(self.headers) - 1
 
     def __len__(self) -> int:
         return len(self.headers)
 
     def __getitem__(self, i: int) -> HeaderBlock:
-        if i < 0:
-            i += len(self.headers)
-        conn, sid, direction, role, frame, end_stream = HEADER_BLOCK_RECORD.unpack_from(
-            self.buf, i * HEADER_BLOCK_RECORD.size)
-        return HeaderBlock(i, conn, sid, Direction(direction), Role(role), self.headers[i], frame,
-                           bool(end_stream), self.errors.get(i), self.unknown_refs.get(i, ()))
+        index, conn, sid, direction, role, frame, end_stream = self._unpacked(i)
+        return HeaderBlock(index, conn, sid, Direction(direction), Role(role), self.headers[index], frame,
+                           end_stream, self.errors.get(index), self.unknown_refs.get(index, ()))
 
     def __iter__(self) -> Iterator[HeaderBlock]:
         for i in range(len(self.headers)):
             yield self[i]
 
-    def role(self, i: int) -> Role:
+    def role_of(self, i: int) -> Role:
         """The role of block i, without building the whole record."""
-        return Role(self.buf[i * HEADER_BLOCK_RECORD.size + 9])
-
-    def column(self, name: str) -> array:
-        """One field of every block, as an array."""
-        return self._columns.get(name, self.buf, len(self.headers))
-
-    def __getattr__(self, name: str) -> array:
-        if name in HeaderBlockLog.COLUMNS:
-            return self.column(name)
-        raise AttributeError(name)
+        return Role(self.role[i])
 
 
 class FrameRecord(NamedTuple):
@@ -202,6 +269,7 @@ class FrameRecord(NamedTuple):
     stream_window_client: int  # this stream's send window of the client
     stream_window_server: int
     header_block: int  # index into Session.header_blocks, or -1
+    control_value: int  # the value its row shows: see `payloads.control_value`
 
     @property
     def type_name(self) -> str:
@@ -216,107 +284,79 @@ class FrameRecord(NamedTuple):
         return self.offset + FRAME_HEADER_LENGTH
 
 
-FRAME_RECORD = struct.Struct("<IBIdIBBIQBiiiii")
-"""One frame as stored: the fields of FrameRecord from conn to header_block, packed."""
+_I32_MIN, _I32_MAX = -2**31, 2**31 - 1
 
 
 def _i32(value: int) -> int:
-    return -2**31 if value < -2**31 else 2**31 - 1 if value > 2**31 - 1 else value
+    return _I32_MIN if value < _I32_MIN else _I32_MAX if value > _I32_MAX else value
 
 
-class _Columns:
-    """Column arrays materialised from packed records on first use, then kept up to date.
-
-    The decoder writes one packed record per frame (one C call instead of
-    fifteen appends); a view that wants a whole column, to filter or sort,
-    gets an array built once and extended as the log grows.
-    """
-
-    __slots__ = ("record", "typecodes", "names", "arrays", "rows")
-
-    def __init__(self, record: struct.Struct, names: tuple[str, ...], typecodes: str) -> None:
-        self.record = record
-        self.names = names
-        self.typecodes = typecodes
-        self.arrays: dict[str, array] = {}
-        self.rows: dict[str, int] = {}
-
-    def get(self, name: str, buf: bytearray, count: int) -> array:
-        col = self.arrays.get(name)
-        if col is None:
-            col = self.arrays[name] = array(self.typecodes[self.names.index(name)])
-            self.rows[name] = 0
-        done = self.rows[name]
-        if done < count:
-            k = self.names.index(name)
-            size = self.record.size
-            view = memoryview(buf)[done * size:count * size]
-            col.extend([r[k] for r in self.record.iter_unpack(view)])
-            view.release()
-            self.rows[name] = count
-        return col
-
-
-class FrameLog:
+class FrameLog(_PackedLog):
     """Every frame of a session in capture order, as packed fixed-size records.
 
-    `log[i]` is a FrameRecord; `log.stream_id` (and every other field name)
-    is that column as an array, for filters and sorts over many frames.
+    `log[i]` is a FrameRecord; `log.stream_id` (and every other field of it
+    but `index`) is that column as an array, for filters and sorts over many
+    frames; `log.rows()` iterates the raw tuples.
     """
 
-    __slots__ = ("buf", "_columns")
+    __slots__ = ()
 
-    COLUMNS = ("conn", "direction", "packet", "time", "stream_id", "type_code", "flags", "length",
-               "offset", "state", "cw_client", "cw_server", "sw_client", "sw_server", "header_block")
-    RECORD = FRAME_RECORD
+    LAYOUT = (("conn", "I"), ("direction", "B"), ("packet", "I"), ("time", "d"), ("stream_id", "I"),
+              ("type_code", "B"), ("flags", "B"), ("length", "I"), ("offset", "Q"), ("stream_state", "B"),
+              ("conn_window_client", "i"), ("conn_window_server", "i"), ("stream_window_client", "i"),
+              ("stream_window_server", "i"), ("header_block", "i"), ("control_value", "I"))
+    conn = _Column()
+    direction = _Column()
+    packet = _Column()
+    time = _Column()
+    stream_id = _Column()
+    type_code = _Column()
+    flags = _Column()
+    length = _Column()
+    offset = _Column()
+    stream_state = _Column()
+    conn_window_client = _Column()
+    conn_window_server = _Column()
+    stream_window_client = _Column()
+    stream_window_server = _Column()
+    header_block = _Column()
+    control_value = _Column()
 
-    def __init__(self) -> None:
-        self.buf = bytearray()  # FRAME_RECORD after FRAME_RECORD
-        self._columns = _Columns(FRAME_RECORD, self.COLUMNS, "IBIdIBBIQBiiiii")
-
-    def add(self, conn: int, direction: int, packet: int, time: float, stream_id: int,
-            type_code: int, flags: int, length: int, offset: int, state: int, cw_client: int,
-            cw_server: int, sw_client: int, sw_server: int, header_block: int) -> int:
-        """Append one frame; returns its index. (The decoder inlines this on its hot path.)
+    def append(self, conn: int, direction: int, packet: int, time: float, stream_id: int,
+               type_code: int, flags: int, length: int, offset: int, stream_state: int,
+               conn_window_client: int, conn_window_server: int, stream_window_client: int,
+               stream_window_server: int, header_block: int = -1, control_value: int = 0) -> int:
+        """Add one frame; returns its index.
 
         Windows are stored as 32-bit values: a window past that range is
         already a flow-control error, and is kept at the limit.
         """
-        self.buf += FRAME_RECORD.pack(conn, direction, packet, time, stream_id, type_code, flags,
-                                      length, offset, state, _i32(cw_client), _i32(cw_server),
-                                      _i32(sw_client), _i32(sw_server), header_block)
-        return len(self.buf) // FRAME_RECORD.size - 1
+        index = len(self.buf) // self.RECORD.size
+        try:
+            self.buf += self.RECORD.pack(conn, direction, packet, time, stream_id, type_code, flags, length,
+                                         offset, stream_state, conn_window_client, conn_window_server,
+                                         stream_window_client, stream_window_server, header_block,
+                                         control_value)
+        except struct.error:
+            self.buf += self.RECORD.pack(conn, direction, packet, time, stream_id, type_code, flags, length,
+                                         offset, stream_state, _i32(conn_window_client),
+                                         _i32(conn_window_server), _i32(stream_window_client),
+                                         _i32(stream_window_server), header_block, control_value)
+        return index
 
     def next_index(self) -> int:
         """The index the next added frame will have."""
-        return len(self.buf) // FRAME_RECORD.size
-
-    def __len__(self) -> int:
-        return len(self.buf) // FRAME_RECORD.size
+        return len(self)
 
     def __getitem__(self, i: int) -> FrameRecord:
-        n = len(self.buf) // FRAME_RECORD.size
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(i)
-        (conn, direction, packet, time, sid, type_code, flags, length, offset, state, cwc, cws,
-         swc, sws, hb) = FRAME_RECORD.unpack_from(self.buf, i * FRAME_RECORD.size)
-        return FrameRecord(i, conn, Direction(direction), packet, time, sid, type_code, flags,
-                           length, offset, StreamState(state), cwc, cws, swc, sws, hb)
+        (index, conn, direction, packet, time, sid, type_code, flags, length, offset, state, cwc, cws,
+         swc, sws, hb, value) = self._unpacked(i)
+        return FrameRecord(index, conn, Direction(direction), packet, time, sid, type_code, flags,
+                           length, offset, StreamState(state), cwc, cws, swc, sws, hb, value)
 
     def __iter__(self) -> Iterator[FrameRecord]:
         for i in range(len(self)):
             yield self[i]
-
-    def column(self, name: str) -> array:
-        """One field of every frame, as an array (built once, then extended)."""
-        return self._columns.get(name, self.buf, len(self))
-
-    def __getattr__(self, name: str) -> array:
-        if name in FrameLog.COLUMNS:
-            return self.column(name)
-        raise AttributeError(name)
 
 
 class Stream:
@@ -324,20 +364,22 @@ class Stream:
 
     Kept lean on purpose (a large capture has hundreds of thousands):
     times, byte counts and header blocks are derived from its frames.
+    Its send windows are kept as offsets from the initial window the
+    receiver's SETTINGS give (RFC 9113 §6.9.2), so a change of that setting
+    costs nothing per stream: the window is `offset + initial`.
     """
 
-    __slots__ = ("conn", "stream_id", "state", "_index", "window_client", "window_server",
+    __slots__ = ("conn", "stream_id", "state", "_index", "window_offset_client", "window_offset_server",
                  "reset_by", "reset_code", "promised_by", "upgraded", "seen")
 
     def __init__(self, conn: int, stream_id: int, state: StreamState = StreamState.IDLE,
-                 window_client: int = DEFAULT_WINDOW, window_server: int = DEFAULT_WINDOW,
                  index: StreamFrames | None = None) -> None:
         self.conn = conn
         self.stream_id = stream_id
         self.state = state
         self._index = index
-        self.window_client = window_client  # the client's send window on this stream
-        self.window_server = window_server
+        self.window_offset_client = 0  # the client's send window on this stream, less the initial one
+        self.window_offset_server = 0
         self.reset_by: Direction | None = None
         self.reset_code: int | None = None
         self.promised_by: int | None = None  # the stream its PUSH_PROMISE came on
@@ -387,6 +429,15 @@ class StreamFrames:
         return self.by_stream.get((conn, stream_id)) or array("I")
 
 
+class Goaway(NamedTuple):
+    """A GOAWAY frame's facts, read once when it was decoded."""
+
+    frame: int  # FrameLog index
+    direction: Direction
+    last_stream_id: int
+    error_code: int
+
+
 @dataclass(slots=True, eq=False)
 class Connection:
     """One TCP connection that carries HTTP/2 (or was seen as HTTP/1.1)."""
@@ -400,14 +451,16 @@ class Connection:
     settings_server: dict[int, int] = field(default_factory=dict)
     window_client: int = DEFAULT_WINDOW  # connection-level send windows
     window_server: int = DEFAULT_WINDOW
+    initial_window_client: int = DEFAULT_WINDOW  # a new stream's send window for the client (the server's setting)
+    initial_window_server: int = DEFAULT_WINDOW
     frame_count: int = 0
-    first_time: float = 0.0
-    last_time: float = 0.0
-    goaway: list[int] = field(default_factory=list)  # FrameLog indexes of GOAWAY frames
+    goaways: list[Goaway] = field(default_factory=list)
     closed_by: str | None = None  # "client FIN", "server RST", ...
 
-    def endpoint(self, direction: Direction) -> str:
-        return self.client if direction is Direction.CLIENT else self.server
+    def stream_windows(self, stream: Stream) -> tuple[int, int]:
+        """(client, server) send windows of a stream now."""
+        return (stream.window_offset_client + self.initial_window_client,
+                stream.window_offset_server + self.initial_window_server)
 
 
 class PayloadStore(Protocol):

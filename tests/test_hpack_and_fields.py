@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from inspector.http2 import frames as F
 from inspector.http2.hpack_decoder import HpackContext
+from inspector.http2.payloads import header_block_fragment, parse_fields
 
 header = st.tuples(st.text(alphabet="abcdefghij-", min_size=1, max_size=10),
                    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30))
@@ -90,20 +91,20 @@ def _payload(frame):
 
 def test_fields_of_every_rfc_frame_type():
     s = SettingsFrame(0, settings={1: 4096, 4: 1 << 20, 0x99: 7})
-    assert F.parse_fields(4, 0, _payload(s))["settings"] == [
+    assert parse_fields(4, 0, _payload(s))["settings"] == [
         ("HEADER_TABLE_SIZE", 4096), ("INITIAL_WINDOW_SIZE", 1 << 20), ("UNKNOWN_SETTING_0x99", 7)]
     g = GoAwayFrame(0, last_stream_id=7, error_code=11, additional_data=b"slow down")
-    assert F.parse_fields(7, 0, _payload(g)) == {"last_stream_id": 7, "error_code": 11,
+    assert parse_fields(7, 0, _payload(g)) == {"last_stream_id": 7, "error_code": 11,
                                                   "error": "ENHANCE_YOUR_CALM", "debug_data": "slow down"}
-    assert F.parse_fields(3, 0, _payload(RstStreamFrame(1, error_code=8)))["error"] == "CANCEL"
-    assert F.parse_fields(8, 0, _payload(WindowUpdateFrame(0, window_increment=1000))) == {
+    assert parse_fields(3, 0, _payload(RstStreamFrame(1, error_code=8)))["error"] == "CANCEL"
+    assert parse_fields(8, 0, _payload(WindowUpdateFrame(0, window_increment=1000))) == {
         "window_size_increment": 1000}
     p = PriorityFrame(3, depends_on=1, stream_weight=200, exclusive=True)
-    assert F.parse_fields(2, 0, _payload(p)) == {"exclusive": True, "stream_dependency": 1, "weight": 201}
+    assert parse_fields(2, 0, _payload(p)) == {"exclusive": True, "stream_dependency": 1, "weight": 201}
     pp = PushPromiseFrame(1, promised_stream_id=2, data=b"\x82", flags=["END_HEADERS", "PADDED"], pad_length=3)
-    fields = F.parse_fields(5, pp.serialize()[4], _payload(pp))
+    fields = parse_fields(5, pp.serialize()[4], _payload(pp))
     assert fields == {"pad_length": 3, "promised_stream_id": 2, "field_block_length": 1}
-    assert F.header_block_fragment(5, pp.serialize()[4], _payload(pp)) == b"\x82"
+    assert header_block_fragment(5, pp.serialize()[4], _payload(pp)) == b"\x82"
 
 
 def test_flag_names_show_undefined_bits_too():
@@ -114,5 +115,5 @@ def test_flag_names_show_undefined_bits_too():
 
 
 def test_malformed_payload_is_described_not_raised():
-    assert "malformed" in F.parse_fields(7, 0, b"\x00\x01")
-    assert "malformed" in F.parse_fields(0, F.PADDED, b"\x09abc")
+    assert "malformed" in parse_fields(7, 0, b"\x00\x01")
+    assert "malformed" in parse_fields(0, F.PADDED, b"\x09abc")

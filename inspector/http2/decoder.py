@@ -9,24 +9,33 @@ It splits frames, joins CONTINUATION into header blocks, decodes HPACK per
 direction, moves stream states (stream_state.TRANSITIONS) and tracks the
 flow-control windows. It is an observer: a frame that breaks the rules is
 kept and marked with a finding, never dropped.
+
+Each frame type has one small handler in `_HANDLERS` (like h2's
+`_frame_dispatch_table`); the payload's fields come from `payloads`. DATA
+and a whole HEADERS block on a known stream, nearly all of any capture, take
+one inlined fast path in `receive`, which `FAST_PATH = False` switches off
+(a test checks both give the same records). Work is linear in the bytes
+received: a partial frame waits in a buffer that is appended to, and the
+resynchronising scan never looks at a byte twice except to finish a chain.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import NamedTuple
 
 from inspector.http2 import frames as F
+from inspector.http2 import payloads as P
 from inspector.http2.hpack_decoder import DEFAULT_TABLE_SIZE, HpackContext
 from inspector.http2.stream_state import AFTER_DATA as _AFTER_DATA
 from inspector.http2.stream_state import AFTER_HEADERS as _AFTER_HEADERS
 from inspector.http2.stream_state import StreamEvent, assumed_state, next_state
-from inspector.model import FRAME_RECORD as _RECORD
-from inspector.model import HEADER_BLOCK_RECORD as _HB_RECORD
 from inspector.model import (
     Connection,
     Direction,
     Finding,
+    Goaway,
     Role,
     Session,
     Severity,
@@ -36,11 +45,10 @@ from inspector.model import (
 
 _HEADER = struct.Struct(">BHBBI")
 _unpack_header = _HEADER.unpack_from
-_I32 = struct.Struct(">I")
 
 MAX_WINDOW = 2**31 - 1
 MIDSTREAM_MAX_FRAME = 1 << 20  # limit for framing checks when we never saw SETTINGS
-RESYNC_BUFFER_LIMIT = 1 << 20
+RESYNC_BUFFER_LIMIT = 1 << 20  # bytes held while a frame boundary cannot yet be proven
 _KNOWN_TYPES = frozenset(F.TYPE_NAMES)
 _FIXED_LENGTH = {F.FrameType.PRIORITY: 5, F.FrameType.RST_STREAM: 4, F.FrameType.PING: 8,
                  F.FrameType.WINDOW_UPDATE: 4}
@@ -50,10 +58,13 @@ _STREAM_ONLY = frozenset({F.FrameType.DATA, F.FrameType.HEADERS, F.FrameType.PRI
                           F.FrameType.CONTINUATION})
 _DEFINED_BITS = {t: sum(f.bit for f in flags) for t, flags in F.DEFINED_FLAGS.items()}
 
-DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, \
-    CONTINUATION = range(10)
+DATA, HEADERS, SETTINGS, CONTINUATION = (F.FrameType.DATA, F.FrameType.HEADERS, F.FrameType.SETTINGS,
+                                         F.FrameType.CONTINUATION)
+END_STREAM, END_HEADERS, PADDED, PRIORITY_FLAG = F.END_STREAM, F.END_HEADERS, F.PADDED, F.PRIORITY_FLAG
+_PLAIN_HEADERS = END_HEADERS  # flags & _HEADERS_SHAPE == this: one whole block, no padding or priority
+_HEADERS_SHAPE = END_HEADERS | PADDED | PRIORITY_FLAG
 C, S = Direction.CLIENT, Direction.SERVER
-_HEADERS = StreamEvent.HEADERS
+_HEADERS_EVENT = StreamEvent.HEADERS
 _REQUEST, _TRAILERS = Role.REQUEST, Role.TRAILERS
 
 
@@ -66,15 +77,24 @@ class PendingBlock(NamedTuple):
     fragments: list[bytes]
 
 
+class Handled(NamedTuple):
+    """What a frame handler tells the record it appends."""
+
+    stream: Stream | None
+    header_block: int = -1
+    control_value: int = 0
+
+
 class _Side:
     """What the decoder keeps for one direction of the connection."""
 
-    __slots__ = ("buf", "buf_offset", "synced", "expect_preface", "hpack_state", "pending",
+    __slots__ = ("buf", "buf_offset", "need", "synced", "expect_preface", "hpack_state", "pending",
                  "skipped_from", "skipped_packet")
 
     def __init__(self, hpack_state: int, synced: bool) -> None:
-        self.buf = b""  # bytes received but not yet a whole frame
+        self.buf = bytearray()  # bytes received but not yet a whole frame
         self.buf_offset = 0  # stream offset of buf[0]
+        self.need = 0  # how many bytes buf must hold before decoding can go on
         self.synced = synced  # False: looking for a frame boundary we can prove
         self.expect_preface = False
         self.hpack_state = hpack_state
@@ -82,9 +102,20 @@ class _Side:
         self.skipped_from: int | None = None  # stream offset where unframed bytes began
         self.skipped_packet = 0
 
+    def hold(self, data: bytes, start: int, offset: int, need: int) -> None:
+        """Keep data[start:] (which begins at stream `offset`) until `need` bytes are there."""
+        self.buf = bytearray(memoryview(data)[start:])
+        self.buf_offset = offset
+        self.need = need
+
+
+Handler = Callable[["ConnectionDecoder", int, bytes, int, int, int, int, int, int], Handled]
+
 
 class ConnectionDecoder:
     """Decodes one connection's two byte streams into `session`'s model."""
+
+    FAST_PATH = True  # inline DATA and plain HEADERS in `receive`; off, every frame takes its handler
 
     def __init__(self, session: Session, conn: Connection, hpack: HpackContext, *,
                  midstream: bool = False) -> None:
@@ -99,7 +130,6 @@ class ConnectionDecoder:
         default_max = MIDSTREAM_MAX_FRAME if midstream else F.DEFAULT_MAX_FRAME_SIZE
         self.max_frame = [default_max, default_max]
         self.table_limit = [DEFAULT_TABLE_SIZE if not midstream else 1 << 30] * 2
-        self.initial_window = [F.DEFAULT_WINDOW, F.DEFAULT_WINDOW]  # receiver's setting, per side
         self.highest_stream = 0
 
     # ---- input -----------------------------------------------------------
@@ -109,13 +139,16 @@ class ConnectionDecoder:
         """Bytes that arrived in `direction`, starting at stream `offset`, in capture packet `packet`."""
         side = self.sides[direction]
         if side.buf:
-            data = side.buf + data
-            offset = side.buf_offset
+            side.buf += data
+            if len(side.buf) < side.need:
+                return
+            data, offset = bytes(side.buf), side.buf_offset
+            side.buf = bytearray()
         pos = 0
         if side.expect_preface:
             need = len(F.CLIENT_PREFACE)
             if len(data) < need and F.CLIENT_PREFACE.startswith(data):
-                side.buf, side.buf_offset = data, offset
+                side.hold(data, 0, offset, len(data) + 1)  # look again at the next byte
                 return
             side.expect_preface = False
             if data.startswith(F.CLIENT_PREFACE):
@@ -131,18 +164,14 @@ class ConnectionDecoder:
         d = int(direction)
         peer = 1 - d
         first_index = self.session.frames.next_index()
-        frame = self._frame
         conn = self.conn
         streams = conn.streams
         log = self.session.frames
-        buf = log.buf
-        record_size = _RECORD.size
-        pack = _RECORD.pack
+        append = log.append
         max_frame = self.max_frame
         hpack_cache = self.hpack.cache
-        hb_headers = self.session.header_blocks.headers
-        hb_buf = self.session.header_blocks.buf
-        hb_pack = _HB_RECORD.pack
+        fast = self.FAST_PATH
+        add_block = self.session.header_blocks.append
         conn_index = conn.index
         while n - pos >= 9:
             hi, lo, type_code, flags, sid = _unpack_header(data, pos)
@@ -156,78 +185,61 @@ class ConnectionDecoder:
                     return
                 continue
             if end > n:
+                side.hold(data, pos, offset + pos, 9 + length)
                 break
-            # Fast paths for the frames that make up nearly all traffic: DATA and
-            # a whole header block in one HEADERS frame, on a known stream, with
-            # a state transition the RFC allows. Anything else takes `_frame`.
-            stream = streams.get(sid) if type_code <= 1 and side.pending is None else None
-            if stream is None and type_code == HEADERS and sid and side.pending is None:
-                stream = self._stream(sid, d, _HEADERS)
+            # The fast path: DATA, or a whole header block in one HEADERS frame, on a
+            # known stream, with a state transition the RFC allows. Anything else,
+            # and every unusual case, takes the frame type's handler.
+            stream = streams.get(sid) if fast and type_code <= 1 and side.pending is None else None
+            if stream is None and fast and type_code == HEADERS and sid and side.pending is None:
+                stream = self._stream(sid, d, _HEADERS_EVENT)
             if stream is not None:
                 if type_code == DATA:
-                    new = _AFTER_DATA.get((stream.state, d, flags & 1))
+                    new = _AFTER_DATA.get((stream.state, d, flags & END_STREAM))
                     if new is not None:
                         stream.state = new
                         if d:
                             conn.window_server -= length
-                            stream.window_server -= length
+                            stream.window_offset_server -= length
                         else:
                             conn.window_client -= length
-                            stream.window_client -= length
-                        try:
-                            buf += pack(conn_index, d, packet, time, sid, 0, flags, length, offset + pos,
-                                        new, conn.window_client, conn.window_server,
-                                        stream.window_client, stream.window_server, -1)
-                        except struct.error:  # a window past 32 bits: stored at the limit
-                            log.add(conn_index, d, packet, time, sid, 0, flags, length, offset + pos,
-                                    new, conn.window_client, conn.window_server,
-                                    stream.window_client, stream.window_server, -1)
+                            stream.window_offset_client -= length
+                        append(conn_index, d, packet, time, sid, DATA, flags, length, offset + pos, new,
+                               conn.window_client, conn.window_server,
+                               stream.window_offset_client + conn.initial_window_client,
+                               stream.window_offset_server + conn.initial_window_server)
                         pos = end
                         continue
-                elif flags & 0x2C == 4:  # END_HEADERS, no PADDED or PRIORITY
-                    new = _AFTER_HEADERS.get((stream.state, d, flags & 1))
+                elif flags & _HEADERS_SHAPE == _PLAIN_HEADERS:
+                    new = _AFTER_HEADERS.get((stream.state, d, flags & END_STREAM))
                     decoded = hpack_cache.get((side.hpack_state, data[pos + 9:end]))
                     if new is not None and decoded is not None and decoded.clean:
                         stream.state = new
-                        index = len(buf) // record_size
                         side.hpack_state = decoded.state_id
                         headers = decoded.headers
                         if d:
-                            role = _role(stream, d, headers, flags & 1)
+                            role = _role(stream, d, headers, flags & END_STREAM)
                         else:
                             role = _TRAILERS if stream.seen & 1 else _REQUEST
                             stream.seen |= 1
-                        block = len(hb_headers)
-                        hb_headers.append(headers)
-                        hb_buf += hb_pack(conn_index, sid, d, role, index, flags & 1)
-                        try:
-                            buf += pack(conn_index, d, packet, time, sid, 1, flags, length, offset + pos,
-                                        new, conn.window_client, conn.window_server,
-                                        stream.window_client, stream.window_server, block)
-                        except struct.error:
-                            log.add(conn_index, d, packet, time, sid, 1, flags, length, offset + pos,
-                                    new, conn.window_client, conn.window_server,
-                                    stream.window_client, stream.window_server, block)
+                        block = add_block(conn_index, sid, d, role, headers, len(log), bool(flags & END_STREAM))
+                        append(conn_index, d, packet, time, sid, HEADERS, flags, length, offset + pos, new,
+                               conn.window_client, conn.window_server,
+                               stream.window_offset_client + conn.initial_window_client,
+                               stream.window_offset_server + conn.initial_window_server, block)
                         pos = end
                         continue
-            frame(d, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
+            self._frame(d, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
             pos = end
-        if pos < n:
-            side.buf = data[pos:]
-            side.buf_offset = offset + pos
         else:
-            side.buf = b""
-        added = len(buf) // record_size - first_index
-        if added:
-            if not conn.frame_count:
-                conn.first_time = time
-            conn.frame_count += added
-            conn.last_time = time
+            if pos < n:
+                side.hold(data, pos, offset + pos, 9)
+        conn.frame_count += len(log) - first_index
 
     def gap(self, direction: Direction, size: int, packet: int) -> None:
         """`size` bytes of `direction` were never captured: drop what was half-read and resync."""
         side = self.sides[direction]
-        side.buf = b""
+        side.buf = bytearray()
         side.synced = False
         side.expect_preface = False
         side.pending = None
@@ -247,7 +259,7 @@ class ConnectionDecoder:
             self._finding(Severity.WARNING,
                           f"the {direction.label} closed with {len(side.buf)} bytes of an unfinished frame",
                           "", packet=packet)
-            side.buf = b""
+            side.buf = bytearray()
 
     def finish(self) -> None:
         """The source ended: report frames left unfinished."""
@@ -289,11 +301,13 @@ class ConnectionDecoder:
             return self._plausible(data, end, direction) >= 0
         return False
 
-    def _proven_boundary(self, data: bytes, start: int, direction: Direction) -> int:
-        """First offset >= start where a chain of plausible frames proves a boundary, or -1.
+    def _proven_boundary(self, data: bytes, start: int, direction: Direction) -> tuple[int, int]:
+        """(boundary, -1) for the first offset >= start where a chain of plausible frames proves
+        a boundary; (-1, q) when the bytes from q on cannot yet say (its chain runs past the end).
 
         Proof: two or more plausible headers chain to exactly the end of what we
-        have, or three chain in a row.
+        have, or three chain in a row. A candidate whose chain breaks is never
+        looked at again, so the scan is linear in the bytes.
         """
         n = len(data)
         for q in range(start, n - 8):
@@ -305,20 +319,22 @@ class ConnectionDecoder:
                 chain += 1
                 p += 9 + length
                 if chain >= 3 or (p == n and chain >= 2):
-                    return q
-            if p == n and chain >= 1 and q == start and self.midstream and start == 0:
-                return q  # a chunk that starts on a frame boundary, as most do
-        return -1
+                    return q, -1
+            else:
+                if p == n and chain >= 1 and q == start and self.midstream and start == 0:
+                    return q, -1  # a chunk that starts on a frame boundary, as most do
+                if chain and n - q <= RESYNC_BUFFER_LIMIT:
+                    return -1, q  # undecided: wait for the rest of its chain
+        return -1, max(start, n - 8)
 
     def _resync(self, side: _Side, direction: Direction, data: bytes, pos: int, offset: int,
                 packet: int) -> int:
-        """Find where framing can resume; buffers and returns -1 when not yet provable."""
+        """Find where framing can resume; holds the undecided bytes and returns -1 when not yet provable."""
         if side.skipped_from is None:
             side.skipped_from, side.skipped_packet = offset + pos, packet
-        q = self._proven_boundary(data, pos, direction)
+        q, undecided = self._proven_boundary(data, pos, direction)
         if q < 0:
-            keep = data[-RESYNC_BUFFER_LIMIT:] if len(data) > RESYNC_BUFFER_LIMIT else data
-            side.buf, side.buf_offset = keep, offset + len(data) - len(keep)
+            side.hold(data, undecided, offset + undecided, len(data) - undecided + 1)
             return -1
         skipped = offset + q - side.skipped_from
         if skipped:
@@ -339,8 +355,7 @@ class ConnectionDecoder:
                 state = assumed_state(Direction(direction), event) if self.midstream else StreamState.IDLE
             else:
                 state = StreamState.IDLE
-            stream = Stream(self.conn.index, sid, state, self.initial_window[S], self.initial_window[C],
-                            self.session.stream_frames)
+            stream = Stream(self.conn.index, sid, state, self.session.stream_frames)
             self.conn.streams[sid] = stream
             if sid > self.highest_stream:
                 self.highest_stream = sid
@@ -359,21 +374,42 @@ class ConnectionDecoder:
         else:
             stream.state = new
 
+    def _move_window(self, sender: int, delta: int, *, connection: bool, stream: Stream | None) -> None:
+        """Flow control: `sender`'s send window on the connection and/or on `stream` changes
+        by `delta` (DATA counts against both, RFC 9113 §6.9.1; a WINDOW_UPDATE from the peer
+        widens one of them)."""
+        conn = self.conn
+        if sender:
+            if connection:
+                conn.window_server += delta
+            if stream is not None:
+                stream.window_offset_server += delta
+        else:
+            if connection:
+                conn.window_client += delta
+            if stream is not None:
+                stream.window_offset_client += delta
+
+    def _append(self, direction: int, packet: int, time: float, sid: int, type_code: int, flags: int,
+                length: int, offset: int, handled: Handled) -> None:
+        """Add the frame's record, with the state and windows it left behind."""
+        conn, stream = self.conn, handled.stream
+        if stream is not None:
+            window_client, window_server = conn.stream_windows(stream)
+            state = int(stream.state)
+        else:
+            window_client = window_server = state = 0
+        self.session.frames.append(conn.index, direction, packet, time, sid, type_code, flags, length, offset,
+                                   state, conn.window_client, conn.window_server, window_client, window_server,
+                                   handled.header_block, handled.control_value)
+
     def _frame(self, direction: int, data: bytes, pos: int, length: int, type_code: int,
                flags: int, sid: int, time: float, packet: int, offset: int) -> None:
-        """Decode one frame the general way and add its record to the frame log.
-
-        `direction` is 0 (client) or 1. `receive` inlines the common cases of
-        DATA and HEADERS; every other frame, and every unusual case, comes here.
-        """
-        log = self.session.frames
-        index = log.next_index()
-        conn = self.conn
+        """Decode one frame by its type's handler and add its record to the frame log."""
+        index = self.session.frames.next_index()
         side = self.sides[direction]
-        stream: Stream | None = None
-        block = -1
         if sid >> 31:
-            sid &= 0x7FFF_FFFF
+            sid &= P.STREAM_ID_MASK
             self._finding(Severity.WARNING, "reserved bit of the stream identifier is set",
                           "RFC 9113 §4.1", stream_id=sid, packet=packet, frame=index)
         if side.pending is not None and (type_code != CONTINUATION or sid != side.pending.stream_id):
@@ -382,145 +418,165 @@ class ConnectionDecoder:
                           f"stream {side.pending.stream_id}", "RFC 9113 §6.10", stream_id=sid,
                           packet=packet, frame=index)
             side.pending = None
-
-        if type_code == DATA and sid:
-            stream = conn.streams.get(sid) or self._stream(sid, direction, StreamEvent.DATA)
-            if direction:
-                conn.window_server -= length
-                stream.window_server -= length
-            else:
-                conn.window_client -= length
-                stream.window_client -= length
-            self._transition(stream, direction, StreamEvent.DATA, type_code, packet, index)
-            if flags & 1:
-                self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet, index)
-        else:
-            stream, block = self._other_frame(direction, data, pos, length, type_code, flags, sid,
-                                              packet, index)
-        if length > self.max_frame[1 - direction]:
-            self._finding(Severity.ERROR,
-                          f"frame of {length} bytes exceeds the peer's SETTINGS_MAX_FRAME_SIZE "
-                          f"({self.max_frame[1 - direction]})", "RFC 9113 §4.2", stream_id=sid,
-                          packet=packet, frame=index)
-        if stream is not None:
-            log.add(conn.index, direction, packet, time, sid, type_code, flags, length, offset,
-                    stream.state, conn.window_client, conn.window_server, stream.window_client,
-                    stream.window_server, block)
-        else:
-            log.add(conn.index, direction, packet, time, sid, type_code, flags, length, offset, 0,
-                    conn.window_client, conn.window_server, 0, 0, block)
-
-    def _other_frame(self, direction: int, data: bytes, pos: int, length: int, type_code: int,
-                     flags: int, sid: int, packet: int, index: int) -> tuple[Stream | None, int]:
-        """Every frame but the common DATA and HEADERS: returns (its stream, header block index)."""
-        conn = self.conn
-        side = self.sides[direction]
-        stream: Stream | None = None
-        block = -1
-        payload_start = pos + 9
-        payload_end = payload_start + length
-        if type_code == HEADERS or type_code == PUSH_PROMISE:
-            payload = data[payload_start:payload_end]
-            try:
-                fragment = F.header_block_fragment(type_code, flags, payload)
-            except F.FieldError as exc:
-                self._finding(Severity.ERROR, f"{F.type_name(type_code)}: {exc}", "RFC 9113 §6.2",
-                              stream_id=sid, packet=packet, frame=index)
-                fragment = b""
-            promised = 0
-            if type_code == PUSH_PROMISE and length >= 4:
-                at = 1 if flags & F.PADDED else 0
-                if len(payload) >= at + 4:
-                    promised = _I32.unpack_from(payload, at)[0] & 0x7FFF_FFFF
-            if sid:
-                stream = self._stream(sid, direction, StreamEvent.HEADERS)
-                if type_code == HEADERS:
-                    self._transition(stream, direction, StreamEvent.HEADERS, type_code, packet, index)
-                    if flags & F.END_STREAM:
-                        self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet,
-                                         index)
-                elif promised:
-                    self._transition(stream, direction, StreamEvent.PUSH_PROMISE, type_code, packet, index)
-                    pushed = self._stream(promised, direction, StreamEvent.PUSH_PROMISE)
-                    self._transition(pushed, direction, StreamEvent.PUSH_PROMISE, type_code, packet, index)
-                    pushed.promised_by = sid
-            end_stream = type_code == HEADERS and bool(flags & F.END_STREAM)
-            if flags & F.END_HEADERS:
-                block = self._header_block(direction, sid, promised, end_stream, fragment, index)
-            else:
-                side.pending = PendingBlock(sid, promised, end_stream, [fragment])
-        elif type_code == CONTINUATION:
-            stream = self._stream(sid, direction, StreamEvent.CONTROL) if sid else None
-            pending = side.pending
-            if pending is None or pending.stream_id != sid:
-                self._finding(Severity.ERROR, "CONTINUATION without a header block in progress",
-                              "RFC 9113 §6.10", stream_id=sid, packet=packet, frame=index)
-            else:
-                pending.fragments.append(data[payload_start:payload_end])
-                if flags & F.END_HEADERS:
-                    side.pending = None
-                    block = self._header_block(direction, pending.stream_id, pending.promised_id,
-                                               pending.end_stream, b"".join(pending.fragments), index)
-        elif type_code == DATA:  # on stream 0: counted against the connection only
-            if direction:
-                conn.window_server -= length
-            else:
-                conn.window_client -= length
-        elif type_code == SETTINGS:
-            if not flags & F.ACK:
-                self._settings(direction, data[payload_start:payload_end], packet, index)
-        elif type_code == WINDOW_UPDATE:
-            increment = _I32.unpack_from(data, payload_start)[0] & 0x7FFF_FFFF if length >= 4 else 0
-            if not increment:
-                self._finding(Severity.ERROR, "WINDOW_UPDATE with an increment of 0", "RFC 9113 §6.9",
-                              stream_id=sid, packet=packet, frame=index)
-            # A WINDOW_UPDATE lets the *peer* send more.
-            if sid == 0:
-                if direction:
-                    conn.window_client += increment
-                else:
-                    conn.window_server += increment
-            else:
-                stream = self._stream(sid, direction, StreamEvent.CONTROL)
-                if direction:
-                    stream.window_client += increment
-                else:
-                    stream.window_server += increment
-                self._transition(stream, direction, StreamEvent.CONTROL, type_code, packet, index)
-        elif type_code == RST_STREAM:
-            if sid:
-                stream = self._stream(sid, direction, StreamEvent.RST_STREAM)
-                self._transition(stream, direction, StreamEvent.RST_STREAM, type_code, packet, index)
-                stream.reset_by = Direction(direction)
-                stream.reset_code = _I32.unpack_from(data, payload_start)[0] if length >= 4 else 0
-        elif type_code == PRIORITY:
-            if sid:
-                stream = self._stream(sid, direction, StreamEvent.CONTROL)
-                self._transition(stream, direction, StreamEvent.CONTROL, type_code, packet, index)
-        elif type_code == GOAWAY:
-            conn.goaway.append(index)
-            if length >= 8:
-                code = _I32.unpack_from(data, payload_start + 4)[0]
-                if code:
-                    self._finding(Severity.WARNING,
-                                  f"GOAWAY from the {Direction(direction).label} with {F.error_name(code)}",
-                                  "RFC 9113 §6.8", packet=packet, frame=index)
-        elif sid and type_code != PING:
-            stream = conn.streams.get(sid)
+        payload = b"" if type_code == DATA else data[pos + 9:pos + 9 + length]  # DATA's bytes stay in the capture
+        handler = _HANDLERS.get(type_code, ConnectionDecoder._on_unknown)
+        handled = handler(self, direction, payload, flags, sid, packet, index, type_code, length)
         if type_code in _STREAM_ONLY and not sid:
             self._finding(Severity.ERROR, f"{F.type_name(type_code)} on stream 0", "RFC 9113 §6",
                           packet=packet, frame=index)
         elif type_code in _CONNECTION_ONLY and sid:
             self._finding(Severity.ERROR, f"{F.type_name(type_code)} on stream {sid}, not stream 0",
                           "RFC 9113 §6", stream_id=sid, packet=packet, frame=index)
-        return stream, block
+        if length > self.max_frame[1 - direction]:
+            self._finding(Severity.ERROR,
+                          f"frame of {length} bytes exceeds the peer's SETTINGS_MAX_FRAME_SIZE "
+                          f"({self.max_frame[1 - direction]})", "RFC 9113 §4.2", stream_id=sid,
+                          packet=packet, frame=index)
+        self._append(direction, packet, time, sid, type_code, flags, length, offset, handled)
+
+    # ---- the handlers: one per frame type ----------------------------------
+    # Each takes (direction, payload, flags, stream id, packet, frame index, type code,
+    # length) and returns what the frame's record needs.
+
+    def _on_data(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                 type_code: int, length: int) -> Handled:
+        if not sid:  # counted against the connection only
+            self._move_window(direction, -length, connection=True, stream=None)
+            return Handled(None)
+        stream = self.conn.streams.get(sid) or self._stream(sid, direction, StreamEvent.DATA)
+        self._move_window(direction, -length, connection=True, stream=stream)
+        self._transition(stream, direction, StreamEvent.DATA, type_code, packet, index)
+        if flags & END_STREAM:
+            self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet, index)
+        return Handled(stream)
+
+    def _on_headers(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                    type_code: int, length: int) -> Handled:
+        fragment = self._fragment(payload, flags, sid, packet, index, type_code)
+        stream = None
+        if sid:
+            stream = self._stream(sid, direction, StreamEvent.HEADERS)
+            self._transition(stream, direction, StreamEvent.HEADERS, type_code, packet, index)
+            if flags & END_STREAM:
+                self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet, index)
+        return Handled(stream, self._block_fragment(direction, sid, 0, bool(flags & END_STREAM), flags,
+                                                    fragment, index))
+
+    def _on_push_promise(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                         type_code: int, length: int) -> Handled:
+        fragment = self._fragment(payload, flags, sid, packet, index, type_code)
+        promised = P.control_value(type_code, flags, payload)
+        stream = None
+        if sid:
+            stream = self._stream(sid, direction, StreamEvent.HEADERS)
+            if promised:
+                self._transition(stream, direction, StreamEvent.PUSH_PROMISE, type_code, packet, index)
+                pushed = self._stream(promised, direction, StreamEvent.PUSH_PROMISE)
+                self._transition(pushed, direction, StreamEvent.PUSH_PROMISE, type_code, packet, index)
+                pushed.promised_by = sid
+        block = self._block_fragment(direction, sid, promised, False, flags, fragment, index)
+        return Handled(stream, block, promised)
+
+    def _on_continuation(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                         type_code: int, length: int) -> Handled:
+        stream = self._stream(sid, direction, StreamEvent.CONTROL) if sid else None
+        side = self.sides[direction]
+        pending = side.pending
+        if pending is None or pending.stream_id != sid:
+            self._finding(Severity.ERROR, "CONTINUATION without a header block in progress",
+                          "RFC 9113 §6.10", stream_id=sid, packet=packet, frame=index)
+            return Handled(stream)
+        pending.fragments.append(payload)
+        if not flags & END_HEADERS:
+            return Handled(stream)
+        side.pending = None
+        return Handled(stream, self._header_block(direction, pending.stream_id, pending.promised_id,
+                                                  pending.end_stream, b"".join(pending.fragments), index))
+
+    def _on_settings(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                     type_code: int, length: int) -> Handled:
+        if not flags & F.ACK:
+            self._settings(direction, payload, packet, index)
+        return Handled(None)
+
+    def _on_window_update(self, direction: int, payload: bytes, flags: int, sid: int, packet: int,
+                          index: int, type_code: int, length: int) -> Handled:
+        increment = P.control_value(type_code, flags, payload)
+        if not increment:
+            self._finding(Severity.ERROR, "WINDOW_UPDATE with an increment of 0", "RFC 9113 §6.9",
+                          stream_id=sid, packet=packet, frame=index)
+        stream = self._stream(sid, direction, StreamEvent.CONTROL) if sid else None
+        self._move_window(1 - direction, increment, connection=not sid, stream=stream)  # the *peer* may send more
+        if stream is not None:
+            self._transition(stream, direction, StreamEvent.CONTROL, type_code, packet, index)
+        return Handled(stream, -1, increment)
+
+    def _on_rst_stream(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                       type_code: int, length: int) -> Handled:
+        code = P.control_value(type_code, flags, payload)
+        if not sid:
+            return Handled(None, -1, code)
+        stream = self._stream(sid, direction, StreamEvent.RST_STREAM)
+        self._transition(stream, direction, StreamEvent.RST_STREAM, type_code, packet, index)
+        stream.reset_by = Direction(direction)
+        stream.reset_code = code
+        return Handled(stream, -1, code)
+
+    def _on_priority(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                     type_code: int, length: int) -> Handled:
+        if not sid:
+            return Handled(None)
+        stream = self._stream(sid, direction, StreamEvent.CONTROL)
+        self._transition(stream, direction, StreamEvent.CONTROL, type_code, packet, index)
+        return Handled(stream)
+
+    def _on_goaway(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                   type_code: int, length: int) -> Handled:
+        try:
+            goaway = P.GoawayPayload.parse(flags, payload)
+            last, code = goaway.last_stream_id, goaway.error_code
+        except P.FieldError:
+            last, code = 0, 0
+        self.conn.goaways.append(Goaway(index, Direction(direction), last, code))
+        if code:
+            self._finding(Severity.WARNING, f"GOAWAY from the {Direction(direction).label} with {F.error_name(code)}",
+                          "RFC 9113 §6.8", packet=packet, frame=index)
+        return Handled(None, -1, last)
+
+    def _on_ping(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                 type_code: int, length: int) -> Handled:
+        return Handled(None)
+
+    def _on_unknown(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                    type_code: int, length: int) -> Handled:
+        """ALTSVC, ORIGIN, PRIORITY_UPDATE and unknown types: recorded, no state of their own."""
+        return Handled(self.conn.streams.get(sid) if sid else None)
+
+    # ---- header blocks -----------------------------------------------------
+
+    def _fragment(self, payload: bytes, flags: int, sid: int, packet: int, index: int, type_code: int) -> bytes:
+        try:
+            return P.header_block_fragment(type_code, flags, payload)
+        except P.FieldError as exc:
+            self._finding(Severity.ERROR, f"{F.type_name(type_code)}: {exc}", "RFC 9113 §6.2",
+                          stream_id=sid, packet=packet, frame=index)
+            return b""
+
+    def _block_fragment(self, direction: int, sid: int, promised: int, end_stream: bool, flags: int,
+                        fragment: bytes, index: int) -> int:
+        """The first fragment of a block: decoded now if END_HEADERS, else kept for CONTINUATION."""
+        if flags & END_HEADERS:
+            return self._header_block(direction, sid, promised, end_stream, fragment, index)
+        self.sides[direction].pending = PendingBlock(sid, promised, end_stream, [fragment])
+        return -1
 
     def _settings(self, direction: int, payload: bytes, packet: int, frame: int) -> None:
         if len(payload) % 6:
             self._finding(Severity.ERROR, f"SETTINGS length {len(payload)} is not a multiple of 6",
                           "RFC 9113 §6.5", packet=packet, frame=frame)
-        mine = self.conn.settings_client if direction == C else self.conn.settings_server
-        for ident, value in F.parse_settings(payload):
+        conn = self.conn
+        mine = conn.settings_client if direction == C else conn.settings_server
+        for ident, value in P.settings_pairs(payload):
             mine[ident] = value
             if ident == F.Setting.HEADER_TABLE_SIZE:
                 self.table_limit[direction] = value
@@ -535,16 +591,12 @@ class ConnectionDecoder:
                     self._finding(Severity.ERROR, f"SETTINGS_INITIAL_WINDOW_SIZE {value} is too large",
                                   "RFC 9113 §6.5.2", packet=packet, frame=frame)
                     continue
-                # The receiver's setting sizes the windows the peer sends into
-                # (RFC 9113 section 6.9.2): adjust every stream by the change.
-                delta = value - self.initial_window[direction]
-                self.initial_window[direction] = value
-                if delta:
-                    for stream in self.conn.streams.values():
-                        if direction == C:
-                            stream.window_server += delta
-                        else:
-                            stream.window_client += delta
+                # The receiver's setting sizes the windows the peer sends into (RFC 9113
+                # section 6.9.2). Streams keep offsets from it, so this is one assignment.
+                if direction == C:
+                    conn.initial_window_server = value
+                else:
+                    conn.initial_window_client = value
 
     def _header_block(self, direction: int, stream_id: int, promised_id: int, end_stream: bool,
                       raw: bytes, frame: int) -> int:
@@ -589,9 +641,24 @@ class ConnectionDecoder:
         self.session.header_blocks.append(self.conn.index, 1, C, Role.REQUEST, headers, -1, end_stream)
 
 
+_HANDLERS: dict[int, Handler] = {
+    F.FrameType.DATA: ConnectionDecoder._on_data,
+    F.FrameType.HEADERS: ConnectionDecoder._on_headers,
+    F.FrameType.PRIORITY: ConnectionDecoder._on_priority,
+    F.FrameType.RST_STREAM: ConnectionDecoder._on_rst_stream,
+    F.FrameType.SETTINGS: ConnectionDecoder._on_settings,
+    F.FrameType.PUSH_PROMISE: ConnectionDecoder._on_push_promise,
+    F.FrameType.PING: ConnectionDecoder._on_ping,
+    F.FrameType.GOAWAY: ConnectionDecoder._on_goaway,
+    F.FrameType.WINDOW_UPDATE: ConnectionDecoder._on_window_update,
+    F.FrameType.CONTINUATION: ConnectionDecoder._on_continuation,
+}
+"""Frame type code -> its handler; a type not here (ALTSVC, ORIGIN, ...) takes `_on_unknown`."""
+
+
 def _role(stream: Stream, direction: int, headers: tuple[tuple[str, str], ...],
-          end_stream: bool) -> Role:
-    """What a header block is on its stream (see DESIGN.md, vocabulary)."""
+          end_stream: bool | int) -> Role:
+    """What a header block is on its stream (see docs/ARCHITECTURE.md, vocabulary)."""
     if direction == C:
         if stream.seen & 1:
             return Role.TRAILERS

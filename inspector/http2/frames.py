@@ -1,15 +1,15 @@
-"""HTTP/2 frame types, flags, error codes and settings: one table each, and
-per-type parsing of a frame's payload into named fields (RFC 9113 section 6).
+"""HTTP/2 frame types, flags, error codes and settings: one table each
+(RFC 9113 section 6 and the registered extensions), and a sentence on what
+each frame type is for.
 
-Everything here is a pure function of bytes. The decoder uses the tables on
-the hot path; the views call `parse_fields` when someone looks at a frame.
+The decoder uses the tables on the hot path; a frame's payload fields are
+decoded in `payloads`, one class per type.
 """
 
 from __future__ import annotations
 
-import struct
 from enum import IntEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 FRAME_HEADER_LENGTH = 9
 CLIENT_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -136,105 +136,6 @@ class Setting(IntEnum):
 def setting_name(code: int) -> str:
     """Name of a SETTINGS identifier, or its hex value when unregistered."""
     return _name(Setting, code, "UNKNOWN_SETTING")
-
-
-def parse_settings(payload: bytes) -> list[tuple[int, int]]:
-    """(identifier, value) pairs of a SETTINGS payload, in wire order."""
-    n = len(payload) // 6
-    return [struct.unpack_from(">HI", payload, i * 6) for i in range(n)]
-
-
-class FieldError(ValueError):
-    """A frame payload is too short or inconsistent for its type."""
-
-
-def split_padding(payload: bytes, flags: int) -> tuple[int, int, int]:
-    """(start, end, pad_length) of the content of a possibly PADDED payload."""
-    if not flags & PADDED:
-        return 0, len(payload), 0
-    if not payload:
-        raise FieldError("PADDED flag set but no Pad Length byte")
-    pad = payload[0]
-    if pad >= len(payload):
-        raise FieldError(f"Pad Length {pad} exceeds the payload ({len(payload)} bytes)")
-    return 1, len(payload) - pad, pad
-
-
-def header_block_fragment(type_code: int, flags: int, payload: bytes) -> bytes:
-    """The field block fragment carried by HEADERS, PUSH_PROMISE or CONTINUATION."""
-    if type_code == FrameType.CONTINUATION:
-        return payload
-    start, end, _ = split_padding(payload, flags)
-    if type_code == FrameType.HEADERS and flags & PRIORITY_FLAG:
-        start += 5
-    elif type_code == FrameType.PUSH_PROMISE:
-        start += 4
-    if start > end:
-        raise FieldError("payload too short for its fixed fields")
-    return payload[start:end]
-
-
-def parse_fields(type_code: int, flags: int, payload: bytes) -> dict[str, Any]:
-    """Every field of a frame's payload, by its RFC name, for the detail views."""
-    p = payload
-    fields: dict[str, Any] = {}
-    try:
-        if type_code in (FrameType.DATA, FrameType.HEADERS, FrameType.PUSH_PROMISE):
-            start, end, pad = split_padding(p, flags)
-            if flags & PADDED:
-                fields["pad_length"] = pad
-            if type_code == FrameType.HEADERS and flags & PRIORITY_FLAG:
-                dep, weight = struct.unpack_from(">IB", p, start)
-                fields["exclusive"] = bool(dep >> 31)
-                fields["stream_dependency"] = dep & 0x7FFF_FFFF
-                fields["weight"] = weight + 1
-                start += 5
-            if type_code == FrameType.PUSH_PROMISE:
-                fields["promised_stream_id"] = struct.unpack_from(">I", p, start)[0] & 0x7FFF_FFFF
-                start += 4
-            key = "data_length" if type_code == FrameType.DATA else "field_block_length"
-            fields[key] = end - start
-        elif type_code == FrameType.PRIORITY:
-            dep, weight = struct.unpack_from(">IB", p)
-            fields.update(exclusive=bool(dep >> 31), stream_dependency=dep & 0x7FFF_FFFF,
-                          weight=weight + 1)
-        elif type_code == FrameType.RST_STREAM:
-            code = struct.unpack_from(">I", p)[0]
-            fields.update(error_code=code, error=error_name(code))
-        elif type_code == FrameType.SETTINGS:
-            if len(p) % 6:
-                raise FieldError(f"SETTINGS length {len(p)} is not a multiple of 6")
-            fields["settings"] = [(setting_name(k), v) for k, v in parse_settings(p)]
-        elif type_code == FrameType.PING:
-            fields["opaque_data"] = p[:8].hex()
-        elif type_code == FrameType.GOAWAY:
-            last, code = struct.unpack_from(">II", p)
-            fields.update(last_stream_id=last & 0x7FFF_FFFF, error_code=code,
-                          error=error_name(code),
-                          debug_data=p[8:].decode("utf-8", "backslashreplace"))
-        elif type_code == FrameType.WINDOW_UPDATE:
-            fields["window_size_increment"] = struct.unpack_from(">I", p)[0] & 0x7FFF_FFFF
-        elif type_code == FrameType.CONTINUATION:
-            fields["field_block_length"] = len(p)
-        elif type_code == FrameType.ALTSVC:
-            n = struct.unpack_from(">H", p)[0]
-            fields["origin"] = p[2:2 + n].decode("ascii", "backslashreplace")
-            fields["alt_svc_field_value"] = p[2 + n:].decode("ascii", "backslashreplace")
-        elif type_code == FrameType.ORIGIN:
-            origins, i = [], 0
-            while i + 2 <= len(p):
-                n = struct.unpack_from(">H", p, i)[0]
-                origins.append(p[i + 2:i + 2 + n].decode("ascii", "backslashreplace"))
-                i += 2 + n
-            fields["origins"] = origins
-        elif type_code == FrameType.PRIORITY_UPDATE:
-            fields["prioritized_stream_id"] = struct.unpack_from(">I", p)[0] & 0x7FFF_FFFF
-            fields["priority_field_value"] = p[4:].decode("ascii", "backslashreplace")
-        else:
-            fields["payload_length"] = len(p)
-    except (struct.error, FieldError) as exc:
-        fields["malformed"] = str(exc) or "payload too short for its fields"
-    return fields
 
 
 #: One plain sentence on what each frame type does, with its RFC section.

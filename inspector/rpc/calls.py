@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from inspector.http2.frames import FrameType, error_name, split_padding
+from inspector.http2.frames import PADDED, FrameType, error_name
+from inspector.http2.payloads import data_body
 from inspector.model import Direction, HeaderBlock, Role, Session, Stream
 from inspector.rpc.messages import GrpcMessage, split_messages
 from inspector.rpc.protobuf_wire import format_raw
@@ -235,9 +236,8 @@ def _call(session: Session, stream: Stream, request: HeaderBlock, schema: Schema
     for f in frames:
         if f.type_code == FrameType.DATA:
             payload = session.frame_payload(f)
-            if f.flags & 0x8 and payload:
-                start, end, _ = split_padding(payload, f.flags)
-                payload = payload[start:end]
+            if f.flags & PADDED and payload:
+                payload = data_body(f.flags, payload)
             if len(payload) < f.length and not f.flags & 0x8:
                 problems.append(f"DATA frame at packet {f.packet} was not fully captured")
             pieces[f.direction].append((f.index, payload))
@@ -326,9 +326,6 @@ def _cut_by_goaway(session: Session, stream: Stream) -> bool:
     conn = session.connection(stream.conn)
     if conn is None:
         return False
-    for index in conn.goaway:
-        frame = session.frames[index]
-        payload = session.frame_payload(frame)
-        if len(payload) >= 4 and int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF < stream.stream_id:
-            return True
-    return bool(conn.goaway) and stream.state.name != "CLOSED"
+    if any(goaway.last_stream_id < stream.stream_id for goaway in conn.goaways):
+        return True
+    return bool(conn.goaways) and stream.state.name != "CLOSED"

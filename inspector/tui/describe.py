@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inspector.http2 import frames as F
+from inspector.http2.payloads import parse_fields
 from inspector.model import Direction, FrameRecord, Role, Session, Stream, StreamState
 from inspector.rpc.calls import call_for_stream, messages_in_frame
 from inspector.rpc.status import format_duration
@@ -168,7 +169,7 @@ def frame_detail(session: Session, frame: FrameRecord, lang: str = "en") -> list
         if name or frame.flags & bit:
             lines.append(f"  {'■' if frame.flags & bit else '□'} 0x{bit:02x} {name or w['undefined']}"
                          f" — {meanings.get(name or '', w['not_defined'])}")
-    fields = F.parse_fields(frame.type_code, frame.flags, payload)
+    fields = parse_fields(frame.type_code, frame.flags, payload)
     if fields:
         lines.append(w["fields"])
         for key, value in fields.items():

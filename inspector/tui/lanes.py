@@ -56,7 +56,7 @@ class LaneTracker:
         """Assign lanes to the rows not seen yet: `rows` (FrameLog indexes, in time order) is what
         the view shows now, and begins with every row seen before."""
         log = self.log
-        stream_ids, states, types = log.column("stream_id"), log.column("state"), log.column("type_code")
+        stream_ids, states, types = log.column("stream_id"), log.column("stream_state"), log.column("type_code")
         closed, reset = int(StreamState.CLOSED), int(F.FrameType.RST_STREAM)
         lane_of, free, busy, width = self._lane_of, self._free, self._busy, self.lanes.width
         add_lane, add_busy = self.lanes.lane.append, self.lanes.busy.append

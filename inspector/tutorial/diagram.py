@@ -61,11 +61,9 @@ def frame_label(session: Session, index: int, lang: str = "en") -> str:
         words += " " + (", ".join(starts) if starts else phrase(lang, "d.continued") if messages else
                         phrase(lang, "d.bytes", length=frame.length) if frame.length else phrase(lang, "d.empty"))
     elif t == F.FrameType.RST_STREAM:
-        payload = session.frame_payload(frame)
-        words += " " + F.error_name(int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0)
+        words += " " + F.error_name(frame.control_value)
     elif t == F.FrameType.WINDOW_UPDATE:
-        payload = session.frame_payload(frame)
-        increment = int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF if len(payload) >= 4 else 0
+        increment = frame.control_value
         key = "d.window_update" if frame.stream_id else "d.window_update_conn"
         words += " " + phrase(lang, key, increment=increment)
     if frame.flags & F.END_STREAM and t in (F.FrameType.DATA, F.FrameType.HEADERS):

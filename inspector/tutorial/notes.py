@@ -103,8 +103,7 @@ def _explain(session: Session, frame: FrameRecord, facts: CallFacts | None,
     if t == F.FrameType.DATA:
         return _data(session, frame, facts, lang)
     if t == F.FrameType.RST_STREAM:
-        payload = session.frame_payload(frame)
-        code = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0
+        code = frame.control_value
         error = F.error_name(code)
         if frame.direction is Direction.SERVER:
             why = phrase(lang, "rst.no_error" if code == 0 else "rst.server", error=error)
@@ -114,8 +113,7 @@ def _explain(session: Session, frame: FrameRecord, facts: CallFacts | None,
             why = phrase(lang, "rst.cancel")
         return phrase(lang, "rst", error=error), [why], f"RFC 9113 §6.4, §8.7; {GRPC_SPEC}: Errors"
     if t == F.FrameType.WINDOW_UPDATE:
-        payload = session.frame_payload(frame)
-        increment = int.from_bytes(payload[:4], "big") & 0x7FFF_FFFF if len(payload) >= 4 else 0
+        increment = frame.control_value
         key = "window_update" if frame.stream_id else "window_update.conn"
         why = [phrase(lang, "window_update.why")]
         if frame.stream_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from inspector.http2.frames import flag_names, type_name
-from inspector.model import FRAME_RECORD, HEADER_BLOCK_RECORD, Role, Session
+from inspector.model import Role, Session
 
 _ROLE_JSON = {r: json.dumps(r.label) for r in Role}  # by Role and by its int value
 
@@ -50,7 +50,7 @@ class JsonlFrames:
             part = json.dumps([list(h) for h in headers], ensure_ascii=False)
             self._headers_part[key] = part
             self._keep[key] = headers  # id() stays valid while we hold the tuple
-        return f',"headers":{part},"role":{_ROLE_JSON[blocks.role(block)]}'
+        return f',"headers":{part},"role":{_ROLE_JSON[blocks.role_of(block)]}'
 
     def lines(self, start: int = 0, end: int | None = None,
               stream: int | None = None) -> list[str]:
@@ -58,9 +58,6 @@ class JsonlFrames:
         log = self.session.frames
         if end is None:
             end = len(log)
-        buf = log.buf
-        unpack = FRAME_RECORD.unpack_from
-        size = FRAME_RECORD.size
         conn_parts, type_parts = self._conn_part, self._type_part
         headers = self._headers
         out = []
@@ -68,11 +65,9 @@ class JsonlFrames:
         prefix = ""
         hb_headers = self.session.header_blocks.headers
         hb_parts = self._headers_part
-        hb_roles = self.session.header_blocks.buf
-        hb_size = HEADER_BLOCK_RECORD.size
-        for i in range(start, end):
-            (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _,
-             hb) = unpack(buf, i * size)
+        hb_roles = self.session.header_blocks.role
+        for (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
+             _) in log.rows(start, end):
             if stream is not None and sid != stream:
                 continue
             if packet != last_packet:  # a packet belongs to one connection and direction
@@ -88,5 +83,5 @@ class JsonlFrames:
                     out.append(f'{prefix}{sid},{tp},"length":{length}{headers(hb)}}}\n')
                 else:
                     out.append(f'{prefix}{sid},{tp},"length":{length},"headers":{hp},"role":'
-                               f'{_ROLE_JSON[hb_roles[hb * hb_size + 9]]}}}\n')
+                               f'{_ROLE_JSON[hb_roles[hb]]}}}\n')
         return out

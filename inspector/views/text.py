@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from inspector.http2 import frames as F
+from inspector.http2.payloads import parse_fields
 from inspector.model import Direction, Role, Session
 from inspector.rpc.calls import messages_in_frame
 
@@ -63,7 +64,7 @@ class TextFrames:
             if names:
                 yield f"{INDENT}; {' | '.join(names)}\n"
             if f.type_code in _SHOW_FIELDS:
-                fields = F.parse_fields(f.type_code, f.flags, session.frame_payload(f))
+                fields = parse_fields(f.type_code, f.flags, session.frame_payload(f))
                 yield f"{INDENT}({_fields_line(fields)})\n"
             if f.type_code == F.FrameType.DATA:
                 yield from self._grpc_lines(f.index)
