@@ -16,9 +16,12 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from inspector.http2.frames import DEFAULT_WINDOW, FRAME_HEADER_LENGTH, flag_names, type_name
+
+if TYPE_CHECKING:
+    from inspector.rpc.calls import CallLog
 
 
 class Direction(IntEnum):
@@ -494,9 +497,21 @@ class Session:
     listeners: list[Callable[[Session], None]] = field(default_factory=list)
     stream_frames: StreamFrames = field(init=False)
     _by_index: dict[int, Connection] = field(init=False, default_factory=dict)
+    _calls: CallLog | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.stream_frames = StreamFrames(self.frames)
+
+    @property
+    def calls(self) -> CallLog:
+        """The session's gRPC calls, read from the frames it has not read yet whenever asked."""
+        if self._calls is None:
+            # The gRPC layer reads this model; it is imported here, on first use, so the
+            # model does not depend on it at import time.
+            from inspector.rpc.calls import CallLog
+
+            self._calls = CallLog(self)
+        return self._calls
 
     def frame_payload(self, frame: FrameRecord) -> bytes:
         """The payload of a frame, read back from the source."""

@@ -38,6 +38,12 @@ def peers() -> None:
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # `pytest -m "not peers"` runs everything that needs no program outside Python
+    # (tshark, nghttpd, curl, h2load, tcpdump, tmux) and no grpcio peers: the core, in seconds.
+    config.addinivalue_line("markers", "peers: needs real peers or tools (tshark, nghttpd, curl, grpcio, tmux)")
+
+
 def screen_lines(app) -> list[str]:  # type: ignore[no-untyped-def]
     """What a Textual app shows now, line by line, as a terminal would show it."""
     import html

@@ -9,6 +9,8 @@ import pytest
 from conftest import CAPTURES, load_manifest
 from oracle import h2inspect_frames, tshark_frames
 
+pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
+
 ENTRIES = load_manifest()
 
 

@@ -17,6 +17,8 @@ import h2.events
 import pytest
 from proxykit import ThreadServer, free_port, md5, nghttpd, proxy, run, stopped_cleanly
 
+pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
+
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.usefixtures("peers")]
 

@@ -14,6 +14,8 @@ import grpc
 import pytest
 from proxykit import proxy, stopped_cleanly
 
+pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
+
 pytestmark = pytest.mark.timeout(120)
 
 SERVICE = "h2inspect.test.Echo"

@@ -35,6 +35,7 @@ EXPECTED_SIMPLE = [
 ]
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize("link", ["ethernet", "vlan", "sll", "sll2", "null", "loop", "raw"])
 @pytest.mark.parametrize("ipv6", [False, True])
 def test_every_link_type_and_ip_version_decodes(tmp_capture, link, ipv6):
@@ -52,6 +53,7 @@ def test_every_link_type_and_ip_version_decodes(tmp_capture, link, ipv6):
     assert h2inspect_frames(tmp_capture) == tshark_frames(tmp_capture, [8080])
 
 
+@pytest.mark.peers
 def test_pcapng_is_read_like_pcap(tmp_path):
     c, s = simple_exchange()
     conv = Conversation().handshake().send(True, c).send(False, s)
@@ -128,6 +130,7 @@ def test_fin_and_rst_close_the_connection(tmp_capture):
     assert _kinds(session) == EXPECTED_SIMPLE
 
 
+@pytest.mark.peers
 def test_new_syn_on_a_reused_port_starts_a_new_connection(tmp_capture):
     c, s = simple_exchange()
     first = Conversation().handshake().send(True, c).send(False, s).fin(True).fin(False)
@@ -182,6 +185,7 @@ def test_corrupted_bytes_inside_a_payload_are_skipped_and_reported(tmp_capture):
     assert len(skipped) == 1 and f"skipped {len(garbage)} bytes from the client" in skipped[0].message
 
 
+@pytest.mark.peers
 def test_upgrade_from_http1_makes_the_request_stream_1(tmp_capture):
     import base64
 

@@ -15,6 +15,8 @@ import grpc
 import pytest
 from wirekit import start_capture, stop_capture
 
+pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
+
 PROTO = """
 syntax = "proto3";
 package t;

@@ -5,8 +5,11 @@ from __future__ import annotations
 import sys
 import time
 
+import pytest
 from conftest import CAPTURES
 from tmuxkit import exit_status, keys, terminal, wait_for
+
+pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
 
 
 def test_open_in_a_real_terminal_shows_streams_and_quits_on_q(tmp_path):

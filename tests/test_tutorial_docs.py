@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from tmuxkit import exit_status, keys, terminal, wait_for
 
+pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIALS = ROOT / "tutorials"
 SH_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)

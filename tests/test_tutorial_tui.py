@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from conftest import screen_lines
 
 from inspector.tutorial.app import TutorialApp
 from inspector.tutorial.exchange import Exchange, lesson_calls, lessons_for
+
+pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
 
 
 async def _until_ready(app: TutorialApp, pilot, calls: int) -> None:  # type: ignore[no-untyped-def]

@@ -2,23 +2,26 @@
 `content-type: application/grpc`, with its messages, metadata, status, style
 and how it ended.
 
-Views call `find_calls`, `call_for_stream` and `messages_in_frame`; results
-are kept per session and rebuilt when the session has grown (a live proxy).
+The calls belong to the session (`session.calls`, a `CallLog`): it reads the
+frames it has not seen yet each time it is asked, so a live session's calls
+are current after every batch, at a cost proportional to the batch, with no
+clock and no global. A call is a live object: what it has seen is kept as it
+arrives; its status, style and ending are worked out from that when read.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
-from inspector.http2.frames import PADDED, FrameType, error_name
+from inspector.http2.frames import END_STREAM, PADDED, FrameType, error_name
 from inspector.http2.payloads import data_body
-from inspector.model import Direction, HeaderBlock, Role, Session, Stream
-from inspector.rpc.messages import GrpcMessage, split_messages
+from inspector.model import Direction, HeaderBlock, Role, Session, Stream, StreamState
+from inspector.rpc.messages import PREFIX, GrpcMessage, MessageSplitter
 from inspector.rpc.protobuf_wire import format_raw
 from inspector.rpc.schema import Schema
 from inspector.rpc.status import (
     RST_TO_STATUS,
+    GrpcStatus,
     decode_grpc_message,
     decode_status_details,
     parse_status,
@@ -28,125 +31,431 @@ from inspector.rpc.status import (
 
 Header = tuple[str, str]
 STYLES = ("unary", "server-streaming", "client-streaming", "bidi-streaming")
+UNKNOWN_PATH = "<unknown :path>"
+UNKNOWN_METHOD = "<unknown method: the call began before the capture>"
+_DATA, _HEADERS, _GOAWAY = FrameType.DATA, FrameType.HEADERS, FrameType.GOAWAY
 
 
-@dataclass(slots=True)
 class GrpcCall:
-    """One gRPC call: one HTTP/2 stream (unary calls too)."""
+    """One gRPC call: one HTTP/2 stream (unary calls too), kept up to date by its CallLog."""
 
-    conn: int
-    stream_id: int
-    method: str  # "/pkg.Service/Method"
-    service: str
-    style: str
-    style_source: str  # "schema" or "traffic"
-    style_certain: bool
-    style_note: str  # why traffic alone cannot tell, when it cannot
-    requests: list[GrpcMessage]
-    responses: list[GrpcMessage]
-    request_metadata: list[Header]
-    response_metadata: list[Header]
-    trailers: list[Header]
-    grpc_status: int | None
-    grpc_status_name: str | None
-    grpc_status_source: str | None  # "trailers", "trailers-only", "rst_stream"
-    grpc_message: str | None
-    status_details: dict | None
-    timeout: float | None  # grpc-timeout, seconds
-    ended_by: str  # trailers, trailers-only, rst_stream, goaway, capture-end
-    rst_error: str | None
-    start_time: float
-    end_time: float
-    problems: list[str] = field(default_factory=list)
+    __slots__ = ("log", "conn", "stream_id", "request", "requests_split", "responses_split", "response",
+                 "trailers_block", "first_time", "end_time", "ended", "client_end_frame", "short_frames",
+                 "seen_grpc_reply")
+
+    def __init__(self, log: CallLog, conn: int, stream_id: int, request: HeaderBlock | None,
+                 start_time: float | None) -> None:
+        self.log = log
+        self.conn = conn
+        self.stream_id = stream_id
+        self.request = request  # None: the call began before the capture did
+        reader = log.read_message
+        self.requests_split = MessageSplitter(Direction.CLIENT, reader, log.index_message)
+        self.responses_split = MessageSplitter(Direction.SERVER, reader, log.index_message)
+        if request is not None:
+            self.requests_split.set_encoding(request.get("grpc-encoding"))
+        self.response: HeaderBlock | None = None
+        self.trailers_block: HeaderBlock | None = None
+        self.first_time = start_time  # None until its stream has a frame
+        self.end_time = start_time or 0.0
+        self.ended = [False, False]  # END_STREAM seen, by direction
+        self.client_end_frame: int | None = None
+        self.short_frames: list[int] = []  # packets of DATA frames not fully captured
+        self.seen_grpc_reply = False  # a server block that only gRPC sends (for calls the request cannot prove)
+
+    # ---- fed frame by frame by the CallLog ---------------------------------
+
+    def frame(self, index: int, direction: int, type_code: int, flags: int, length: int, time: float,
+              packet: int, block: HeaderBlock | None) -> None:
+        """One more frame of this call's stream."""
+        if self.first_time is None:
+            self.first_time = time
+            self.log.order_changed()
+        self.end_time = time
+        if block is not None and direction == Direction.SERVER and block.role is not Role.INFORMATIONAL:
+            if block.role is Role.RESPONSE and self.response is None:
+                self.response = block
+                self.responses_split.set_encoding(block.get("grpc-encoding"))
+            elif block.role is Role.TRAILERS and self.trailers_block is None:
+                self.trailers_block = block
+                if self.response is None:
+                    self.responses_split.set_encoding(block.get("grpc-encoding"))
+            if block.get("grpc-status") is not None or (block.get("content-type") or "").startswith(
+                    "application/grpc"):
+                self.seen_grpc_reply = True
+        if type_code == _DATA:
+            session = self.log.session
+            payload = session.frame_payload(session.frames[index])
+            if flags & PADDED:
+                payload = data_body(flags, payload) if payload else payload
+            elif len(payload) < length:
+                self.short_frames.append(packet)
+            (self.requests_split if direction == Direction.CLIENT else self.responses_split).feed(index, payload)
+        if flags & END_STREAM and type_code in (_DATA, _HEADERS):
+            if not self.ended[direction]:
+                (self.requests_split if direction == Direction.CLIENT else self.responses_split).end()
+            self.ended[direction] = True
+            if direction == Direction.CLIENT and self.client_end_frame is None:
+                self.client_end_frame = index
+
+    # ---- what views read ---------------------------------------------------
+
+    @property
+    def requests(self) -> list[GrpcMessage]:
+        return self.requests_split.messages
+
+    @property
+    def responses(self) -> list[GrpcMessage]:
+        return self.responses_split.messages
+
+    @property
+    def method(self) -> str:
+        """"/pkg.Service/Method"."""
+        if self.request is None:
+            return UNKNOWN_METHOD
+        return self.request.get(":path") or (UNKNOWN_PATH if self.request.unknown_refs else "?")
+
+    @property
+    def start_time(self) -> float:
+        return self.first_time if self.first_time is not None else 0.0
 
     @property
     def duration(self) -> float:
         return self.end_time - self.start_time
 
+    @property
+    def stream(self) -> Stream | None:
+        return self.log.session.stream(self.conn, self.stream_id)
+
+    @property
+    def request_metadata(self) -> list[Header]:
+        return [h for h in self.request.headers if not h[0].startswith(":")] if self.request else []
+
+    @property
+    def response_metadata(self) -> list[Header]:
+        return list(self.response.headers) if self.response is not None else []
+
+    @property
+    def trailers(self) -> list[Header]:
+        return list(self.trailers_block.headers) if self.trailers_block is not None else []
+
+    @property
+    def timeout(self) -> float | None:
+        """grpc-timeout, in seconds."""
+        return parse_timeout(self.request.get("grpc-timeout")) if self.request else None
+
+    @property
+    def ended_by(self) -> str:
+        """trailers, trailers-only, rst_stream, goaway or capture-end."""
+        if self.trailers_block is not None:
+            return "trailers" if self.response is not None else "trailers-only"
+        stream = self.stream
+        if stream is not None and stream.reset_code is not None:
+            return "rst_stream"
+        if self.log.cut_by_goaway(self.conn, self.stream_id, stream):
+            return "goaway"
+        return "capture-end"
+
+    @property
+    def grpc_status(self) -> int | None:
+        ended_by = self.ended_by
+        if ended_by in ("trailers", "trailers-only"):
+            assert self.trailers_block is not None
+            return parse_status(self.trailers_block.get("grpc-status"))
+        if ended_by != "rst_stream":
+            return None
+        stream = self.stream
+        assert stream is not None and stream.reset_code is not None
+        timeout = self.timeout
+        if (stream.reset_code == 0x8 and stream.reset_by is Direction.CLIENT and timeout is not None
+                and self.duration >= timeout * 0.9):
+            return int(GrpcStatus.DEADLINE_EXCEEDED)  # the client gave up at its deadline: it reports so
+        return int(RST_TO_STATUS.get(stream.reset_code, GrpcStatus.INTERNAL))
+
+    @property
+    def grpc_status_name(self) -> str | None:
+        return status_name(self.grpc_status)
+
+    @property
+    def grpc_status_source(self) -> str | None:
+        """trailers, trailers-only or rst_stream."""
+        ended_by = self.ended_by
+        return ended_by if ended_by in ("trailers", "trailers-only", "rst_stream") else None
+
+    @property
+    def rst_error(self) -> str | None:
+        stream = self.stream
+        if self.trailers_block is not None or stream is None or stream.reset_code is None:
+            return None
+        name = error_name(stream.reset_code)
+        return f"{name} from the {stream.reset_by.label}" if stream.reset_by is not None else name
+
+    @property
+    def grpc_message(self) -> str | None:
+        return decode_grpc_message(self.trailers_block.get("grpc-message")) if self.trailers_block else None
+
+    @property
+    def status_details(self) -> dict | None:
+        return decode_status_details(self.trailers_block.get("grpc-status-details-bin")) \
+            if self.trailers_block else None
+
+    @property
+    def problems(self) -> list[str]:
+        """What a reader should know is wrong or missing, in words."""
+        problems: list[str] = []
+        if self.request is not None and self.request.unknown_refs:
+            problems.append("the capture began after some request headers were indexed: "
+                            + ", ".join(f"dynamic entry {n}" for n in self.request.unknown_refs) + " unknown")
+        problems += [f"DATA frame at packet {packet} was not fully captured" for packet in self.short_frames]
+        problems += [f"{m.label} message #{m.index + 1}: {m.problem}" for m in self.requests + self.responses
+                     if m.problem]
+        if self.trailers_block is not None and parse_status(self.trailers_block.get("grpc-status")) is None:
+            problems.append("grpc-status unknown: the trailers refer to header fields indexed before the "
+                            "capture began" if self.trailers_block.unknown_refs else "trailers without a grpc-status")
+        return problems
+
+    def _style(self) -> tuple[str, str, bool, str]:
+        """(style, source, certain, note). The schema knows; traffic can only suggest."""
+        schema = self.log.schema
+        info = schema.method(self.method) if schema is not None else None
+        if info is not None:
+            return info.style, "schema", True, ""
+        requests, responses = self.requests, self.responses
+        nreq, nresp = len(requests), len(responses)
+        # A response before the client said END_STREAM: the server answered while the
+        # client could still send, which only a bidi call allows a server to do.
+        client_end = self.client_end_frame
+        early = client_end is None or any(m.frames[0] < client_end for m in responses) if responses else False
+        if nreq > 1 and nresp > 1:
+            return "bidi-streaming", "traffic", True, ""
+        if early and nresp and nreq:
+            return "bidi-streaming", "traffic", True, "the server answered before the client finished sending"
+        if nreq > 1:
+            return "client-streaming", "traffic", False, \
+                f"{nreq} requests and one response: client streaming, or bidi that answered once"
+        if nresp > 1:
+            return "server-streaming", "traffic", False, \
+                f"one request and {nresp} responses: server streaming, or bidi that asked once"
+        return "unary", "traffic", False, \
+            "one message each way (or none) looks unary; a streaming method used that way looks the same"
+
+    @property
+    def style(self) -> str:
+        return self._style()[0]
+
+    @property
+    def style_source(self) -> str:
+        """"schema" or "traffic"."""
+        return self._style()[1]
+
+    @property
+    def style_certain(self) -> bool:
+        return self._style()[2]
+
+    @property
+    def style_note(self) -> str:
+        """Why traffic alone cannot tell, when it cannot."""
+        return self._style()[3]
+
+    def looks_like_grpc(self) -> bool:
+        """For a call the request cannot prove (its content-type was indexed before the capture
+        began, or the request was never seen): a reply only gRPC sends, or DATA that splits
+        exactly into 5-byte-prefixed messages."""
+        if self.seen_grpc_reply:
+            return True
+        sides = [s.messages for s in (self.requests_split, self.responses_split) if s.messages]
+        return bool(sides) and all(_exactly_messages(m) for m in sides) and any(
+            m.length or m.received for ms in sides for m in ms)
+
     def as_json(self) -> dict:
         """The `rpcs --format jsonl` object (DESIGN.md keys first)."""
+        style, source, certain, _ = self._style()
+        requests, responses = self.requests, self.responses
         return {
-            "conn": self.conn, "stream_id": self.stream_id, "method": self.method, "style": self.style,
-            "style_source": self.style_source, "request_messages": len(self.requests),
-            "response_messages": len(self.responses), "grpc_status": self.grpc_status,
+            "conn": self.conn, "stream_id": self.stream_id, "method": self.method, "style": style,
+            "style_source": source, "request_messages": len(requests),
+            "response_messages": len(responses), "grpc_status": self.grpc_status,
             "grpc_message": self.grpc_message, "ended_by": self.ended_by,
             "grpc_status_name": self.grpc_status_name, "grpc_status_source": self.grpc_status_source,
-            "style_certain": self.style_certain, "rst_error": self.rst_error, "timeout": self.timeout,
+            "style_certain": certain, "rst_error": self.rst_error, "timeout": self.timeout,
             "start_time": self.start_time, "duration": round(self.duration, 6),
-            "request_bytes": sum(m.length for m in self.requests),
-            "response_bytes": sum(m.length for m in self.responses),
-            "compressed": any(m.compressed for m in self.requests + self.responses),
+            "request_bytes": sum(m.length for m in requests),
+            "response_bytes": sum(m.length for m in responses),
+            "compressed": any(m.compressed for m in requests + responses),
             "status_details": self.status_details, "problems": self.problems,
         }
 
+    def __repr__(self) -> str:
+        return f"GrpcCall(conn {self.conn}, stream {self.stream_id}, {self.method})"
 
-class CallIndex:
-    """All calls of a session, by stream and by frame."""
 
-    def __init__(self, calls: list[GrpcCall]) -> None:
-        self.calls = calls
-        self.by_stream = {(c.conn, c.stream_id): c for c in calls}
+def _exactly_messages(messages: list[GrpcMessage]) -> bool:
+    """Whole 5-byte-prefixed messages (at least one), the last one possibly cut short (a reset stream)."""
+    return any(m.whole for m in messages) and not any(m.problem_flag for m in messages)
+
+
+class CallLog:
+    """Every gRPC call of a session, extended from the frames it has not read yet."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.schema: Schema | None = None
+        self.frames_read = 0
+        self.blocks_read = 0
+        self._calls: list[GrpcCall] = []  # in order of stream start (once sorted)
+        self._sorted = True
+        self.by_stream: dict[tuple[int, int], GrpcCall] = {}
         self.by_frame: dict[int, list[GrpcMessage]] = {}
-        for call in calls:
-            for message in call.requests + call.responses:
-                for frame in message.frames:
-                    self.by_frame.setdefault(frame, []).append(message)
+        self._unproven: set[tuple[int, int]] = set()  # calls listed only if they look like gRPC
+        self._not_grpc: set[tuple[int, int]] = set()
+        self._goaway_min: dict[int, int] = {}  # conn -> lowest last stream id of its GOAWAYs
+
+    # ---- reading -------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[GrpcCall]:
+        """Every call, in order of stream start."""
+        self.update()
+        if not self._sorted:
+            self._calls.sort(key=_call_order)
+            self._sorted = True
+        if not self._unproven:
+            return self._calls
+        return [c for c in self._calls
+                if (c.conn, c.stream_id) not in self._unproven or c.looks_like_grpc()]
+
+    def __iter__(self) -> Iterator[GrpcCall]:
+        return iter(self.calls)
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def for_stream(self, conn: int, stream_id: int) -> GrpcCall | None:
+        """The call on one stream, if that stream carries gRPC."""
+        self.update()
+        call = self.by_stream.get((conn, stream_id))
+        if call is not None and (conn, stream_id) in self._unproven and not call.looks_like_grpc():
+            return None
+        return call
+
+    def in_frame(self, frame_index: int) -> list[GrpcMessage]:
+        """The gRPC messages a DATA frame carries (wholly or in part)."""
+        self.update()
+        return self.by_frame.get(frame_index, [])
+
+    def use_schema(self, schema: Schema | None) -> None:
+        """Styles (and payload types) from this schema from now on."""
+        self.schema = schema
+
+    @property
+    def current(self) -> bool:
+        """Whether every frame of the session has been read."""
+        return self.frames_read == len(self.session.frames)
+
+    # ---- building -------------------------------------------------------------
+
+    def update(self) -> None:
+        """Read the frames (and upgrade requests) added since the last call."""
+        session = self.session
+        blocks = session.header_blocks
+        if self.blocks_read < len(blocks):
+            frames_of_block = blocks.frame
+            for hb in range(self.blocks_read, len(blocks)):
+                if frames_of_block[hb] == -1:  # an h2c Upgrade's HTTP/1.1 request: a block with no frame
+                    block = blocks[hb]
+                    if block.role is Role.REQUEST:
+                        self._request(block, None)
+            self.blocks_read = len(blocks)
+        log = session.frames
+        end = len(log)
+        if self.frames_read >= end:
+            return
+        start, self.frames_read = self.frames_read, end
+        by_stream, not_grpc = self.by_stream, self._not_grpc
+        for (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
+             value) in log.rows(start, end):
+            index = start
+            start += 1
+            if not sid:
+                if type_code == _GOAWAY:
+                    low = self._goaway_min.get(conn)
+                    self._goaway_min[conn] = value if low is None else min(low, value)
+                continue
+            key = (conn, sid)
+            call = by_stream.get(key)
+            block = blocks[hb] if hb >= 0 else None
+            if block is not None and block.role is Role.REQUEST and block.stream_id == sid and call is None:
+                call = self._request(block, index)
+            elif call is None:
+                if key in not_grpc or type_code not in (_DATA, _HEADERS):
+                    continue
+                stream = session.stream(conn, sid)
+                if stream is None or stream.seen & 1 or sid % 2 == 0:
+                    continue  # a request was seen, and it was not gRPC; or a pushed stream
+                call = self._open(conn, sid, None, index)  # a call already under way when the capture began
+                self._unproven.add(key)
+            if call is not None:
+                call.frame(index, d, type_code, flags, length, time, packet, block)
+
+    def _request(self, block: HeaderBlock, frame: int | None) -> GrpcCall | None:
+        key = (block.conn, block.stream_id)
+        is_grpc = _is_grpc(block.headers)
+        if is_grpc is False:
+            self._not_grpc.add(key)
+            return None
+        call = self._open(block.conn, block.stream_id, block, frame)
+        if is_grpc is None:
+            self._unproven.add(key)
+        return call
+
+    def order_changed(self) -> None:
+        """A call's start time became known: sort again before the calls are next read."""
+        self._sorted = False
+
+    def _open(self, conn: int, sid: int, request: HeaderBlock | None, frame: int | None) -> GrpcCall:
+        """A new call; the frames its stream had before `frame` (or, for an upgrade request
+        that has no frame, before the frames not read yet) are read into it first."""
+        session = self.session
+        limit = frame if frame is not None else self.frames_read
+        earlier = [i for i in session.stream_frames.of(conn, sid) if i < limit]
+        first = earlier[0] if earlier else frame
+        call = GrpcCall(self, conn, sid, request, session.frames.time[first] if first is not None else None)
+        self.by_stream[(conn, sid)] = call
+        calls = self._calls
+        if calls and _call_order(calls[-1]) > _call_order(call):
+            self._sorted = False
+        calls.append(call)
+        blocks = session.header_blocks
+        for i in earlier:
+            f = session.frames[i]
+            block = blocks[f.header_block] if f.header_block >= 0 else None
+            call.frame(i, f.direction, f.type_code, f.flags, f.length, f.time, f.packet, block)
+        return call
+
+    def index_message(self, frame: int, message: GrpcMessage) -> None:
+        """A message lies (partly) in a frame: kept for `in_frame`."""
+        self.by_frame.setdefault(frame, []).append(message)
+
+    def read_message(self, message: GrpcMessage) -> bytes:
+        """A message's bytes as sent, read back from its DATA frames."""
+        session = self.session
+        parts = []
+        for i in message.frames:
+            frame = session.frames[i]
+            parts.append(data_body(frame.flags, session.frame_payload(frame)))
+        start = message.offset + PREFIX
+        return b"".join(parts)[start:start + message.length]
+
+    def cut_by_goaway(self, conn: int, stream_id: int, stream: Stream | None) -> bool:
+        """A GOAWAY whose last stream id is below this stream: the peer will not finish it."""
+        low = self._goaway_min.get(conn)
+        if low is None:
+            return False
+        return low < stream_id or (stream is not None and stream.state is not StreamState.CLOSED)
 
 
-_cache: dict[int, tuple[Session, int, Schema | None, CallIndex, float]] = {}
-STALE_WHILE_GROWING = 1.0  # seconds: a growing session is re-read at most this often
-
-
-def _index(session: Session, schema: Schema | None = None) -> CallIndex:
-    entry = _cache.get(id(session))
-    if entry is not None and entry[0] is session and entry[2] is schema:
-        if entry[1] == len(session.frames):
-            return entry[3]
-        if not session.complete and time.monotonic() - entry[4] < STALE_WHILE_GROWING:
-            return entry[3]  # still loading or live: a second-old answer beats rebuilding per frame
-    index = CallIndex(_build(session, schema))
-    _cache[id(session)] = (session, len(session.frames), schema, index, time.monotonic())
-    return index
-
-
-def index_is_current(session: Session) -> bool:
-    """Whether the calls known for the session have read all its frames (a live one may lag a second)."""
-    entry = _cache.get(id(session))
-    return entry is not None and entry[0] is session and entry[1] == len(session.frames)
-
-
-def find_calls(session: Session, schema: Schema | None = None) -> list[GrpcCall]:
-    """Every gRPC call in the session, in order of stream start."""
-    return _index(session, schema).calls
-
-
-def call_for_stream(session: Session, conn: int, stream_id: int) -> GrpcCall | None:
-    """The call on one stream, if that stream carries gRPC."""
-    return _index(session).by_stream.get((conn, stream_id))
-
-
-def messages_in_frame(session: Session, frame_index: int) -> list[GrpcMessage]:
-    """The gRPC messages a DATA frame carries (wholly or in part)."""
-    return _index(session).by_frame.get(frame_index, [])
-
-
-def decode_payload(message: GrpcMessage, call: GrpcCall | None, schema: Schema | None = None) -> str:
-    """A message as text: by its schema type when known, else the raw wire format."""
-    if message.data is None:
-        return f"({message.problem or 'not captured'})"
-    if schema is not None and call is not None:
-        info = schema.method(call.method)
-        if info is not None:
-            type_name = info.input_type if message.direction is Direction.CLIENT else info.output_type
-            text = schema.decode(type_name, message.data)
-            if text is not None:
-                return f"{type_name} {{ {text.replace(chr(10), ' ')} }}" if text else f"{type_name} {{}}"
-    if not message.data:
-        return "(empty message)"
-    return "\n".join(format_raw(message.data))
-
-
-UNKNOWN_PATH = "<unknown :path>"
+def _call_order(call: GrpcCall) -> tuple[float, int, int]:
+    return call.start_time, call.conn, call.stream_id
 
 
 def _is_grpc(headers: tuple[Header, ...]) -> bool | None:
@@ -160,172 +469,35 @@ def _is_grpc(headers: tuple[Header, ...]) -> bool | None:
     return None if unknown else False
 
 
-def _looks_like_grpc(session: Session, stream: Stream) -> bool:
-    """For a stream whose request headers the capture could not fully decode: a
-    response that only gRPC sends (grpc-status, a gRPC content-type), or DATA that
-    splits exactly into 5-byte-prefixed messages."""
-    pieces: dict[int, list[bytes]] = {0: [], 1: []}
-    for i in stream.frames:
-        frame = session.frames[i]
-        hb = frame.header_block
-        if hb >= 0 and frame.direction is Direction.SERVER:
-            for name, value in session.header_blocks.headers[hb]:
-                if name == "grpc-status" or (name == "content-type" and value.startswith("application/grpc")):
-                    return True
-        if frame.type_code == FrameType.DATA and not frame.flags & 0x8:
-            pieces[frame.direction].append(session.frame_payload(frame))
-    framed = [_exactly_messages(b"".join(p)) for p in pieces.values() if p]
-    return bool(framed) and all(framed) and any(p and b"".join(p) for p in pieces.values())
+def find_calls(session: Session, schema: Schema | None = None) -> list[GrpcCall]:
+    """Every gRPC call in the session, in order of stream start (styles from `schema` if given)."""
+    if schema is not None:
+        session.calls.use_schema(schema)
+    return session.calls.calls
 
 
-def _exactly_messages(data: bytes) -> bool:
-    """Whole 5-byte-prefixed messages, the last one possibly cut short (a reset stream)."""
-    pos = whole = 0
-    while pos + 5 <= len(data):
-        if data[pos] > 1:
-            return False
-        end = pos + 5 + int.from_bytes(data[pos + 1:pos + 5], "big")
-        if end > len(data):
-            return whole > 0
-        whole += 1
-        pos = end
-    return whole > 0 and (pos == len(data) or len(data) - pos < 5)
+def call_for_stream(session: Session, conn: int, stream_id: int) -> GrpcCall | None:
+    """The call on one stream, if that stream carries gRPC."""
+    return session.calls.for_stream(conn, stream_id)
 
 
-def _build(session: Session, schema: Schema | None) -> list[GrpcCall]:
-    blocks = session.header_blocks
-    roles = blocks.column("role")
-    grpc_seen: dict[int, bool] = {}
-    calls: list[GrpcCall] = []
-    for i in range(len(roles)):
-        if roles[i] != Role.REQUEST:
-            continue
-        headers = blocks.headers[i]
-        key = id(headers)
-        if key in grpc_seen:
-            is_grpc = grpc_seen[key]
-        else:
-            is_grpc = grpc_seen[key] = _is_grpc(headers)
-        if is_grpc is False:
-            continue
-        block = blocks[i]
-        stream = session.stream(block.conn, block.stream_id)
-        if stream is not None and (is_grpc or _looks_like_grpc(session, stream)):
-            calls.append(_call(session, stream, block, schema))
-    calls.sort(key=lambda c: (c.start_time, c.conn, c.stream_id))
-    return calls
+def messages_in_frame(session: Session, frame_index: int) -> list[GrpcMessage]:
+    """The gRPC messages a DATA frame carries (wholly or in part)."""
+    return session.calls.in_frame(frame_index)
 
 
-def _call(session: Session, stream: Stream, request: HeaderBlock, schema: Schema | None) -> GrpcCall:
-    log = session.frames
-    frames = [log[i] for i in stream.frames]
-    blocks = [session.header_blocks[f.header_block] for f in frames if f.header_block >= 0]
-    server_blocks = [b for b in blocks if b.direction is Direction.SERVER and b.role is not Role.INFORMATIONAL]
-    response = next((b for b in server_blocks if b.role is Role.RESPONSE), None)
-    trailers = next((b for b in server_blocks if b.role is Role.TRAILERS), None)
-    method = request.get(":path") or (UNKNOWN_PATH if request.unknown_refs else "?")
-    problems: list[str] = []
-    if request.unknown_refs:
-        problems.append("the capture began after some request headers were indexed: "
-                        + ", ".join(f"dynamic entry {n}" for n in request.unknown_refs) + " unknown")
-
-    # Messages, each direction on its own.
-    pieces: dict[Direction, list[tuple[int, bytes]]] = {Direction.CLIENT: [], Direction.SERVER: []}
-    ended = {Direction.CLIENT: False, Direction.SERVER: False}
-    client_end_frame = None
-    for f in frames:
-        if f.type_code == FrameType.DATA:
-            payload = session.frame_payload(f)
-            if f.flags & PADDED and payload:
-                payload = data_body(f.flags, payload)
-            if len(payload) < f.length and not f.flags & 0x8:
-                problems.append(f"DATA frame at packet {f.packet} was not fully captured")
-            pieces[f.direction].append((f.index, payload))
-        if f.type_code in (FrameType.DATA, FrameType.HEADERS) and f.flags & 0x1:
-            ended[f.direction] = True
-            if f.direction is Direction.CLIENT and client_end_frame is None:
-                client_end_frame = f.index
-    request_encoding = request.get("grpc-encoding")
-    response_encoding = (response or trailers).get("grpc-encoding") if (response or trailers) else None
-    requests = split_messages(Direction.CLIENT, pieces[Direction.CLIENT], request_encoding,
-                              ended[Direction.CLIENT])
-    responses = split_messages(Direction.SERVER, pieces[Direction.SERVER], response_encoding,
-                               ended[Direction.SERVER])
-    problems += [f"{m.label} message #{m.index + 1}: {m.problem}" for m in requests + responses if m.problem]
-
-    # How it ended, and the status it ended with.
-    status_source = None
-    status = None
-    rst_error = None
-    if trailers is not None:
-        ended_by = "trailers" if response is not None else "trailers-only"
-        status = parse_status(trailers.get("grpc-status"))
-        status_source = ended_by
-        if status is None:
-            problems.append("grpc-status unknown: the trailers refer to header fields indexed before the "
-                            "capture began" if trailers.unknown_refs else "trailers without a grpc-status")
-    elif stream.reset_code is not None:
-        ended_by = "rst_stream"
-        rst_error = f"{error_name(stream.reset_code)} from the {stream.reset_by.label}" if stream.reset_by \
-            is not None else error_name(stream.reset_code)
-        status = RST_TO_STATUS.get(stream.reset_code, 13)
-        status_source = "rst_stream"
-    elif _cut_by_goaway(session, stream):
-        ended_by = "goaway"
-    else:
-        ended_by = "capture-end"
-    start = frames[0].time if frames else 0.0
-    end = frames[-1].time if frames else start
-    timeout = parse_timeout(request.get("grpc-timeout"))
-    if (ended_by == "rst_stream" and stream.reset_code == 0x8 and stream.reset_by is Direction.CLIENT
-            and timeout is not None and end - start >= timeout * 0.9):
-        status = 4  # the client gave up at its deadline: it reports DEADLINE_EXCEEDED
-    final = trailers
-    grpc_message = decode_grpc_message(final.get("grpc-message")) if final else None
-    details = decode_status_details(final.get("grpc-status-details-bin")) if final else None
-
-    style, source, certain, note = _style(method, requests, responses, client_end_frame, schema)
-    service = method.rsplit("/", 1)[0].lstrip("/") if method.count("/") >= 2 else ""
-    return GrpcCall(
-        conn=stream.conn, stream_id=stream.stream_id, method=method, service=service, style=style,
-        style_source=source, style_certain=certain, style_note=note, requests=requests, responses=responses,
-        request_metadata=[h for h in request.headers if not h[0].startswith(":")],
-        response_metadata=list(response.headers) if response is not None else [],
-        trailers=list(trailers.headers) if trailers is not None else [],
-        grpc_status=status, grpc_status_name=status_name(status), grpc_status_source=status_source,
-        grpc_message=grpc_message, status_details=details, timeout=timeout, ended_by=ended_by,
-        rst_error=rst_error, start_time=start, end_time=end, problems=problems)
-
-
-def _style(method: str, requests: list[GrpcMessage], responses: list[GrpcMessage], client_end: int | None,
-           schema: Schema | None) -> tuple[str, str, bool, str]:
-    """(style, source, certain, note). The schema knows; traffic can only suggest."""
-    info = schema.method(method) if schema is not None else None
-    if info is not None:
-        return info.style, "schema", True, ""
-    nreq, nresp = len(requests), len(responses)
-    # A response before the client said END_STREAM: the server answered while the
-    # client could still send, which only a bidi call allows a server to do.
-    early = client_end is None or any(m.frames[0] < client_end for m in responses) if responses else False
-    if nreq > 1 and nresp > 1:
-        return "bidi-streaming", "traffic", True, ""
-    if early and nresp and nreq:
-        return "bidi-streaming", "traffic", True, "the server answered before the client finished sending"
-    if nreq > 1:
-        return "client-streaming", "traffic", False, \
-            f"{nreq} requests and one response: client streaming, or bidi that answered once"
-    if nresp > 1:
-        return "server-streaming", "traffic", False, \
-            f"one request and {nresp} responses: server streaming, or bidi that asked once"
-    return "unary", "traffic", False, \
-        "one message each way (or none) looks unary; a streaming method used that way looks the same"
-
-
-def _cut_by_goaway(session: Session, stream: Stream) -> bool:
-    """A GOAWAY whose last stream id is below this stream: the peer will not finish it."""
-    conn = session.connection(stream.conn)
-    if conn is None:
-        return False
-    if any(goaway.last_stream_id < stream.stream_id for goaway in conn.goaways):
-        return True
-    return bool(conn.goaways) and stream.state.name != "CLOSED"
+def decode_payload(message: GrpcMessage, call: GrpcCall | None, schema: Schema | None = None) -> str:
+    """A message as text: by its schema type when known, else the raw wire format."""
+    data = message.data
+    if data is None:
+        return f"({message.problem or 'not captured'})"
+    if schema is not None and call is not None:
+        info = schema.method(call.method)
+        if info is not None:
+            type_name = info.input_type if message.direction is Direction.CLIENT else info.output_type
+            text = schema.decode(type_name, data)
+            if text is not None:
+                return f"{type_name} {{ {text.replace(chr(10), ' ')} }}" if text else f"{type_name} {{}}"
+    if not data:
+        return "(empty message)"
+    return "\n".join(format_raw(data))

@@ -9,21 +9,42 @@ from __future__ import annotations
 
 import base64
 import binascii
+from enum import IntEnum
 from urllib.parse import unquote_to_bytes
 
 from inspector.rpc.protobuf_wire import decode_fields
 
-STATUS_NAMES = {
-    0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
-    6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION",
-    10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE",
-    15: "DATA_LOSS", 16: "UNAUTHENTICATED",
-}
+
+class GrpcStatus(IntEnum):
+    """gRPC status codes (grpc/doc/statuscodes.md)."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+STATUS_NAMES = {status.value: status.name for status in GrpcStatus}
 
 #: RST_STREAM error code -> the gRPC status a client reports (PROTOCOL-HTTP2.md, "Errors").
-RST_TO_STATUS = {
-    0x0: 13, 0x1: 13, 0x2: 13, 0x3: 13, 0x4: 13, 0x6: 13, 0x7: 14, 0x8: 1, 0x9: 13, 0xA: 13,
-    0xB: 8, 0xC: 7,
+RST_TO_STATUS: dict[int, GrpcStatus] = {
+    0x0: GrpcStatus.INTERNAL, 0x1: GrpcStatus.INTERNAL, 0x2: GrpcStatus.INTERNAL, 0x3: GrpcStatus.INTERNAL,
+    0x4: GrpcStatus.INTERNAL, 0x6: GrpcStatus.INTERNAL, 0x7: GrpcStatus.UNAVAILABLE, 0x8: GrpcStatus.CANCELLED,
+    0x9: GrpcStatus.INTERNAL, 0xA: GrpcStatus.INTERNAL, 0xB: GrpcStatus.RESOURCE_EXHAUSTED,
+    0xC: GrpcStatus.PERMISSION_DENIED,
 }
 
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}

@@ -26,7 +26,6 @@ from textual.widgets import Footer, Input, Static
 from inspector.capture.load import CaptureLoader
 from inspector.http2 import frames as F
 from inspector.model import Direction, Session
-from inspector.rpc.calls import find_calls, index_is_current
 from inspector.tui.describe import frame_detail, frame_row, summarize
 from inspector.tui.detail_words import WORDS
 from inspector.tui.lanes import Lanes, LaneTracker
@@ -196,7 +195,6 @@ class App(TextualApp[None]):
         streams = sum(len(c.streams) for c in session.connections) + len(session.connections)
         state = (streams, len(session.frames))
         if state == self._seen:
-            self._catch_up_calls()
             return
         self._seen = state
         self._summaries.clear()
@@ -206,21 +204,6 @@ class App(TextualApp[None]):
             self._show(first)
         else:
             self._rebuild_timeline(keep=True)
-
-    def _catch_up_calls(self) -> None:
-        """A live session's gRPC calls are re-read at most once a second while it grows, so rows
-        drawn just after its last frames may lack their messages: once the calls have caught
-        up with every frame, draw the rows again."""
-        if index_is_current(self.session) or self.session.complete:
-            return
-        find_calls(self.session)  # re-reads them if the last reading is a second old
-        if index_is_current(self.session):
-            self._summaries.clear()
-            for name in ("#streams", "#timeline"):
-                self.query_one(name, RowList).redraw()
-            if self.timeline:
-                timeline = self.query_one("#timeline", RowList)
-                self._detail(self.timeline[min(timeline.cursor, len(self.timeline) - 1)])
 
     def _set_status(self, words: str) -> None:
         # A timer asks twice a second: the same words are not drawn again, and new ones
