@@ -113,7 +113,8 @@ Header = tuple[str, str]
 class HeaderBlock(NamedTuple):
     """A decoded field block (HEADERS or PUSH_PROMISE plus CONTINUATIONs)."""
 
-    index: int
+    # mypy sees a field named `index` as overriding tuple.index (python/mypy#4507); it is the field we mean.
+    index: int  # type: ignore[assignment]
     conn: int
     stream_id: int
     direction: Direction
@@ -256,7 +257,7 @@ class HeaderBlockLog(_PackedLog):
 class FrameRecord(NamedTuple):
     """One HTTP/2 frame as it was on the wire, and the state right after it."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # as HeaderBlock.index
     conn: int
     direction: Direction
     packet: int
@@ -372,6 +373,9 @@ class Stream:
     costs nothing per stream: the window is `offset + initial`.
     """
 
+    REQUEST_SEEN = 1  # bits of `seen`: the request block has been decoded
+    RESPONSE_SEEN = 2  # a final (non-1xx) response block has
+
     __slots__ = ("conn", "stream_id", "state", "_index", "window_offset_client", "window_offset_server",
                  "reset_by", "reset_code", "promised_by", "upgraded", "seen")
 
@@ -387,7 +391,7 @@ class Stream:
         self.reset_code: int | None = None
         self.promised_by: int | None = None  # the stream its PUSH_PROMISE came on
         self.upgraded = False  # stream 1 of an h2c Upgrade: the request came as HTTP/1.1
-        self.seen = 0  # bit 0: request block seen, bit 1: final response block seen
+        self.seen = 0  # Stream.REQUEST_SEEN | Stream.RESPONSE_SEEN
 
     @property
     def pushed(self) -> bool:

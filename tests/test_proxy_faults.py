@@ -17,9 +17,7 @@ import h2.events
 import pytest
 from proxykit import ThreadServer, free_port, md5, nghttpd, proxy, run, stopped_cleanly
 
-pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
-
-pytestmark = [pytest.mark.timeout(120),
+pytestmark = [pytest.mark.peers, pytest.mark.timeout(120),
               pytest.mark.usefixtures("peers")]
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"

@@ -14,9 +14,7 @@ import grpc
 import pytest
 from proxykit import proxy, stopped_cleanly
 
-pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
-
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.peers, pytest.mark.timeout(120)]
 
 SERVICE = "h2inspect.test.Echo"
 OPTIONS = [("grpc.enable_http_proxy", 0)]

@@ -18,9 +18,7 @@ import pytest
 from oracle import h2inspect_frames, tshark_frames
 from proxykit import md5, nghttpd, proxy, require, run, stopped_cleanly
 
-pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
-
-pytestmark = [pytest.mark.timeout(120),
+pytestmark = [pytest.mark.peers, pytest.mark.timeout(120),
               pytest.mark.usefixtures("peers")]
 
 

@@ -18,9 +18,7 @@ from inspector.capture.load import CaptureLoader
 from inspector.proxy.tls import LocalCA
 from inspector.tls.keylog import KeyLog
 
-pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
-
-pytestmark = [pytest.mark.timeout(120),
+pytestmark = [pytest.mark.peers, pytest.mark.timeout(120),
               pytest.mark.usefixtures("peers")]
 
 

@@ -12,7 +12,7 @@ import sys
 from inspector.capture.load import loader_for
 from inspector.errors import UsageError
 from inspector.rpc.calls import find_calls
-from inspector.tutorial.diagram import call_diagram, mermaid
+from inspector.views.diagram import call_diagram, mermaid
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,13 +14,17 @@ import ipaddress
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from inspector.errors import UsageError
-from inspector.proxy.headless import PREFIX, HeadlessPrinter
 from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
 from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls
+from inspector.views.headless import PREFIX, HeadlessPrinter
+
+if TYPE_CHECKING:
+    from textual.app import App as TextualApp
 
 
 def parse_endpoint(text: str, option: str) -> Endpoint:
@@ -88,10 +92,10 @@ def _recorder(path: str | None) -> PcapngRecorder:
 def _tui_app_class() -> type:
     """The TUI's App (it takes a Session); a one-line error if this build has none."""
     try:
-        from inspector.tui.app import App  # type: ignore[import-not-found]
+        from inspector.tui.app import App
     except ImportError as exc:
         raise UsageError(f"the TUI is not available ({exc}); use --headless") from None
-    return App  # type: ignore[no-any-return]
+    return App
 
 
 async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str | None,
@@ -136,7 +140,7 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
         source.recorder.flush()
 
 
-async def _run_tui(app, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
+async def _run_tui(app: TextualApp, stop: asyncio.Event) -> None:
     """The TUI on the same loop as the relay, until the user quits it or a signal comes."""
     tui = asyncio.ensure_future(app.run_async())
     waiter = asyncio.ensure_future(stop.wait())

@@ -7,6 +7,7 @@ import argparse
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -104,7 +105,7 @@ def bidi(ch: grpc.Channel, count: int = 3, *, answer_after_all: bool = False,
     return CallResult(METHOD + "Bidi", "bidi-streaming", count, len(replies), 0, "trailers")
 
 
-STYLES = {"unary": unary, "server-streaming": server_stream, "client-streaming": client_stream,
+STYLES: dict[str, Callable[[grpc.Channel], CallResult]] = {"unary": unary, "server-streaming": server_stream, "client-streaming": client_stream,
           "bidi-streaming": bidi}
 
 

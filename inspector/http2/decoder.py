@@ -66,6 +66,7 @@ _HEADERS_SHAPE = END_HEADERS | PADDED | PRIORITY_FLAG
 C, S = Direction.CLIENT, Direction.SERVER
 _HEADERS_EVENT = StreamEvent.HEADERS
 _REQUEST, _TRAILERS = Role.REQUEST, Role.TRAILERS
+_REQUEST_SEEN, _RESPONSE_SEEN = Stream.REQUEST_SEEN, Stream.RESPONSE_SEEN
 
 
 class PendingBlock(NamedTuple):
@@ -220,8 +221,8 @@ class ConnectionDecoder:
                         if d:
                             role = _role(stream, d, headers, flags & END_STREAM)
                         else:
-                            role = _TRAILERS if stream.seen & 1 else _REQUEST
-                            stream.seen |= 1
+                            role = _TRAILERS if stream.seen & _REQUEST_SEEN else _REQUEST
+                            stream.seen |= _REQUEST_SEEN
                         block = add_block(conn_index, sid, d, role, headers, len(log), bool(flags & END_STREAM))
                         append(conn_index, d, packet, time, sid, HEADERS, flags, length, offset + pos, new,
                                conn.window_client, conn.window_server,
@@ -637,7 +638,7 @@ class ConnectionDecoder:
         stream = self._stream(1, C, StreamEvent.HEADERS)
         stream.upgraded = True
         stream.state = StreamState.HALF_CLOSED_LOCAL if end_stream else StreamState.OPEN
-        stream.seen |= 1
+        stream.seen |= _REQUEST_SEEN
         self.session.header_blocks.append(self.conn.index, 1, C, Role.REQUEST, headers, -1, end_stream)
 
 
@@ -660,16 +661,16 @@ def _role(stream: Stream, direction: int, headers: tuple[tuple[str, str], ...],
           end_stream: bool | int) -> Role:
     """What a header block is on its stream (see docs/ARCHITECTURE.md, vocabulary)."""
     if direction == C:
-        if stream.seen & 1:
+        if stream.seen & _REQUEST_SEEN:
             return Role.TRAILERS
-        stream.seen |= 1
+        stream.seen |= _REQUEST_SEEN
         return Role.REQUEST
     status = headers[0][1] if headers and headers[0][0] == ":status" else None
     if status is not None and status[:1] == "1":
         return Role.INFORMATIONAL
-    if stream.seen & 2 or status is None:
+    if stream.seen & _RESPONSE_SEEN or status is None:
         return Role.TRAILERS
-    stream.seen |= 2
+    stream.seen |= _RESPONSE_SEEN
     if end_stream:
         for name, _ in headers:
             if name == "grpc-status":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
+from enum import IntEnum
 
 from inspector.flows import TcpFlow
 from inspector.http2.decoder import ConnectionDecoder
@@ -32,7 +33,18 @@ _HTTP1_REQUEST = re.compile(rb"^[A-Z]{3,10} \S+ HTTP/1\.[01]\r\n")
 _HTTP1_RESPONSE = re.compile(rb"^HTTP/1\.[01] (\d{3})")
 MAX_SNIFF = 64 * 1024  # give up deciding after this many bytes without an answer
 
-UNDECIDED, HTTP2, UPGRADING, HTTP1, OTHER, TLS = range(6)
+class FlowKind(IntEnum):
+    """What a TCP flow carries, as far as the builder can tell yet."""
+
+    UNDECIDED = 0
+    HTTP2 = 1
+    UPGRADING = 2  # an HTTP/1.1 request asked for h2c; the server has not answered yet
+    HTTP1 = 3
+    OTHER = 4
+    TLS = 5
+
+
+UNDECIDED, HTTP2, UPGRADING, HTTP1, OTHER, TLS = FlowKind
 
 
 def _is_server_preface(first: bytes) -> bool:

@@ -92,9 +92,9 @@ def assumed_state(sender: Direction, event: StreamEvent) -> StreamState:
     return StreamState.OPEN
 
 
-def _combined(first: StreamEvent) -> dict[tuple[StreamState, Direction, int], StreamState]:
-    """(state, sender, END_STREAM flag) -> state after a DATA or HEADERS frame, when allowed."""
-    table = {}
+def _combined(first: StreamEvent) -> dict[tuple[StreamState, int, int], StreamState]:
+    """(state, sender (0 client, 1 server), END_STREAM flag) -> state after a DATA or HEADERS frame, when allowed."""
+    table: dict[tuple[StreamState, int, int], StreamState] = {}
     for (state, sender, event), after in TRANSITIONS.items():
         if event is not first:
             continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from inspector.http2.frames import END_STREAM, PADDED, FrameType, error_name
+from inspector.http2.frames import END_STREAM, PADDED, ErrorCode, FrameType, error_name
 from inspector.http2.payloads import data_body
 from inspector.model import Direction, HeaderBlock, Role, Session, Stream, StreamState
 from inspector.rpc.messages import PREFIX, GrpcMessage, MessageSplitter
@@ -167,7 +167,7 @@ class GrpcCall:
         stream = self.stream
         assert stream is not None and stream.reset_code is not None
         timeout = self.timeout
-        if (stream.reset_code == 0x8 and stream.reset_by is Direction.CLIENT and timeout is not None
+        if (stream.reset_code == ErrorCode.CANCEL and stream.reset_by is Direction.CLIENT and timeout is not None
                 and self.duration >= timeout * 0.9):
             return int(GrpcStatus.DEADLINE_EXCEEDED)  # the client gave up at its deadline: it reports so
         return int(RST_TO_STATUS.get(stream.reset_code, GrpcStatus.INTERNAL))
@@ -362,9 +362,9 @@ class CallLog:
             frames_of_block = blocks.frame
             for hb in range(self.blocks_read, len(blocks)):
                 if frames_of_block[hb] == -1:  # an h2c Upgrade's HTTP/1.1 request: a block with no frame
-                    block = blocks[hb]
-                    if block.role is Role.REQUEST:
-                        self._request(block, None)
+                    upgrade = blocks[hb]
+                    if upgrade.role is Role.REQUEST:
+                        self._request(upgrade, None)
             self.blocks_read = len(blocks)
         log = session.frames
         end = len(log)
@@ -382,7 +382,7 @@ class CallLog:
                     self._goaway_min[conn] = value if low is None else min(low, value)
                 continue
             key = (conn, sid)
-            call = by_stream.get(key)
+            call: GrpcCall | None = by_stream.get(key)
             block = blocks[hb] if hb >= 0 else None
             if block is not None and block.role is Role.REQUEST and block.stream_id == sid and call is None:
                 call = self._request(block, index)
@@ -390,7 +390,7 @@ class CallLog:
                 if key in not_grpc or type_code not in (_DATA, _HEADERS):
                     continue
                 stream = session.stream(conn, sid)
-                if stream is None or stream.seen & 1 or sid % 2 == 0:
+                if stream is None or stream.seen & Stream.REQUEST_SEEN or sid % 2 == 0:
                     continue  # a request was seen, and it was not gRPC; or a pushed stream
                 call = self._open(conn, sid, None, index)  # a call already under way when the capture began
                 self._unproven.add(key)

@@ -12,6 +12,7 @@ import binascii
 from enum import IntEnum
 from urllib.parse import unquote_to_bytes
 
+from inspector.http2.frames import ErrorCode
 from inspector.rpc.protobuf_wire import decode_fields
 
 
@@ -41,10 +42,13 @@ STATUS_NAMES = {status.value: status.name for status in GrpcStatus}
 
 #: RST_STREAM error code -> the gRPC status a client reports (PROTOCOL-HTTP2.md, "Errors").
 RST_TO_STATUS: dict[int, GrpcStatus] = {
-    0x0: GrpcStatus.INTERNAL, 0x1: GrpcStatus.INTERNAL, 0x2: GrpcStatus.INTERNAL, 0x3: GrpcStatus.INTERNAL,
-    0x4: GrpcStatus.INTERNAL, 0x6: GrpcStatus.INTERNAL, 0x7: GrpcStatus.UNAVAILABLE, 0x8: GrpcStatus.CANCELLED,
-    0x9: GrpcStatus.INTERNAL, 0xA: GrpcStatus.INTERNAL, 0xB: GrpcStatus.RESOURCE_EXHAUSTED,
-    0xC: GrpcStatus.PERMISSION_DENIED,
+    ErrorCode.NO_ERROR: GrpcStatus.INTERNAL, ErrorCode.PROTOCOL_ERROR: GrpcStatus.INTERNAL,
+    ErrorCode.INTERNAL_ERROR: GrpcStatus.INTERNAL, ErrorCode.FLOW_CONTROL_ERROR: GrpcStatus.INTERNAL,
+    ErrorCode.SETTINGS_TIMEOUT: GrpcStatus.INTERNAL, ErrorCode.FRAME_SIZE_ERROR: GrpcStatus.INTERNAL,
+    ErrorCode.REFUSED_STREAM: GrpcStatus.UNAVAILABLE, ErrorCode.CANCEL: GrpcStatus.CANCELLED,
+    ErrorCode.COMPRESSION_ERROR: GrpcStatus.INTERNAL, ErrorCode.CONNECT_ERROR: GrpcStatus.INTERNAL,
+    ErrorCode.ENHANCE_YOUR_CALM: GrpcStatus.RESOURCE_EXHAUSTED,
+    ErrorCode.INADEQUATE_SECURITY: GrpcStatus.PERMISSION_DENIED,
 }
 
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
@@ -105,7 +109,7 @@ def decode_status_details(value: str | None) -> dict | None:
             elif field.number == 2 and field.wire_type == 2:
                 status["message"] = bytes(field.value).decode("utf-8", "replace")
             elif field.number == 3 and field.wire_type == 2:
-                detail = {"type_url": None, "value": None}
+                detail: dict[str, str | None] = {"type_url": None, "value": None}
                 for sub in decode_fields(bytes(field.value)):
                     if sub.number == 1:
                         detail["type_url"] = bytes(sub.value).decode("utf-8", "replace")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import App as TextualApp
-from textual.app import ComposeResult, ScreenStackError
+from textual.app import ComposeResult, CSSPathType, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
@@ -26,7 +27,7 @@ from textual.widgets import Footer, Input, Static
 from inspector.capture.load import CaptureLoader
 from inspector.http2 import frames as F
 from inspector.model import Direction, Session
-from inspector.tui.describe import frame_detail, frame_row, summarize
+from inspector.tui.describe import StreamSummary, frame_detail, frame_row, summarize
 from inspector.tui.detail_words import WORDS
 from inspector.tui.lanes import Lanes, LaneTracker
 from inspector.tui.widgets.row_list import RowList
@@ -73,7 +74,7 @@ class HelpScreen(ModalScreen[None]):
 class App(TextualApp[None]):
     """h2inspect on one session (a capture, or a live proxy run)."""
 
-    CSS_PATH = "styles.tcss"
+    CSS_PATH: ClassVar[CSSPathType | None] = "styles.tcss"
     TITLE = "h2inspect"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -112,7 +113,7 @@ class App(TextualApp[None]):
         self._last_move = 0.0  # when the timeline cursor last moved (time.monotonic)
         self._seen = (-1, -1)
         self._status = ""
-        self._summaries: dict[tuple[int, int], object] = {}
+        self._summaries: dict[tuple[int, int], StreamSummary] = {}
         self._lanes: Lanes | None = None  # the connection view's swimlanes, by unfiltered row
         self._lane_tracker: LaneTracker | None = None
         self._lane_rows: list[int] = []  # the unfiltered rows the tracker has seen
@@ -213,11 +214,13 @@ class App(TextualApp[None]):
             self._status = words
             self.query_one("#status", Static).update(Text(words), layout=False)
 
-    def _summary(self, conn: int, stream_id: int):  # type: ignore[no-untyped-def]
-        key = (conn, stream_id)
+    def _summary(self, conn_index: int, stream_id: int) -> StreamSummary:
+        key = (conn_index, stream_id)
         summary = self._summaries.get(key)
         if summary is None:
-            summary = self._summaries[key] = summarize(self.session, self.session.stream(conn, stream_id))
+            stream = self.session.stream(conn_index, stream_id)
+            assert stream is not None, "a listed stream is in the model"
+            summary = self._summaries[key] = summarize(self.session, stream)
         return summary
 
     def _rebuild_streams(self) -> None:
@@ -241,6 +244,7 @@ class App(TextualApp[None]):
     def _stream_row(self, i: int) -> list[tuple[str, str]]:
         conn_index, sid = self.entries[i]
         conn = self.session.connection(conn_index)
+        assert conn is not None, "a listed connection is in the model"
         if sid is None:
             return [(f"conn {conn_index}  {conn.client} → {conn.server}  {conn.protocol}  "
                      f"{conn.frame_count} frames  {len(conn.streams)} streams", "bold")]
@@ -320,9 +324,9 @@ class App(TextualApp[None]):
         what = f"connection {conn_index}: all streams on one time axis, a lane each (first lane: stream 0)" \
             if sid is None else \
             f"stream {sid} of connection {conn_index}"
+        direction = DIRECTION_FILTERS[self.direction_filter]  # Direction.CLIENT is 0: test for None, not truth
         filters = [x for x in (TYPE_FILTERS[self.type_filter],
-                               DIRECTION_FILTERS[self.direction_filter] and
-                               f"from {DIRECTION_FILTERS[self.direction_filter].label}",
+                               f"from {direction.label}" if direction is not None else None,
                                FLAG_FILTERS[self.flag_filter] and f"flag {FLAG_FILTERS[self.flag_filter]}") if x]
         search = f"   search '{self.search_text}': {len(self.matches)} matches" if self.search_text else ""
         self.query_one("#timeline-title", Static).update(Text(

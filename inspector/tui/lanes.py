@@ -20,7 +20,7 @@ MAX_LANES = 24  # lane columns drawn; streams beyond share the last one, drawn "
 OVERFLOW = MAX_LANES - 1
 
 #: one letter per frame type, drawn in the frame's lane (the row names the type in full)
-GLYPH = {F.FrameType.DATA: "D", F.FrameType.HEADERS: "H", F.FrameType.PRIORITY: "y",
+GLYPH: dict[int, str] = {F.FrameType.DATA: "D", F.FrameType.HEADERS: "H", F.FrameType.PRIORITY: "y",
          F.FrameType.RST_STREAM: "R", F.FrameType.SETTINGS: "S", F.FrameType.PUSH_PROMISE: "U",
          F.FrameType.PING: "P", F.FrameType.GOAWAY: "G", F.FrameType.WINDOW_UPDATE: "W",
          F.FrameType.CONTINUATION: "C"}

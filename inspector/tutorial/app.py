@@ -23,11 +23,11 @@ from inspector.model import FrameRecord
 from inspector.rpc.calls import GrpcCall
 from inspector.tui.app import App
 from inspector.tui.widgets.row_list import RowList
-from inspector.tutorial.diagram import call_diagram, frame_label, text_lines
 from inspector.tutorial.exchange import Exchange, Lesson, LessonCall, lesson_calls
 from inspector.tutorial.notes import call_facts, explain, header_fields
 from inspector.tutorial.phrases import phrase
 from inspector.tutorial.timeline import lane
+from inspector.views.diagram import call_diagram, frame_label, text_lines
 
 _TUI = Path(__file__).resolve().parent.parent / "tui"
 
@@ -206,6 +206,7 @@ class TutorialApp(App):
         if 0 <= target < len(calls) and calls[target][2] is not None:
             self.call_number = target
             call = calls[target][2]
+            assert call is not None
             self._show((call.conn, call.stream_id))
             self.query_one("#timeline", RowList).move_to(0)
             self._teach_pane()

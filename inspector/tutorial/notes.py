@@ -115,10 +115,10 @@ def _explain(session: Session, frame: FrameRecord, facts: CallFacts | None,
     if t == F.FrameType.WINDOW_UPDATE:
         increment = frame.control_value
         key = "window_update" if frame.stream_id else "window_update.conn"
-        why = [phrase(lang, "window_update.why")]
+        reasons = [phrase(lang, "window_update.why")]
         if frame.stream_id:
-            why.append(_windows(lang, frame, frame.direction.peer))
-        return phrase(lang, key, increment=increment, stream=frame.stream_id), why, "RFC 9113 §5.2, §6.9"
+            reasons.append(_windows(lang, frame, frame.direction.peer))
+        return phrase(lang, key, increment=increment, stream=frame.stream_id), reasons, "RFC 9113 §5.2, §6.9"
     if t == F.FrameType.SETTINGS:
         key = "settings.ack" if frame.flags & F.ACK else "settings"
         return phrase(lang, key, side=side), [phrase(lang, "settings.why")], "RFC 9113 §6.5"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from inspector.model import Direction, FrameRecord, Session
 from inspector.rpc.calls import GrpcCall
-from inspector.tutorial.diagram import call_diagram, call_frames, text_lines
 from inspector.tutorial.exchange import Lesson, LessonCall
 from inspector.tutorial.notes import CallFacts, call_facts, explain, header_fields
 from inspector.tutorial.phrases import phrase
+from inspector.views.diagram import call_diagram, call_frames, text_lines
 
 RULE = "─" * 78
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -152,7 +153,7 @@ class RowList(ScrollView, can_focus=True):
     def on_blur(self) -> None:
         self.refresh_line(self.cursor)
 
-    def on_click(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_click(self, event: events.Click) -> None:
         index = self.scroll_offset.y + event.y
         if 0 <= index < self.count:
             self._move_to(index)

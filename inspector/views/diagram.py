@@ -134,7 +134,8 @@ def cell_width(text: str) -> int:
 def _fit(text: str, cells: int) -> str:
     if cell_width(text) <= cells:
         return text
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for ch in text:
         w = cell_width(ch)
         if used + w > cells - 1:
