@@ -1,6 +1,6 @@
 """The `h2inspect` command line: parse arguments, run a command, turn errors into one line.
 
-The forms and options here are a public contract (DESIGN.md): extend, never break.
+The forms and options here are a public contract (see docs/ARCHITECTURE.md): extend, never break.
 """
 
 from __future__ import annotations

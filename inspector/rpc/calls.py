@@ -268,7 +268,7 @@ class GrpcCall:
             m.length or m.received for ms in sides for m in ms)
 
     def as_json(self) -> dict:
-        """The `rpcs --format jsonl` object (DESIGN.md keys first)."""
+        """The `rpcs --format jsonl` object (the contract's keys first: docs/ARCHITECTURE.md)."""
         style, source, certain, _ = self._style()
         requests, responses = self.requests, self.responses
         return {

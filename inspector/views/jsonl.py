@@ -1,4 +1,4 @@
-"""`dump --format jsonl`: one JSON object per HTTP/2 frame (the contract in DESIGN.md).
+"""`dump --format jsonl`: one JSON object per HTTP/2 frame (the public contract: docs/ARCHITECTURE.md).
 
 Written for speed: the parts of a line that repeat (connection, type and
 flags, a decoded header list) are serialised once and reused.

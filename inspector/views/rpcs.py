@@ -15,7 +15,7 @@ NOTE = ("An HTTP/2 stream is not a gRPC stream: every call, unary too, is one HT
 
 
 def jsonl_lines(calls: list[GrpcCall]) -> Iterator[str]:
-    """The DESIGN.md contract: one object per call."""
+    """The public contract (docs/ARCHITECTURE.md): one object per call."""
     for call in calls:
         yield json.dumps(call.as_json(), ensure_ascii=False) + "\n"
 
