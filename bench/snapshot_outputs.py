@@ -42,7 +42,8 @@ def main() -> int:
         for name, args in _commands(capture).items():
             run = subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, cwd=ROOT)
             target = out / f"{capture.parent.parent.name}-{capture.name}.{name}"
-            target.write_bytes(run.stdout + b"\n--- stderr ---\n" + run.stderr + f"\n--- exit {run.returncode}\n".encode())
+            trailer = f"\n--- exit {run.returncode}\n".encode()
+            target.write_bytes(run.stdout + b"\n--- stderr ---\n" + run.stderr + trailer)
     print(f"{len(captures)} captures written to {out}")
     return 0
 

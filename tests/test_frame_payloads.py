@@ -107,7 +107,7 @@ def _headers(sid: int, headers, encoder: hpack.Encoder, **kw) -> HeadersFrame:
 
 
 def test_the_harness_decodes_a_grpc_call_and_keeps_each_rows_value():
-    wire, client, server = DecoderWire(), hpack.Encoder(), hpack.Encoder()
+    wire, client = DecoderWire(), hpack.Encoder()
     wire.client(PREFACE, SettingsFrame(0))
     wire.server(SettingsFrame(0, settings={4: 1 << 20}), SettingsFrame(0, flags=["ACK"]))
     [request] = wire.client(_headers(1, REQUEST, client))

@@ -105,8 +105,8 @@ def bidi(ch: grpc.Channel, count: int = 3, *, answer_after_all: bool = False,
     return CallResult(METHOD + "Bidi", "bidi-streaming", count, len(replies), 0, "trailers")
 
 
-STYLES: dict[str, Callable[[grpc.Channel], CallResult]] = {"unary": unary, "server-streaming": server_stream, "client-streaming": client_stream,
-          "bidi-streaming": bidi}
+STYLES: dict[str, Callable[[grpc.Channel], CallResult]] = {
+    "unary": unary, "server-streaming": server_stream, "client-streaming": client_stream, "bidi-streaming": bidi}
 
 
 def main() -> int:
