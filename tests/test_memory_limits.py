@@ -1,0 +1,164 @@
+"""Stated memory limits (issue 19): the HPACK observer's tables and header lists,
+raw protobuf decoding, gRPC decompression. Each hostile input is small and
+built by tests/memkit.py; each test asserts on the sentence that names the limit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import hpack
+import memkit
+
+from inspector.capture.load import CaptureLoader
+from inspector.http2 import hpack_decoder as H
+from inspector.http2.hpack_decoder import HpackContext
+
+REQUEST = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "example")]
+
+
+def h2inspect(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, text=True, timeout=120)
+
+
+# ---- HPACK: live states, not the history -------------------------------------------
+
+
+def test_states_stay_bounded_after_ten_thousand_blocks_with_unique_values():
+    encoder = hpack.Encoder()
+    ctx = HpackContext()
+    state = ctx.initial_state(partial=False)
+    for n in range(10_000):
+        decoded = ctx.decode(state, encoder.encode(REQUEST + [("x-request-id", f"id-{n}")]), 4096)
+        assert decoded.error is None and decoded.headers[-1] == ("x-request-id", f"id-{n}")
+        state = decoded.state_id
+    assert ctx.held_states == 1
+    assert len(ctx.states) <= H.UNHELD_STATES_KEPT + 2  # the pinned initial state and the held one
+    assert len(ctx.cache) <= H.UNHELD_STATES_KEPT + 2  # entries from a freed state go with it
+
+
+def test_a_block_that_changes_the_table_is_never_clean():
+    """The decoder applies clean blocks from the cache without calling decode(): a block that
+    moves a side to another table must go through decode(), or the move would not be seen."""
+    encoder = hpack.Encoder()
+    ctx = HpackContext()
+    start = ctx.initial_state(partial=False)
+    inserting = ctx.decode(start, encoder.encode(REQUEST + [("x-a", "1")]), 4096)
+    assert inserting.state_id != start and not inserting.clean
+    repeating = ctx.decode(inserting.state_id, encoder.encode(REQUEST + [("x-a", "1")]), 4096)
+    assert repeating.state_id == inserting.state_id and repeating.clean
+
+
+def test_connections_on_the_same_path_share_states_and_decodes():
+    encoder_a, encoder_b = hpack.Encoder(), hpack.Encoder()
+    ctx = HpackContext()
+    a = b = ctx.initial_state(partial=False)
+    for n in range(5):
+        headers = REQUEST + [("x-step", str(n))]
+        block_a, block_b = encoder_a.encode(headers), encoder_b.encode(headers)
+        assert block_a == block_b
+        first, second = ctx.decode(a, block_a, 4096), ctx.decode(b, block_b, 4096)
+        assert second is first  # decoded once
+        a, b = first.state_id, second.state_id
+
+
+def test_a_released_state_is_freed_once_no_side_holds_it():
+    encoder = hpack.Encoder()
+    ctx = HpackContext()
+    state = ctx.decode(ctx.initial_state(partial=False), encoder.encode(REQUEST + [("x-a", "1")]), 4096).state_id
+    ctx.release(state)
+    assert ctx.held_states == 0 and state in ctx.states  # kept a while for a connection on the same path
+    for n in range(H.UNHELD_STATES_KEPT):  # as many other released states push it out of the budget
+        other = ctx.decode(ctx.initial_state(partial=False), hpack.Encoder().encode([("x-n", str(n))]), 4096)
+        ctx.release(other.state_id)
+    assert state not in ctx.states
+    late = ctx.decode(state, encoder.encode(REQUEST), 4096)  # a caller that broke the rule: no crash
+    assert late.error and "no longer kept" in late.error
+
+
+def test_the_table_never_holds_more_than_the_stated_limit():
+    ctx = HpackContext()
+    state = ctx.initial_state(partial=False)
+    fill = 2 * H.TABLE_SIZE_LIMIT // 50
+    first = None
+    for n in range(fill):
+        block = (memkit.size_update(2**32 - 1) if n == 0 else b"") + memkit.literal_indexed(
+            f"x-fill-{n}".encode(), f"value-{n:08d}".encode())
+        decoded = ctx.decode(state, block, 2**32 - 1)
+        first = first or decoded
+        state = decoded.state_id
+        assert ctx.states[state].size <= H.TABLE_SIZE_LIMIT
+    assert first.error and f"past this tool's limit of {H.TABLE_SIZE_LIMIT} bytes (TABLE_SIZE_LIMIT)" in first.error
+    table = ctx.states[state]
+    assert table.partial and len(table.entries) < fill
+    # the newest entry is still known; one the observer dropped is unknown, not an error
+    newest = ctx.decode(state, memkit.indexed(62), 2**32 - 1)
+    assert newest.headers == ((f"x-fill-{fill - 1}", f"value-{fill - 1:08d}"),)
+    dropped = 62 + fill - 1
+    oldest = ctx.decode(state, memkit.indexed(dropped), 2**32 - 1)
+    assert oldest.error is None and oldest.unknown_refs == (dropped,)
+
+
+def test_a_table_within_the_settings_limit_is_not_cut():
+    ctx = HpackContext()
+    state = ctx.initial_state(partial=False)
+    for n in range(200):
+        state = ctx.decode(state, memkit.literal_indexed(b"x-n", str(n).encode()), 4096).state_id
+    table = ctx.states[state]
+    assert not table.partial and 4096 - 40 < table.size <= 4096  # full to the peer's size, not past it
+
+
+def test_an_hpack_bomb_is_kept_up_to_the_header_list_limit_and_counted():
+    """One 4 KiB entry referenced 100,000 times: 400 MB of header list from a 300 KB block."""
+    ctx = HpackContext()
+    state = ctx.decode(ctx.initial_state(partial=False), memkit.literal_indexed(b"x-big", b"v" * 4000),
+                       4096).state_id
+    block = memkit.indexed(62) * 100_000 + memkit.literal_indexed(b"x-after", b"still-in-the-table")
+    decoded = ctx.decode(state, block, 4096)
+    kept = H.HEADER_LIST_LIMIT // (5 + 4000 + 32)
+    assert len(decoded.headers) == kept
+    assert decoded.error == (f"the header list is past this tool's limit of {H.HEADER_LIST_LIMIT} bytes "
+                             f"(HEADER_LIST_LIMIT): {kept} fields kept, {100_001 - kept} more "
+                             f"({(100_000 - kept) * 4037 + 7 + 18 + 32} bytes) decoded for the table but not kept")
+    # what the block inserted past the limit is in the table: the next block refers to it
+    after = ctx.decode(decoded.state_id, memkit.indexed(62), 4096)
+    assert after.headers == (("x-after", "still-in-the-table"),) and after.error is None
+
+
+def test_references_to_one_entry_share_one_decoded_pair():
+    ctx = HpackContext()
+    state = ctx.decode(ctx.initial_state(partial=False), memkit.literal_indexed(b"x-a", b"1"), 4096).state_id
+    decoded = ctx.decode(state, memkit.indexed(62) * 3, 4096)
+    assert decoded.headers[0] is decoded.headers[1] is decoded.headers[2]
+
+
+def test_a_flood_of_table_size_updates_is_listed_up_to_the_limit():
+    ctx = HpackContext()
+    decoded = ctx.decode(ctx.initial_state(partial=False), memkit.size_update(100) * 1000 + b"\x82", 4096)
+    assert len(decoded.size_updates) == H.SIZE_UPDATES_KEPT
+    assert decoded.error == f"{1000 - H.SIZE_UPDATES_KEPT} more table size updates than the 16 listed"
+    assert decoded.headers == ((":method", "GET"),)
+
+
+def test_a_capture_filling_a_huge_table_says_so_and_decodes(tmp_path):
+    path = memkit.write_pcap(str(tmp_path / "fill.pcap"), memkit.table_filled(3000))
+    run = h2inspect("dump", path, "--format", "jsonl")
+    assert run.returncode == 0, run.stderr
+    assert "internal error" not in run.stderr
+    assert "(TABLE_SIZE_LIMIT)" in run.stderr
+    frames = [json.loads(line) for line in run.stdout.splitlines()]
+    requests = [f["headers"] for f in frames if f.get("role") == "request"]
+    assert len(requests) == 3000 and requests[-1][-1] == ["x-fill-2999", "value-00002999"]
+
+
+def test_unique_request_ids_decode_while_old_tables_are_freed(tmp_path):
+    path = memkit.write_pcap(str(tmp_path / "ids.pcap"), memkit.calls_with_request_ids(3000, unique=True))
+    loader = CaptureLoader(path)
+    session = loader.load()
+    ids = [dict(h).get("x-request-id") for h in session.header_blocks.headers]
+    requests = [i for i in ids if i is not None]
+    assert len(requests) == 3000 and len(set(requests)) == 3000
+    assert requests[-1].startswith(f"{2999:08x}-")
+    hpack_context = loader.builder.hpack
+    assert len(hpack_context.states) <= H.UNHELD_STATES_KEPT + 4
