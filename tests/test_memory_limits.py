@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tracemalloc
 
 import hpack
 import memkit
@@ -14,6 +15,7 @@ import memkit
 from inspector.capture.load import CaptureLoader
 from inspector.http2 import hpack_decoder as H
 from inspector.http2.hpack_decoder import HpackContext
+from inspector.rpc.protobuf_wire import LINE_LIMIT, NESTING_LIMIT, format_raw
 
 REQUEST = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "example")]
 
@@ -162,3 +164,55 @@ def test_unique_request_ids_decode_while_old_tables_are_freed(tmp_path):
     assert requests[-1].startswith(f"{2999:08x}-")
     hpack_context = loader.builder.hpack
     assert len(hpack_context.states) <= H.UNHELD_STATES_KEPT + 4
+
+
+# ---- raw protobuf: iterative, no copies, a depth limit --------------------------
+
+
+def test_protobuf_nested_2000_deep_is_shown_to_the_limit_then_raw():
+    lines = format_raw(memkit.nested_protobuf(2000, b"\x00core"))
+    opened = [line for line in lines if line.endswith("{")]
+    assert len(opened) == NESTING_LIMIT
+    raw = lines[NESTING_LIMIT]
+    assert raw.startswith("  " * NESTING_LIMIT + "1: <")
+    assert raw.endswith(f"(nested deeper than {NESTING_LIMIT} levels, NESTING_LIMIT: shown raw)")
+    assert lines[-1] == "}" and len(lines) == 2 * NESTING_LIMIT + 1
+
+
+def test_nested_messages_are_not_copied_level_by_level():
+    """900 levels around 1 MiB: the old decoder held a copy of the rest at every level (900 MiB)."""
+    data = memkit.nested_protobuf(900, bytes(range(256)) * 4096)
+    tracemalloc.start()
+    try:
+        format_raw(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(data)  # one transient decode of the field, not one per level
+
+
+def test_one_message_gives_at_most_the_line_limit():
+    data = b"\x08\x01" * (LINE_LIMIT + 500)  # field 1 = 1, again and again
+    lines = format_raw(data)
+    assert len(lines) == LINE_LIMIT + 1
+    assert lines[-1] == (f"... (output stops at {LINE_LIMIT} lines, LINE_LIMIT: the last 1000 bytes "
+                         "of the message are not shown)")
+
+
+def test_raw_format_of_an_ordinary_message_is_unchanged():
+    inner = b"\x0a\x05hello\x10\x96\x01"
+    data = (b"\x0a" + bytes([len(inner)]) + inner + b"\x12\x03\xff\x00\x01" + b"\x1d\x00\x00\x80\x3f"
+            + b"\x21" + (7).to_bytes(8, "little") + b"\x2a" + bytes([90]) + b"y" * 90)
+    assert format_raw(data, "  ") == [
+        "  1 {", "    1: 'hello'", "    2: 150", "  }", "  2: <3 bytes> ff0001", "  3: 1065353216 (i32, float 1)",
+        "  4: 7 (i64)", "  5: '" + "y" * 77 + "...'"]
+    assert format_raw(b"\x00\x01") == ["(not protobuf: field number 0) 0001"]
+
+
+def test_rpcs_shows_a_2000_deep_message(tmp_path):
+    message = memkit.grpc_message(memkit.nested_protobuf(2000, b"\x00" * 100))
+    path = memkit.write_pcap(str(tmp_path / "deep.pcap"), memkit.grpc_call(message))
+    run = h2inspect("rpcs", path, "-v")
+    assert run.returncode == 0, run.stderr
+    assert "Error" not in run.stderr and "internal error" not in run.stderr
+    assert "NESTING_LIMIT: shown raw" in run.stdout
