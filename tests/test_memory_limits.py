@@ -4,10 +4,12 @@ built by tests/memkit.py; each test asserts on the sentence that names the limit
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
 import tracemalloc
+import zlib
 
 import hpack
 import memkit
@@ -15,6 +17,8 @@ import memkit
 from inspector.capture.load import CaptureLoader
 from inspector.http2 import hpack_decoder as H
 from inspector.http2.hpack_decoder import HpackContext
+from inspector.model import Direction
+from inspector.rpc.messages import MAX_MESSAGE, MiB, decompress, split_messages
 from inspector.rpc.protobuf_wire import LINE_LIMIT, NESTING_LIMIT, format_raw
 
 REQUEST = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "example")]
@@ -216,3 +220,50 @@ def test_rpcs_shows_a_2000_deep_message(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "Error" not in run.stderr and "internal error" not in run.stderr
     assert "NESTING_LIMIT: shown raw" in run.stdout
+
+
+# ---- gRPC decompression: stops at --max-message ---------------------------------
+
+
+def test_a_gzip_bomb_stops_at_the_default_limit():
+    bomb = memkit.gzip_bomb(MAX_MESSAGE + 1)
+    data, problem = decompress(bomb, True, "gzip")
+    assert data is None
+    assert problem == f"gzip message of {len(bomb)} bytes inflates past the 64 MiB limit (--max-message)"
+
+
+def test_a_bomb_costs_a_chunk_of_memory_not_what_it_inflates_to():
+    bomb = memkit.gzip_bomb(64 * MiB)
+    tracemalloc.start()
+    try:
+        data, problem = decompress(bomb, True, "gzip", max_message=16 * MiB)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data is None and "inflates past the 16 MiB limit (--max-message)" in problem
+    assert peak < 4 * MiB
+
+
+def test_a_message_up_to_the_limit_inflates_whole():
+    body = bytes(range(256)) * 4096  # 1 MiB
+    for encoding, packed in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)),
+                             ("deflate", zlib.compress(body)[2:-4])):  # raw deflate too
+        assert decompress(packed, True, encoding, max_message=MiB) == (body, None)
+        data, problem = decompress(packed, True, encoding, max_message=MiB - 1)
+        assert data is None and f"inflates past the {MiB - 1} bytes limit" in problem
+
+
+def test_split_messages_reports_the_limit_on_the_message_and_goes_on():
+    bomb = memkit.grpc_message(memkit.gzip_bomb(2 * MiB), compressed=True)
+    small = memkit.grpc_message(gzip.compress(b"fine"), compressed=True)
+    first, second = split_messages(Direction.CLIENT, [(7, bomb + small)], "gzip", max_message=MiB)
+    assert first.data is None and "inflates past the 1 MiB limit (--max-message)" in first.problem
+    assert second.data == b"fine" and second.problem is None
+
+
+def test_rpcs_names_the_limit_for_a_gzip_bomb(tmp_path):
+    message = memkit.grpc_message(memkit.gzip_bomb(MAX_MESSAGE + MiB), compressed=True)
+    path = memkit.write_pcap(str(tmp_path / "bomb.pcap"), memkit.grpc_call(message, encoding="gzip"))
+    run = h2inspect("rpcs", path, "-v")
+    assert run.returncode == 0, run.stderr
+    assert "inflates past the 64 MiB limit (--max-message)" in run.stdout
