@@ -3,6 +3,7 @@
 
 Cases (built by tests/memkit.py into a temporary folder, or --keep DIR):
 an HPACK table of 2^32-1 bytes filled with 20,000 entries (`dump --format jsonl`);
+one header block of a HEADERS and 1,000,000 CONTINUATIONs (`dump --format jsonl`);
 80,000 calls with a unique `x-request-id` each, and the same calls without it
 (`dump --format jsonl`; the issue asks the first within 1.5x of the second);
 raw protobuf nested 900 deep around a 4 MiB field (`rpcs -v`); a 1 MiB gzip
@@ -42,6 +43,8 @@ class Case:
 
 CASES = (
     Case("hpack-table-2^32-20k-entries", lambda: memkit.table_filled(20_000), ("dump", "--format", "jsonl")),
+    Case("1M-continuations-one-block", lambda: memkit.continuation_flood(1_000_000),
+         ("dump", "--format", "jsonl")),
     Case("80k-calls-unique-request-id", lambda: memkit.calls_with_request_ids(80_000, unique=True),
          ("dump", "--format", "jsonl")),
     Case("80k-calls-no-request-id", lambda: memkit.calls_with_request_ids(80_000, unique=False),

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 import hpack
 from hpack.hpack import encode_integer
-from hyperframe.frame import DataFrame, Frame, HeadersFrame, SettingsFrame
+from hyperframe.frame import ContinuationFrame, DataFrame, Frame, HeadersFrame, SettingsFrame
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 MAX_SEGMENT = 32_000  # bytes of TCP payload per packet (under the 64 KiB IPv4 limit)
@@ -144,6 +144,21 @@ def table_filled(entries: int, table_size: int = 2**32 - 1) -> Iterator[Event]:
         yield False, _headers(sid, b"\x88", end_stream=True)  # :status 200 from the static table
 
 
+def continuation_flood(frames: int) -> Iterator[Event]:
+    """One request whose header block is a HEADERS and `frames` CONTINUATIONs, each
+    carrying one indexed field (:method GET): a header list far past any limit."""
+    yield from _opening()
+    first = HeadersFrame(1, data=b"\x82\x86\x84", flags=["END_STREAM"]).serialize()
+    more = ContinuationFrame(1, data=b"\x82").serialize()
+    last = ContinuationFrame(1, data=b"\x82", flags=["END_HEADERS"]).serialize()
+    batch = 10_000  # frames per event, so the pcap writer sees few large sends
+    yield True, first
+    for start in range(0, frames - 1, batch):
+        yield True, more * min(batch, frames - 1 - start)
+    yield True, last
+    yield False, _headers(1, b"\x88", end_stream=True)
+
+
 def calls_with_request_ids(calls: int, *, unique: bool) -> Iterator[Event]:
     """`calls` GET requests on one connection, each answered with 200 and a short body;
     with `unique` every request carries its own `x-request-id` (as tracing proxies add)."""
@@ -216,5 +231,5 @@ def gzip_bomb(inflated: int, chunk: int = 1 << 20) -> bytes:
     return b"".join(parts)
 
 
-__all__ = ["write_pcap", "indexed", "size_update", "literal_indexed", "table_filled", "calls_with_request_ids",
-           "grpc_message", "grpc_call", "nested_protobuf", "gzip_bomb", "PREFACE"]
+__all__ = ["write_pcap", "indexed", "size_update", "literal_indexed", "table_filled", "continuation_flood",
+           "calls_with_request_ids", "grpc_message", "grpc_call", "nested_protobuf", "gzip_bomb", "PREFACE"]

@@ -267,3 +267,13 @@ def test_rpcs_names_the_limit_for_a_gzip_bomb(tmp_path):
     run = h2inspect("rpcs", path, "-v")
     assert run.returncode == 0, run.stderr
     assert "inflates past the 64 MiB limit (--max-message)" in run.stdout
+
+
+def test_a_block_of_twenty_thousand_continuations_is_kept_to_the_limit(tmp_path):
+    path = memkit.write_pcap(str(tmp_path / "flood.pcap"), memkit.continuation_flood(20_000))
+    run = h2inspect("dump", path, "--format", "jsonl")
+    assert run.returncode == 0, run.stderr
+    assert "(HEADER_LIST_LIMIT)" in run.stderr and "internal error" not in run.stderr
+    request = next(json.loads(line) for line in run.stdout.splitlines() if '"role":"request"' in line)
+    opening = (7 + 3 + 32) + (7 + 4 + 32) + (5 + 1 + 32)  # :method GET, :scheme http, :path / in HEADERS
+    assert len(request["headers"]) == 3 + (H.HEADER_LIST_LIMIT - opening) // (7 + 3 + 32)
