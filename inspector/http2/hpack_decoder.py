@@ -106,6 +106,7 @@ def _text(raw: bytes) -> str:
 
 
 STATIC_HEADERS: tuple[Header, ...] = tuple((_text(name), _text(value)) for name, value in STATIC_TABLE)
+STATIC_FIELD_SIZES: tuple[int, ...] = tuple(len(name) + len(value) + ENTRY_OVERHEAD for name, value in STATIC_TABLE)
 
 
 def _integer(data: bytes, pos: int, prefix_bits: int) -> tuple[int, int]:
@@ -330,8 +331,7 @@ class HpackContext:
                     if index == 0:
                         raise HpackError("index 0 is not allowed", pos)
                     if index <= STATIC_COUNT:
-                        name, value = STATIC_TABLE[index - 1]
-                        keep(STATIC_HEADERS[index - 1], len(name) + len(value) + ENTRY_OVERHEAD)
+                        keep(STATIC_HEADERS[index - 1], STATIC_FIELD_SIZES[index - 1])
                         continue
                     entry = lookup(index)
                     if entry is None:
