@@ -56,8 +56,8 @@ CASES = (
 )
 
 
-def run(cmd: list[str], timeout: float) -> tuple[float, int, int, str]:
-    """(seconds, peak RSS in KB, exit status, last stderr line) of one child process.
+def run(cmd: list[str], timeout: float) -> tuple[float, float, int, int, str]:
+    """(wall seconds, CPU seconds, peak RSS in KB, exit status, last stderr line) of one child process.
 
     os.wait4 gives this child's own rusage, so one case's peak never hides another's."""
     with tempfile.TemporaryFile() as err:
@@ -77,7 +77,8 @@ def run(cmd: list[str], timeout: float) -> tuple[float, int, int, str]:
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         lines = err.read().decode(errors="replace").strip().splitlines()
-    return seconds, usage.ru_maxrss, proc.returncode, lines[-1][:120] if lines else ""
+    cpu = usage.ru_utime + usage.ru_stime  # steadier than wall time on a shared machine
+    return seconds, cpu, usage.ru_maxrss, proc.returncode, lines[-1][:120] if lines else ""
 
 
 def main() -> int:
@@ -91,18 +92,18 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
     print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}")
-    print(f"{'case':<30} {'command':<22} {'capture':>9} {'seconds':>8} {'peak RSS':>9}  exit")
+    print(f"{'case':<30} {'command':<22} {'capture':>9} {'seconds':>8} {'CPU s':>7} {'peak RSS':>9}  exit")
     peaks: dict[str, int] = {}
     for case in cases:
         path = folder / f"{case.name}.pcap"
         if not path.exists():
             memkit.write_pcap(str(path), case.events())
         cmd = [sys.executable, "-m", "inspector", case.command[0], str(path), *case.command[1:]]
-        seconds, peak, status, last = run(cmd, args.timeout)
+        seconds, cpu, peak, status, last = run(cmd, args.timeout)
         peaks[case.name] = peak
         over = " (killed at the timeout)" if seconds >= args.timeout else ""
         print(f"{case.name:<30} {' '.join(case.command):<22} {path.stat().st_size / MiB:7.1f}MB "
-              f"{seconds:8.2f} {peak / 1024:7.0f}MB  {status}{over}  {last}", flush=True)
+              f"{seconds:8.2f} {cpu:7.2f} {peak / 1024:7.0f}MB  {status}{over}  {last}", flush=True)
         if not args.keep:
             path.unlink()
     unique, plain = peaks.get("80k-calls-unique-request-id"), peaks.get("80k-calls-no-request-id")
