@@ -90,7 +90,7 @@ class _Side:
     """What the decoder keeps for one direction of the connection."""
 
     __slots__ = ("buf", "buf_offset", "need", "synced", "expect_preface", "hpack_state", "pending",
-                 "skipped_from", "skipped_packet")
+                 "skipped_from", "skipped_packet", "ended")
 
     def __init__(self, hpack_state: int, synced: bool) -> None:
         self.buf = bytearray()  # bytes received but not yet a whole frame
@@ -102,6 +102,7 @@ class _Side:
         self.pending: PendingBlock | None = None
         self.skipped_from: int | None = None  # stream offset where unframed bytes began
         self.skipped_packet = 0
+        self.ended = False  # FIN, RST or the end of the source: its HPACK table is let go
 
     def hold(self, data: bytes, start: int, offset: int, need: int) -> None:
         """Keep data[start:] (which begins at stream `offset`) until `need` bytes are there."""
@@ -261,6 +262,13 @@ class ConnectionDecoder:
                           f"the {direction.label} closed with {len(side.buf)} bytes of an unfinished frame",
                           "", packet=packet)
             side.buf = bytearray()
+        self._end(side)
+
+    def _end(self, side: _Side) -> None:
+        """No block comes from this side any more: the HPACK context may free its table."""
+        if not side.ended:
+            side.ended = True
+            self.hpack.release(side.hpack_state)
 
     def finish(self) -> None:
         """The source ended: report frames left unfinished."""
@@ -274,6 +282,7 @@ class ConnectionDecoder:
                 self._finding(Severity.WARNING,
                               f"the capture ends inside a header block on stream {side.pending.stream_id} "
                               "(no END_HEADERS)", "RFC 9113 §6.10")
+            self._end(side)
 
     # ---- framing checks and resynchronisation ------------------------------
 

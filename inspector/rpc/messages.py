@@ -8,13 +8,18 @@ cut of any messages.
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Callable
 
 from inspector.model import Direction
 
 PREFIX = 5
+MiB = 1 << 20
+# Bytes one compressed message may inflate to (the --max-message option): a
+# 1 MiB gzip bomb inflates to 1 GiB, and decompression must stop well before.
+MAX_MESSAGE = 64 * MiB
+MAX_DEFLATE_RATIO = 1032  # deflate's best: a 258-byte match in 2 bits (RFC 1951)
+INFLATE_CHUNK = MiB
 
 MessageReader = Callable[["GrpcMessage"], bytes]
 """Reads a message's body bytes (as sent, before decompression) back from where they are kept."""
@@ -29,10 +34,10 @@ class GrpcMessage:
     """
 
     __slots__ = ("direction", "index", "compressed", "length", "frames", "offset", "received",
-                 "encoding", "ended", "reader", "_flag", "_problem")
+                 "encoding", "ended", "reader", "max_message", "_flag", "_problem")
 
     def __init__(self, direction: Direction, index: int, frame: int, offset: int, reader: MessageReader,
-                 encoding: str | None = None) -> None:
+                 encoding: str | None = None, max_message: int = MAX_MESSAGE) -> None:
         self.direction = direction
         self.index = index  # 0-based, per direction
         self.compressed = False
@@ -43,6 +48,7 @@ class GrpcMessage:
         self.encoding = encoding  # grpc-encoding of its direction
         self.ended = False  # its direction ended (END_STREAM): a message still short is cut
         self.reader = reader
+        self.max_message = max_message  # decompression stops past this many bytes
         self._flag = 0
         self._problem: str | None = None  # a decompression problem, once found
 
@@ -60,7 +66,7 @@ class GrpcMessage:
         """The message bytes, decompressed; None if not all captured (or not decompressible)."""
         if not self.whole:
             return None
-        data, problem = decompress(self.reader(self), self.compressed, self.encoding)
+        data, problem = decompress(self.reader(self), self.compressed, self.encoding, self.max_message)
         self._problem = problem
         return data
 
@@ -91,11 +97,12 @@ class MessageSplitter:
     """Cuts one direction's DATA bodies into messages as they arrive: bodies are looked at
     only where a prefix lies, and nothing of them is kept."""
 
-    __slots__ = ("direction", "messages", "reader", "encoding", "_head", "_current", "_on_frame")
+    __slots__ = ("direction", "messages", "reader", "encoding", "max_message", "_head", "_current", "_on_frame")
 
     def __init__(self, direction: Direction, reader: MessageReader,
-                 on_frame: Callable[[int, GrpcMessage], None] | None = None) -> None:
+                 on_frame: Callable[[int, GrpcMessage], None] | None = None, max_message: int = MAX_MESSAGE) -> None:
         self.direction = direction
+        self.max_message = max_message
         self.messages: list[GrpcMessage] = []
         self.reader = reader
         self.encoding: str | None = None
@@ -118,7 +125,7 @@ class MessageSplitter:
         while pos < n:
             if current is None:
                 current = self._current = GrpcMessage(self.direction, len(self.messages), frame, pos,
-                                                      self.reader, self.encoding)
+                                                      self.reader, self.encoding, self.max_message)
                 self.messages.append(current)
                 if self._on_frame is not None:
                     self._on_frame(frame, current)
@@ -154,7 +161,8 @@ class MessageSplitter:
 
 
 def split_messages(direction: Direction, pieces: list[tuple[int, bytes]],
-                   encoding: str | None = None, complete: bool = True) -> list[GrpcMessage]:
+                   encoding: str | None = None, complete: bool = True, *,
+                   max_message: int = MAX_MESSAGE) -> list[GrpcMessage]:
     """The messages in one direction's DATA payloads, in order: a pure function of
     (frame index, body) pieces, so a test can feed it any cut of any messages.
 
@@ -167,7 +175,7 @@ def split_messages(direction: Direction, pieces: list[tuple[int, bytes]],
         joined = b"".join(bodies[f] for f in message.frames)
         return joined[message.offset + PREFIX:message.offset + PREFIX + message.length]
 
-    splitter = MessageSplitter(direction, read)
+    splitter = MessageSplitter(direction, read, max_message=max_message)
     splitter.set_encoding(encoding)
     for frame, body in pieces:
         splitter.feed(frame, body)
@@ -176,22 +184,115 @@ def split_messages(direction: Direction, pieces: list[tuple[int, bytes]],
     return splitter.messages
 
 
-def decompress(body: bytes, compressed: bool, encoding: str | None) -> tuple[bytes | None, str | None]:
-    """(message bytes, problem) for one message body under `grpc-encoding`."""
+def _size_text(size: int) -> str:
+    """64 MiB, 512 KiB or 1000 bytes: how a limit reads in a sentence."""
+    if size and size % MiB == 0:
+        return f"{size // MiB} MiB"
+    if size and size % 1024 == 0:
+        return f"{size // 1024} KiB"
+    return f"{size} bytes"
+
+
+class _PastLimit(Exception):
+    """The inflated bytes would pass the limit."""
+
+
+def _inflate(data: bytes, wbits: int, room: int) -> tuple[bytes, bytes]:
+    """One zlib, gzip or raw deflate stream: (its bytes, what follows it in `data`).
+
+    Never more than `room` + 1 bytes are produced: _PastLimit past `room`,
+    zlib.error for bad data, EOFError when the stream is cut short."""
+    inflater = zlib.decompressobj(wbits)
+    out = inflater.decompress(data, room + 1)
+    if len(out) > room:
+        raise _PastLimit
+    if not inflater.eof:
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+    return out, inflater.unused_data
+
+
+def _count_inflated(data: bytes, wbits: int, room: int) -> tuple[int, bytes]:
+    """Like `_inflate`, but only counts the bytes, holding one INFLATE_CHUNK at a time."""
+    inflater = zlib.decompressobj(wbits)
+    size = 0
+    tail = data
+    while not inflater.eof:
+        out = inflater.decompress(tail, INFLATE_CHUNK)
+        size += len(out)
+        if size > room:
+            raise _PastLimit
+        tail = inflater.unconsumed_tail
+        if not out and not tail:
+            raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+    return size, inflater.unused_data
+
+
+def _gunzip(body: bytes, limit: int, *, count_only: bool = False) -> bytes:
+    """gzip members one after another, as gzip.decompress reads them, within `limit` bytes.
+
+    With `count_only` nothing is kept (b"" is returned): only the errors and the limit are checked."""
+    members: list[bytes] = []
+    total = 0
+    rest = body
+    while rest:
+        if rest[:2] != b"\x1f\x8b":
+            raise OSError(f"Not a gzipped file ({rest[:2]!r})")  # gzip.decompress's words
+        if count_only:
+            size, rest = _count_inflated(rest, 16 + zlib.MAX_WBITS, limit - total)
+        else:
+            out, rest = _inflate(rest, 16 + zlib.MAX_WBITS, limit - total)
+            members.append(out)
+            size = len(out)
+        total += size
+        rest = rest.lstrip(b"\0")  # gzip.decompress skips zero padding between members
+    return b"".join(members) if len(members) != 1 else members[0]
+
+
+def _inflate_deflate(body: bytes, limit: int, *, count_only: bool = False) -> bytes:
+    """`deflate`: the zlib format, or raw deflate as some peers send it; bytes after the stream are ignored.
+
+    With `count_only` nothing is kept (b"" is returned): only the errors and the limit are checked."""
+    failure: Exception = EOFError()
+    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
+        try:
+            if count_only:
+                _count_inflated(body, wbits, limit)
+                return b""
+            return _inflate(body, wbits, limit)[0]
+        except (zlib.error, EOFError) as exc:
+            failure = exc
+    if isinstance(failure, EOFError):
+        raise zlib.error("Error -5 while decompressing data: incomplete or truncated stream")  # zlib's words
+    raise failure
+
+
+def decompress(body: bytes, compressed: bool, encoding: str | None,
+               max_message: int = MAX_MESSAGE) -> tuple[bytes | None, str | None]:
+    """(message bytes, problem) for one message body under `grpc-encoding`.
+
+    Inflating stops at `max_message` bytes: a message that would be larger is
+    a problem, and costs no more memory than the limit."""
     if not compressed:
         return body, None
     name = (encoding or "identity").strip().lower()
     if name == "identity":
         return None, ("compressed flag set, but no grpc-encoding says how" if encoding is None
                       else "compressed flag set with grpc-encoding identity")
+    # A body this short cannot pass the limit; a longer one is first inflated only to be
+    # counted, so a bomb costs one chunk of memory, not the limit (or twice it, joined).
+    might_pass = len(body) * MAX_DEFLATE_RATIO > max_message
     try:
         if name == "gzip":
-            return gzip.decompress(body), None
+            if might_pass:
+                _gunzip(body, max_message, count_only=True)
+            return _gunzip(body, max_message), None
         if name == "deflate":
-            try:
-                return zlib.decompress(body), None
-            except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS), None
+            if might_pass:
+                _inflate_deflate(body, max_message, count_only=True)
+            return _inflate_deflate(body, max_message), None
+    except _PastLimit:
+        return None, (f"{name} message of {len(body)} bytes inflates past the {_size_text(max_message)} "
+                      "limit (--max-message)")
     except (OSError, zlib.error, EOFError) as exc:
         return None, f"{name} data does not decompress ({exc})"
     return None, f"grpc-encoding {name} is not one this tool can decompress"
