@@ -184,3 +184,51 @@ def test_the_fast_path_gives_the_same_records_as_the_handlers(name, monkeypatch)
     slow = load()
     assert len(fast[0]) > 0
     assert fast == slow
+
+
+def _count_calls(monkeypatch, owner, name: str) -> list[int]:
+    calls = [0]
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def test_resync_over_unframed_bytes_looks_at_each_byte_a_bounded_number_of_times(monkeypatch):
+    """0xff after the preface, in 1448-byte segments: every candidate boundary is tried once
+    (it rescanned up to 1 MiB on every segment before)."""
+    wire = DecoderWire()
+    wire.client(PREFACE, SettingsFrame(0))
+    checks = _count_calls(monkeypatch, ConnectionDecoder, "_plausible")
+    size = 300_000
+    wire.client(b"\xff" * size, segment=1448)
+    assert checks[0] <= 2 * size
+    wire.client(SettingsFrame(0), PingFrame(0, opaque_data=b"12345678"), SettingsFrame(0, flags=["ACK"]))
+    skipped = [m for m in wire.messages() if m.startswith("skipped")]
+    assert skipped and f"skipped {size} bytes from the client" in skipped[0]
+
+
+def test_a_big_frame_in_small_segments_is_copied_a_bounded_number_of_times(monkeypatch):
+    """A 4 MB DATA frame in 1448-byte segments: what waits for the rest of a frame is appended
+    to, not joined again on every segment."""
+    wire, client = DecoderWire(), hpack.Encoder()
+    wire.client(PREFACE, SettingsFrame(0), _headers(1, REQUEST, client))
+    wire.server(SettingsFrame(0, settings={5: 16_777_215}))
+    held = [0]
+    from inspector.http2 import decoder as D
+
+    original = D._Side.hold
+
+    def counted(self, data, start, offset, need):  # type: ignore[no-untyped-def]
+        held[0] += len(data) - start
+        return original(self, data, start, offset, need)
+
+    monkeypatch.setattr(D._Side, "hold", counted)
+    size = 4_000_000
+    [record] = wire.client(DataFrame(1, b"\x00" * size, flags=["END_STREAM"]), segment=1448)
+    assert record.length == size
+    assert held[0] <= 2 * 1448  # only the first piece is held by copying; the rest is appended
