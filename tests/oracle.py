@@ -12,7 +12,11 @@ FrameKey = tuple[int, int, int, int, int]  # packet, stream_id, type_code, flags
 def tshark_frames(path: str, ports: list[int] | tuple[int, ...] = (),
                   extra: list[str] | None = None) -> list[FrameKey]:
     """HTTP/2 frames as tshark reads them, in capture order."""
-    cmd = ["tshark", "-n", "-r", path]
+    # Reassemble segments that were captured out of order, as h2inspect does: tshark 4.0
+    # leaves this off by default and then loses the rest of a TLS stream. A loopback
+    # capture on a busy 2-core machine writes packets out of order now and then, which
+    # is what made test_a_capture_of_both_tls_legs_decodes_with_the_proxys_key_log flaky.
+    cmd = ["tshark", "-n", "-r", path, "-o", "tcp.reassemble_out_of_order:TRUE"]
     for port in ports:
         cmd += ["-d", f"tcp.port=={port},http2"]
     cmd += (extra or []) + ["-T", "fields", "-e", "frame.number", "-e", "http2.streamid",

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import CAPTURES
 
 from inspector.capture.load import CaptureLoader
@@ -102,3 +103,26 @@ def test_a_bad_key_log_is_one_line_and_exit_2(tmp_path):
     empty.write_text("not a key log\n")
     proc = dump(CAPTURE, "--keylog", empty)
     assert proc.returncode == 2 and "no TLS secrets in it" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.peers
+def test_segments_captured_out_of_order_are_reassembled_before_decryption(tmp_path):
+    """Two TLS segments of the server swapped in the file, as a loopback capture on a busy
+    machine sometimes writes them: every frame still decodes, and tshark agrees once it
+    reassembles out-of-order segments too (its 4.0 default does not, and loses frames)."""
+    from oracle import h2inspect_frames, tshark_frames
+    from scapy.layers.inet import TCP
+    from scapy.utils import rdpcap, wrpcap
+
+    packets = list(rdpcap(str(CAPTURES / "curl-tls-keylog.pcap")))
+    server = min(p[TCP].sport for p in packets if TCP in p)
+    pairs = [i for i in range(len(packets) - 1)
+             if all(TCP in p and p[TCP].sport == server and len(p[TCP].payload) for p in packets[i:i + 2])]
+    i = pairs[len(pairs) // 2]
+    packets[i], packets[i + 1] = packets[i + 1], packets[i]
+    path = str(tmp_path / "swapped.pcap")
+    wrpcap(path, packets)
+    keys = str(CAPTURES / "curl-tls.keys")
+    ours = h2inspect_frames(path, keylog=keys)
+    assert len(ours) == len(h2inspect_frames(str(CAPTURES / "curl-tls-keylog.pcap"), keylog=keys))
+    assert ours == tshark_frames(path, extra=["-o", f"tls.keylog_file:{keys}"])

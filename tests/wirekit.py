@@ -19,9 +19,9 @@ def start_capture(path: str, *ports: int) -> subprocess.Popen:
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
     deadline = time.time() + 10
+    # tcpdump says "listening on" once its filter is set and packets are being captured.
     while not any("listening on" in line for line in lines) and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)
     return proc
 
 
