@@ -232,3 +232,24 @@ def test_a_big_frame_in_small_segments_is_copied_a_bounded_number_of_times(monke
     [record] = wire.client(DataFrame(1, b"\x00" * size, flags=["END_STREAM"]), segment=1448)
     assert record.length == size
     assert held[0] <= 2 * 1448  # only the first piece is held by copying; the rest is appended
+
+
+def test_a_header_block_past_the_limit_is_counted_not_kept():
+    """A CONTINUATION flood: the block's bytes are kept up to HEADER_BLOCK_LIMIT, then only
+    counted; the block is recorded with the sizes that matter and the table marked as lost."""
+    from inspector.http2.decoder import HEADER_BLOCK_LIMIT
+
+    wire = DecoderWire()
+    wire.client(PREFACE, SettingsFrame(0))
+    piece = b"\x40\x01a\x7f\x00" + b"\x00" * 1000  # a literal header, then filler a decoder must read
+    count = HEADER_BLOCK_LIMIT // len(piece) + 10
+    wire.client(HeadersFrame(1, piece))
+    for _ in range(count - 1):
+        wire.client(ContinuationFrame(1, piece))
+    pending = wire.decoder.sides[0].pending
+    assert pending is not None and pending.size == count * len(piece) and not pending.fragments
+    [last] = wire.client(ContinuationFrame(1, b"", flags=["END_HEADERS"]))
+    block = wire.block(last)
+    assert block.headers == ()
+    assert f"header block of {count * len(piece)} bytes in {count + 1} frames" in (block.error or "")
+    assert wire.decoder.hpack.states[wire.decoder.sides[0].hpack_state].partial

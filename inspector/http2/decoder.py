@@ -49,6 +49,7 @@ _unpack_header = _HEADER.unpack_from
 MAX_WINDOW = 2**31 - 1
 MIDSTREAM_MAX_FRAME = 1 << 20  # limit for framing checks when we never saw SETTINGS
 RESYNC_BUFFER_LIMIT = 1 << 20  # bytes held while a frame boundary cannot yet be proven
+HEADER_BLOCK_LIMIT = 1 << 20  # encoded bytes of one header block kept for decoding; the rest is counted
 _KNOWN_TYPES = frozenset(F.TYPE_NAMES)
 _FIXED_LENGTH = {F.FrameType.PRIORITY: 5, F.FrameType.RST_STREAM: 4, F.FrameType.PING: 8,
                  F.FrameType.WINDOW_UPDATE: 4}
@@ -69,13 +70,32 @@ _REQUEST, _TRAILERS = Role.REQUEST, Role.TRAILERS
 _REQUEST_SEEN, _RESPONSE_SEEN = Stream.REQUEST_SEEN, Stream.RESPONSE_SEEN
 
 
-class PendingBlock(NamedTuple):
-    """A field block waiting for its END_HEADERS."""
+class PendingBlock:
+    """A field block waiting for its END_HEADERS: its fragments are kept up to
+    HEADER_BLOCK_LIMIT bytes, and past that only counted."""
 
-    stream_id: int
-    promised_id: int  # 0 unless it came on PUSH_PROMISE
-    end_stream: bool
-    fragments: list[bytes]
+    __slots__ = ("stream_id", "promised_id", "end_stream", "fragments", "size", "frames")
+
+    def __init__(self, stream_id: int, promised_id: int, end_stream: bool, fragment: bytes) -> None:
+        self.stream_id = stream_id
+        self.promised_id = promised_id  # 0 unless it came on PUSH_PROMISE
+        self.end_stream = end_stream
+        self.fragments = [fragment]
+        self.size = len(fragment)
+        self.frames = 1
+
+    def add(self, fragment: bytes) -> None:
+        """One more CONTINUATION's fragment."""
+        self.size += len(fragment)
+        self.frames += 1
+        if self.size <= HEADER_BLOCK_LIMIT:
+            self.fragments.append(fragment)
+        elif self.fragments:
+            self.fragments = []  # over the limit: nothing of it will be decoded
+
+    @property
+    def over_limit(self) -> bool:
+        return self.size > HEADER_BLOCK_LIMIT
 
 
 class Handled(NamedTuple):
@@ -496,10 +516,12 @@ class ConnectionDecoder:
             self._finding(Severity.ERROR, "CONTINUATION without a header block in progress",
                           "RFC 9113 §6.10", stream_id=sid, packet=packet, frame=index)
             return Handled(stream)
-        pending.fragments.append(payload)
+        pending.add(payload)
         if not flags & END_HEADERS:
             return Handled(stream)
         side.pending = None
+        if pending.over_limit:
+            return Handled(stream, self._oversized_block(direction, pending, index))
         return Handled(stream, self._header_block(direction, pending.stream_id, pending.promised_id,
                                                   pending.end_stream, b"".join(pending.fragments), index))
 
@@ -577,8 +599,24 @@ class ConnectionDecoder:
         """The first fragment of a block: decoded now if END_HEADERS, else kept for CONTINUATION."""
         if flags & END_HEADERS:
             return self._header_block(direction, sid, promised, end_stream, fragment, index)
-        self.sides[direction].pending = PendingBlock(sid, promised, end_stream, [fragment])
+        self.sides[direction].pending = PendingBlock(sid, promised, end_stream, fragment)
         return -1
+
+    def _oversized_block(self, direction: int, pending: PendingBlock, frame: int) -> int:
+        """A block too big to keep: recorded with no headers, and the side's HPACK table is
+        marked as lost, since the block may have changed it."""
+        side = self.sides[direction]
+        side.hpack_state = self.hpack.lose_sync(side.hpack_state)
+        sid = pending.promised_id or pending.stream_id
+        blocks = self.session.header_blocks
+        role = Role.PUSH_REQUEST if pending.promised_id else Role.NONE
+        index = blocks.append(self.conn.index, sid, direction, role, (), frame, pending.end_stream)
+        error = (f"header block of {pending.size} bytes in {pending.frames} frames is over the "
+                 f"{HEADER_BLOCK_LIMIT >> 20} MiB this tool decodes; its headers are not shown and "
+                 "the dynamic table is unknown from here")
+        blocks.errors[index] = error
+        self._finding(Severity.ERROR, f"HPACK: {error}", "RFC 7541 §4.2", stream_id=sid, frame=frame)
+        return index
 
     def _settings(self, direction: int, payload: bytes, packet: int, frame: int) -> None:
         if len(payload) % 6:
