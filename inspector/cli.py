@@ -24,6 +24,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    """A byte count: 1048576, 64K, 64M, 1G."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    scale = units.get(text[-1:].upper(), 1)
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit() or int(digits) == 0:
+        raise argparse.ArgumentTypeError(f"not a size in bytes: {text!r} (e.g. 1048576, 64K, 64M)")
+    return int(digits) * scale
+
+
 def _stream_id(text: str) -> int:
     try:
         value = int(text, 0)
@@ -32,6 +42,14 @@ def _stream_id(text: str) -> int:
     if not 0 <= value < 2**31:
         raise argparse.ArgumentTypeError(f"stream id out of range: {value}")
     return value
+
+
+LIMITS = """limits (each one, when hit, is said on the frame, block or message it cut):
+  a compressed gRPC message inflates to at most 64 MiB (--max-message)
+  a header block is decoded from at most 1 MiB of fragments, to at most 256 KiB of header list
+  the HPACK table an observer keeps is at most 64 KiB, whatever SETTINGS allow
+  raw protobuf is shown 100 levels deep and 10,000 lines per message at most
+  bytes that are not HTTP/2 frames are searched for a frame boundary 1 MiB at a time"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +62,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, in one place."""
     parser = _Parser(prog="h2inspect", description="See what really travels on an HTTP/2 connection, "
-                     "frame by frame and stream by stream, and what gRPC makes of it.")
+                     "frame by frame and stream by stream, and what gRPC makes of it.",
+                     epilog=LIMITS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"h2inspect {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -54,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--keylog", metavar="F", help="TLS key log (SSLKEYLOGFILE format)")
         p.add_argument("--port", metavar="N", type=_port, action="append",
                        help="treat this port as HTTP/2 even without a client preface (repeatable)")
+        p.add_argument("--max-message", metavar="BYTES", type=_size, default=None,
+                       help="a compressed gRPC message is inflated up to this size (default 64M); "
+                            "past it the message is marked and not shown")
 
     p = sub.add_parser("open", help="the TUI on a capture")
     capture_args(p)

@@ -65,3 +65,13 @@ def test_compressed_and_large_messages_decode():
     assert "compress me compress me" in text
     large = rpcs(CAPTURES / "grpc-large-messages.pcap")
     assert large[0]["request_bytes"] > 300_000 and large[0]["response_bytes"] > 300_000
+
+
+def test_max_message_limits_what_a_compressed_message_may_inflate_to():
+    out = subprocess.run([sys.executable, "-m", "inspector", "rpcs", str(CAPTURES / "grpc-gzip.pcap"), "-v",
+                          "--max-message", "10"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "inflates past the 10 bytes limit (--max-message)" in out.stdout
+    whole = subprocess.run([sys.executable, "-m", "inspector", "rpcs", str(CAPTURES / "grpc-gzip.pcap"), "-v"],
+                           capture_output=True, text=True)
+    assert "limit" not in whole.stdout

@@ -79,6 +79,9 @@ def loader_for(args: argparse.Namespace) -> CaptureLoader:
     loader = CaptureLoader(args.capture, tuple(args.port or ()))
     if args.keylog:
         loader.builder.keylog = KeyLog.load(args.keylog)
+    max_message = getattr(args, "max_message", None)
+    if max_message is not None:
+        loader.session.calls.max_message = max_message
     return loader
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from inspector.http2.frames import END_STREAM, PADDED, ErrorCode, FrameType, error_name
 from inspector.http2.payloads import data_body
 from inspector.model import Direction, HeaderBlock, Role, Session, Stream, StreamState
-from inspector.rpc.messages import PREFIX, GrpcMessage, MessageSplitter
+from inspector.rpc.messages import MAX_MESSAGE, PREFIX, GrpcMessage, MessageSplitter
 from inspector.rpc.protobuf_wire import format_raw
 from inspector.rpc.schema import Schema
 from inspector.rpc.status import (
@@ -49,9 +49,9 @@ class GrpcCall:
         self.conn = conn
         self.stream_id = stream_id
         self.request = request  # None: the call began before the capture did
-        reader = log.read_message
-        self.requests_split = MessageSplitter(Direction.CLIENT, reader, log.index_message)
-        self.responses_split = MessageSplitter(Direction.SERVER, reader, log.index_message)
+        reader, limit = log.read_message, log.max_message
+        self.requests_split = MessageSplitter(Direction.CLIENT, reader, log.index_message, limit)
+        self.responses_split = MessageSplitter(Direction.SERVER, reader, log.index_message, limit)
         if request is not None:
             self.requests_split.set_encoding(request.get("grpc-encoding"))
         self.response: HeaderBlock | None = None
@@ -300,6 +300,7 @@ class CallLog:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.schema: Schema | None = None
+        self.max_message = MAX_MESSAGE  # bytes a compressed message may inflate to (--max-message)
         self.frames_read = 0
         self.blocks_read = 0
         self._calls: list[GrpcCall] = []  # in order of stream start (once sorted)
