@@ -148,13 +148,20 @@ class GrpcCall:
     def ended_by(self) -> str:
         """trailers, trailers-only, rst_stream, goaway or capture-end."""
         if self.trailers_block is not None:
-            return "trailers" if self.response is not None else "trailers-only"
+            return "trailers-only" if self._trailers_only else "trailers"
         stream = self.stream
         if stream is not None and stream.reset_code is not None:
             return "rst_stream"
         if self.log.cut_by_goaway(self.conn, self.stream_id, stream):
             return "goaway"
         return "capture-end"
+
+    @property
+    def _trailers_only(self) -> bool:
+        """A Trailers-Only response: the one server block, status and trailers in one (a call whose
+        response headers came before the capture began ends with plain trailers instead)."""
+        assert self.trailers_block is not None
+        return self.response is None and (self.request is not None or bool(self.trailers_block.get(":status")))
 
     @property
     def grpc_status(self) -> int | None:
