@@ -81,7 +81,6 @@ class TlsConnection:
         self.alpn_offered: list[str] = []
         self.alpn: str | None = None
         self.problems: list[str] = []  # what stopped decryption, each said once
-        self.decrypting = False  # keys were found for this connection
 
     def describe(self) -> str:
         """TLS 1.3, its suite and ALPN, in a few words."""
@@ -207,11 +206,9 @@ class TlsConnection:
                 client.key = RecordKey.tls13_from_secret(self.suite, secrets[names[0]])
                 server.key = RecordKey.tls13_from_secret(self.suite, secrets[names[1]])
                 client.app_secret, server.app_secret = secrets[names[2]], secrets[names[3]]
-                self.decrypting = True
         elif TLS12_MASTER in secrets:
             client.key, server.key = tls12_keys(self.suite, secrets[TLS12_MASTER], self.client_random,
                                                 self.server_random)
-            self.decrypting = True
 
     def _protected_handshake(self, side: _Side, data: bytes) -> None:
         for kind, body in self._messages(side, data):

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from inspector.errors import UsageError
 
-#: labels this decoder uses; others (EXPORTER_SECRET, EARLY_*) are read and ignored
+#: the TLS 1.2 label; TLS 1.3's are read by name where they are used, others are kept and ignored
 TLS12_MASTER = "CLIENT_RANDOM"
-TLS13_LABELS = ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-                "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0")
 
 
 class KeyLog:
