@@ -22,6 +22,9 @@ from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls
 
+STOP_GRACE = 0.25  # seconds links get to close politely on Ctrl-C before they are aborted
+FINISH_BUDGET = 0.25  # seconds of decoding left to the backlog on Ctrl-C
+
 
 def parse_endpoint(text: str, option: str) -> Endpoint:
     """HOST:PORT or [IPv6]:PORT."""
@@ -130,10 +133,18 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
         else:
             await _run_tui(app_class(source.session), stop)  # type: ignore[misc]
     finally:
-        await relay.stop()
+        # Ctrl-C stops at once, however far decoding is behind: the relay closes its links,
+        # the decoder gets a moment more, and what it did not reach is said in one line.
+        await relay.stop(grace=STOP_GRACE)
         pacer.cancel()
-        source.finish()
+        left, connections = source.finish(budget=FINISH_BUDGET)
         source.recorder.flush()
+        if left:
+            kept = f"the recording {args.record} has every byte" if args.record else \
+                "they were relayed, not shown"
+            err.write(f"{PREFIX}stopped with {left} bytes on {connections} connection"
+                      f"{'s' if connections != 1 else ''} not decoded; {kept}\n")
+            err.flush()
 
 
 async def _run_tui(app, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
