@@ -14,13 +14,17 @@ import ipaddress
 import os
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from inspector.errors import UsageError
+from inspector.model import Severity
 from inspector.proxy.headless import PREFIX, HeadlessPrinter
 from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
 from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
-from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls
+from inspector.proxy.server_names import shown
+from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls, prepare_keylog
 
 STOP_GRACE = 0.25  # seconds links get to close politely on Ctrl-C before they are aborted
 FINISH_BUDGET = 0.25  # seconds of decoding left to the backlog on Ctrl-C
@@ -65,16 +69,32 @@ def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
         raise UsageError("--keylog needs --tls or --upstream-tls: there are no TLS secrets to write")
     if args.upstream_ca and not os.path.isfile(args.upstream_ca):
         raise UsageError(f"--upstream-ca {args.upstream_ca}: no such file")
+    if args.keylog:
+        prepare_keylog(args.keylog)  # it holds every session's secrets: 0600 from the start
     ca_note = None
-    client_tls = None
+    certificates = None
     if args.tls:
         ca = LocalCA().ensure()
         names = [listen.host, "localhost", "127.0.0.1", "::1", upstream.host]
-        client_tls = ClientFacingTls(ca, [n for n in names if n not in ("0.0.0.0", "::")],
-                                     args.keylog).context
+        certificates = ClientFacingTls(ca, [n for n in names if n not in ("0.0.0.0", "::")], args.keylog)
         ca_note = str(ca.cert_path)
     upstream_tls = UpstreamTls(args.upstream_ca, args.insecure, args.keylog) if args.upstream_tls else None
-    return RelaySettings(listen, upstream, client_tls, upstream_tls), ca_note
+    return RelaySettings(listen, upstream, certificates.context if certificates else None, upstream_tls,
+                         certificates), ca_note
+
+
+def _report_bad_server_names(source: LiveSource) -> Callable[[Any], None]:
+    """An unraisable-exception hook: ssl cannot hand a non-ASCII SNI to Python (it fails to
+    decode it, prints that as a traceback and fails the handshake); here it is one line."""
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError) and isinstance(unraisable.object, bytes):
+            source.event(f"TLS server name {shown(unraisable.object)} is not ASCII (international names "
+                         "are sent as IDNA A-labels, xn--...): TLS handshake refused", None, Severity.WARNING)
+            return
+        default(unraisable)
+    return hook
 
 
 def _recorder(path: str | None) -> PcapngRecorder:
@@ -101,6 +121,9 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
                  source: LiveSource, app_class: type | None) -> None:
     loop = asyncio.get_running_loop()
     relay = Relay(settings, source)
+    if settings.client_certificates is not None:
+        settings.client_certificates.report = lambda message: source.event(message, None, Severity.WARNING)
+    sys.unraisablehook = _report_bad_server_names(source)
     pacer = DecodePacer(loop, source)
     try:
         bound = await relay.start()

@@ -22,7 +22,7 @@ from inspector.http2.frames import CLIENT_PREFACE
 from inspector.model import Severity
 from inspector.proxy.live_source import LiveConnection, LiveSource
 from inspector.proxy.recorder import MAX_SEGMENT
-from inspector.proxy.tls import UpstreamTls
+from inspector.proxy.tls import ClientFacingTls, UpstreamTls
 
 CONNECT_TIMEOUT = 10.0
 PENDING_LIMIT = 1 << 20  # client bytes held while the upstream connection is being made
@@ -52,6 +52,7 @@ class RelaySettings:
     upstream: Endpoint
     client_tls: ssl.SSLContext | None = None
     upstream_tls: UpstreamTls | None = None
+    client_certificates: ClientFacingTls | None = None  # what makes client_tls's certificates
 
 
 def _reset(transport: asyncio.BaseTransport | None) -> None:

@@ -15,15 +15,22 @@ import hashlib
 import ipaddress
 import os
 import ssl
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.errors import InspectorError
+from inspector.proxy.server_names import BadServerName, checked_server_name, common_name
 
 ALPN_OFFERED_TO_CLIENTS = ["h2", "http/1.1"]
 CA_NAME = "h2inspect local CA"
 CA_YEARS = 10
 LEAF_DAYS = 397  # the longest validity browsers still accept
+# Certificates made for clients' SNI names, kept for reuse: a client sending a new name per
+# connection costs a key pair each time, but never more than these in memory or on disk.
+CONTEXTS_IN_MEMORY = 128
+LEAVES_ON_DISK = 256
 
 
 class TlsSetupError(InspectorError):
@@ -43,6 +50,19 @@ def config_home() -> Path:
 def _private_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)
+
+
+def prepare_keylog(path: str) -> None:
+    """Create the key log file readable by its owner only, before ssl appends to it (ssl would
+    create it with the umask: 0644, or 0666 under umask 000); one already there is narrowed."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise TlsSetupError(f"--keylog {path}: {exc.strerror or exc}") from None
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -124,14 +144,15 @@ class LocalCA:
 
         if self._key is None:
             self.ensure()
-        names = sorted(set(n for n in names if n))
-        digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+        names = list(dict.fromkeys(n for n in names if n))  # in order: the first that fits is the CN
+        digest = hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:16]
         leaves = self.folder / "leaves"
         files = LeafFiles(leaves / f"{digest}.pem", leaves / f"{digest}-key.pem")
         if files.cert.exists() and files.key.exists():
             cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
             if cert.not_valid_after_utc > datetime.datetime.now(datetime.UTC) + \
                     datetime.timedelta(days=1):
+                os.utime(files.cert)  # used now: the last to go when the folder is trimmed
                 return files
         _private_dir(leaves)
         key = ec.generate_private_key(ec.SECP256R1())
@@ -144,8 +165,7 @@ class LocalCA:
         now = datetime.datetime.now(datetime.UTC)
         ca_cert = self._cert
         cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0] if names
-                                                            else "h2inspect")]))
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name(names))]))
                 .issuer_name(ca_cert.subject).public_key(key.public_key())  # type: ignore[union-attr]
                 .serial_number(x509.random_serial_number())
                 .not_valid_before(now - datetime.timedelta(days=1))
@@ -160,17 +180,45 @@ class LocalCA:
                                                     serialization.PrivateFormat.PKCS8,
                                                     serialization.NoEncryption()))
         _write_private(files.cert, cert.public_bytes(serialization.Encoding.PEM))
+        self._trim(leaves, keep=files.cert)
         return files
+
+    @staticmethod
+    def _trim(leaves: Path, keep: Path) -> None:
+        """Leave at most LEAVES_ON_DISK certificates in `leaves`: the least recently used go."""
+        certs = [p for p in leaves.glob("*.pem") if not p.name.endswith("-key.pem")]
+        if len(certs) <= LEAVES_ON_DISK:
+            return
+        def last_used(p: Path) -> float:
+            try:
+                return p.stat().st_mtime
+            except OSError:
+                return 0.0
+        certs.sort(key=last_used)
+        for cert in certs[:len(certs) - LEAVES_ON_DISK]:
+            if cert == keep:
+                continue
+            for path in (cert, cert.with_name(cert.stem + "-key.pem")):
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
 
 
 class ClientFacingTls:
-    """Server-side contexts for `--tls`: one per certificate, picked by the client's SNI."""
+    """Server-side contexts for `--tls`: one per certificate, picked by the client's SNI.
+
+    A name the default certificate does not cover gets a certificate of its own, made on
+    the spot, as a client that checks host names expects; the newest CONTEXTS_IN_MEMORY are
+    kept. A name that is not a host name fails the handshake, said in one line (`report`).
+    """
 
     def __init__(self, ca: LocalCA, default_names: list[str], keylog: str | None) -> None:
         self.ca = ca
         self.keylog = keylog
         self.default_names = default_names
-        self._by_name: dict[str, ssl.SSLContext] = {}
+        self.report: Callable[[str], None] = lambda message: None
+        self._by_name: OrderedDict[str, ssl.SSLContext] = OrderedDict()
         self.context = self._context(default_names)
         self.context.sni_callback = self._sni
 
@@ -184,15 +232,38 @@ class ClientFacingTls:
             ctx.keylog_filename = self.keylog
         return ctx
 
-    def _sni(self, ssl_object: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
-        # A name the default certificate does not cover gets a certificate of its own,
-        # made on the spot, as a client that checks host names expects.
-        if not server_name or server_name in self.default_names:
+    def context_for(self, server_name: str) -> ssl.SSLContext | None:
+        """The context for a client's SNI name (None: the default one); raises BadServerName."""
+        if server_name in self.default_names:
             return None
-        ctx = self._by_name.get(server_name)
+        name = checked_server_name(server_name)
+        if name in self.default_names:
+            return None
+        ctx = self._by_name.get(name)
         if ctx is None:
-            ctx = self._by_name[server_name] = self._context([server_name] + self.default_names)
-        ssl_object.context = ctx
+            ctx = self._by_name[name] = self._context([name] + self.default_names)
+            if len(self._by_name) > CONTEXTS_IN_MEMORY:
+                self._by_name.popitem(last=False)
+        else:
+            self._by_name.move_to_end(name)
+        return ctx
+
+    def _sni(self, ssl_object: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> int | None:
+        # Called inside the handshake: whatever goes wrong must end it with an alert and
+        # one line, not an exception (ssl would print it as a traceback).
+        if not server_name:
+            return None
+        try:
+            ctx = self.context_for(server_name)
+        except BadServerName as exc:
+            self.report(f"{exc}: TLS handshake refused")
+            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        except (OSError, ValueError, TlsSetupError, ssl.SSLError) as exc:
+            self.report(f"no certificate could be made for TLS server name {server_name!r} ({exc}): "
+                        "TLS handshake refused")
+            return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+        if ctx is not None:
+            ssl_object.context = ctx
         return None
 
 
