@@ -126,7 +126,8 @@ def test_a_client_sending_16_mib_of_garbage_does_not_slow_a_download_beside_it(t
     assert stopped_cleanly(p)
 
 
-def test_ctrl_c_during_a_decode_backlog_stops_within_a_second_with_the_recording_whole(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_during_a_decode_backlog_stops_within_a_second_with_the_recording_whole(tmp_path, sig):
     require("tshark")
     record = tmp_path / "backlog.pcapng"
     # Many tiny frames: cheap to relay, dear to decode, so decoding falls far behind.
@@ -140,11 +141,11 @@ def test_ctrl_c_during_a_decode_backlog_stops_within_a_second_with_the_recording
             sock.settimeout(30)
             assert sock.recv(10) == b""  # the proxy passed the FIN on, and the upstream closed
         began = time.monotonic()
-        p.proc.send_signal(signal.SIGINT)
+        p.proc.send_signal(sig)
         p.proc.wait(10)
         took = time.monotonic() - began
     err = p.stderr()
-    print(f"SIGINT to exit: {took:.2f} s; {err.splitlines()[-1]}")
+    print(f"{sig.name} to exit: {took:.2f} s; {err.splitlines()[-1]}")
     assert took < 1.0, err
     assert p.proc.returncode == 0 and "Traceback" not in err
     assert "not decoded; the recording" in err.splitlines()[-1]
