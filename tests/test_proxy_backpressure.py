@@ -148,3 +148,41 @@ def test_fast_download_is_still_fast_and_intact(tmp_path):
         digest, n = _slow_read(p.port, 1 << 40)
     assert n == stream.size and digest == stream.sha256()
     assert stopped_cleanly(p)
+
+
+def test_slow_reader_over_tls_on_both_legs_holds_the_upstream_back(tmp_path):
+    # TLS reads come in pieces of at most 65,000 bytes, four times as many as plain TCP's, and
+    # while bytes keep coming the decoder gets 2% of the loop: here it falls behind, and its
+    # queue (bounded on its own: 64 MiB per connection by default) would be what grows. The
+    # bound is set low so that what is measured is the relay's buffers.
+    import ssl
+
+    from inspector.proxy.tls import LocalCA
+
+    upstream_ca = LocalCA(tmp_path / "upstream-ca").ensure()
+    leaf = upstream_ca.leaf(["127.0.0.1"])
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(str(leaf.cert), str(leaf.key))
+    stream = PatternStream(DOWNLOAD)
+    with ThreadServer(_sender(stream, http_header=False), server_ctx) as upstream, \
+            proxy(tmp_path, f"127.0.0.1:{upstream.port}", "--tls", "--upstream-tls", "--upstream-ca",
+                  str(upstream_ca.cert_path), env={"H2INSPECT_DECODE_BACKLOG": str(8 * MIB)}) as p:
+        before = rss(p.proc.pid)
+        client_ctx = ssl.create_default_context(cafile=str(tmp_path / "h2home" / "ca" / "ca.pem"))
+        h = hashlib.sha256()
+        n = 0
+        pace = Pace(SLOW)
+        with socket.create_connection(("127.0.0.1", p.port), 10) as raw, \
+                client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.settimeout(30)
+            try:
+                while chunk := tls.recv(65536):
+                    h.update(chunk)
+                    n += len(chunk)
+                    pace.after(n)
+            except ssl.SSLEOFError:
+                pass  # the proxy passes the upstream's end on as TCP FIN after close_notify, or not
+        peak = _memory_ok(p, before)
+    assert n == stream.size and h.hexdigest() == stream.sha256()
+    assert stopped_cleanly(p)
+    print(f"TLS {n / MIB:.0f} MiB: proxy RSS {before / MIB:.0f} -> peak {peak / MIB:.0f} MiB")
