@@ -29,7 +29,7 @@ PENDING_LIMIT = 1 << 20  # client bytes held while the upstream connection is be
 WRITE_BUFFER_HIGH = 1 << 20  # a leg's write buffer: past this, the other leg stops reading...
 WRITE_BUFFER_LOW = 256 << 10  # ...until it is back under this
 _PEER_FULL, _PENDING_FULL = 1, 2  # why a leg's reading is paused
-TLS_READ_BUFFER = MAX_SEGMENT  # what a TLS leg decrypts into per read: one recorded packet, never split
+TLS_READ_BUFFER = MAX_SEGMENT  # what a TLS leg decrypts into per read, at least: one recorded packet
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
@@ -149,18 +149,25 @@ class _Leg(asyncio.Protocol):
 
     def pause(self, why: int) -> None:
         """Stop reading from the peer (for reason `why`) until `resume(why)`."""
-        if not self.held_back and self.transport is not None and not self.lost \
-                and not self.transport.is_closing():
-            self.transport.pause_reading()
+        t = self.transport
+        if not self.held_back and t is not None and not self.lost and not t.is_closing():
+            if self.is_tls:
+                # Stop the socket underneath too, at once: uvloop's TLS layer, on a TCP FIN that
+                # arrives while the application is paused, drops what it holds undecrypted.
+                # Not reading the socket, it never sees that FIN before we resume.
+                t.set_read_buffer_limits(high=0)  # type: ignore[attr-defined]
+            t.pause_reading()
         self.held_back |= why
 
     def resume(self, why: int) -> None:
         """Reading may go on as far as reason `why` is concerned."""
         was = self.held_back
         self.held_back &= ~why
-        if was and not self.held_back and self.transport is not None and not self.lost \
-                and not self.transport.is_closing():
-            self.transport.resume_reading()
+        t = self.transport
+        if was and not self.held_back and t is not None and not self.lost and not t.is_closing():
+            t.resume_reading()
+            if self.is_tls:
+                t.set_read_buffer_limits()  # type: ignore[attr-defined]  # the defaults again
 
     # ---- asyncio's calls ----------------------------------------------------------
 
@@ -203,7 +210,7 @@ class _Leg(asyncio.Protocol):
 class _TlsLeg(_Leg, asyncio.BufferedProtocol):
     """A leg with TLS: the TLS layer decrypts straight into one buffer, reused (no bytes
     object per TLS record and no join of them, as with `data_received`); one copy of each
-    read is then relayed and kept. More than the buffer holds comes in the next turn of the loop."""
+    read is then relayed and kept. The buffer grows to hold all the TLS layer has."""
 
     __slots__ = ("buffer",)
 
@@ -212,6 +219,10 @@ class _TlsLeg(_Leg, asyncio.BufferedProtocol):
         self.buffer = memoryview(bytearray(TLS_READ_BUFFER))
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        # Room for all the TLS layer holds: what does not fit is read in a later turn of the
+        # loop, and a TCP FIN coming in between would end the connection without it.
+        if sizehint > len(self.buffer):
+            self.buffer = memoryview(bytearray(sizehint))
         return self.buffer
 
     def buffer_updated(self, nbytes: int) -> None:
