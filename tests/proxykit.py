@@ -218,3 +218,57 @@ def require(*tools: str) -> None:
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"needs {', '.join(missing)} (installed by .ci/run)")
+
+
+# ---- for fault tests: memory of a process, paced peers, long verifiable streams ----------
+
+def rss(pid: int, peak: bool = False) -> int:
+    """Resident memory of a process in bytes (`peak`: the most it ever had, VmHWM)."""
+    key = "VmHWM:" if peak else "VmRSS:"
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {key} for process {pid}")
+
+
+class Pace:
+    """Holds a peer to `rate` bytes per second: `after(done)` sleeps until `done` bytes are due.
+
+    This is a throttle (a slow peer on purpose), not a wait for an event."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.start = time.monotonic()
+
+    def after(self, done: int) -> None:
+        ahead = self.start + done / self.rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+class PatternStream:
+    """`size` bytes of a random block repeated, its length odd so that no read lines up
+    with it: what a sender sends and a receiver checks, by sha256, without holding it all."""
+
+    BLOCK = os.urandom((1 << 20) + 7)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def chunks(self, piece: int = 1 << 16) -> Iterator[memoryview]:
+        """The stream, `piece` bytes at a time."""
+        block = memoryview(self.BLOCK * 2)
+        n = len(self.BLOCK)
+        sent = 0
+        while sent < self.size:
+            at = sent % n
+            take = min(piece, self.size - sent)
+            yield block[at:at + take]
+            sent += take
+
+    def sha256(self) -> str:
+        import hashlib
+        h = hashlib.sha256()
+        for chunk in self.chunks(1 << 20):
+            h.update(chunk)
+        return h.hexdigest()

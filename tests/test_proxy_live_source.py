@@ -10,7 +10,7 @@ import hpack
 from hyperframe.frame import DataFrame, HeadersFrame, SettingsFrame
 
 from inspector.model import Direction, Severity
-from inspector.proxy.live_source import DecodePacer, LiveSource
+from inspector.proxy.live_source import DECODE_PIECE, DecodePacer, LiveSource
 from inspector.proxy.recorder import MAX_SEGMENT, PcapngRecorder
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -177,3 +177,58 @@ def test_pacer_keeps_decoding_to_its_share_of_a_busy_loop():
         callback()  # type: ignore[operator]
     share = source.decoding / loop.now
     assert 0.5 * DecodePacer.BUSY_SHARE < share < 1.5 * DecodePacer.BUSY_SHARE
+
+
+def test_a_big_chunk_is_decoded_in_pieces_and_a_slice_stops_within_one():
+    body = bytes(range(256)) * 1000
+    source = _source(recording=True)
+    live = source.open(CLIENT, SERVER, time=1.0)
+    source.data(live, True, PREFACE + SettingsFrame(0).serialize() + _request(), 2.0)
+    source.data(live, False, SettingsFrame(0).serialize() + _response(1, body[:60000]), 3.0)
+    assert not source.decode(1.0)
+    before = len(source.session.frames)
+    source.data(live, False, b"".join(DataFrame(1, body[i:i + 4000]).serialize()
+                                      for i in range(0, len(body), 4000)), 4.0)
+    assert source.decode(0.0)  # no budget: one piece of at most DECODE_PIECE, the rest stays queued
+    first = len(source.session.frames) - before
+    assert 0 < first <= DECODE_PIECE // 4009 + 1
+    assert 0 < source.queued < len(body)
+    _decode_all(source)
+    frames = list(source.session.frames)[before:]
+    assert len(frames) == len(body) // 4000 and source.queued == 0
+    assert b"".join(source.session.frame_payload(f) for f in frames) == body  # cut pieces, same bytes
+
+
+def test_a_connection_too_costly_to_decode_is_given_up_and_the_others_go_on(monkeypatch):
+    import inspector.proxy.live_source as live_source
+
+    source = _source(recording=False)
+    costly = source.open(CLIENT, SERVER, time=1.0)
+    fine = source.open(("127.0.0.1", 40001), SERVER, time=1.0)
+    source.data(costly, True, PREFACE + b"\x00" * 100_000, 2.0)
+    monkeypatch.setattr(live_source, "COSTLY_PIECE", -1.0)  # every piece counts as too costly
+    source.decode(1.0)
+    monkeypatch.setattr(live_source, "COSTLY_PIECE", 0.05)
+    assert costly.given_up
+    stopped = [f.message for f in source.session.findings if "decoding of this connection stopped" in f.message]
+    assert len(stopped) == 1 and "still relayed" in stopped[0]
+    decoded = sum(1 for f in source.session.frames if f.conn == 0)  # from the two pieces it took to tell
+    assert source.queued == 0
+    source.data(costly, True, b"\x00" * 50_000, 3.0)  # relayed later: only counted
+    source.data(fine, True, PREFACE + SettingsFrame(0).serialize() + _request(), 3.0)
+    _decode_all(source)
+    assert source.queued == 0 and costly.skipped[0] == 50_000
+    assert sum(1 for f in source.session.frames if f.conn == 0) == decoded
+    assert any(f.conn == 1 for f in source.session.frames)
+    assert not any("resumes" in f.message for f in source.session.findings)
+
+
+def test_finish_gives_the_backlog_a_bounded_time_and_says_what_is_left():
+    source = _source(recording=False, connection_backlog=1 << 30, total_backlog=1 << 30)
+    live = source.open(CLIENT, SERVER, time=1.0)
+    ping = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"12345678"
+    burst = PREFACE + SettingsFrame(0).serialize() + ping * 400_000  # about a second of decoding, or more
+    source.data(live, True, burst, 2.0)
+    left, connections = source.finish(budget=0.05)
+    assert 0 < left < len(burst) and connections == 1
+    assert source.queued == 0 and source.session.packets == source.recorder.count

@@ -14,17 +14,23 @@ import ipaddress
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from inspector.errors import UsageError
+from inspector.model import Severity
 from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
 from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
-from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls
+from inspector.proxy.server_names import shown
+from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls, prepare_keylog
 from inspector.views.headless import PREFIX, HeadlessPrinter
 
 if TYPE_CHECKING:
     from textual.app import App as TextualApp
+
+STOP_GRACE = 0.25  # seconds links get to close politely on Ctrl-C before they are aborted
+FINISH_BUDGET = 0.25  # seconds of decoding left to the backlog on Ctrl-C
 
 
 def parse_endpoint(text: str, option: str) -> Endpoint:
@@ -66,16 +72,32 @@ def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
         raise UsageError("--keylog needs --tls or --upstream-tls: there are no TLS secrets to write")
     if args.upstream_ca and not os.path.isfile(args.upstream_ca):
         raise UsageError(f"--upstream-ca {args.upstream_ca}: no such file")
+    if args.keylog:
+        prepare_keylog(args.keylog)  # it holds every session's secrets: 0600 from the start
     ca_note = None
-    client_tls = None
+    certificates = None
     if args.tls:
         ca = LocalCA().ensure()
         names = [listen.host, "localhost", "127.0.0.1", "::1", upstream.host]
-        client_tls = ClientFacingTls(ca, [n for n in names if n not in ("0.0.0.0", "::")],
-                                     args.keylog).context
+        certificates = ClientFacingTls(ca, [n for n in names if n not in ("0.0.0.0", "::")], args.keylog)
         ca_note = str(ca.cert_path)
     upstream_tls = UpstreamTls(args.upstream_ca, args.insecure, args.keylog) if args.upstream_tls else None
-    return RelaySettings(listen, upstream, client_tls, upstream_tls), ca_note
+    return RelaySettings(listen, upstream, certificates.context if certificates else None, upstream_tls,
+                         certificates), ca_note
+
+
+def _report_bad_server_names(source: LiveSource) -> Callable[[Any], None]:
+    """An unraisable-exception hook: ssl cannot hand a non-ASCII SNI to Python (it fails to
+    decode it, prints that as a traceback and fails the handshake); here it is one line."""
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError) and isinstance(unraisable.object, bytes):
+            source.event(f"TLS server name {shown(unraisable.object)} is not ASCII (international names "
+                         "are sent as IDNA A-labels, xn--...): TLS handshake refused", None, Severity.WARNING)
+            return
+        default(unraisable)
+    return hook
 
 
 def _recorder(path: str | None) -> PcapngRecorder:
@@ -102,6 +124,9 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
                  source: LiveSource, app_class: type | None) -> None:
     loop = asyncio.get_running_loop()
     relay = Relay(settings, source)
+    if settings.client_certificates is not None:
+        settings.client_certificates.report = lambda message: source.event(message, None, Severity.WARNING)
+    sys.unraisablehook = _report_bad_server_names(source)
     pacer = DecodePacer(loop, source)
     try:
         bound = await relay.start()
@@ -134,10 +159,18 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
         else:
             await _run_tui(app_class(source.session), stop)  # type: ignore[misc]
     finally:
-        await relay.stop()
+        # Ctrl-C stops at once, however far decoding is behind: the relay closes its links,
+        # the decoder gets a moment more, and what it did not reach is said in one line.
+        await relay.stop(grace=STOP_GRACE)
         pacer.cancel()
-        source.finish()
+        left, connections = source.finish(budget=FINISH_BUDGET)
         source.recorder.flush()
+        if left:
+            kept = f"the recording {args.record} has every byte" if args.record else \
+                "they were relayed, not shown"
+            err.write(f"{PREFIX}stopped with {left} bytes on {connections} connection"
+                      f"{'s' if connections != 1 else ''} not decoded; {kept}\n")
+            err.flush()
 
 
 async def _run_tui(app: TextualApp, stop: asyncio.Event) -> None:

@@ -29,6 +29,8 @@ from inspector.proxy.spool import SPOOL_LIMIT, PayloadSpool
 
 CONNECTION_BACKLOG = 64 << 20  # bytes waiting to be decoded, per connection
 TOTAL_BACKLOG = 256 << 20
+DECODE_PIECE = 16 << 10  # the most fed to the decoder between two looks at the clock
+COSTLY_PIECE = 0.05  # CPU seconds one piece may cost before its connection is no longer decoded
 _PLACE_LATER = -1  # a queued chunk's offset, when it is placed at decoding time
 
 
@@ -40,7 +42,7 @@ class LiveConnection:
     """One proxied connection as the source sees it."""
 
     __slots__ = ("index", "flow", "recorded", "offsets", "queued", "paused", "skipped", "skip_packet",
-                 "connection", "tls", "first_bytes", "closed", "reported")
+                 "connection", "tls", "first_bytes", "closed", "reported", "costly", "given_up")
 
     def __init__(self, index: int, client: tuple[str, int], server: tuple[str, int], isn: tuple[int, int],
                  tls: bool) -> None:
@@ -55,8 +57,10 @@ class LiveConnection:
         self.connection: Connection | None = None
         self.tls = tls
         self.first_bytes = b""
-        self.closed = [False, False]
+        self.closed: list[str | None] = [None, None]  # how each side ended: "FIN", "RST"
         self.reported = False
+        self.costly = 0  # pieces in a row that cost more than COSTLY_PIECE to decode
+        self.given_up = False  # decoding stopped for good: its input costs too much
 
 
 class LivePayloads:
@@ -231,9 +235,9 @@ class LiveSource:
     def close(self, live: LiveConnection, from_client: bool, how: str, time: float | None = None) -> None:
         """One side sent FIN or RST (`how`); the relay has passed it on."""
         d = 0 if from_client else 1
-        if live.closed[d]:
-            return
-        live.closed[d] = True
+        if live.closed[d] == "RST" or live.closed[d] == how:
+            return  # a RST may still follow a FIN (a half-closed side reset later), nothing else
+        live.closed[d] = how
         time = time or _time.time()
         rec = self.recorder
         packet = rec.rst(live.recorded, from_client, time) if how == "RST" else \
@@ -259,54 +263,109 @@ class LiveSource:
     # ---- called by the pacer, behind the relay --------------------------------------
 
     def decode(self, budget: float) -> bool:
-        """Decode queued chunks for about `budget` seconds; True if some are left."""
+        """Decode queued chunks for about `budget` seconds; True if some are left.
+
+        The clock is read after every piece fed to the decoder, and a chunk is fed in pieces
+        of at most `DECODE_PIECE` bytes, so one slice overruns its budget by one piece's cost
+        at most; a chunk cut short goes back to the head of the queue. A connection whose
+        pieces cost more than `COSTLY_PIECE` of CPU each (hostile or pathological input) twice in
+        a row is no longer decoded: its bytes are still relayed and recorded."""
         queue = self.queue
         if not queue and not self._dirty:
             return False
         builder = self.builder
         clock = _time.perf_counter
+        cpu = _time.thread_time
         deadline = clock() + budget
-        count = 0
         while queue:
             live, from_client, data, time, packet, offset, how = queue.popleft()
             if data is not None:
+                if live.given_up:
+                    self._dequeued(live, len(data))
+                    continue
                 if offset == _PLACE_LATER:
-                    for piece, number, at in self._place(live, from_client, data, packet):
-                        builder.data(live.flow, from_client, piece, time, number, at)
-                else:
-                    builder.data(live.flow, from_client, data, time, packet, offset)
-                live.queued -= len(data)
-                self.queued -= len(data)
-                if live.paused and live.queued <= 0:
-                    live.paused = False
-                    where = "are in the recording only" if self.recorder.file is not None else \
-                        "were not decoded (use --record to keep every byte)"
-                    self.event(f"decoding of this connection resumes; {sum(live.skipped)} bytes relayed "
-                               f"while it was paused {where}", live, Severity.WARNING)
+                    pieces = self._place(live, from_client, data, packet)
+                    data, packet, offset = pieces[0]
+                    for later in reversed(pieces[1:]):  # each placed: fed below, one by one
+                        queue.appendleft((live, from_client, later[0], time, later[1], later[2], None))
+                n = len(data)
+                start = 0
+                while start < n:
+                    piece = data if n <= DECODE_PIECE else data[start:start + DECODE_PIECE]
+                    began = cpu()
+                    builder.data(live.flow, from_client, piece, time, packet, offset + start)
+                    cost = cpu() - began
+                    start += len(piece)
+                    if cost > COSTLY_PIECE:
+                        # Twice in a row, so that a garbage collection that happened to run
+                        # inside one piece does not count against the connection.
+                        live.costly += 1
+                        if live.costly >= 2:
+                            self._give_up(live, len(piece), cost)
+                            break
+                    else:
+                        live.costly = 0
+                    if start < n and clock() > deadline:
+                        break
+                if start < n and not live.given_up:  # cut short: the rest comes first next time
+                    queue.appendleft((live, from_client, data[start:], time, packet, offset + start, None))
+                self._dequeued(live, min(start, n) if not live.given_up else n)
             elif how == "gap":
                 if self.recorder.file is None:  # the skipped bytes were never placed
                     live.offsets[0 if from_client else 1] += offset
-                builder.gap(live.flow, from_client, offset, packet)
+                if not live.given_up:
+                    builder.gap(live.flow, from_client, offset, packet)
             else:
                 builder.close(live.flow, from_client, how, packet)
                 self._report_undecided(live)
-            count += 1
-            if count & 15 == 0 and clock() > deadline:
+            if clock() > deadline:
                 break
         self.session.packets = self.recorder.count
         self._dirty = False
         self.session.notify()
         return bool(queue)
 
-    def finish(self) -> None:
-        """The proxy stopped: decode what is left and end the session."""
-        while self.decode(1.0):
+    def _dequeued(self, live: LiveConnection, n: int) -> None:
+        """`n` bytes of `live` left the queue (decoded or given up)."""
+        live.queued -= n
+        self.queued -= n
+        if live.paused and live.queued <= 0 and not live.given_up:
+            live.paused = False
+            where = "are in the recording only" if self.recorder.file is not None else \
+                "were not decoded (use --record to keep every byte)"
+            self.event(f"decoding of this connection resumes; {sum(live.skipped)} bytes relayed "
+                       f"while it was paused {where}", live, Severity.WARNING)
+
+    def _give_up(self, live: LiveConnection, n: int, cost: float) -> None:
+        """Decoding `live` costs too much to go on with it on the relay's loop: stop for good."""
+        live.given_up = True
+        live.paused = True  # from now on its chunks are only counted (`data`)
+        where = "the recording keeps every byte" if self.recorder.file is not None else \
+            "use --record to keep every byte"
+        self.event(f"decoding of this connection stopped: {n} bytes took {cost * 1000:.0f} ms of CPU "
+                   f"to decode (the limit is {COSTLY_PIECE * 1000:.0f} ms), which would hold up every "
+                   f"connection; its bytes are still relayed ({where})", live, Severity.WARNING)
+
+    def undecoded(self) -> tuple[int, int]:
+        """Bytes waiting to be decoded, and on how many connections."""
+        return self.queued, sum(1 for live in self.connections if live.queued > 0)
+
+    def finish(self, budget: float = 0.3) -> tuple[int, int]:
+        """The proxy stopped: decode what is left for at most `budget` seconds, then end the
+        session. Returns what was left undecoded: (bytes, connections)."""
+        deadline = _time.perf_counter() + budget
+        while _time.perf_counter() < deadline and self.decode(min(0.05, budget)):
             pass
+        left = self.undecoded()
+        self.queue.clear()
         for live in self.connections:
+            live.queued = 0
             self._report_undecided(live)
+        self.queued = 0
         self.builder.finish()
         self.session.packets = self.recorder.count
         self.session.notify()
+        return left
 
     # ---- what the decoder tells us ---------------------------------------------------
 
@@ -333,8 +392,12 @@ class DecodePacer:
     chunk that arrives meanwhile waits one slice at most. While chunks keep
     arriving, slices get at most `BUSY_SHARE` of the loop's time; once the
     relay has been quiet for `QUIET`, they run back to back until the queue
-    is empty. At human pace frames show `QUIET` after their bytes passed;
-    under load the queue grows, up to its bound.
+    is empty (but after one that ran past `OVERRUN` the loop is left to the
+    relay as long). At human pace frames show `QUIET` after their bytes
+    passed; under load the queue grows, up to its bound. A slice lasts its
+    budget plus the cost of one piece (`DECODE_PIECE`) at most, and input
+    whose pieces cost more than `COSTLY_PIECE` is no longer decoded, so the
+    decoder never holds the relay up for long whatever it is fed.
 
     Slices are timed with `clock` (perf_counter), not `loop.time()`: uvloop's
     loop clock counts whole milliseconds, so a half-millisecond slice would
@@ -344,6 +407,7 @@ class DecodePacer:
     SLICE = 0.0005
     BUSY_SHARE = 0.02
     QUIET = 0.003
+    OVERRUN = 0.01
 
     def __init__(self, loop: asyncio.AbstractEventLoop, source: LiveSource,
                  clock: Callable[[], float] = _time.perf_counter) -> None:
@@ -379,11 +443,15 @@ class DecodePacer:
         more = source.decode(self.SLICE)
         if not more:
             return
+        end = self.clock()
         if active:
             # What the slice really cost (views included) sets when the next may run.
-            end = self.clock()
             self._next_busy_slice = end + (end - now) / self.BUSY_SHARE
             self._handle = loop.call_later(self.QUIET, self._run)
+        elif end - now > self.OVERRUN:
+            # A slice that ran long kept the relay from seeing whether it was busy: it gets
+            # the loop for at least as long before the next.
+            self._handle = loop.call_later(end - now, self._run)
         else:
             self._handle = loop.call_soon(self._run)
 

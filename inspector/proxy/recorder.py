@@ -22,6 +22,7 @@ from typing import BinaryIO
 MAX_SEGMENT = 65000
 LINKTYPE_RAW = 101  # raw IPv4/IPv6, no link header
 FLUSH_AT = 1 << 20
+PRIVATE_FILE_MODE = 0o600  # recordings and key logs hold secrets: their owner's eyes only
 
 SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
 
@@ -36,8 +37,8 @@ _TRAILER = [b"\x00" * pad for pad in range(4)]
 
 
 def _as_v6(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv6Address:
-    if ip.version == 6:
-        return ip  # type: ignore[return-value]
+    if isinstance(ip, ipaddress.IPv6Address):
+        return ip
     return ipaddress.IPv6Address("::ffff:" + str(ip))
 
 
@@ -90,8 +91,15 @@ class PcapngRecorder:
 
     @classmethod
     def open(cls, path: str) -> PcapngRecorder:
-        """A recorder writing a new file at `path`."""
-        return cls(open(path, "wb"), path)  # noqa: SIM115 - kept open for the proxy's life
+        """A recorder writing a new file at `path`, readable by its owner only (it holds the
+        decrypted traffic); opened for reading too, as payloads are read back from it."""
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        try:
+            os.fchmod(fd, PRIVATE_FILE_MODE)  # a file that was already there keeps no wider mode
+            return cls(os.fdopen(fd, "w+b"), path)
+        except BaseException:
+            os.close(fd)
+            raise
 
     # ---- packets ---------------------------------------------------------------
 
@@ -175,6 +183,7 @@ class PcapngRecorder:
             start = file_offset - self._flushed
             return bytes(self._buf[start:start + length])
         end = file_offset + length
+        assert self.file is not None, "only a recording that writes has flushed bytes"
         if end <= self._flushed:
             return os.pread(self.file.fileno(), length, file_offset)
         head = os.pread(self.file.fileno(), self._flushed - file_offset, file_offset)

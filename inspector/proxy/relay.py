@@ -22,12 +22,14 @@ from inspector.http2.frames import CLIENT_PREFACE
 from inspector.model import Severity
 from inspector.proxy.live_source import LiveConnection, LiveSource
 from inspector.proxy.recorder import MAX_SEGMENT
-from inspector.proxy.tls import UpstreamTls
+from inspector.proxy.tls import ClientFacingTls, UpstreamTls
 
 CONNECT_TIMEOUT = 10.0
-PENDING_LIMIT = 1 << 20
-WRITE_BUFFER_HIGH = 1 << 20  # client bytes held while the upstream connection is being made
-TLS_READ_BUFFER = MAX_SEGMENT  # what a TLS leg decrypts into per read: one recorded packet, never split
+PENDING_LIMIT = 1 << 20  # client bytes held while the upstream connection is being made
+WRITE_BUFFER_HIGH = 1 << 20  # a leg's write buffer: past this, the other leg stops reading...
+WRITE_BUFFER_LOW = 256 << 10  # ...until it is back under this
+_PEER_FULL, _PENDING_FULL = 1, 2  # why a leg's reading is paused
+TLS_READ_BUFFER = MAX_SEGMENT  # what a TLS leg decrypts into per read, at least: one recorded packet
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
@@ -50,11 +52,13 @@ class RelaySettings:
     upstream: Endpoint
     client_tls: ssl.SSLContext | None = None
     upstream_tls: UpstreamTls | None = None
+    client_certificates: ClientFacingTls | None = None  # what makes client_tls's certificates
 
 
-def _reset(transport: asyncio.BaseTransport | None) -> None:
-    """Close with a TCP RST, as a peer that was reset would see."""
-    if transport is None or transport.is_closing():
+def _reset(transport: asyncio.Transport | None) -> None:
+    """Close with a TCP RST, as a peer that was reset would see (also when already closing:
+    what it still buffers is for a peer that reset)."""
+    if transport is None:
         return
     sock = transport.get_extra_info("socket")
     if sock is not None:
@@ -80,33 +84,105 @@ def _describe(exc: BaseException) -> str:
 
 
 class _Leg(asyncio.Protocol):
-    """One side's transport. What arrives is written to the other side, then recorded."""
+    """One side's transport. What arrives is written to the other side, then recorded.
 
-    __slots__ = ("link", "from_client", "transport", "eof", "lost", "is_tls")
+    Backpressure: when this leg's write buffer passes its high-water mark,
+    reading stops on the *other* leg (the one whose bytes fill it) until the
+    buffer is back under the low-water mark, so each direction holds at most
+    one buffer's worth whatever the peers do, as a TCP window would.
+    """
+
+    __slots__ = ("link", "from_client", "transport", "eof", "eof_sent", "lost", "is_tls",
+                 "held_back", "full", "received", "dropped")
 
     def __init__(self, link: _Link, from_client: bool) -> None:
         self.link = link
         self.from_client = from_client
         self.transport: asyncio.Transport | None = None
-        self.eof = False
+        self.eof = False  # the peer sent FIN (or close_notify)
+        self.eof_sent = False  # we passed a FIN on, or are closing: nothing more is written
         self.lost = False
         self.is_tls = False
+        self.held_back = 0  # why reading is paused: a mask of _PEER_FULL, _PENDING_FULL
+        self.full = False  # our write buffer is over its high-water mark
+        self.received = 0  # bytes read from the peer
+        self.dropped = 0  # of them, bytes that could not be written on (the other leg was gone)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         # Room for a few large reads before the other leg must pause: fewer pause/resume rounds.
-        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)  # type: ignore[attr-defined]
+        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)  # type: ignore[attr-defined]
         self.is_tls = transport.get_extra_info("ssl_object") is not None
         if self.from_client:
             self.link.client_connected(self)
 
+    # ---- what can be done with this leg -------------------------------------------
+
+    def writable(self) -> bool:
+        """True while bytes written here still reach the peer."""
+        t = self.transport
+        return t is not None and not self.lost and not self.eof_sent and not t.is_closing()
+
+    def send(self, data: bytes) -> bool:
+        """Write `data` to the peer; False (nothing written) if this leg can no longer write."""
+        if not self.writable():
+            return False
+        self.transport.write(data)  # type: ignore[union-attr]
+        return True
+
+    def send_eof(self) -> None:
+        """Pass a FIN on, after what is buffered (TLS cannot half-close: close_notify and close)."""
+        if not self.writable():
+            return
+        self.eof_sent = True
+        t = self.transport
+        if t.can_write_eof():  # type: ignore[union-attr]
+            t.write_eof()  # type: ignore[union-attr]
+        else:
+            t.close()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        """Close politely: what is buffered is written first, then FIN."""
+        self.eof_sent = True
+        if self.transport is not None and not self.lost:
+            self.transport.close()
+
+    def pause(self, why: int) -> None:
+        """Stop reading from the peer (for reason `why`) until `resume(why)`."""
+        t = self.transport
+        if not self.held_back and t is not None and not self.lost and not t.is_closing():
+            if self.is_tls:
+                # Stop the socket underneath too, at once: uvloop's TLS layer, on a TCP FIN that
+                # arrives while the application is paused, drops what it holds undecrypted.
+                # Not reading the socket, it never sees that FIN before we resume.
+                t.set_read_buffer_limits(high=0)  # type: ignore[attr-defined]
+            t.pause_reading()
+        self.held_back |= why
+
+    def resume(self, why: int) -> None:
+        """Reading may go on as far as reason `why` is concerned."""
+        was = self.held_back
+        self.held_back &= ~why
+        t = self.transport
+        if was and not self.held_back and t is not None and not self.lost and not t.is_closing():
+            t.resume_reading()
+            if self.is_tls:
+                t.set_read_buffer_limits()  # type: ignore[attr-defined]  # the defaults again
+
+    # ---- asyncio's calls ----------------------------------------------------------
+
     def data_received(self, data: bytes) -> None:
         link = self.link
+        self.received += len(data)
         other = link.upstream if self.from_client else link.client
-        if other is not None and other.transport is not None:
-            other.transport.write(data)
-        else:
+        if other is None:
+            if link.failed:
+                self.dropped += len(data)
+                return
             link.hold(data)
+        elif not other.send(data):
+            link.undeliverable(self, len(data))
+            return
         link.source.data(link.live, self.from_client, data, time.time())  # type: ignore[arg-type]
 
     def eof_received(self) -> bool:
@@ -119,20 +195,22 @@ class _Leg(asyncio.Protocol):
         self.link.leg_lost(self, exc)
 
     def pause_writing(self) -> None:
-        other = self.link.upstream if not self.from_client else self.link.client
-        if other is not None and other.transport is not None:
-            other.transport.pause_reading()
+        self.full = True
+        other = self.link.upstream if self.from_client else self.link.client
+        if other is not None:
+            other.pause(_PEER_FULL)
 
     def resume_writing(self) -> None:
-        other = self.link.upstream if not self.from_client else self.link.client
-        if other is not None and other.transport is not None and not other.lost:
-            other.transport.resume_reading()
+        self.full = False
+        other = self.link.upstream if self.from_client else self.link.client
+        if other is not None:
+            other.resume(_PEER_FULL)
 
 
 class _TlsLeg(_Leg, asyncio.BufferedProtocol):
     """A leg with TLS: the TLS layer decrypts straight into one buffer, reused (no bytes
     object per TLS record and no join of them, as with `data_received`); one copy of each
-    read is then relayed and kept. More than the buffer holds comes in the next turn of the loop."""
+    read is then relayed and kept. The buffer grows to hold all the TLS layer has."""
 
     __slots__ = ("buffer",)
 
@@ -141,6 +219,10 @@ class _TlsLeg(_Leg, asyncio.BufferedProtocol):
         self.buffer = memoryview(bytearray(TLS_READ_BUFFER))
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        # Room for all the TLS layer holds: what does not fit is read in a later turn of the
+        # loop, and a TCP FIN coming in between would end the connection without it.
+        if sizehint > len(self.buffer):
+            self.buffer = memoryview(bytearray(sizehint))
         return self.buffer
 
     def buffer_updated(self, nbytes: int) -> None:
@@ -161,6 +243,7 @@ class _Link:
         self.alpn: str | None = None
         self.connecting = False
         self.failed = False
+        self.told_undeliverable = False
 
     # ---- the client leg ---------------------------------------------------------
 
@@ -184,8 +267,8 @@ class _Link:
         """Client bytes that arrived before the upstream connection is there."""
         self.pending.append(data)
         self.pending_size += len(data)
-        if self.pending_size > PENDING_LIMIT and self.client is not None and self.client.transport:
-            self.client.transport.pause_reading()
+        if self.pending_size > PENDING_LIMIT and self.client is not None:
+            self.client.pause(_PENDING_FULL)
         if not self.connecting and not self.failed:
             first = b"".join(self.pending)
             if first.startswith(CLIENT_PREFACE) or not CLIENT_PREFACE.startswith(first[:len(CLIENT_PREFACE)]):
@@ -213,6 +296,7 @@ class _Link:
                 CONNECT_TIMEOUT)
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             self.failed = True
+            self.pending.clear()
             self.source.event(f"upstream {up} {_describe(exc)}; the client's connection is reset",
                               self.live, Severity.ERROR)
             if self.client is not None:
@@ -220,7 +304,8 @@ class _Link:
                     self.source.close(self.live, False, "RST")  # type: ignore[arg-type]
                 _reset(self.client.transport)
             return
-        if self.client is None or self.client.lost:
+        client = self.client
+        if client is None or client.lost:
             leg.transport.close()  # type: ignore[union-attr]
             return
         self.upstream = leg
@@ -229,65 +314,88 @@ class _Link:
             if self.alpn and chosen != self.alpn:
                 self.source.event(f"upstream negotiated ALPN {chosen!r}, the client {self.alpn!r}",
                                   self.live, Severity.WARNING)
-        transport = leg.transport
-        assert transport is not None
+        if client.full:  # the client is slower than what the upstream already sent it
+            leg.pause(_PEER_FULL)
         if self.pending:
-            transport.write(b"".join(self.pending))
+            leg.send(b"".join(self.pending))
             self.pending.clear()
             self.pending_size = 0
-            if self.client.transport is not None and not self.client.eof:
-                self.client.transport.resume_reading()
-        if self.client.eof:
-            self._pass_eof(transport)
+        client.resume(_PENDING_FULL)
+        if client.eof:
+            leg.send_eof()
 
     # ---- closing, as TCP would ----------------------------------------------------
-
-    @staticmethod
-    def _pass_eof(transport: asyncio.Transport) -> None:
-        if transport.can_write_eof():
-            transport.write_eof()
-        else:
-            transport.close()  # TLS: close_notify, after what is buffered
 
     def half_closed(self, leg: _Leg) -> None:
         """`leg`'s peer sent FIN: record it, pass it on, close when both sides are done."""
         self.source.close(self.live, leg.from_client, "FIN")  # type: ignore[arg-type]
         other = self.upstream if leg.from_client else self.client
-        if other is None or other.transport is None or other.lost:
+        if other is None or other.lost:
             return  # no upstream yet: the connect task passes the FIN on once it is there
-        self._pass_eof(other.transport)
+        other.send_eof()
         if other.eof and not leg.is_tls:
-            other.transport.close()
-            leg.transport.close()  # type: ignore[union-attr]
+            other.close()
+            leg.close()
+
+    def undeliverable(self, leg: _Leg, n: int) -> None:
+        """`leg` read `n` bytes its other side can no longer take (it is gone or closing):
+        they are dropped, said once, and `leg` is closed (its peer talks to no one)."""
+        leg.dropped += n
+        if not self.told_undeliverable:
+            self.told_undeliverable = True
+            to = "client" if not leg.from_client else "upstream server"
+            self.source.event(f"the {to}'s side is already closed: bytes still arriving from the other "
+                              "side are dropped, and that side closed too", self.live, Severity.WARNING)
+        if leg.is_tls or leg.eof:
+            leg.close()
+        else:
+            leg.send_eof()
+            leg.close()
 
     def leg_lost(self, leg: _Leg, exc: Exception | None) -> None:
-        """A leg's transport closed: a reset is passed on as a reset, the rest as FIN."""
+        """A leg's transport closed: nothing reaches its peer any more, so the other leg closes
+        too. A client's reset is passed on as a reset; the upstream's reaches the client after
+        every byte already read from the upstream (a reset would throw away what is buffered,
+        here and in the client's receive buffer); a close as FIN."""
         other = self.upstream if leg.from_client else self.client
-        if exc is not None and not leg.eof:
+        alive = other is not None and not other.lost
+        if exc is not None:
             self.source.close(self.live, leg.from_client, "RST")  # type: ignore[arg-type]
-            what = "the client" if leg.from_client else "the upstream server"
-            self.source.event(f"{what} reset the connection ({_describe(exc)}); passed on as a reset",
-                              self.live, Severity.WARNING)
-            if other is not None and not other.lost:
-                self.source.close(self.live, not leg.from_client, "RST")  # type: ignore[arg-type]
-                _reset(other.transport)
-        elif not leg.eof and not self.failed:
-            # Closed without a FIN we saw (TLS closed, or we closed it): still the end of its data.
-            self.source.close(self.live, leg.from_client, "FIN")  # type: ignore[arg-type]
-            if other is not None and other.transport is not None and not other.lost:
-                self._pass_eof(other.transport)
-        if other is not None and not other.lost and other.eof and other.transport is not None:
-            other.transport.close()
+            if leg.from_client:
+                self.source.event(f"the client reset the connection ({_describe(exc)})"
+                                  + ("; passed on as a reset" if alive else ""), self.live, Severity.WARNING)
+                if alive:
+                    self.source.close(self.live, False, "RST")  # type: ignore[arg-type]
+                    _reset(other.transport)  # type: ignore[union-attr]
+            else:
+                self.source.event(f"the upstream server reset the connection ({_describe(exc)}) after "
+                                  f"{leg.received} bytes" + (f"; all {leg.received} are written to the "
+                                                             "client, then its connection is closed"
+                                                             if alive else ""), self.live, Severity.WARNING)
+                if alive:
+                    other.close()  # type: ignore[union-attr]
+        else:
+            if not leg.eof and not self.failed:
+                # Closed without a FIN we saw (TLS closed, or we closed it): still the end of its data.
+                self.source.close(self.live, leg.from_client, "FIN")  # type: ignore[arg-type]
+            if alive:
+                other.close()  # type: ignore[union-attr]
         # The link is done when no leg is left open (a connect still under way sees the
         # client gone and closes its new leg itself).
-        if other is None or other.lost:
+        if not alive:
             self.relay.links.discard(self)
 
     def close(self) -> None:
         """Close both legs politely (Ctrl-C)."""
         for leg in (self.client, self.upstream):
+            if leg is not None:
+                leg.close()
+
+    def abort(self) -> None:
+        """Close both legs at once, buffers dropped (Ctrl-C, when polite did not do)."""
+        for leg in (self.client, self.upstream):
             if leg is not None and leg.transport is not None and not leg.lost:
-                leg.transport.close()
+                leg.transport.abort()
 
 
 class Relay:
@@ -310,8 +418,9 @@ class Relay:
                                                backlog=512)
         return [Endpoint(*s.getsockname()[:2]) for s in self.server.sockets]
 
-    async def stop(self, grace: float = 2.0) -> None:
-        """Stop accepting, close every link, and wait (a little) for them to go."""
+    async def stop(self, grace: float = 0.3) -> None:
+        """Stop accepting and close every link: politely (buffers written, then FIN) for up to
+        `grace` seconds, then at once, so that stopping never waits on a slow peer."""
         if self.server is not None:
             self.server.close()
         for task in list(self.tasks):
@@ -319,6 +428,11 @@ class Relay:
         for link in list(self.links):
             link.close()
         deadline = time.monotonic() + grace
-        while any(not (leg is None or leg.lost) for link in self.links
-                  for leg in (link.client, link.upstream)) and time.monotonic() < deadline:
+        while self._open_legs() and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
+        for link in list(self.links):
+            link.abort()
+        await asyncio.sleep(0)  # let the aborted transports report connection_lost
+
+    def _open_legs(self) -> bool:
+        return any(not (leg is None or leg.lost) for link in self.links for leg in (link.client, link.upstream))
