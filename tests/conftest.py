@@ -50,3 +50,10 @@ def screen_lines(app) -> list[str]:  # type: ignore[no-untyped-def]
     import re
 
     return html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ").splitlines()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test that asks for the `peers` fixture needs them: it is marked so, whatever its file says.
+    for item in items:
+        if "peers" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.peers)
