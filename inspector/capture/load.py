@@ -41,7 +41,7 @@ class CaptureLoader:
         session = self.session
         segment = self.reassembler.segment
         count = 0
-        for number, time, linktype, data in self.reader:
+        for number, time, linktype, data, _wire in self.reader:
             seg = tcp_segment(linktype, data)
             if seg is not None:
                 segment(seg, data, time, number)
