@@ -6,15 +6,28 @@ out-of-order segments wait for the hole before them, and a hole that will
 never be filled (the peer acknowledged past it, the side closed, too much
 is waiting, or the capture ended) is reported as a gap with its size.
 A new SYN on a used address pair starts a new connection.
+
+Sequence numbers no sender could have used (bytes before the stream's first
+one, more than the largest TCP window ahead, an acknowledgement of bytes
+never sendable, a "retransmission" with other bytes) are damage: the
+segment is skipped and `on_damage` says so, instead of its bytes being taken
+for a retransmission in silence or opening a hole of gigabytes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from inspector.capture import damage as rules
 from inspector.capture.layers import ACK, FIN, RST, SYN, TcpSegment, address
 from inspector.flows import ByteSink, TcpFlow
 
 MAX_WAITING_SEGMENTS = 512
 MAX_WAITING_BYTES = 8 << 20
+# The largest window TCP can offer (RFC 7323 §2.3: 2^30 with scaling): no segment, and no
+# acknowledgement, can be further ahead of the bytes seen than that.
+MAX_AHEAD = 1 << 30
+_HEAD = 16  # bytes of the last segment kept to tell a retransmission from a wrong sequence number
 _MOD = 1 << 32
 _HALF = 1 << 31
 
@@ -26,7 +39,8 @@ def _rel(a: int, b: int) -> int:
 
 
 class _Direction:
-    __slots__ = ("next_seq", "offset", "waiting", "waiting_bytes", "fin", "closed", "from_a")
+    __slots__ = ("next_seq", "offset", "waiting", "waiting_bytes", "fin", "closed", "from_a", "isn_known",
+                 "last_seq", "last_head")
 
     def __init__(self, from_a: bool) -> None:
         self.next_seq: int | None = None
@@ -36,6 +50,9 @@ class _Direction:
         self.fin: int | None = None  # sequence number of the FIN
         self.closed = False
         self.from_a = from_a
+        self.isn_known = False  # the SYN was seen: nothing can come before next_seq - offset
+        self.last_seq: int | None = None  # where the last bytes handed on started, and their first bytes
+        self.last_head = b""
 
 
 class _Connection:
@@ -52,8 +69,10 @@ class _Connection:
 class TcpReassembler:
     """Turns captured TCP segments into ordered byte streams for `sink`."""
 
-    def __init__(self, sink: ByteSink) -> None:
+    def __init__(self, sink: ByteSink, on_damage: Callable[..., None] | None = None) -> None:
         self.sink = sink
+        # CaptureDamage.note: (rule, packet, lost bytes, conn=, detail=, example=)
+        self._on_damage = on_damage
         self._conns: dict[tuple, _Connection] = {}
         self.flow_count = 0
         self.retransmitted_bytes = 0
@@ -84,6 +103,7 @@ class TcpReassembler:
             d = conn.dirs[0]
             d.next_seq = (seg.seq + 1) & 0xFFFF_FFFF
             d.offset = 0
+            d.isn_known = True
             return
         if conn is None:
             if flags & SYN:  # SYN-ACK first: the sender of it is the server
@@ -96,16 +116,23 @@ class TcpReassembler:
         if flags & SYN:  # SYN-ACK
             d.next_seq = (seg.seq + 1) & 0xFFFF_FFFF
             d.offset = 0
+            d.isn_known = True
             return
         length = seg.payload_end - seg.payload_start
         if length:
             conn.had_data = True
-            self._data(conn, d, seg.seq, data, seg.payload_start, length, time, packet)
+            if not self._data(conn, d, seg.seq, data, seg.payload_start, length, time, packet):
+                return  # impossible: its flags and acknowledgement mean nothing either
         if flags & ACK:
             other = conn.dirs[1 if from_a else 0]
-            if other.waiting and other.next_seq is not None and _rel(seg.ack, other.next_seq) > 0:
-                # The peer acknowledged bytes we never saw: they are lost from the capture.
-                self._fill_gap(conn, other, packet, upto=seg.ack)
+            if other.next_seq is not None:
+                acked = _rel(seg.ack, other.next_seq)
+                if acked > MAX_AHEAD or acked < -other.offset - MAX_AHEAD or (
+                        other.isn_known and acked < -other.offset):
+                    self._impossible_ack(conn, d, seg.ack, other, packet)
+                elif other.waiting and acked > 0:
+                    # The peer acknowledged bytes we never saw: they are lost from the capture.
+                    self._fill_gap(conn, other, packet, upto=seg.ack)
         if flags & (FIN | RST):
             if flags & FIN:
                 d.fin = (seg.seq + length) & 0xFFFF_FFFF
@@ -113,10 +140,20 @@ class TcpReassembler:
                 self._close(conn, d, "RST" if flags & RST else "FIN", packet)
 
     def _data(self, conn: _Connection, d: _Direction, seq: int, data: bytes, start: int, length: int,
-              time: float, packet: int) -> None:
+              time: float, packet: int) -> bool:
+        """Take one segment's bytes; False if its sequence number is impossible (it is skipped)."""
         if d.next_seq is None:  # the capture began after this connection did
             d.next_seq = seq
         rel = _rel(seq, d.next_seq)
+        if rel > MAX_AHEAD or (rel + length <= -d.offset and not (rel == -1 and length == 1)):
+            # Past any window, or wholly before the stream's first byte (a keep-alive probe
+            # re-sends the byte before next_seq: that one is fine).
+            self._impossible_seq(conn, d, seq, length, packet)
+            return False
+        if rel <= 0 and seq == d.last_seq and data[start:start + min(length, _HEAD)] != \
+                d.last_head[:min(length, _HEAD)]:
+            self._different_bytes(conn, d, seq, length, packet)
+            return False
         if rel > 0:
             held = d.waiting.get(seq)
             if held is None or len(held[0]) < length:
@@ -126,10 +163,10 @@ class TcpReassembler:
                 d.waiting_bytes += length
             if len(d.waiting) > MAX_WAITING_SEGMENTS or d.waiting_bytes > MAX_WAITING_BYTES:
                 self._fill_gap(conn, d, packet)
-            return
+            return True
         if rel + length <= 0:
             self.retransmitted_bytes += length
-            return
+            return True
         if rel < 0:  # overlaps what we already have: keep only the new tail
             self.retransmitted_bytes -= rel
             start -= rel
@@ -137,11 +174,50 @@ class TcpReassembler:
         self._emit(conn, d, data[start:start + length], start, packet, packet, time)
         if d.waiting:
             self._drain(conn, d, packet, time)
+        return True
+
+    # ---- impossible sequence numbers: one helper per message ------------------------------
+
+    def _side(self, conn: _Connection, d: _Direction) -> str:
+        return conn.flow.a if d.from_a else conn.flow.b
+
+    def _impossible_seq(self, conn: _Connection, d: _Direction, seq: int, length: int, packet: int) -> None:
+        # capture.tcp-impossible-sequence
+        if self._on_damage is None:
+            return
+        first = (d.next_seq - d.offset) & 0xFFFF_FFFF  # type: ignore[operator]
+        rel = _rel(seq, d.next_seq)  # type: ignore[arg-type]
+        if rel > 0:
+            where = f"{rel} bytes past the next one expected, more than any TCP window"
+        elif d.isn_known:
+            where = f"before the connection's first byte at {first}"
+        else:
+            where = f"before the first byte the capture holds, at {first}: reordered or reversed packets"
+        self._on_damage(rules.TCP_SEQUENCE, packet, length, conn=conn.flow.index, detail=self._side(conn, d),
+                        example=f"packet {packet}: sequence number {seq}, {where}")
+
+    def _impossible_ack(self, conn: _Connection, d: _Direction, ack: int, other: _Direction,
+                        packet: int) -> None:
+        # capture.tcp-impossible-ack
+        if self._on_damage is None:
+            return
+        first = (other.next_seq - other.offset) & 0xFFFF_FFFF  # type: ignore[operator]
+        self._on_damage(rules.TCP_ACK, packet, 0, conn=conn.flow.index, detail=self._side(conn, d),
+                        example=f"packet {packet}: acknowledgement {ack}, the other side's bytes seen run "
+                        f"from {first} to {other.next_seq}")
+
+    def _different_bytes(self, conn: _Connection, d: _Direction, seq: int, length: int, packet: int) -> None:
+        # capture.tcp-retransmission-differs
+        if self._on_damage is None:
+            return
+        self._on_damage(rules.TCP_CONTENT, packet, length, conn=conn.flow.index, detail=self._side(conn, d),
+                        example=f"packet {packet}: sequence number {seq}")
 
     def _emit(self, conn: _Connection, d: _Direction, payload: bytes, start: int, source_packet: int,
               packet: int, time: float) -> None:
         flow = conn.flow
         flow.sides[0 if d.from_a else 1].record(d.offset, source_packet, start, len(payload))
+        d.last_seq, d.last_head = d.next_seq, payload[:_HEAD]
         offset = d.offset
         d.offset += len(payload)
         d.next_seq = (d.next_seq + len(payload)) & 0xFFFF_FFFF  # type: ignore[operator]
