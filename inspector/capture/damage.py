@@ -22,6 +22,7 @@ IP_FRAGMENT = "capture.ip-fragment"
 TCP_SEQUENCE = "capture.tcp-impossible-sequence"
 TCP_ACK = "capture.tcp-impossible-ack"
 TCP_CONTENT = "capture.tcp-retransmission-differs"
+TCP_ACKED_UNSEEN = "capture.tcp-acked-unseen"
 LINKTYPE_MISMATCH = "capture.linktype-mismatch"
 LINKTYPE_UNSUPPORTED = "capture.linktype-unsupported"
 MALFORMED_IP = "capture.malformed-ip"
@@ -47,6 +48,10 @@ def _who(t: DamageTally) -> str:
     return "" if t.count == 1 else f"{t.count} packets ({t.first_packet} to {t.last_packet}): "
 
 
+def _bytes(n: int) -> str:
+    return "1 byte" if n == 1 else f"{n} bytes"
+
+
 def _first(t: DamageTally) -> str:
     return t.example if t.count == 1 else f"the first: {t.example}"
 
@@ -54,28 +59,33 @@ def _first(t: DamageTally) -> str:
 # One function per rule: the sentence a reader gets.
 
 def _snaplen(t: DamageTally) -> str:  # capture.snaplen-cut
-    return (f"{_who(t)}cut by the capture's snap length, {t.lost} bytes never saved ({_first(t)}); "
+    return (f"{_who(t)}cut by the capture's snap length, {_bytes(t.lost)} never saved ({_first(t)}); "
             "what they carried is a hole in the stream")
 
 
 def _ip_fragment(t: DamageTally) -> str:  # capture.ip-fragment
-    return (f"{_who(t)}{t.detail} fragment of a TCP segment, {t.lost} bytes ({_first(t)}): IP fragments "
+    return (f"{_who(t)}{t.detail} fragment of a TCP segment, {_bytes(t.lost)} ({_first(t)}): IP fragments "
             "are not reassembled, so their bytes were skipped")
 
 
 def _tcp_sequence(t: DamageTally) -> str:  # capture.tcp-impossible-sequence
-    return (f"{_who(t)}{t.lost} bytes from the {t.detail} at sequence numbers no TCP sender could use "
-            f"there ({_first(t)}); skipped")
+    return (f"{_who(t)}{_bytes(t.lost)} from {t.detail} at sequence numbers that cannot be placed in its "
+            f"stream ({_first(t)}); skipped")
 
 
 def _tcp_ack(t: DamageTally) -> str:  # capture.tcp-impossible-ack
-    return (f"{_who(t)}the {t.detail} acknowledges bytes the other side could not have sent "
+    return (f"{_who(t)}{t.detail} acknowledges bytes the other side could not have sent "
             f"({_first(t)}); ignored")
 
 
+def _tcp_acked_unseen(t: DamageTally) -> str:  # capture.tcp-acked-unseen
+    return (f"{t.detail} acknowledged {_bytes(t.lost)} from its peer that the capture does not hold "
+            f"({_first(t)}): packets were lost before they were saved, or their sequence numbers are wrong")
+
+
 def _tcp_content(t: DamageTally) -> str:  # capture.tcp-retransmission-differs
-    return (f"{_who(t)}the {t.detail} resends sequence numbers already seen, with other bytes "
-            f"({_first(t)}): the sequence numbers are wrong; {t.lost} bytes skipped")
+    return (f"{_who(t)}{t.detail} resends sequence numbers already seen, with other bytes "
+            f"({_first(t)}): the sequence numbers are wrong; {_bytes(t.lost)} skipped")
 
 
 def _linktype_mismatch(t: DamageTally) -> str:  # capture.linktype-mismatch
@@ -99,7 +109,7 @@ def _cut_short(t: DamageTally) -> str:  # capture.cut-short
 
 _MESSAGES: dict[str, Callable[[DamageTally], str]] = {
     SNAPLEN: _snaplen, IP_FRAGMENT: _ip_fragment, TCP_SEQUENCE: _tcp_sequence, TCP_ACK: _tcp_ack,
-    TCP_CONTENT: _tcp_content, LINKTYPE_MISMATCH: _linktype_mismatch,
+    TCP_CONTENT: _tcp_content, TCP_ACKED_UNSEEN: _tcp_acked_unseen, LINKTYPE_MISMATCH: _linktype_mismatch,
     LINKTYPE_UNSUPPORTED: _linktype_unsupported, MALFORMED_IP: _malformed_ip, CUT_SHORT: _cut_short,
 }
 

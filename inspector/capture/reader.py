@@ -103,8 +103,9 @@ class CaptureReader:
             self.cut_short = f"unreadable after packet {number} ({exc.strerror or exc})"
         finally:
             self.count = number
-            if self.inflated is not None and self.inflated.cut_short and not self.cut_short:
-                self.cut_short = f"{self.inflated.cut_short}, after packet {number}"
+            if self.inflated is not None and self.inflated.cut_short:
+                where = self.cut_short or f"cut short after packet {number}"
+                self.cut_short = f"{where}: {self.inflated.cut_short}"
             if not self.compressed:
                 self._file.close()
 
@@ -132,6 +133,7 @@ class CaptureReader:
             number += 1
             if len(data) < caplen:
                 self.cut_short = f"cut short inside packet {number} ({len(data)} of {caplen} bytes)"
+                wirelen -= caplen - len(data)  # what the file lost is said once, not as a snap length
             end = tell()
             ends.append(end)
             starts.append(end - len(data))

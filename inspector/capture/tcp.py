@@ -40,7 +40,7 @@ def _rel(a: int, b: int) -> int:
 
 class _Direction:
     __slots__ = ("next_seq", "offset", "waiting", "waiting_bytes", "fin", "closed", "from_a", "isn_known",
-                 "last_seq", "last_head")
+                 "last_seq", "last_head", "peer_ack", "peer_ack_packet")
 
     def __init__(self, from_a: bool) -> None:
         self.next_seq: int | None = None
@@ -51,8 +51,12 @@ class _Direction:
         self.closed = False
         self.from_a = from_a
         self.isn_known = False  # the SYN was seen: nothing can come before next_seq - offset
-        self.last_seq: int | None = None  # where the last bytes handed on started, and their first bytes
+        # Where the last in-order segment started (its own sequence number) and its first bytes: a
+        # retransmission of it must carry the same ones.
+        self.last_seq: int | None = None
         self.last_head = b""
+        self.peer_ack: int | None = None  # the latest acknowledgement of these bytes by the peer
+        self.peer_ack_packet = 0
 
 
 class _Connection:
@@ -130,9 +134,11 @@ class TcpReassembler:
                 if acked > MAX_AHEAD or acked < -other.offset - MAX_AHEAD or (
                         other.isn_known and acked < -other.offset):
                     self._impossible_ack(conn, d, seg.ack, other, packet)
-                elif other.waiting and acked > 0:
-                    # The peer acknowledged bytes we never saw: they are lost from the capture.
-                    self._fill_gap(conn, other, packet, upto=seg.ack)
+                else:
+                    other.peer_ack, other.peer_ack_packet = seg.ack, packet
+                    if other.waiting and acked > 0:
+                        # The peer acknowledged bytes we never saw: they are lost from the capture.
+                        self._fill_gap(conn, other, packet, upto=seg.ack)
         if flags & (FIN | RST):
             if flags & FIN:
                 d.fin = (seg.seq + length) & 0xFFFF_FFFF
@@ -145,9 +151,10 @@ class TcpReassembler:
         if d.next_seq is None:  # the capture began after this connection did
             d.next_seq = seq
         rel = _rel(seq, d.next_seq)
-        if rel > MAX_AHEAD or (rel + length <= -d.offset and not (rel == -1 and length == 1)):
-            # Past any window, or wholly before the stream's first byte (a keep-alive probe
-            # re-sends the byte before next_seq: that one is fine).
+        before_first = rel + length <= -d.offset or (d.isn_known and rel < -d.offset)
+        if rel > MAX_AHEAD or (before_first and not (rel == -1 and length == 1)):
+            # Past any window, or before the stream's first byte (wholly, or at all when the SYN
+            # said where it is); a keep-alive probe re-sends the byte before next_seq: that is fine.
             self._impossible_seq(conn, d, seq, length, packet)
             return False
         if rel <= 0 and seq == d.last_seq and data[start:start + min(length, _HEAD)] != \
@@ -167,6 +174,7 @@ class TcpReassembler:
         if rel + length <= 0:
             self.retransmitted_bytes += length
             return True
+        d.last_seq, d.last_head = seq, data[start:start + _HEAD]
         if rel < 0:  # overlaps what we already have: keep only the new tail
             self.retransmitted_bytes -= rel
             start -= rel
@@ -217,7 +225,6 @@ class TcpReassembler:
               packet: int, time: float) -> None:
         flow = conn.flow
         flow.sides[0 if d.from_a else 1].record(d.offset, source_packet, start, len(payload))
-        d.last_seq, d.last_head = d.next_seq, payload[:_HEAD]
         offset = d.offset
         d.offset += len(payload)
         d.next_seq = (d.next_seq + len(payload)) & 0xFFFF_FFFF  # type: ignore[operator]
@@ -274,6 +281,19 @@ class TcpReassembler:
                 self._fill_gap(conn, d, 0)
                 if len(d.waiting) == before:  # nothing could move: drop what is left
                     d.waiting.clear()
+            self._acked_unseen(conn, d)
+
+    def _acked_unseen(self, conn: _Connection, d: _Direction) -> None:
+        # capture.tcp-acked-unseen
+        if d.peer_ack is None or d.next_seq is None or self._on_damage is None:
+            return
+        sent = d.next_seq + (1 if d.fin == d.next_seq else 0)  # a FIN takes one sequence number
+        beyond = _rel(d.peer_ack, sent & 0xFFFF_FFFF)
+        if beyond > 0:
+            self._on_damage(rules.TCP_ACKED_UNSEEN, d.peer_ack_packet, beyond, conn=conn.flow.index,
+                            detail=conn.flow.b if d.from_a else conn.flow.a,
+                            example=f"packet {d.peer_ack_packet}: acknowledgement {d.peer_ack}, the last byte "
+                            f"seen is {(sent - 1) & 0xFFFF_FFFF}")
 
     def finish(self) -> None:
         """The capture ended: what still waits behind a hole is released after a gap."""
