@@ -239,17 +239,23 @@ def simple_grpc(calls: int = 3) -> Callable[[TcpConversation], None]:
 # ---- capture-layer damage ----------------------------------------------------------------------------
 
 
-def two_section_pcapng(path: str, calls: int = 4) -> str:
-    """A valid pcapng of two sections: little-endian Ethernet in microseconds, then big-endian raw IP
-    in nanoseconds, the conversation split between them (what mergecap of two hosts' files makes)."""
+def two_section_pcapng(path: str, calls: int = 4, second_link: str = "raw") -> str:
+    """A valid pcapng of two sections: little-endian Ethernet in microseconds, then big-endian in
+    nanoseconds (raw IP, or Ethernet again), the conversation split between them (what concatenating
+    two hosts' files makes)."""
+    with open(path, "wb") as f:
+        f.write(two_section_pcapng_bytes(calls, second_link))
+    return path
+
+
+def two_section_pcapng_bytes(calls: int = 2, second_link: str = "ethernet") -> bytes:
+    """The bytes of `two_section_pcapng`."""
     packets = conversation_packets(simple_grpc(calls))
     half = len(packets) // 2
-    out = bytearray()
-    out += _section("<", linktype=1, tsresol=6, packets=[(p.data, p.time) for p in packets[:half]])
-    out += _section(">", linktype=101, tsresol=9, packets=[(p.data[14:], p.time) for p in packets[half:]])
-    with open(path, "wb") as f:
-        f.write(out)
-    return path
+    cut, linktype = (14, 101) if second_link == "raw" else (0, 1)
+    return (pcapng_section("<", linktype=1, tsresol=6, packets=[(p.data, p.time) for p in packets[:half]])
+            + pcapng_section(">", linktype=linktype, tsresol=9,
+                             packets=[(p.data[cut:], p.time) for p in packets[half:]]))
 
 
 def _block(order: str, kind: int, body: bytes) -> bytes:
@@ -258,7 +264,8 @@ def _block(order: str, kind: int, body: bytes) -> bytes:
     return struct.pack(order + "II", kind, length) + body + struct.pack(order + "I", length)
 
 
-def _section(order: str, *, linktype: int, tsresol: int, packets: list[tuple[bytes, float]]) -> bytes:
+def pcapng_section(order: str, *, linktype: int, tsresol: int, packets: list[tuple[bytes, float]]) -> bytes:
+    """One pcapng section (SHB, one IDB with if_tsresol 10^-tsresol, an EPB per packet) in byte order `order`."""
     shb = _block(order, 0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1))
     option = struct.pack(order + "HH", 9, 1) + bytes((tsresol,)) + b"\0\0\0" + struct.pack(order + "HH", 0, 0)
     idb = _block(order, 1, struct.pack(order + "HHI", linktype, 0, 0) + option)
@@ -622,7 +629,7 @@ BUILDERS: dict[str, Hostile] = {
     "zeros-after-preface": Hostile(zeros_after_preface, {"size": 8 << 20}, ("size",)),
     "grpc-stream-800m": Hostile(big_grpc_stream, {"size": 800 << 20}, ("size",)),
     "protobuf-nested-900": Hostile(nested_protobuf, {"depth": 900, "core": 4 << 20}, ("core",)),
-    "two-section-pcapng": Hostile(two_section_pcapng, {"calls": 4}, (), ".pcapng"),
+    "two-section-pcapng": Hostile(two_section_pcapng, {"calls": 4, "second_link": "ethernet"}, (), ".pcapng"),
 }
 
 

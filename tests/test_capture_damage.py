@@ -43,8 +43,9 @@ def _frames(stdout: str) -> list[tuple]:
 # ---- pcapng sections in either byte order ------------------------------------------------------
 
 
-def test_two_section_pcapng_in_both_byte_orders_decodes_like_tshark(tmp_path):
-    path = hostile.two_section_pcapng(str(tmp_path / "two.pcapng"), calls=4)
+@pytest.mark.parametrize("second_link", ["raw", "ethernet"])
+def test_two_section_pcapng_in_both_byte_orders_decodes_like_tshark(tmp_path, second_link):
+    path = hostile.two_section_pcapng(str(tmp_path / "two.pcapng"), calls=4, second_link=second_link)
     assert h2inspect_frames(path) == tshark_frames(path)
     session = load_capture(path)
     # The second section is big-endian raw IP in nanoseconds: its packets keep their times.
@@ -52,9 +53,10 @@ def test_two_section_pcapng_in_both_byte_orders_decodes_like_tshark(tmp_path):
     assert times == sorted(times) and 1_699_999_999 < times[0] < times[-1] < 1_700_000_001
 
 
+@pytest.mark.parametrize("second_link", ["raw", "ethernet"])
 @pytest.mark.parametrize("command", [["dump", "--format", "text"], ["rpcs", "-v"], ["diagram"]])
-def test_two_section_pcapng_reads_payloads_back_in_every_view(tmp_path, command):
-    path = hostile.two_section_pcapng(str(tmp_path / "two.pcapng"), calls=4)
+def test_two_section_pcapng_reads_payloads_back_in_every_view(tmp_path, command, second_link):
+    path = hostile.two_section_pcapng(str(tmp_path / "two.pcapng"), calls=4, second_link=second_link)
     result = _clean_run(command[0], path, *command[1:])
     if command[0] == "rpcs":
         assert result.stdout.count("/demo.Demo/Unary") == 4
