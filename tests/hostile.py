@@ -57,7 +57,13 @@ TRAILERS = [("grpc-status", "0")]
 
 
 def _ip(address: str) -> bytes:
-    return bytes(int(p) for p in address.split("."))
+    import socket
+    return socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address)
+
+
+def ipv6_header(src: bytes, dst: bytes, payload_length: int, next_header: int = 6) -> bytes:
+    """An IPv6 header."""
+    return struct.pack(">IHBB16s16s", 6 << 28, payload_length, next_header, 64, src, dst)
 
 
 def ipv4_header(src: bytes, dst: bytes, payload_length: int, *, ident: int = 0, frag: int = 0x4000,
@@ -73,6 +79,7 @@ def tcp_header(sport: int, dport: int, seq: int, ack: int, flags: int) -> bytes:
 
 
 ETHER = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00"
+ETHER6 = ETHER[:12] + b"\x86\xdd"
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 
@@ -127,6 +134,8 @@ class TcpConversation:
         """The Ethernet frame of one segment."""
         (src, sp), (dst, dp) = self.addr[from_client], self.addr[not from_client]
         tcp = tcp_header(sp, dp, seq, self.next_seq[not from_client], flags)
+        if len(src) == 16:
+            return ETHER6 + ipv6_header(src, dst, len(tcp) + len(payload)) + tcp + payload
         return ETHER + ipv4_header(src, dst, len(tcp) + len(payload)) + tcp + payload
 
     def _emit(self, data: bytes) -> None:
@@ -295,27 +304,26 @@ def snaplen_cut(path: str, snaplen: int = 80, preface: bool = False) -> str:
     return write_packets(path, packets)
 
 
-def ip_fragments(path: str, ipv6: bool = False) -> str:
-    """An exchange in which the client's first data segment travels as two IP fragments."""
-    packets = conversation_packets(simple_grpc(2))
-    index = next(i for i, p in enumerate(packets) if len(p.data) > 54)
-    ip = packets[index].data[14:]
-    payload = ip[20:]  # TCP header and data
-    cut = 24  # a multiple of 8
-    src, dst = ip[12:16], ip[16:20]
+def ip_fragments(path: str, ipv6: bool = False, lose_last: bool = False) -> str:
+    """An exchange in which the client's first data segment travels as two IP fragments (the
+    second one lost from the capture with `lose_last`)."""
+    conv = {"client": "fd00::1", "server": "fd00::2"} if ipv6 else {}
+    packets = conversation_packets(simple_grpc(2), **conv)
+    index = next(i for i, p in enumerate(packets) if len(p.data) > 74)
+    data = packets[index].data
+    cut = 56  # a multiple of 8: inside the payload of the client's first SETTINGS frame
     if ipv6:
-        v6_src, v6_dst = b"\xfd" + b"\0" * 14 + b"\x01", b"\xfd" + b"\0" * 14 + b"\x02"
+        src, dst, payload = data[22:38], data[38:54], data[54:]
         pieces = []
         for offset, more, part in ((0, 1, payload[:cut]), (cut, 0, payload[cut:])):
             frag = struct.pack(">BBHI", 6, 0, offset | more, 0x1234)
-            head = struct.pack(">IHBB16s16s", 6 << 28, len(frag) + len(part), 44, 64, v6_src, v6_dst)
-            pieces.append(b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x86\xdd" + head + frag + part)
-        # Every other packet of the conversation is IPv4: the fragments are what matters here.
+            pieces.append(ETHER6 + ipv6_header(src, dst, len(frag) + len(part), 44) + frag + part)
     else:
+        src, dst, payload = data[26:30], data[30:34], data[34:]
         pieces = [ETHER + ipv4_header(src, dst, cut, ident=0x1234, frag=0x2000) + payload[:cut],
                   ETHER + ipv4_header(src, dst, len(payload) - cut, ident=0x1234, frag=cut // 8) + payload[cut:]]
     t = packets[index].time
-    packets[index:index + 1] = [Packet(pieces[0], t), Packet(pieces[1], t + 1e-6)]
+    packets[index:index + 1] = [Packet(pieces[0], t), Packet(pieces[1], t + 1e-6)][:1 if lose_last else 2]
     return write_packets(path, packets)
 
 

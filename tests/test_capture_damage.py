@@ -127,14 +127,31 @@ def test_a_cut_preface_says_the_connection_is_not_decoded(tmp_path):
 
 
 @pytest.mark.parametrize("ipv6", [False, True])
-def test_ip_fragments_of_tcp_are_said_to_be_skipped(tmp_path, ipv6):
+def test_ip_fragments_are_reassembled_as_tshark_does(tmp_path, ipv6):
     path = hostile.ip_fragments(str(tmp_path / "frag.pcap"), ipv6=ipv6)
+    whole = hostile.capture(str(tmp_path / "whole.pcap"), hostile.simple_grpc(2),
+                            **({"client": "fd00::1", "server": "fd00::2"} if ipv6 else {}))
+    frames = h2inspect_frames(path)
+    assert frames == tshark_frames(path)
+    # The same frames as without fragments, each one packet later (the fragments are two packets).
+    assert [(p - 1, *rest) for p, *rest in frames] == [tuple(f) for f in h2inspect_frames(whole)]
     result = _clean_run("rpcs", "-v", path)
+    assert result.stdout.count("/demo.Demo/Unary") == 2 and result.stderr == ""
+    # The client's first SETTINGS payload is read back from both fragments' packets.
+    session = load_capture(path)
+    first = session.frames[0]
+    assert (first.packet, first.type_name, first.direction.label) == (5, "SETTINGS", "client")
+    assert session.frame_payload(first) == b"\x00\x03\x00\x00\x00\x64"
+
+
+@pytest.mark.parametrize("ipv6", [False, True])
+def test_a_datagram_missing_a_fragment_is_said_to_be_skipped(tmp_path, ipv6):
+    path = hostile.ip_fragments(str(tmp_path / "frag.pcap"), ipv6=ipv6, lose_last=True)
+    result = _clean_run("dump", path, "--format", "jsonl")
     version = "IPv6" if ipv6 else "IPv4"
-    line = next(x for x in result.stderr.splitlines() if "fragment of a TCP" in x)
-    assert f"2 packets (4 to 5): an {version} fragment of a TCP segment, 68 bytes" in line
-    assert "offset 0, more to come" in line and "skipped" in line
-    assert "/demo.Demo/Unary" in result.stdout  # the call whose request was not fragmented is there
+    line = next(x for x in result.stderr.splitlines() if "never made a whole datagram" in x)
+    assert f"packet 4: {version} fragments of TCP that never made a whole datagram, 56 bytes" in line
+    assert "identification 0x1234, packets 4" in line and "skipped" in line
 
 
 # ---- impossible TCP sequence numbers -------------------------------------------------------------

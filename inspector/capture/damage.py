@@ -64,8 +64,8 @@ def _snaplen(t: DamageTally) -> str:  # capture.snaplen-cut
 
 
 def _ip_fragment(t: DamageTally) -> str:  # capture.ip-fragment
-    return (f"{_who(t)}{t.detail} fragment of a TCP segment, {_bytes(t.lost)} ({_first(t)}): IP fragments "
-            "are not reassembled, so their bytes were skipped")
+    return (f"{_who(t)}{t.detail} fragments of TCP that never made a whole datagram, {_bytes(t.lost)} "
+            f"({_first(t)}): skipped")
 
 
 def _tcp_sequence(t: DamageTally) -> str:  # capture.tcp-impossible-sequence

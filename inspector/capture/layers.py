@@ -11,7 +11,8 @@ import socket
 import struct
 from typing import NamedTuple
 
-from inspector.capture.damage import IP_FRAGMENT, MALFORMED_IP
+from inspector.capture.damage import MALFORMED_IP
+from inspector.capture.fragments import Fragment
 
 # LINKTYPE_* values from the tcpdump.org registry
 ETHERNET = 1
@@ -124,8 +125,9 @@ def tcp_segment(linktype: int, data: bytes) -> TcpSegment | None:
     return found if type(found) is TcpSegment else None
 
 
-def dissect(linktype: int, data: bytes) -> TcpSegment | SkippedPacket | int:
-    """The TCP segment in a packet; else why not: NOT_IP, NOT_TCP, CUT_HEADERS, or the damage."""
+def dissect(linktype: int, data: bytes) -> TcpSegment | Fragment | SkippedPacket | int:
+    """The TCP segment in a packet, or a fragment of one; else why not: NOT_IP, NOT_TCP,
+    CUT_HEADERS, or the damage."""
     pos, etype = _network_offset(linktype, data)
     if pos < 0:
         return NOT_IP
@@ -142,12 +144,11 @@ def dissect(linktype: int, data: bytes) -> TcpSegment | SkippedPacket | int:
         if ihl < 20 or (total and total < ihl):
             return _malformed("an IPv4 header", f"header length {ihl}, total length {total}",
                               max(0, len(data) - pos))
-        if frag & 0x3FFF:  # more fragments, or an offset: one piece of a TCP segment
-            size = (total or len(data) - pos) - ihl
-            return SkippedPacket(IP_FRAGMENT, "an IPv4", f"id {_ETHERTYPE.unpack_from(data, pos + 4)[0]:#06x}, "
-                                 f"offset {(frag & 0x1FFF) * 8}{', more to come' if frag & 0x2000 else ''}",
-                                 max(0, size))
         src, dst = data[pos + 12:pos + 16], data[pos + 16:pos + 20]
+        if frag & 0x3FFF:  # more fragments, or an offset: one piece of a TCP segment
+            ident = _ETHERTYPE.unpack_from(data, pos + 4)[0]
+            return Fragment((4, src, dst, 6, ident), src, dst, (frag & 0x1FFF) * 8, bool(frag & 0x2000),
+                            pos + ihl, min(pos + total, len(data)) if total else len(data))
         # total length trims Ethernet padding; 0 means TSO on the capturing host
         end = pos + total if total else len(data)
         tcp = pos + ihl
@@ -165,10 +166,9 @@ def dissect(linktype: int, data: bytes) -> TcpSegment | SkippedPacket | int:
             if nxt == _IPV6_FRAGMENT:
                 offset_flags = _ETHERTYPE.unpack_from(data, tcp + 2)[0]
                 if offset_flags & 0xFFF9 and data[tcp] == 6:  # not an atomic fragment (RFC 6946)
-                    return SkippedPacket(IP_FRAGMENT, "an IPv6",
-                                         f"id {int.from_bytes(data[tcp + 4:tcp + 8], 'big'):#010x}, offset "
-                                         f"{offset_flags & 0xFFF8}{', more to come' if offset_flags & 1 else ''}",
-                                         max(0, min(end, len(data)) - tcp - 8))
+                    ident = int.from_bytes(data[tcp + 4:tcp + 8], "big")
+                    return Fragment((6, src, dst, 6, ident), src, dst, offset_flags & 0xFFF8,
+                                    bool(offset_flags & 1), tcp + 8, min(end, len(data)))
                 hdr_len = 8
             else:
                 hdr_len = (data[tcp + 1] + 2) * 4 if nxt == 51 else (data[tcp + 1] + 1) * 8
@@ -178,6 +178,15 @@ def dissect(linktype: int, data: bytes) -> TcpSegment | SkippedPacket | int:
             return NOT_TCP
     else:
         return NOT_IP
+    return _tcp(src, dst, data, tcp, end)
+
+
+def tcp_in_datagram(src: bytes, dst: bytes, payload: bytes) -> TcpSegment | SkippedPacket | int:
+    """The TCP segment that a reassembled IP datagram's payload holds."""
+    return _tcp(src, dst, payload, 0, len(payload))
+
+
+def _tcp(src: bytes, dst: bytes, data: bytes, tcp: int, end: int) -> TcpSegment | SkippedPacket | int:
     if len(data) < tcp + 20:
         return CUT_HEADERS
     sport, dport, seq, ack, off, flags = _TCP.unpack_from(data, tcp)

@@ -12,7 +12,16 @@ from collections.abc import Iterator
 
 from inspector.capture import damage as rules
 from inspector.capture.damage import CaptureDamage
-from inspector.capture.layers import CUT_HEADERS, NOT_IP, SUPPORTED_LINKTYPES, SkippedPacket, TcpSegment, dissect
+from inspector.capture.fragments import Datagram, Fragment, IpReassembler
+from inspector.capture.layers import (
+    CUT_HEADERS,
+    NOT_IP,
+    SUPPORTED_LINKTYPES,
+    SkippedPacket,
+    TcpSegment,
+    dissect,
+    tcp_in_datagram,
+)
 from inspector.capture.reader import CapturePayloads, CaptureReader
 from inspector.capture.tcp import TcpReassembler
 from inspector.errors import CaptureError
@@ -34,6 +43,7 @@ class CaptureLoader:
                                       plaintext=self.payloads.plaintext)
         self.damage = CaptureDamage()
         self.reassembler = TcpReassembler(self.builder, self.damage.note)
+        self.fragments = IpReassembler()
         # link type -> [packets, first packet, packets that hold IP]: a link type none of whose
         # packets parse is probably the wrong one for the file
         self._linktype_counts: dict[int, list[int]] = {}
@@ -56,6 +66,10 @@ class CaptureLoader:
                 if cut:
                     self._cut_by_snaplen(number, data, original_length)
                 segment(seg, data, time, number)
+            elif type(seg) is Fragment:
+                whole = self.fragments.add(seg, data, number)
+                if whole is not None:
+                    self._datagram(whole, time, number)
             elif type(seg) is SkippedPacket:
                 note(seg.rule, number, seg.lost, detail=seg.detail, example=seg.example)
             elif seg == CUT_HEADERS and cut:
@@ -73,6 +87,7 @@ class CaptureLoader:
                 session.notify()
                 yield session
         session.packets = self.reader.count
+        self._unfinished_datagrams()
         self.reassembler.finish()
         self.builder.finish()
         self._link_damage()
@@ -85,6 +100,21 @@ class CaptureLoader:
         session.complete = True
         session.notify()
         yield session
+
+    def _datagram(self, whole: Datagram, time: float, number: int) -> None:
+        """A datagram reassembled from IP fragments: its TCP segment, read back piece by piece."""
+        seg = tcp_in_datagram(whole.src, whole.dst, whole.payload)
+        if type(seg) is TcpSegment:
+            self.reassembler.segment(seg, whole.payload, time, number, whole.pieces)
+        elif type(seg) is SkippedPacket:
+            self.damage.note(seg.rule, number, seg.lost, detail=seg.detail, example=seg.example)
+
+    def _unfinished_datagrams(self) -> None:
+        for lost in self.fragments.finish():
+            packets = ", ".join(map(str, lost.packets[:5])) + (", ..." if len(lost.packets) > 5 else "")
+            self.damage.note(rules.IP_FRAGMENT, lost.packets[0], lost.lost, count=len(lost.packets),
+                             detail=f"IPv{lost.version}",
+                             example=f"identification {lost.identification:#x}, packets {packets}")
 
     def _cut_by_snaplen(self, number: int, data: bytes, original_length: int) -> None:
         lost = original_length - len(data)

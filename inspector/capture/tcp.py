@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from inspector.capture import damage as rules
+from inspector.capture.fragments import Piece
 from inspector.capture.layers import ACK, FIN, RST, SYN, TcpSegment, address
 from inspector.flows import ByteSink, TcpFlow
 
@@ -45,7 +46,8 @@ class _Direction:
     def __init__(self, from_a: bool) -> None:
         self.next_seq: int | None = None
         self.offset = 0  # stream offset of next_seq
-        self.waiting: dict[int, tuple[bytes, int, int]] = {}  # seq -> (bytes, packet, start)
+        # seq -> (bytes, packet, start, pieces of a reassembled IP datagram or None)
+        self.waiting: dict[int, tuple[bytes, int, int, tuple[Piece, ...] | None]] = {}
         self.waiting_bytes = 0
         self.fin: int | None = None  # sequence number of the FIN
         self.closed = False
@@ -92,8 +94,10 @@ class TcpReassembler:
         self._conns[(seg.dst, seg.dport, seg.src, seg.sport)] = conn
         return conn
 
-    def segment(self, seg: TcpSegment, data: bytes, time: float, packet: int) -> None:
-        """One captured segment; `data` is the packet it is in."""
+    def segment(self, seg: TcpSegment, data: bytes, time: float, packet: int,
+                pieces: tuple[Piece, ...] | None = None) -> None:
+        """One captured segment; `data` is the packet it is in, or the datagram reassembled from
+        IP fragments, `pieces` saying which packet each stretch of it came from."""
         key = (seg.src, seg.sport, seg.dst, seg.dport)
         conn = self._conns.get(key)
         flags = seg.flags
@@ -125,7 +129,7 @@ class TcpReassembler:
         length = seg.payload_end - seg.payload_start
         if length:
             conn.had_data = True
-            if not self._data(conn, d, seg.seq, data, seg.payload_start, length, time, packet):
+            if not self._data(conn, d, seg.seq, data, seg.payload_start, length, time, packet, pieces):
                 return  # impossible: its flags and acknowledgement mean nothing either
         if flags & ACK:
             other = conn.dirs[1 if from_a else 0]
@@ -146,7 +150,7 @@ class TcpReassembler:
                 self._close(conn, d, "RST" if flags & RST else "FIN", packet)
 
     def _data(self, conn: _Connection, d: _Direction, seq: int, data: bytes, start: int, length: int,
-              time: float, packet: int) -> bool:
+              time: float, packet: int, pieces: tuple[Piece, ...] | None = None) -> bool:
         """Take one segment's bytes; False if its sequence number is impossible (it is skipped)."""
         if d.next_seq is None:  # the capture began after this connection did
             d.next_seq = seq
@@ -166,7 +170,7 @@ class TcpReassembler:
             if held is None or len(held[0]) < length:
                 if held is not None:
                     d.waiting_bytes -= len(held[0])
-                d.waiting[seq] = (data[start:start + length], packet, start)
+                d.waiting[seq] = (data[start:start + length], packet, start, pieces)
                 d.waiting_bytes += length
             if len(d.waiting) > MAX_WAITING_SEGMENTS or d.waiting_bytes > MAX_WAITING_BYTES:
                 self._fill_gap(conn, d, packet)
@@ -179,7 +183,7 @@ class TcpReassembler:
             self.retransmitted_bytes -= rel
             start -= rel
             length += rel
-        self._emit(conn, d, data[start:start + length], start, packet, packet, time)
+        self._emit(conn, d, data[start:start + length], start, packet, packet, time, pieces)
         if d.waiting:
             self._drain(conn, d, packet, time)
         return True
@@ -222,9 +226,17 @@ class TcpReassembler:
                         example=f"packet {packet}: sequence number {seq}")
 
     def _emit(self, conn: _Connection, d: _Direction, payload: bytes, start: int, source_packet: int,
-              packet: int, time: float) -> None:
+              packet: int, time: float, pieces: tuple[Piece, ...] | None = None) -> None:
         flow = conn.flow
-        flow.sides[0 if d.from_a else 1].record(d.offset, source_packet, start, len(payload))
+        side = flow.sides[0 if d.from_a else 1]
+        if pieces is None:
+            side.record(d.offset, source_packet, start, len(payload))
+        else:  # a datagram from IP fragments: each stretch is read back from its own packet
+            end = start + len(payload)
+            for piece in pieces:
+                low, high = max(start, piece.offset), min(end, piece.offset + piece.length)
+                if low < high:
+                    side.record(d.offset + low - start, piece.packet, piece.start + low - piece.offset, high - low)
         offset = d.offset
         d.offset += len(payload)
         d.next_seq = (d.next_seq + len(payload)) & 0xFFFF_FFFF  # type: ignore[operator]
@@ -238,11 +250,11 @@ class TcpReassembler:
                 rel = _rel(seq, d.next_seq)  # type: ignore[arg-type]
                 if rel > 0:
                     continue
-                payload, source_packet, start = d.waiting.pop(seq)
+                payload, source_packet, start, pieces = d.waiting.pop(seq)
                 d.waiting_bytes -= len(payload)
                 if rel + len(payload) > 0:
                     self._emit(conn, d, payload[-rel:] if rel else payload, start - rel,
-                               source_packet, packet, time)
+                               source_packet, packet, time, pieces)
                 else:
                     self.retransmitted_bytes += len(payload)
                 progress = True
