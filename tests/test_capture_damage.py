@@ -210,3 +210,22 @@ def test_plain_http1_whose_first_segment_is_short_is_listed_as_http1(tmp_path):
     path = hostile.short_first_segment(str(tmp_path / "plain.pcap"), first=3, upgrade=False)
     session = load_capture(path)
     assert [c.protocol for c in session.connections] == ["http/1.1"]
+
+
+def test_retransmissions_and_keepalive_probes_are_not_damage(tmp_path):
+    packets = hostile.conversation_packets(hostile.simple_grpc(3))
+    data_packets = [i for i, p in enumerate(packets) if len(p.data) > 54]
+    again = packets[data_packets[2]]
+    packets.insert(data_packets[2] + 1, hostile.Packet(again.data, again.time + 1e-7))  # a retransmission
+    # A keep-alive probe from the server before it sent anything: one garbage byte at the
+    # sequence number of its SYN, the one just before the next.
+    syn_ack = packets[1]
+    probe = bytearray(syn_ack.data[:54])
+    probe[16:18] = (41).to_bytes(2, "big")  # IP total length: headers and one byte
+    probe[47] = hostile.ACK
+    packets.insert(3, hostile.Packet(bytes(probe) + b"\0", syn_ack.time + 1e-7))
+    path = hostile.write_packets(str(tmp_path / "fine.pcap"), packets)
+    result = _clean_run("dump", path, "--format", "jsonl")
+    assert result.stderr == ""
+    assert len(_frames(result.stdout)) == len(h2inspect_frames(hostile.capture(
+        str(tmp_path / "plain.pcap"), hostile.simple_grpc(3))))

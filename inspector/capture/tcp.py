@@ -155,13 +155,15 @@ class TcpReassembler:
         if d.next_seq is None:  # the capture began after this connection did
             d.next_seq = seq
         rel = _rel(seq, d.next_seq)
+        # A keep-alive probe sends one byte, any byte, just before next_seq: never damage.
+        keepalive = rel == -1 and length == 1
         before_first = rel + length <= -d.offset or (d.isn_known and rel < -d.offset)
-        if rel > MAX_AHEAD or (before_first and not (rel == -1 and length == 1)):
+        if rel > MAX_AHEAD or (before_first and not keepalive):
             # Past any window, or before the stream's first byte (wholly, or at all when the SYN
-            # said where it is); a keep-alive probe re-sends the byte before next_seq: that is fine.
+            # said where it is).
             self._impossible_seq(conn, d, seq, length, packet)
             return False
-        if rel <= 0 and seq == d.last_seq and data[start:start + min(length, _HEAD)] != \
+        if rel <= 0 and seq == d.last_seq and not keepalive and data[start:start + min(length, _HEAD)] != \
                 d.last_head[:min(length, _HEAD)]:
             self._different_bytes(conn, d, seq, length, packet)
             return False
