@@ -86,6 +86,15 @@ def measure(capture: str, command: list[str], timeout: float) -> Run:
     return Run(seconds, peak_mb, proc.returncode, last[:160])
 
 
+def build_in_child(name: str, stem: str, scale: float) -> str:
+    """Build one input in its own process: a builder that grows this one would inflate every later
+    run's peak, since a forked child starts with its parent's resident pages counted."""
+    code = "import sys, hostile; print(hostile.build(sys.argv[1], sys.argv[2], float(sys.argv[3])))"
+    done = subprocess.run([sys.executable, "-c", code, name, stem, repr(scale)], capture_output=True,
+                          text=True, check=True, cwd=ROOT / "tests")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", metavar="NAME", choices=sorted(hostile.BUILDERS),
@@ -113,7 +122,7 @@ def main() -> int:
         notes = []
         for name in names:
             started = time.perf_counter()
-            path = hostile.build(name, os.path.join(work, name), args.scale)
+            path = build_in_child(name, os.path.join(work, name), args.scale)
             built = time.perf_counter() - started
             size = os.path.getsize(path)
             cells = []
