@@ -77,7 +77,10 @@ def measure(capture: str, command: list[str], timeout: float) -> Run:
             timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started
-        err.seek(0)
+        # Only the tail: a flood of findings can make stderr hundreds of MB, and reading it all
+        # would grow this process, whose pages every later child starts with (fork, then exec).
+        size = err.seek(0, os.SEEK_END)
+        err.seek(max(0, size - 65536))
         lines = err.read().decode(errors="replace").strip().splitlines()
     peak_mb = usage.ru_maxrss / 1024  # KB on Linux
     if killed.is_set():
