@@ -435,7 +435,7 @@ def upgrade_unanswered(path: str, segments: int = 40_000) -> str:
     return capture(path, script)
 
 
-def settings_churn(path: str, changes: int = 30_000, streams: int = 1000) -> str:
+def settings_churn(path: str, changes: int = 30_000, streams: int = 10_000) -> str:
     """`streams` open streams, then INITIAL_WINDOW_SIZE changed `changes` times."""
     ec = hpack.Encoder()
 
@@ -452,21 +452,22 @@ def settings_churn(path: str, changes: int = 30_000, streams: int = 1000) -> str
     return capture(path, script)
 
 
-def unfinished_calls_goaways(path: str, calls: int = 4000, goaways: int = 50) -> str:
-    """`calls` calls that never end, and GOAWAYs between them."""
+def unfinished_calls_goaways(path: str, calls: int = 4000, goaways: int | None = None) -> str:
+    """`calls` calls that never end, and after each of them (or `goaways` times in all) a graceful
+    GOAWAY (last stream id 2^31-1, RFC 9113 §6.8) that leaves every call open."""
     ec = hpack.Encoder()
 
     def script(conv: TcpConversation) -> None:
         conv.handshake()
         conv.send(CLIENT, PREFACE + settings([(3, calls + 10)]))
         conv.send(SERVER, settings([(3, calls + 10)]) + settings(ack=True))
-        every = max(1, calls // goaways)
+        every = max(1, calls // (goaways or calls))
         for i in range(calls):
             sid = 1 + 2 * i
             conv.send(CLIENT, frame(HEADERS, END_HEADERS, sid, ec.encode(request_headers()))
                       + frame(DATA, 0, sid, grpc_message(b"\x0a\x01x")))
             if i % every == every - 1:
-                conv.send(SERVER, frame(GOAWAY, 0, 0, struct.pack(">II", sid, 0) + b"draining"))
+                conv.send(SERVER, frame(GOAWAY, 0, 0, struct.pack(">II", (1 << 31) - 1, 0) + b"draining"))
         conv.fin()
     return capture(path, script)
 
@@ -624,7 +625,7 @@ BUILDERS: dict[str, Hostile] = {
     "data-frame-16m-1448": Hostile(big_data_frame, {"size": 16 << 20, "mss": 1448}, ("size",)),
     "data-frame-16m-64k": Hostile(big_data_frame, {"size": 16 << 20, "mss": 65000}, ("size",)),
     "upgrade-unanswered": Hostile(upgrade_unanswered, {"segments": 40_000}, ("segments",)),
-    "settings-churn": Hostile(settings_churn, {"changes": 30_000, "streams": 1000}, ("changes",)),
+    "settings-churn": Hostile(settings_churn, {"changes": 30_000, "streams": 10_000}, ("changes",)),
     "unfinished-goaway": Hostile(unfinished_calls_goaways, {"calls": 4000}, ("calls",)),
     "gzip-interleaved": Hostile(gzip_interleaved, {"calls": 5000}, ("calls",), ".pcap.gz"),
     "gzip-interleaved-raw": Hostile(lambda path, calls: capture(path, exchange(
