@@ -10,13 +10,24 @@ import argparse
 import os
 from collections.abc import Iterator
 
-from inspector.capture.layers import SUPPORTED_LINKTYPES, tcp_segment
+from inspector.capture import damage as rules
+from inspector.capture.damage import CaptureDamage
+from inspector.capture.fragments import Datagram, Fragment, IpReassembler
+from inspector.capture.layers import (
+    CUT_HEADERS,
+    NOT_IP,
+    SUPPORTED_LINKTYPES,
+    SkippedPacket,
+    TcpSegment,
+    dissect,
+    tcp_in_datagram,
+)
 from inspector.capture.reader import CapturePayloads, CaptureReader
 from inspector.capture.tcp import TcpReassembler
 from inspector.errors import CaptureError
 from inspector.flows import TcpFlow
 from inspector.http2.session_builder import SessionBuilder
-from inspector.model import Connection, Finding, Session, Severity
+from inspector.model import Connection, Session
 from inspector.tls.keylog import KeyLog
 
 
@@ -30,7 +41,12 @@ class CaptureLoader:
         self.session = Session(os.path.basename(path), payloads=self.payloads)
         self.builder = SessionBuilder(self.session, ports, on_connection=self._connection, keylog=keylog,
                                       plaintext=self.payloads.plaintext)
-        self.reassembler = TcpReassembler(self.builder)
+        self.damage = CaptureDamage()
+        self.reassembler = TcpReassembler(self.builder, self.damage.note)
+        self.fragments = IpReassembler()
+        # link type -> [packets, first packet, packets that hold IP]: a link type none of whose
+        # packets parse is probably the wrong one for the file
+        self._linktype_counts: dict[int, list[int]] = {}
         self.bytes_total = self.reader.size
 
     def _connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
@@ -40,11 +56,30 @@ class CaptureLoader:
         """Decode the whole capture, yielding the session after each `batch` packets."""
         session = self.session
         segment = self.reassembler.segment
+        counts = self._linktype_counts
+        note = self.damage.note
         count = 0
-        for number, time, linktype, data in self.reader:
-            seg = tcp_segment(linktype, data)
-            if seg is not None:
+        for number, time, linktype, data, original_length in self.reader:
+            seg = dissect(linktype, data)
+            cut = original_length > len(data)
+            if type(seg) is TcpSegment:
+                if cut:
+                    self._cut_by_snaplen(number, data, original_length)
                 segment(seg, data, time, number)
+            elif type(seg) is Fragment:
+                whole = self.fragments.add(seg, data, number)
+                if whole is not None:
+                    self._datagram(whole, time, number)
+            elif type(seg) is SkippedPacket:
+                note(seg.rule, number, seg.lost, detail=seg.detail, example=seg.example)
+            elif seg == CUT_HEADERS and cut:
+                self._cut_by_snaplen(number, data, original_length)
+            seen = counts.get(linktype)
+            if seen is None:
+                seen = counts[linktype] = [0, number, 0]
+            seen[0] += 1
+            if seg != NOT_IP:
+                seen[2] += 1
             count += 1
             if count == batch:
                 count = 0
@@ -52,20 +87,48 @@ class CaptureLoader:
                 session.notify()
                 yield session
         session.packets = self.reader.count
+        self._unfinished_datagrams()
         self.reassembler.finish()
         self.builder.finish()
-        unknown = self.reader.linktypes - set(SUPPORTED_LINKTYPES)
-        if unknown:
-            session.findings.append(Finding(
-                Severity.WARNING, f"link type(s) {sorted(unknown)} are not supported; those packets were skipped"))
+        self._link_damage()
         if self.reader.cut_short:
             session.cut_short = self.reader.cut_short
-            session.findings.append(Finding(Severity.WARNING, f"the capture is {self.reader.cut_short}"))
+            self.damage.note(rules.CUT_SHORT, 0, detail=self.reader.cut_short)
+        session.findings.extend(self.damage.findings())
         if session.packets == 0 and self.reader.cut_short:
             raise CaptureError(self.path, f"no packets: the capture is {self.reader.cut_short}")
         session.complete = True
         session.notify()
         yield session
+
+    def _datagram(self, whole: Datagram, time: float, number: int) -> None:
+        """A datagram reassembled from IP fragments: its TCP segment, read back piece by piece."""
+        seg = tcp_in_datagram(whole.src, whole.dst, whole.payload)
+        if type(seg) is TcpSegment:
+            self.reassembler.segment(seg, whole.payload, time, number, whole.pieces)
+        elif type(seg) is SkippedPacket:
+            self.damage.note(seg.rule, number, seg.lost, detail=seg.detail, example=seg.example)
+
+    def _unfinished_datagrams(self) -> None:
+        for lost in self.fragments.finish():
+            packets = ", ".join(map(str, lost.packets[:5])) + (", ..." if len(lost.packets) > 5 else "")
+            self.damage.note(rules.IP_FRAGMENT, lost.packets[0], lost.lost, count=len(lost.packets),
+                             detail=f"IPv{lost.version}",
+                             example=f"identification {lost.identification:#x}, packets {packets}")
+
+    def _cut_by_snaplen(self, number: int, data: bytes, original_length: int) -> None:
+        lost = original_length - len(data)
+        self.damage.note(rules.SNAPLEN, number, lost,
+                         example=f"{len(data)} of {original_length} bytes saved")
+
+    def _link_damage(self) -> None:
+        """Link types the reader cannot read, and supported ones none of whose packets hold IP."""
+        for linktype, (packets, first, with_ip) in self._linktype_counts.items():
+            name = SUPPORTED_LINKTYPES.get(linktype)
+            if name is None:
+                self.damage.note(rules.LINKTYPE_UNSUPPORTED, first, count=packets, detail=str(linktype))
+            elif not with_ip:
+                self.damage.note(rules.LINKTYPE_MISMATCH, first, count=packets, detail=f"{linktype} ({name})")
 
     def load(self) -> Session:
         """Decode everything and return the session."""

@@ -1,46 +1,46 @@
-"""Reading pcap and pcapng files with scapy's raw readers.
+"""Reading pcap and pcapng files, plain or gzip-compressed.
 
 This is the one place that opens a capture. It yields packets, remembers
 where each packet's bytes lie in the file (so payloads can be read back
 later instead of being kept), and says plainly when a file is not a capture
-or is cut short.
+or is cut short. The containers are read with `struct`: scapy's readers are
+slow per packet, keep one set of interfaces for every pcapng section, and do
+not say where a packet's bytes are.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import struct
 from array import array
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
+from inspector.capture.inflate import InflatedCapture
+from inspector.capture.pcapng import SHB_MAGIC, PcapngBlocks, PcapngDamage
 from inspector.errors import CaptureError
+from inspector.model import Direction
 
-logging.getLogger("scapy").setLevel(logging.CRITICAL)  # we report problems ourselves
-
-import scapy.data  # noqa: E402
-from scapy.error import Scapy_Exception  # noqa: E402
-from scapy.utils import RawPcapNgReader, RawPcapReader  # noqa: E402
-
-# scapy loads Wireshark's MAC-vendor table on import (12 MB); we never show vendors.
-scapy.data.MANUFDB.d.clear()
-
-MAX_PACKET = 1 << 20  # scapy cuts packets at 64 KiB by default; loopback has bigger ones
-_PCAPNG_DATA_OFFSET = {6: 28, 2: 28, 3: 12}  # EPB, obsolete PB, SPB: data start in the block
+MAX_PACKET = 1 << 24  # a pcap record longer than this is damage (loopback packets reach 256 KiB)
+_PCAP_MAGIC = {  # magic -> (byte order, seconds per fraction unit)
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6), b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9), b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class CapturedPacket(NamedTuple):
-    """One packet: 1-based number, epoch time, link type, bytes."""
+    """One packet: 1-based number, epoch time, link type, captured bytes, length on the wire."""
 
     number: int
     time: float
     linktype: int
     data: bytes
+    original_length: int
 
 
 class CaptureReader:
-    """Iterates the packets of a pcap or pcapng file."""
+    """Iterates the packets of a pcap or pcapng file (gzip-compressed or not)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -50,76 +50,117 @@ class CaptureReader:
             raise CaptureError(path, "is a directory, not a capture")
         try:
             self.size = os.path.getsize(path)
+            with open(path, "rb") as f:
+                start = f.read(4)
         except OSError as exc:
             raise CaptureError(path, exc.strerror or str(exc)) from None
         if self.size == 0:
             raise CaptureError(path, "empty file, not a capture")
-        try:
-            self._reader = RawPcapReader(path)
-        except (Scapy_Exception, EOFError, struct.error):
-            raise CaptureError(path, "not a pcap or pcapng capture") from None
-        except OSError as exc:
-            raise CaptureError(path, exc.strerror or str(exc)) from None
-        self.format = "pcapng" if isinstance(self._reader, RawPcapNgReader) else "pcap"
-        self.compressed = not hasattr(self._reader.f, "raw") and type(self._reader.f).__name__ == "GzipFile"
-        # Where each packet's data ends in the (decompressed) file, by packet number - 1.
+        self.compressed = start.startswith(_GZIP_MAGIC)
+        self.inflated: InflatedCapture | None = None
+        self._file: BinaryIO | InflatedCapture
+        if self.compressed:
+            self._file = self.inflated = InflatedCapture(path)
+            start = self._file.read(4)
+        else:
+            self._file = open(path, "rb")  # noqa: SIM115 (closed when the iteration ends)
+            self._file.read(4)
+        if start == SHB_MAGIC:
+            self.format = "pcapng"
+            try:
+                self._blocks = PcapngBlocks(self._file)
+            except PcapngDamage:
+                raise CaptureError(path, "not a pcap or pcapng capture (its first section header "
+                                   "is damaged)") from None
+        elif start in _PCAP_MAGIC:
+            self.format = "pcap"
+            self._order, self._scale = _PCAP_MAGIC[start]
+            header = self._file.read(20)
+            if len(header) < 20:
+                raise CaptureError(path, "not a pcap or pcapng capture (the file header is cut short)")
+            # The upper bits of the link-type field carry FCS information (pcap-savefile(5)).
+            self._linktype = struct.unpack(self._order + "I", header[16:20])[0] & 0x03FF_FFFF
+        else:
+            self._file.close()
+            if self.compressed and self.inflated is not None and self.inflated.cut_short:
+                raise CaptureError(path, f"not a readable capture: {self.inflated.cut_short}")
+            raise CaptureError(path, "not a pcap or pcapng capture")
+        # Where each packet's data ends and starts in the (inflated) file, by packet number - 1.
         self.packet_ends = array("Q")
-        self.packet_lengths = array("I")
+        self.packet_starts = array("Q")
         self.cut_short: str | None = None
         self.count = 0
         self.linktypes: set[int] = set()
 
     def __iter__(self) -> Iterator[CapturedPacket]:
-        reader = self._reader
-        f = reader.f
-        read = reader._read_packet  # the raw readers' documented per-packet call
-        tell = f.tell
-        ends, lengths = self.packet_ends, self.packet_lengths
-        pcapng = self.format == "pcapng"
-        if not pcapng:
-            linktype = reader.linktype
-            scale = 1e-9 if reader.nano else 1e-6
-            self.linktypes.add(linktype)
         number = 0
         try:
-            while True:
-                try:
-                    data, meta = read(MAX_PACKET)
-                except EOFError:
-                    break
-                number += 1
-                ends.append(tell())
-                lengths.append(len(data))
-                if pcapng:
-                    if meta.tshigh is None:  # simple packet block: no time stamp
-                        time = 0.0
-                    else:
-                        time = ((meta.tshigh << 32) | meta.tslow) / meta.tsresol
-                    self.linktypes.add(meta.linktype)
-                    yield CapturedPacket(number, time, meta.linktype, data)
-                else:
-                    if len(data) < meta.caplen:
-                        self.cut_short = (f"cut short inside packet {number} "
-                                          f"({len(data)} of {meta.caplen} bytes)")
-                    yield CapturedPacket(number, meta.sec + meta.usec * scale, linktype, data)
-        except (Scapy_Exception, struct.error, OSError, ValueError) as exc:
+            packets = self._pcapng_packets() if self.format == "pcapng" else self._pcap_packets()
+            for number, packet in enumerate(packets, 1):  # noqa: B007 (number is read in finally)
+                yield packet
+        except PcapngDamage as exc:
             self.cut_short = f"unreadable after packet {number} ({exc})"
+        except OSError as exc:
+            self.cut_short = f"unreadable after packet {number} ({exc.strerror or exc})"
         finally:
             self.count = number
-            self._check_end(number)
-            reader.close()
+            if self.inflated is not None and self.inflated.cut_short:
+                where = self.cut_short or f"cut short after packet {number}"
+                self.cut_short = f"{where}: {self.inflated.cut_short}"
+            if not self.compressed:
+                self._file.close()
 
-    def _check_end(self, number: int) -> None:
-        if self.cut_short or self.compressed:
-            return
-        end = self.packet_ends[-1] if self.packet_ends else 0
-        if self.format == "pcap" and not end:
-            end = 24
-        if self.format == "pcapng" and not number:
-            return
-        if end < self.size:
-            self.cut_short = (f"cut short after packet {number} "
-                              f"({self.size - end} trailing bytes are not a whole record)")
+    def _pcap_packets(self) -> Iterator[CapturedPacket]:
+        read, tell = self._file.read, self._file.tell
+        header = struct.Struct(self._order + "IIII")
+        unpack = header.unpack
+        scale, linktype = self._scale, self._linktype
+        ends, starts = self.packet_ends, self.packet_starts
+        self.linktypes.add(linktype)
+        number = 0
+        while True:
+            head = read(16)
+            if len(head) < 16:
+                if head:
+                    self.cut_short = (f"cut short after packet {number} "
+                                      f"({len(head)} trailing bytes are not a whole record)")
+                return
+            sec, frac, caplen, wirelen = unpack(head)
+            if caplen > MAX_PACKET:
+                self.cut_short = (f"unreadable after packet {number} (a record of {caplen} bytes, "
+                                  f"more than any packet)")
+                return
+            data = read(caplen)
+            number += 1
+            if len(data) < caplen:
+                self.cut_short = f"cut short inside packet {number} ({len(data)} of {caplen} bytes)"
+                wirelen -= caplen - len(data)  # what the file lost is said once, not as a snap length
+            end = tell()
+            ends.append(end)
+            starts.append(end - len(data))
+            yield CapturedPacket(number, sec + frac * scale, linktype, data, wirelen)
+            if self.cut_short:
+                return
+
+    def _pcapng_packets(self) -> Iterator[CapturedPacket]:
+        next_packet = self._blocks.next_packet
+        ends, starts = self.packet_ends, self.packet_starts
+        seen = self.linktypes
+        number = 0
+        while True:
+            packet = next_packet()
+            if packet is None:
+                return
+            number += 1
+            time, linktype, data, wirelen, start = packet
+            seen.add(linktype)
+            starts.append(start)
+            ends.append(start + len(data))
+            yield CapturedPacket(number, time, linktype, data, wirelen)
+
+    def close(self) -> None:
+        """Release the file (and a compressed capture's inflated copy)."""
+        self._file.close()
 
 
 class CapturePayloads:
@@ -129,45 +170,21 @@ class CapturePayloads:
         self.path = path
         self.format = reader.format
         self.compressed = reader.compressed
-        self.ends = reader.packet_ends
-        self.lengths = reader.packet_lengths
+        self._starts = reader.packet_starts  # where each packet's data starts, by number - 1
+        self._inflated = reader.inflated
         self.flows: dict[int, tuple[object, bool]] = {}  # conn index -> (TcpFlow, client is side A)
         # conn index -> decrypted bytes (client, server): a TLS connection's plaintext is not in the file
         self.plaintext: dict[int, tuple[bytearray, bytearray]] = {}
-        self._starts: dict[int, int] = {}
-        self._endian = "<"
-        self._file = None
+        self._fd: int | None = None
 
-    def _open(self):  # type: ignore[no-untyped-def]
-        if self._file is None:
-            if self.compressed:
-                import gzip
-                self._file = gzip.open(self.path, "rb")
-            else:
-                self._file = open(self.path, "rb")
-            if self.format == "pcapng":
-                self._file.seek(8)
-                magic = self._file.read(4)
-                self._endian = ">" if magic == b"\x1a\x2b\x3c\x4d" else "<"
-        return self._file
+    def _read_at(self, position: int, size: int) -> bytes:
+        if self._inflated is not None:
+            return self._inflated.read_at(position, size)
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        return os.pread(self._fd, size, position)
 
-    def _data_start(self, packet: int) -> int:
-        start = self._starts.get(packet)
-        if start is None:
-            end = self.ends[packet - 1]
-            if self.format == "pcap":
-                start = end - self.lengths[packet - 1]
-            else:
-                f = self._open()
-                f.seek(end - 4)
-                block_len = struct.unpack(self._endian + "I", f.read(4))[0]
-                f.seek(end - block_len)
-                block_type = struct.unpack(self._endian + "I", f.read(4))[0]
-                start = end - block_len + _PCAPNG_DATA_OFFSET.get(block_type, 28)
-            self._starts[packet] = start
-        return start
-
-    def read(self, conn: int, direction, offset: int, length: int) -> bytes:  # type: ignore[no-untyped-def]
+    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
         """`length` bytes at stream `offset` of one direction of connection `conn`."""
         decrypted = self.plaintext.get(conn)
         if decrypted is not None:
@@ -183,7 +200,6 @@ class CapturePayloads:
         i = bisect_right(offsets, offset) - 1
         if i < 0:
             return b""
-        f = self._open()
         out = []
         want_end = offset + length
         pos = offset
@@ -194,13 +210,14 @@ class CapturePayloads:
             skip = pos - seg_start
             if skip < seg_len:
                 take = min(seg_len - skip, want_end - pos)
-                f.seek(self._data_start(side.seg_packet[i]) + side.seg_start[i] + skip)
-                out.append(f.read(take))
+                out.append(self._read_at(self._starts[side.seg_packet[i] - 1] + side.seg_start[i] + skip,
+                                         take))
                 pos += take
             i += 1
         return b"".join(out)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Close the file descriptor payloads are read through."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

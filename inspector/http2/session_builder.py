@@ -30,6 +30,10 @@ from inspector.tls.connection import TlsConnection, looks_like_client_hello
 from inspector.tls.keylog import KeyLog
 
 _HTTP1_REQUEST = re.compile(rb"^[A-Z]{3,10} \S+ HTTP/1\.[01]\r\n")
+# What a request line looks like before its end has arrived: the first TCP segment may be
+# shorter than "GET /a/long/path HTTP/1.1\r\n" (a client that writes the method first, a small MSS).
+_HTTP1_REQUEST_START = re.compile(rb"[A-Z]{1,10}(?: \S*(?: ([^ ]*))?)?\Z")
+MAX_REQUEST_LINE = 8 * 1024  # as long as servers accept (nginx's large_client_header_buffers)
 _HTTP1_RESPONSE = re.compile(rb"^HTTP/1\.[01] (\d{3})")
 MAX_SNIFF = 64 * 1024  # give up deciding after this many bytes without an answer
 
@@ -45,6 +49,17 @@ class FlowKind(IntEnum):
 
 
 UNDECIDED, HTTP2, UPGRADING, HTTP1, OTHER, TLS = FlowKind
+
+
+def _could_be_request_line(first: bytes) -> bool:
+    """`first` is the start of an HTTP/1.x request line whose end has not arrived yet."""
+    if len(first) >= MAX_REQUEST_LINE:
+        return False
+    match = _HTTP1_REQUEST_START.match(first)
+    if match is None:
+        return False
+    version = match.group(1)
+    return version is None or b"HTTP/1.1\r".startswith(version) or b"HTTP/1.0\r".startswith(version)
 
 
 def _is_server_preface(first: bytes) -> bool:
@@ -131,6 +146,8 @@ class SessionBuilder:
             return
         if st is None or st.kind != HTTP2:
             if st is not None and st.kind in (UNDECIDED, UPGRADING):
+                if st.held:
+                    self._undecided_gap(st, from_a, size, packet)
                 st.kind = OTHER  # cannot tell what it is with bytes missing at the start
                 st.held.clear()
             return
@@ -154,6 +171,16 @@ class SessionBuilder:
             if st.kind == HTTP2:
                 st.decoder.finish()  # type: ignore[union-attr]
         self.session.complete = True
+
+    def _undecided_gap(self, st: _FlowState, from_a: bool, size: int, packet: int) -> None:
+        """Bytes lost before the flow's protocol was told: say that it is left undecoded."""
+        # capture.undecided-gap
+        sender = st.flow.a if from_a else st.flow.b
+        what = "an h2c Upgrade request" if st.kind == UPGRADING else "its first bytes"
+        self.session.findings.append(Finding(
+            Severity.WARNING, f"{size} bytes from {sender} are missing (a hole just before packet {packet}) "
+            f"while h2inspect was still reading {what}: the connection is not decoded",
+            "", st.flow.index, packet=packet))
 
     # ---- deciding what a flow carries ---------------------------------------
 
@@ -190,6 +217,8 @@ class SessionBuilder:
                 return
             if CLIENT_PREFACE.startswith(first):
                 return  # the preface may still be arriving
+            if _could_be_request_line(first):
+                return  # so may the rest of a request line
             if _HTTP1_REQUEST.match(first):
                 st.client_is_a = from_a
                 self._http1_request(st, first)
