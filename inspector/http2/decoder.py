@@ -110,7 +110,7 @@ class _Side:
     """What the decoder keeps for one direction of the connection."""
 
     __slots__ = ("buf", "buf_offset", "need", "synced", "expect_preface", "hpack_state", "pending",
-                 "skipped_from", "skipped_packet", "ended")
+                 "skipped_from", "skipped_packet", "skipped_end", "ended")
 
     def __init__(self, hpack_state: int, synced: bool) -> None:
         self.buf = bytearray()  # bytes received but not yet a whole frame
@@ -122,6 +122,7 @@ class _Side:
         self.pending: PendingBlock | None = None
         self.skipped_from: int | None = None  # stream offset where unframed bytes began
         self.skipped_packet = 0
+        self.skipped_end = 0  # stream offset just past the last byte searched
         self.ended = False  # FIN, RST or the end of the source: its HPACK table is let go
 
     def hold(self, data: bytes, start: int, offset: int, need: int) -> None:
@@ -282,7 +283,21 @@ class ConnectionDecoder:
                           f"the {direction.label} closed with {len(side.buf)} bytes of an unfinished frame",
                           "", packet=packet)
             side.buf = bytearray()
+        self._unframed_to_the_end(direction, side, f"closed ({how})", packet)
         self._end(side)
+
+    def _unframed_to_the_end(self, direction: Direction, side: _Side, ending: str, packet: int | None) -> None:
+        """Bytes searched for a frame boundary that never came: said, once, when the side ends."""
+        if side.synced or side.skipped_from is None:
+            return
+        end = side.buf_offset + len(side.buf) if side.buf else side.skipped_end
+        skipped = max(end - side.skipped_from, 0)
+        self._finding(Severity.WARNING,
+                      f"skipped {skipped} bytes from the {direction.label} that do not form HTTP/2 frames "
+                      f"(from packet {side.skipped_packet} until the {direction.label} {ending})", "RFC 9113 §4.1",
+                      packet=packet)
+        side.skipped_from = None
+        side.buf = bytearray()
 
     def _end(self, side: _Side) -> None:
         """No block comes from this side any more: the HPACK context may free its table."""
@@ -302,6 +317,7 @@ class ConnectionDecoder:
                 self._finding(Severity.WARNING,
                               f"the capture ends inside a header block on stream {side.pending.stream_id} "
                               "(no END_HEADERS)", "RFC 9113 §6.10")
+            self._unframed_to_the_end(d, side, "capture ended", None)
             self._end(side)
 
     # ---- framing checks and resynchronisation ------------------------------
@@ -331,9 +347,10 @@ class ConnectionDecoder:
             return self._plausible(data, end, direction) >= 0
         return False
 
-    def _proven_boundary(self, data: bytes, start: int, direction: Direction) -> tuple[int, int]:
-        """(boundary, -1) for the first offset >= start where a chain of plausible frames proves
-        a boundary; (-1, q) when the bytes from q on cannot yet say (its chain runs past the end).
+    def _proven_boundary(self, data: bytes, start: int, direction: Direction) -> tuple[int, int, int]:
+        """(boundary, -1, 0) for the first offset >= start where a chain of plausible frames proves
+        a boundary; (-1, q, need) when the bytes from q on cannot yet say (its chain runs past the
+        end, and `need` bytes from q would let it go on).
 
         Proof: two or more plausible headers chain to exactly the end of what we
         have, or three chain in a row. A candidate whose chain breaks is never
@@ -349,22 +366,24 @@ class ConnectionDecoder:
                 chain += 1
                 p += 9 + length
                 if chain >= 3 or (p == n and chain >= 2):
-                    return q, -1
+                    return q, -1, 0
             else:
                 if p == n and chain >= 1 and q == start and self.midstream and start == 0:
-                    return q, -1  # a chunk that starts on a frame boundary, as most do
-                if chain and n - q <= RESYNC_BUFFER_LIMIT:
-                    return -1, q  # undecided: wait for the rest of its chain
-        return -1, max(start, n - 8)
+                    return q, -1, 0  # a chunk that starts on a frame boundary, as most do
+                if chain and p + 9 - q <= RESYNC_BUFFER_LIMIT:
+                    return -1, q, p + 9 - q  # undecided: wait for the rest of its chain
+        q = max(start, n - 8)
+        return -1, q, n - q + 1
 
     def _resync(self, side: _Side, direction: Direction, data: bytes, pos: int, offset: int,
                 packet: int) -> int:
         """Find where framing can resume; holds the undecided bytes and returns -1 when not yet provable."""
         if side.skipped_from is None:
             side.skipped_from, side.skipped_packet = offset + pos, packet
-        q, undecided = self._proven_boundary(data, pos, direction)
+        q, undecided, need = self._proven_boundary(data, pos, direction)
         if q < 0:
-            side.hold(data, undecided, offset + undecided, len(data) - undecided + 1)
+            side.hold(data, undecided, offset + undecided, need)
+            side.skipped_end = offset + len(data)
             return -1
         skipped = offset + q - side.skipped_from
         if skipped:

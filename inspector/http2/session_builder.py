@@ -36,6 +36,7 @@ _HTTP1_REQUEST_START = re.compile(rb"[A-Z]{1,10}(?: \S*(?: ([^ ]*))?)?\Z")
 MAX_REQUEST_LINE = 8 * 1024  # as long as servers accept (nginx's large_client_header_buffers)
 _HTTP1_RESPONSE = re.compile(rb"^HTTP/1\.[01] (\d{3})")
 MAX_SNIFF = 64 * 1024  # give up deciding after this many bytes without an answer
+MAX_UPGRADE_HELD = 16 << 20  # bytes held for an h2c Upgrade the server has not answered yet
 
 class FlowKind(IntEnum):
     """What a TCP flow carries, as far as the builder can tell yet."""
@@ -75,13 +76,17 @@ def _is_server_preface(first: bytes) -> bool:
 
 
 class _FlowState:
-    __slots__ = ("flow", "kind", "held", "client_is_a", "conn", "decoder", "request_end",
+    __slots__ = ("flow", "kind", "held", "held_bytes", "first", "client_is_a", "conn", "decoder", "request_end",
                  "upgrade", "tls", "inner")
 
     def __init__(self, flow: TcpFlow) -> None:
         self.flow = flow
         self.kind = UNDECIDED
         self.held: list[tuple[bool, bytes, float, int, int]] = []  # chunks before we decided
+        self.held_bytes = 0
+        # Each side's first MAX_SNIFF bytes, kept as they arrive: deciding looks at them on every
+        # chunk, and joining the held chunks again each time was quadratic in their number.
+        self.first = (bytearray(), bytearray())  # [0]: from A, [1]: from B
         self.client_is_a = flow.initiator_known
         self.conn: Connection | None = None
         self.decoder: ConnectionDecoder | None = None
@@ -126,6 +131,13 @@ class SessionBuilder:
         if st.kind in (HTTP1, OTHER):
             return
         st.held.append((from_a, data, time, packet, offset))
+        st.held_bytes += len(data)
+        first = st.first[0 if from_a else 1]
+        if len(first) < MAX_SNIFF:
+            first += data[:MAX_SNIFF - len(first)]
+        if st.kind == UPGRADING and st.held_bytes > MAX_UPGRADE_HELD:
+            self._upgrade_unanswered(st)
+            return
         if st.kind == UNDECIDED:
             self._decide(st)
         elif st.kind == UPGRADING:
@@ -198,7 +210,18 @@ class SessionBuilder:
         return False
 
     def _first_bytes(self, st: _FlowState, from_a: bool) -> bytes:
-        return b"".join(c[1] for c in st.held if c[0] == from_a)[:MAX_SNIFF]
+        return bytes(st.first[0 if from_a else 1])
+
+    def _upgrade_unanswered(self, st: _FlowState) -> None:
+        """An h2c Upgrade the server has not answered after MAX_UPGRADE_HELD bytes: the bytes held
+        for it are let go, and the connection is shown as HTTP/1.1 with a finding."""
+        conn = self._new_connection(st, "http/1.1")
+        self.session.findings.append(Finding(
+            Severity.WARNING, f"the server never answered the h2c Upgrade; {st.held_bytes} bytes held for it "
+            f"(over {MAX_UPGRADE_HELD >> 20} MiB) were let go and the connection is not decoded",
+            "RFC 7540 §3.2", conn.index))
+        st.kind = HTTP1
+        st.held.clear()
 
     def _decide(self, st: _FlowState) -> None:
         flow = st.flow
@@ -232,9 +255,7 @@ class SessionBuilder:
         if self._port_says_http2(st):
             self._start_http2(st, midstream=True)
             return
-        total = sum(len(c[1]) for c in st.held)
-        a_sent = any(c[0] for c in st.held)
-        if (flow.initiator_known and a_sent) or total > MAX_SNIFF:
+        if (flow.initiator_known and st.first[0]) or st.held_bytes > MAX_SNIFF:
             st.kind = OTHER
             st.held.clear()
 

@@ -445,14 +445,30 @@ class CallLog:
         self.by_frame.setdefault(frame, []).append(message)
 
     def read_message(self, message: GrpcMessage) -> bytes:
-        """A message's bytes as sent, read back from its DATA frames."""
+        """A message's bytes as sent, read back from its DATA frames: only the bytes it has, so
+        many small messages in one big frame do not each read the whole frame."""
+        if not message.length:
+            return b""
         session = self.session
+        skip, left = message.offset + PREFIX, message.length  # skip: into the bodies, from the first frame's
         parts = []
         for i in message.frames:
             frame = session.frames[i]
-            parts.append(data_body(frame.flags, session.frame_payload(frame)))
-        start = message.offset + PREFIX
-        return b"".join(parts)[start:start + message.length]
+            start, end = frame.payload_offset, frame.payload_offset + frame.length
+            if frame.flags & PADDED:  # as payloads.data_body: a pad that does not fit is no padding
+                pad = session.payloads.read(frame.conn, frame.direction, start, 1)
+                if pad and pad[0] < frame.length:
+                    start, end = start + 1, end - pad[0]
+            if skip >= end - start:
+                skip -= end - start
+                continue
+            take = min(left, end - start - skip)
+            parts.append(session.payloads.read(frame.conn, frame.direction, start + skip, take))
+            left -= take
+            skip = 0
+            if not left:
+                break
+        return b"".join(parts)
 
     def cut_by_goaway(self, conn: int, stream_id: int, stream: Stream | None) -> bool:
         """A GOAWAY whose last stream id is below this stream: the peer will not finish it."""
