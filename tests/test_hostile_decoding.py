@@ -60,3 +60,15 @@ def test_settings_churn_keeps_the_windows_right(tmp_path):
     last = conn.settings_server.get(4, conn.settings_client.get(4))
     assert last is not None
     assert {conn.initial_window_client, conn.initial_window_server} & {last}
+
+
+def test_past_the_kept_messages_a_call_counts_the_rest(tmp_path, monkeypatch):
+    """A DATA frame of zeros is a run of empty gRPC messages: past MESSAGES_KEPT they are
+    counted, not kept, and the call says so."""
+    from inspector.rpc import messages
+
+    monkeypatch.setattr(messages, "MESSAGES_KEPT", 1000)
+    path = hostile.big_data_frame(str(tmp_path / "zeros.pcap"), size=50_000, mss=1448)
+    [call] = CaptureLoader(path).load().calls.calls
+    assert call.request_count == 10_000 and len(call.requests) == 1000
+    assert "9000 more request messages past the first 1,000 are counted, not kept" in call.problems

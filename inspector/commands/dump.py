@@ -9,6 +9,8 @@ from inspector.capture.load import loader_for
 from inspector.views.jsonl import JsonlFrames
 from inspector.views.text import TextFrames
 
+WRITE_FRAMES = 2000  # frames formatted and written at a time
+
 
 def run(args: argparse.Namespace) -> int:
     """Decode the capture and print its frames as they are decoded."""
@@ -23,9 +25,10 @@ def run(args: argparse.Namespace) -> int:
     batches = loader.batches(batch=300) if args.format == "jsonl" else [loader.load()]
     for _ in batches:
         end = len(session.frames)
-        if end > printed:
-            write("".join(view.lines(printed, end, args.stream)))
-            printed = end
+        while printed < end:  # a slice at a time: the text of a big capture is never all in memory
+            upto = min(end, printed + WRITE_FRAMES)
+            write("".join(view.lines(printed, upto, args.stream)))
+            printed = upto
     out.flush()
     for finding in session.findings:
         print(f"h2inspect: {args.capture}: {finding.one_line()}", file=sys.stderr)

@@ -39,8 +39,8 @@ _DATA, _HEADERS, _GOAWAY = FrameType.DATA, FrameType.HEADERS, FrameType.GOAWAY
 class GrpcCall:
     """One gRPC call: one HTTP/2 stream (unary calls too), kept up to date by its CallLog."""
 
-    __slots__ = ("log", "conn", "stream_id", "request", "requests_split", "responses_split", "response",
-                 "trailers_block", "first_time", "end_time", "ended", "client_end_frame", "short_frames",
+    __slots__ = ("log", "conn", "stream_id", "_request", "requests_split", "responses_split", "_response",
+                 "_trailers", "first_time", "end_time", "ended", "client_end_frame", "short_frames",
                  "seen_grpc_reply")
 
     def __init__(self, log: CallLog, conn: int, stream_id: int, request: HeaderBlock | None,
@@ -48,14 +48,16 @@ class GrpcCall:
         self.log = log
         self.conn = conn
         self.stream_id = stream_id
-        self.request = request  # None: the call began before the capture did
+        # Header blocks by index (-1: none), so a call holds ints, not records: a capture of
+        # many calls keeps them all. _request -1: the call began before the capture did.
+        self._request = request.index if request is not None else -1
         reader, limit = log.read_message, log.max_message
         self.requests_split = MessageSplitter(Direction.CLIENT, reader, log.index_message, limit)
         self.responses_split = MessageSplitter(Direction.SERVER, reader, log.index_message, limit)
         if request is not None:
             self.requests_split.set_encoding(request.get("grpc-encoding"))
-        self.response: HeaderBlock | None = None
-        self.trailers_block: HeaderBlock | None = None
+        self._response = -1
+        self._trailers = -1
         self.first_time = start_time  # None until its stream has a frame
         self.end_time = start_time or 0.0
         self.ended = [False, False]  # END_STREAM seen, by direction
@@ -73,12 +75,12 @@ class GrpcCall:
             self.log.order_changed()
         self.end_time = time
         if block is not None and direction == Direction.SERVER and block.role is not Role.INFORMATIONAL:
-            if block.role is Role.RESPONSE and self.response is None:
-                self.response = block
+            if block.role is Role.RESPONSE and self._response < 0:
+                self._response = block.index
                 self.responses_split.set_encoding(block.get("grpc-encoding"))
-            elif block.role is Role.TRAILERS and self.trailers_block is None:
-                self.trailers_block = block
-                if self.response is None:
+            elif block.role is Role.TRAILERS and self._trailers < 0:
+                self._trailers = block.index
+                if self._response < 0:
                     self.responses_split.set_encoding(block.get("grpc-encoding"))
             if block.get("grpc-status") is not None or (block.get("content-type") or "").startswith(
                     "application/grpc"):
@@ -100,6 +102,22 @@ class GrpcCall:
 
     # ---- what views read ---------------------------------------------------
 
+    def _block(self, index: int) -> HeaderBlock | None:
+        return self.log.session.header_blocks[index] if index >= 0 else None
+
+    @property
+    def request(self) -> HeaderBlock | None:
+        """The request's header block; None when the call began before the capture did."""
+        return self._block(self._request)
+
+    @property
+    def response(self) -> HeaderBlock | None:
+        return self._block(self._response)
+
+    @property
+    def trailers_block(self) -> HeaderBlock | None:
+        return self._block(self._trailers)
+
     @property
     def requests(self) -> list[GrpcMessage]:
         return self.requests_split.messages
@@ -109,11 +127,21 @@ class GrpcCall:
         return self.responses_split.messages
 
     @property
+    def request_count(self) -> int:
+        """Request messages, kept or not (see messages.MESSAGES_KEPT)."""
+        return self.requests_split.count
+
+    @property
+    def response_count(self) -> int:
+        return self.responses_split.count
+
+    @property
     def method(self) -> str:
         """"/pkg.Service/Method"."""
-        if self.request is None:
+        request = self.request
+        if request is None:
             return UNKNOWN_METHOD
-        return self.request.get(":path") or (UNKNOWN_PATH if self.request.unknown_refs else "?")
+        return request.get(":path") or (UNKNOWN_PATH if request.unknown_refs else "?")
 
     @property
     def start_time(self) -> float:
@@ -129,25 +157,29 @@ class GrpcCall:
 
     @property
     def request_metadata(self) -> list[Header]:
-        return [h for h in self.request.headers if not h[0].startswith(":")] if self.request else []
+        request = self.request
+        return [h for h in request.headers if not h[0].startswith(":")] if request else []
 
     @property
     def response_metadata(self) -> list[Header]:
-        return list(self.response.headers) if self.response is not None else []
+        response = self.response
+        return list(response.headers) if response is not None else []
 
     @property
     def trailers(self) -> list[Header]:
-        return list(self.trailers_block.headers) if self.trailers_block is not None else []
+        trailers = self.trailers_block
+        return list(trailers.headers) if trailers is not None else []
 
     @property
     def timeout(self) -> float | None:
         """grpc-timeout, in seconds."""
-        return parse_timeout(self.request.get("grpc-timeout")) if self.request else None
+        request = self.request
+        return parse_timeout(request.get("grpc-timeout")) if request else None
 
     @property
     def ended_by(self) -> str:
         """trailers, trailers-only, rst_stream, goaway or capture-end."""
-        if self.trailers_block is not None:
+        if self._trailers >= 0:
             return "trailers-only" if self._trailers_only else "trailers"
         stream = self.stream
         if stream is not None and stream.reset_code is not None:
@@ -160,15 +192,17 @@ class GrpcCall:
     def _trailers_only(self) -> bool:
         """A Trailers-Only response: the one server block, status and trailers in one (a call whose
         response headers came before the capture began ends with plain trailers instead)."""
-        assert self.trailers_block is not None
-        return self.response is None and (self.request is not None or bool(self.trailers_block.get(":status")))
+        trailers = self.trailers_block
+        assert trailers is not None
+        return self._response < 0 and (self._request >= 0 or bool(trailers.get(":status")))
 
     @property
     def grpc_status(self) -> int | None:
         ended_by = self.ended_by
         if ended_by in ("trailers", "trailers-only"):
-            assert self.trailers_block is not None
-            return parse_status(self.trailers_block.get("grpc-status"))
+            trailers = self.trailers_block
+            assert trailers is not None
+            return parse_status(trailers.get("grpc-status"))
         if ended_by != "rst_stream":
             return None
         stream = self.stream
@@ -192,33 +226,40 @@ class GrpcCall:
     @property
     def rst_error(self) -> str | None:
         stream = self.stream
-        if self.trailers_block is not None or stream is None or stream.reset_code is None:
+        if self._trailers >= 0 or stream is None or stream.reset_code is None:
             return None
         name = error_name(stream.reset_code)
         return f"{name} from the {stream.reset_by.label}" if stream.reset_by is not None else name
 
     @property
     def grpc_message(self) -> str | None:
-        return decode_grpc_message(self.trailers_block.get("grpc-message")) if self.trailers_block else None
+        trailers = self.trailers_block
+        return decode_grpc_message(trailers.get("grpc-message")) if trailers else None
 
     @property
     def status_details(self) -> dict | None:
-        return decode_status_details(self.trailers_block.get("grpc-status-details-bin")) \
-            if self.trailers_block else None
+        trailers = self.trailers_block
+        return decode_status_details(trailers.get("grpc-status-details-bin")) if trailers else None
 
     @property
     def problems(self) -> list[str]:
         """What a reader should know is wrong or missing, in words."""
         problems: list[str] = []
-        if self.request is not None and self.request.unknown_refs:
+        request, trailers = self.request, self.trailers_block
+        if request is not None and request.unknown_refs:
             problems.append("the capture began after some request headers were indexed: "
-                            + ", ".join(f"dynamic entry {n}" for n in self.request.unknown_refs) + " unknown")
+                            + ", ".join(f"dynamic entry {n}" for n in request.unknown_refs) + " unknown")
         problems += [f"DATA frame at packet {packet} was not fully captured" for packet in self.short_frames]
         problems += [f"{m.label} message #{m.index + 1}: {m.problem}" for m in self.requests + self.responses
                      if m.problem]
-        if self.trailers_block is not None and parse_status(self.trailers_block.get("grpc-status")) is None:
+        for split in (self.requests_split, self.responses_split):
+            if split.unkept:
+                label = "request" if split.direction is Direction.CLIENT else "response"
+                problems.append(f"{split.unkept} more {label} messages past the first {len(split.messages):,} are counted, "
+                                "not kept")
+        if trailers is not None and parse_status(trailers.get("grpc-status")) is None:
             problems.append("grpc-status unknown: the trailers refer to header fields indexed before the "
-                            "capture began" if self.trailers_block.unknown_refs else "trailers without a grpc-status")
+                            "capture began" if trailers.unknown_refs else "trailers without a grpc-status")
         return problems
 
     def _style(self) -> tuple[str, str, bool, str]:
@@ -227,8 +268,8 @@ class GrpcCall:
         info = schema.method(self.method) if schema is not None else None
         if info is not None:
             return info.style, "schema", True, ""
-        requests, responses = self.requests, self.responses
-        nreq, nresp = len(requests), len(responses)
+        responses = self.responses
+        nreq, nresp = self.request_count, self.response_count
         # A response before the client said END_STREAM: the server answered while the
         # client could still send, which only a bidi call allows a server to do.
         client_end = self.client_end_frame
@@ -280,8 +321,8 @@ class GrpcCall:
         requests, responses = self.requests, self.responses
         return {
             "conn": self.conn, "stream_id": self.stream_id, "method": self.method, "style": style,
-            "style_source": source, "request_messages": len(requests),
-            "response_messages": len(responses), "grpc_status": self.grpc_status,
+            "style_source": source, "request_messages": self.request_count,
+            "response_messages": self.response_count, "grpc_status": self.grpc_status,
             "grpc_message": self.grpc_message, "ended_by": self.ended_by,
             "grpc_status_name": self.grpc_status_name, "grpc_status_source": self.grpc_status_source,
             "style_certain": certain, "rst_error": self.rst_error, "timeout": self.timeout,
@@ -313,7 +354,8 @@ class CallLog:
         self._calls: list[GrpcCall] = []  # in order of stream start (once sorted)
         self._sorted = True
         self.by_stream: dict[tuple[int, int], GrpcCall] = {}
-        self.by_frame: dict[int, list[GrpcMessage]] = {}
+        # frame -> its message, or its messages when it carries several (most carry one: no list for them)
+        self.by_frame: dict[int, GrpcMessage | list[GrpcMessage]] = {}
         self._unproven: set[tuple[int, int]] = set()  # calls listed only if they look like gRPC
         self._not_grpc: set[tuple[int, int]] = set()
         self._goaway_min: dict[int, int] = {}  # conn -> lowest last stream id of its GOAWAYs
@@ -349,7 +391,10 @@ class CallLog:
     def in_frame(self, frame_index: int) -> list[GrpcMessage]:
         """The gRPC messages a DATA frame carries (wholly or in part)."""
         self.update()
-        return self.by_frame.get(frame_index, [])
+        found = self.by_frame.get(frame_index)
+        if found is None:
+            return []
+        return found if isinstance(found, list) else [found]
 
     def use_schema(self, schema: Schema | None) -> None:
         """Styles (and payload types) from this schema from now on."""
@@ -442,7 +487,13 @@ class CallLog:
 
     def index_message(self, frame: int, message: GrpcMessage) -> None:
         """A message lies (partly) in a frame: kept for `in_frame`."""
-        self.by_frame.setdefault(frame, []).append(message)
+        found = self.by_frame.get(frame)
+        if found is None:
+            self.by_frame[frame] = message
+        elif isinstance(found, list):
+            found.append(message)
+        else:
+            self.by_frame[frame] = [found, message]
 
     def read_message(self, message: GrpcMessage) -> bytes:
         """A message's bytes as sent, read back from its DATA frames: only the bytes it has, so

@@ -20,6 +20,7 @@ MiB = 1 << 20
 MAX_MESSAGE = 64 * MiB
 MAX_DEFLATE_RATIO = 1032  # deflate's best: a 258-byte match in 2 bits (RFC 1951)
 INFLATE_CHUNK = MiB
+MESSAGES_KEPT = 100_000  # messages kept per direction of a call; past it they are cut and counted only
 
 MessageReader = Callable[["GrpcMessage"], bytes]
 """Reads a message's body bytes (as sent, before decompression) back from where they are kept."""
@@ -97,24 +98,31 @@ class MessageSplitter:
     """Cuts one direction's DATA bodies into messages as they arrive: bodies are looked at
     only where a prefix lies, and nothing of them is kept."""
 
-    __slots__ = ("direction", "messages", "reader", "encoding", "max_message", "_head", "_current", "_on_frame")
+    __slots__ = ("direction", "messages", "count", "reader", "encoding", "max_message", "_head", "_current",
+                 "_on_frame")
 
     def __init__(self, direction: Direction, reader: MessageReader,
                  on_frame: Callable[[int, GrpcMessage], None] | None = None, max_message: int = MAX_MESSAGE) -> None:
         self.direction = direction
         self.max_message = max_message
-        self.messages: list[GrpcMessage] = []
+        self.messages: list[GrpcMessage] = []  # the first MESSAGES_KEPT of them
+        self.count = 0  # every message begun, kept or not
         self.reader = reader
         self.encoding: str | None = None
-        self._head = bytearray()  # the prefix bytes of the current message seen so far
+        self._head = b""  # the prefix bytes of the current message seen so far
         self._current: GrpcMessage | None = None  # a message whose prefix or body is still arriving
         self._on_frame = on_frame  # told each (frame, message) pair once
 
     def _touch(self, message: GrpcMessage, frame: int) -> None:
         if message.frames[-1] != frame:
             message.frames.append(frame)
-            if self._on_frame is not None:
+            if self._on_frame is not None and message.index < MESSAGES_KEPT:
                 self._on_frame(frame, message)
+
+    @property
+    def unkept(self) -> int:
+        """Messages past MESSAGES_KEPT: cut and counted, not kept."""
+        return self.count - len(self.messages)
 
     def feed(self, frame: int, body: bytes) -> None:
         """The body of the next DATA frame of this direction (padding already taken off)."""
@@ -124,16 +132,18 @@ class MessageSplitter:
             self._touch(current, frame)  # an empty frame in the middle of a message is part of it
         while pos < n:
             if current is None:
-                current = self._current = GrpcMessage(self.direction, len(self.messages), frame, pos,
+                current = self._current = GrpcMessage(self.direction, self.count, frame, pos,
                                                       self.reader, self.encoding, self.max_message)
-                self.messages.append(current)
-                if self._on_frame is not None:
-                    self._on_frame(frame, current)
+                self.count += 1
+                if current.index < MESSAGES_KEPT:  # past it the message is only followed to its end
+                    self.messages.append(current)
+                    if self._on_frame is not None:
+                        self._on_frame(frame, current)
             else:
                 self._touch(current, frame)
             if current.received < PREFIX:
                 take = min(PREFIX - current.received, n - pos)
-                self._head += body[pos:pos + take]
+                self._head += body[pos:pos + take]  # at most 5 bytes: a new small bytes each time is cheapest
                 current.received += take
                 pos += take
                 if current.received < PREFIX:
@@ -141,7 +151,7 @@ class MessageSplitter:
                 current._flag = self._head[0]
                 current.compressed = self._head[0] == 1
                 current.length = int.from_bytes(self._head[1:5], "big")
-                self._head.clear()
+                self._head = b""
             take = min(current.length - (current.received - PREFIX), n - pos)
             current.received += take
             pos += take
