@@ -255,8 +255,8 @@ class GrpcCall:
         for split in (self.requests_split, self.responses_split):
             if split.unkept:
                 label = "request" if split.direction is Direction.CLIENT else "response"
-                problems.append(f"{split.unkept} more {label} messages past the first {len(split.messages):,} are counted, "
-                                "not kept")
+                kept = len(split.messages)
+                problems.append(f"{split.unkept} more {label} messages past the first {kept:,} are counted, not kept")
         if trailers is not None and parse_status(trailers.get("grpc-status")) is None:
             problems.append("grpc-status unknown: the trailers refer to header fields indexed before the "
                             "capture began" if trailers.unknown_refs else "trailers without a grpc-status")
