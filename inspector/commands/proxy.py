@@ -21,6 +21,7 @@ from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSou
 from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls
+from inspector.rpc.schema import load_schema
 from inspector.views.headless import PREFIX, HeadlessPrinter
 
 if TYPE_CHECKING:
@@ -100,6 +101,9 @@ def _tui_app_class() -> type:
 
 async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str | None,
                  source: LiveSource, app_class: type | None) -> None:
+    schema = load_schema(getattr(args, "proto", None))  # a bad schema is bad input: before listening
+    if schema is not None:
+        source.session.calls.use_schema(schema)
     loop = asyncio.get_running_loop()
     relay = Relay(settings, source)
     pacer = DecodePacer(loop, source)
