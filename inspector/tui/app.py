@@ -238,7 +238,7 @@ class App(TextualApp[None]):
             self._size_stream_pane(width)
 
     def _size_stream_pane(self, width: int | None = None) -> None:
-        """The stream list as wide as its rows need, up to 46% of the screen (40 columns narrowed),
+        """The stream list as wide as its rows need, up to 46% of the screen (30% narrowed),
         so the timeline gets the rest."""
         streams, left = self.streams, self._widget("#left", Vertical)
         if streams is None or left is None:
@@ -247,7 +247,7 @@ class App(TextualApp[None]):
         if width < STACKED_BELOW:
             left.styles.width = "100%"
             return
-        share = 42 if streams.compact else width * 46 // 100
+        share = width * 30 // 100 if streams.compact else width * 46 // 100
         left.styles.width = max(30, min(share, streams.wanted_width() + 1))
 
     async def _load(self) -> None:
@@ -277,7 +277,7 @@ class App(TextualApp[None]):
 
     def _progress(self) -> str:
         if self.loaded:
-            return "loaded" if self.loader is not None else "live"
+            return "loaded" if self.loader is not None or self.session.complete else "live"
         reader = self.loader.reader if self.loader else None
         if reader is None or not reader.packet_ends:
             return "loading"

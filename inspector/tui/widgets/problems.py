@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -150,15 +151,17 @@ class ProblemsScreen(Screen[Finding | None]):
 
     def _explain(self, finding: Finding | None) -> None:
         box = self.query_one("#problem-detail", Static)
+        # layout=False: the box's size is fixed by the stylesheet, and a layout pass of the
+        # whole screen on every cursor move would cost more than the move itself.
         if finding is None:
-            box.update(" no findings: nothing in this session broke a rule the decoder checks")
+            box.update(Text(" no findings: nothing in this session broke a rule the decoder checks"), layout=False)
             return
         severity = SEVERITY_WORD[Severity(finding.severity)]
         rule = getattr(finding, "rule", None)
-        box.update(f" {SEVERITY_MARK[Severity(finding.severity)]} {severity}"
+        box.update(Text(f" {SEVERITY_MARK[Severity(finding.severity)]} {severity}"
                    + (f" · rule {rule}" if rule else "")
                    + f" · {finding_where(self.session, finding)}\n {finding.message}\n"
-                   f" see {finding.reference or '(no reference)'}")
+                        f" see {finding.reference or '(no reference)'}"), layout=False)
 
     def action_close(self) -> None:
         self.dismiss(None)
