@@ -135,7 +135,7 @@ class FrameRows(RowList):
             row = self.row_of(frame)
             cursor = row if row is not None else 0
         self.set_rows(len(self.frames), self.draw_row, keep_cursor=True, width=self.row_width(),
-                      header=self.header_row())
+                      header=self.header_row)
         self.cursor = max(0, min(cursor, len(self.frames) - 1))
         self.scroll_to(y=max(0, self.cursor - self.visible_rows() // 2), animate=False, immediate=True)
         if self.frames:

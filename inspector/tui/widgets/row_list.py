@@ -75,6 +75,7 @@ class RowList(ScrollView, can_focus=True):
         # that row (a detail pane) lands in the same screen update. Highlighted, a message,
         # reaches its listeners only after a few hops, often after the list has repainted alone.
         self.follow: Callable[[int], None] = lambda i: None
+        self._header_maker: Callable[[], Row | None] | None = None
         self._cache: dict[int, Strip] = {}
         self._styles: dict[str, Style] = {}
         self._width = 200
@@ -86,11 +87,17 @@ class RowList(ScrollView, can_focus=True):
         return 1 if self.header is not None else 0
 
     def set_rows(self, count: int, row: Callable[[int], Row], *, keep_cursor: bool = True,
-                 width: int = 200, header: Row | None = None) -> None:
-        """Show `count` rows drawn by `row(i)`, under `header` if given."""
+                 width: int = 200, header: Row | Callable[[], Row | None] | None = None) -> None:
+        """Show `count` rows drawn by `row(i)`, under `header` if given (a row, or a function that
+        draws it, so that it follows the columns when the width changes)."""
         self.count = count
         self.row = row
-        self.header = header
+        if callable(header):
+            self._header_maker = header
+            self.header = header()
+        else:
+            self._header_maker = None
+            self.header = header
         self._width = width
         self._cache.clear()
         if not keep_cursor or self.cursor >= count:
@@ -152,6 +159,8 @@ class RowList(ScrollView, can_focus=True):
         width = self.size.width
         if self.header is not None:
             if y == 0:
+                if self._header_maker is not None:
+                    self.header = self._header_maker() or self.header  # the columns at this width
                 return self._strip(self.header).crop_extend(scroll_x, scroll_x + width,
                                                             self._style("header"))
             y -= 1

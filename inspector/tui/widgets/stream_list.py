@@ -124,7 +124,7 @@ class StreamList(RowList):
         cursor = self.cursor
         if current is not None and current in entries:
             cursor = entries.index(current)
-        self.set_rows(len(entries), self.draw_row, keep_cursor=True, width=0, header=self.header_row())
+        self.set_rows(len(entries), self.draw_row, keep_cursor=True, width=0, header=self.header_row)
         self.cursor = max(0, min(cursor, len(entries) - 1))
 
     def _measure(self) -> StreamColumns:
