@@ -247,7 +247,8 @@ class App(TextualApp[None]):
         if width < STACKED_BELOW:
             left.styles.width = "100%"
             return
-        share = width * 30 // 100 if streams.compact else width * 46 // 100
+        most = width * 46 // 100
+        share = min(most, max(width * 30 // 100, streams.least_width())) if streams.compact else most
         left.styles.width = max(30, min(share, streams.wanted_width() + 1))
 
     async def _load(self) -> None:

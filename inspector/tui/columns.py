@@ -22,7 +22,7 @@ Row = list[Piece]
 
 ELLIPSIS = "…"
 MEANING_ROOM = 16  # the meaning column gets this much before the direction and role are shortened
-MEANING_LEAST = 6  # and at least this much before flags turn into badges
+MEANING_LEAST = 0  # flags turn into badges only when they do not fit at all
 TIME_MODES = ("capture", "stream", "delta", "wall")
 TIME_MODE_WORDS = {"capture": "time since capture start", "stream": "time since the stream's first frame",
                    "delta": "time since the previous row", "wall": "wall-clock time"}

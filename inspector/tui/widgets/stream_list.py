@@ -155,6 +155,11 @@ class StreamList(RowList):
             width += 1 + c.style + 1 + c.state + 1 + c.frames + 4 + c.data + 3 + 8
         return width + 2  # the scrollbar
 
+    def least_width(self) -> int:
+        """The cells a row needs to show its status whole beside 12 cells of method."""
+        c = self._columns
+        return 2 + c.stream + 1 + 12 + 1 + c.status + 2
+
     def _room(self) -> int:
         return max(20, self.scrollable_content_region.width or self.size.width or 60)
 
@@ -162,7 +167,7 @@ class StreamList(RowList):
         """(what, status, details) for the room there is: the method gives way first."""
         c = self._columns
         room = self._room() - 2 - c.stream - 1
-        status = min(c.status, max(8, room // 3))
+        status = min(c.status, max(8, room - 12))  # the status whole; the method gives way first
         if self.compact:
             return max(8, room - status - 1), status, 0
         details = c.style + 1 + c.state + 1 + c.frames + 4 + c.data + 3 + 8
