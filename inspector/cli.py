@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("open", help="the TUI on a capture")
     capture_args(p)
+    p.add_argument("--proto", metavar="FILE", action="append",
+                   help=".proto file or descriptor set: gRPC messages decoded by name (repeatable)")
 
     p = sub.add_parser("dump", help="print every frame (text like nghttp -v, or JSON lines)")
     capture_args(p)
@@ -103,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", metavar="FILE.pcapng", help="write what passed as pcapng")
     p.add_argument("--headless", action="store_true", help="print frames instead of the TUI")
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
+    p.add_argument("--proto", metavar="FILE", action="append",
+                   help=".proto file or descriptor set: gRPC messages decoded by name (repeatable)")
 
     p = sub.add_parser("tutorial", help="learn the four gRPC call styles from real traffic")
     p.add_argument("style", nargs="?", metavar="LESSON",

@@ -52,6 +52,13 @@ def screen_lines(app) -> list[str]:  # type: ignore[no-untyped-def]
     return html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ").splitlines()
 
 
+def screen_text(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """What the app's current screen shows, line by line, spaces kept (the SVG export of
+    `screen_lines` loses the spaces between differently styled pieces)."""
+    strips = app.screen._compositor.render_strips()  # Textual's own render of the screen: exact cells
+    return ["".join(segment.text for segment in strip).rstrip() for strip in strips]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A test that asks for the `peers` fixture needs them: it is marked so, whatever its file says.
     for item in items:

@@ -19,7 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "rpc": {"model", "http2", "errors"},
     "views": {"model", "http2", "rpc", "errors", "tutorial.phrases"},
     "proxy": {"model", "flows", "http2", "errors", "views"},
-    "tui": {"model", "http2", "rpc", "capture", "views", "errors"},
+    "tui": {"model", "http2", "rpc", "capture", "views", "errors", "proxy.recorder"},  # its pcapng writer, to save
     "demo": set(),
 }
 LAZY = {("model", "rpc.calls")}  # Session.calls: imported on first use (see model.py)

@@ -1,14 +1,16 @@
-"""Snapshot tests: what a person sees is a reviewed change. Update with
-`pytest tests/test_tui_snapshots.py --snapshot-update` and review the SVGs."""
+"""Snapshot tests: what a person sees is a reviewed change. Every main screen (streams and the
+list timeline, the ladder, the connection view, the frame detail, the problems view, help) at
+80x24, 120x40 and 200x50. Update with `pytest tests/test_tui_snapshots.py --snapshot-update`
+and review the SVGs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 APP = str(Path(__file__).parent / "snapshot_apps" / "open_capture.py")
+SIZES = [(80, 24), (120, 40), (200, 50)]
 
 
 @pytest.fixture
@@ -18,43 +20,42 @@ def capture(monkeypatch):
     return use
 
 
-def test_stream_list_and_timeline(snap_compare, capture):
-    capture("curl-h2c-prior-knowledge.pcap")
-    assert snap_compare(APP, terminal_size=(170, 45))
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_streams_and_list_timeline_of_a_unary_call(snap_compare, capture, size):
+    capture("grpc-unary.pcap")
+    assert snap_compare(APP, terminal_size=size)
 
 
-def test_frame_detail_of_response_headers(snap_compare, capture):
-    capture("curl-h2c-prior-knowledge.pcap")
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_ladder_of_a_bidi_streaming_call(snap_compare, capture, size):
+    capture("grpc-bidi-streaming.pcap")
+    assert snap_compare(APP, terminal_size=size, press=["l"])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_connection_view_as_a_ladder_with_server_push(snap_compare, capture, size):
+    capture("nghttp-server-push.pcap")
+    assert snap_compare(APP, terminal_size=size, press=["c", "l"])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_frame_detail_of_trailers(snap_compare, capture, size):
+    capture("grpc-errors.pcap")
 
     async def select(pilot):
         pilot.app.query_one("#timeline").focus()
-        await pilot.press("j")
+        await pilot.press("G")
 
-    assert snap_compare(APP, terminal_size=(170, 45), run_before=select)
-
-
-def test_connection_view_with_server_push(snap_compare, capture):
-    capture("nghttp-server-push.pcap")
-
-    async def connection(pilot):
-        await pilot.press("c")
-
-    assert snap_compare(APP, terminal_size=(170, 45), run_before=connection)
+    assert snap_compare(APP, terminal_size=size, run_before=select)
 
 
-def test_unary_grpc_timeline(snap_compare, capture):
-    capture("grpc-unary.pcap")
-    assert snap_compare(APP, terminal_size=(170, 45))
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_problems_view(snap_compare, capture, size):
+    capture("findings")
+    assert snap_compare(APP, terminal_size=size, press=["p"])
 
 
-def test_bidi_streaming_grpc_timeline(snap_compare, capture):
-    capture("grpc-bidi-streaming.pcap")
-    assert snap_compare(APP, terminal_size=(170, 45))
-
-
-def test_help_screen(snap_compare, capture):
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help_screen(snap_compare, capture, size):
     capture("curl-h2c-upgrade.pcap")
-    assert snap_compare(APP, terminal_size=(170, 45), press=["question_mark"])
-
-
-assert os  # the env var above selects the capture in the app module
+    assert snap_compare(APP, terminal_size=size, press=["question_mark"])

@@ -28,6 +28,18 @@ def wait_for(name: str, *texts: str, timeout: float = 30) -> str:
     raise AssertionError(f"none of {texts!r} appeared; the screen was:\n{shown}")
 
 
+def wait_gone(name: str, text: str, timeout: float = 30) -> str:
+    """The screen once `text` has left it (an AssertionError with the screen if it stays)."""
+    deadline = time.time() + timeout
+    shown = screen(name)
+    while text in shown and time.time() < deadline:
+        time.sleep(0.1)
+        shown = screen(name)
+    if text in shown:
+        raise AssertionError(f"{text!r} stayed on the screen:\n{shown}")
+    return shown
+
+
 def keys(name: str, *sequence: str) -> None:
     subprocess.run(["tmux", "send-keys", "-t", name, *sequence], check=True)
 

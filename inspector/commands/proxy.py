@@ -24,6 +24,7 @@ from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.server_names import shown
 from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls, prepare_keylog
+from inspector.rpc.schema import load_schema
 from inspector.views.headless import PREFIX, HeadlessPrinter
 
 if TYPE_CHECKING:
@@ -122,6 +123,9 @@ def _tui_app_class() -> type:
 
 async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str | None,
                  source: LiveSource, app_class: type | None) -> None:
+    schema = load_schema(getattr(args, "proto", None))  # a bad schema is bad input: before listening
+    if schema is not None:
+        source.session.calls.use_schema(schema)
     loop = asyncio.get_running_loop()
     relay = Relay(settings, source)
     if settings.client_certificates is not None:

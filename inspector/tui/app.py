@@ -1,9 +1,12 @@
-"""The h2inspect TUI: streams on the left, the chosen stream's timeline and the
-chosen frame's detail on the right.
+"""The h2inspect TUI: streams on the left, the chosen stream's frames (a list or
+a ladder) and the chosen frame's detail on the right, the findings a key away.
 
-It reads the model and is told nothing about where it came from: a capture
-loads in the background (`loader`), a live proxy session just grows; either
-way the views pick up new frames as they appear.
+The app composes the widgets (`tui/widgets/`) and routes their messages; each
+widget keeps its own state (the stream list its filter and sort, a frame view
+its selection, filters and clock, the detail its frame). The app is told
+nothing about where the session came from: a capture loads in the background
+(`loader`), a live proxy session just grows; either way the views pick up new
+frames and findings as they appear.
 """
 
 from __future__ import annotations
@@ -11,64 +14,63 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import App as TextualApp
 from textual.app import ComposeResult, CSSPathType, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.screen import ModalScreen
+from textual.events import Resize
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from inspector.capture.load import CaptureLoader
-from inspector.http2 import frames as F
-from inspector.model import Direction, Session
-from inspector.tui.describe import StreamSummary, frame_detail, frame_row, summarize
-from inspector.tui.detail_words import WORDS
-from inspector.tui.lanes import Lanes, LaneTracker
-from inspector.tui.widgets.row_list import RowList
+from inspector.model import Finding, Session, Severity
+from inspector.rpc.schema import Schema
+from inspector.tui.columns import TIME_MODES
+from inspector.tui.describe import count_words
+from inspector.tui.query import GotoError, SearchProgress, goto, search
+from inspector.tui.save import SaveError, Scope, format_of, save
+from inspector.tui.widgets.boxes import Box, SaveScreen
+from inspector.tui.widgets.frame_detail import FrameDetail
+from inspector.tui.widgets.frame_rows import (
+    DIRECTION_FILTERS,
+    FLAG_FILTERS,
+    TYPE_FILTERS,
+    FrameRows,
+    Selection,
+)
+from inspector.tui.widgets.help import HelpScreen
+from inspector.tui.widgets.ladder import Ladder
+from inspector.tui.widgets.problems import ProblemsScreen
+from inspector.tui.widgets.stream_list import SORTS, StreamList
+from inspector.tui.widgets.timeline import Timeline
 
-TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
-DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
-FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
-SORTS = ("stream id", "frames", "bytes", "duration")  # s cycles through these
 DETAIL_SETTLE = 0.03  # seconds between cursor moves that make them one burst
-_TYPE_STYLE = {"HEADERS": "bold green", "DATA": "bold cyan", "RST_STREAM": "bold red", "GOAWAY": "bold red",
-               "SETTINGS": "yellow", "WINDOW_UPDATE": "yellow", "PING": "yellow", "PUSH_PROMISE": "bold magenta",
-               "CONTINUATION": "green"}
+STACKED_BELOW = 100  # columns: below this the stream list sits above the timeline
+COMPACT_BELOW = 140  # columns: below this the stream list shows id, method and status only
+THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "solarized-light")
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
-HELP = """\
-h2inspect — keys
-
-  ↑ ↓  j k        move in the focused list        PgUp PgDn  a page
-  g G  Home End   first / last row                Enter      open the stream / frame
-  Tab  Shift+Tab  next / previous pane            mouse      click to select, scroll
-  c               connection view: every frame of the connection, a lane per open stream
-  /               search headers and payloads in the timeline; n / N next / previous match
-  f               filter the timeline by type: all, HEADERS, DATA, control (stream 0 and others)
-  d               filter the timeline by direction: all, client, server
-  e               filter the timeline by flag: END_STREAM, END_HEADERS, ACK, PADDED, PRIORITY
-  s               sort streams: id, frames, bytes, duration
-  type in the box above the streams to filter them (method, path, status, state)
-  Esc             clear search and filters
-  ?               this help                       q          quit
-
-Words always say what a frame is; colour only helps. An HTTP/2 stream is not a
-gRPC stream: every call, unary too, is one HTTP/2 stream.
-"""
+__all__ = ["App", "DIRECTION_FILTERS", "FLAG_FILTERS", "SORTS", "TYPE_FILTERS"]
 
 
-class HelpScreen(ModalScreen[None]):
-    """Every binding, in one place."""
+@dataclass(slots=True)
+class SearchState:
+    """The search across every stream: what was asked, the matches so far, how far it got."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
-
-    def compose(self) -> ComposeResult:
-        yield Static(HELP, id="help")
+    needle: str = ""
+    matches: list[int] = field(default_factory=list)  # FrameLog indexes, in capture order
+    done: int = 0
+    total: int = 0
+    running: bool = False
+    position: int = -1  # which match the cursor is on (-1: none yet)
 
 
 class App(TextualApp[None]):
@@ -78,70 +80,176 @@ class App(TextualApp[None]):
     TITLE = "h2inspect"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
-        Binding("c", "connection_view", "Connection view"),
+        Binding("l", "toggle_ladder", "List/ladder"),
+        Binding("c", "connection_view", "Connection"),
+        Binding("z", "zoom", "Zoom"),
+        Binding("p,exclamation_mark", "problems", "Problems"),
         Binding("slash", "search", "Search"),
         Binding("n", "next_match(1)", "Next", show=False),
         Binding("N", "next_match(-1)", "Prev", show=False),
-        Binding("f", "type_filter", "Type filter"),
-        Binding("d", "direction_filter", "Direction"),
-        Binding("e", "flag_filter", "Flag filter"),
-        Binding("s", "sort", "Sort"),
+        Binding("colon", "goto", "Go to"),
+        Binding("F", "focus_filter", "Filter streams", show=False),
+        Binding("f", "type_filter", "Type", show=False),
+        Binding("d", "direction_filter", "Direction", show=False),
+        Binding("e", "flag_filter", "Flag", show=False),
+        Binding("s", "sort", "Sort", show=False),
+        Binding("t", "time_mode", "Time"),
+        Binding("w", "save(0)", "Save"),
+        Binding("W", "save(1)", "Save session", show=False),
+        Binding("y", "copy_detail", "Copy", show=False),
+        Binding("Y", "copy_value", "Copy value", show=False),
+        Binding("T", "next_theme", "Theme", show=False),
         Binding("escape", "clear", "Clear", show=False),
     ]
 
-    def __init__(self, session: Session, loader: CaptureLoader | None = None, title: str | None = None) -> None:
+    def __init__(self, session: Session, loader: CaptureLoader | None = None, title: str | None = None,
+                 schema: Schema | None = None) -> None:
         super().__init__()
         self.session = session
         self.loader = loader
+        if schema is not None:
+            session.calls.use_schema(schema)
         self.sub_title = title or session.name
-        self.entries: list[tuple[int, int | None]] = []  # (conn, stream id) or (conn, None) for a connection
-        self.selected: tuple[int, int | None] | None = None  # what the timeline shows
-        self.timeline: list[int] = []  # FrameLog indexes on screen
-        self.type_filter = 0
-        self.direction_filter = 0
-        self.flag_filter = 0
-        self.sort = 0
-        self.filter_text = ""
-        self.matches: list[int] = []  # timeline rows that match the search
-        self._matched: set[int] = set()
-        self.search_text = ""
         self.loaded = loader is None
-        self.detail: list[str] = []
-        self.detail_lang = "en"  # the frame detail's language (the tutorial's Japanese mode sets "ja")
+        self.search_state = SearchState()
+        self.message = ""  # what the last key did, when it says so in the status line
+        self.ladder = False  # which frame view shows: the list or the ladder
         self._detail_timer: Timer | None = None
-        self._last_move = 0.0  # when the timeline cursor last moved (time.monotonic)
+        self._spinner: Timer | None = None
+        self._last_move = 0.0  # when a frame view's cursor last moved (time.monotonic)
         self._seen = (-1, -1)
         self._status = ""
-        self._summaries: dict[tuple[int, int], StreamSummary] = {}
-        self._lanes: Lanes | None = None  # the connection view's swimlanes, by unfiltered row
-        self._lane_tracker: LaneTracker | None = None
-        self._lane_rows: list[int] = []  # the unfiltered rows the tracker has seen
-        self._lane_pos: dict[int, int] | None = None  # frame -> unfiltered row, when a filter hides some
+        self._title_text = ""
+        self._findings_seen = 0
+        self.findings_by_frame: dict[int, list[Finding]] = {}
+        self._frame_marks: dict[int, Severity] = {}
+        self._stream_marks: dict[tuple[int, int], Severity] = {}
 
-    # ---- layout ---------------------------------------------------------------
+    # ---- layout: the tutorial composes the parts it needs ------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
-        with Horizontal():
-            with Vertical(id="left"):
-                yield Input(placeholder="type to filter streams", id="filter")
-                yield RowList(id="streams")
-            with Vertical(id="right"):
-                yield Static(id="timeline-title")
-                yield RowList(id="timeline")
-                yield RowList(id="detail")
-        yield Input(placeholder="search headers and payloads (Enter)", id="search")
+        yield from self.status_bar()
+        with Horizontal(id="main"):
+            yield from self.stream_pane()
+            yield from self.frame_pane()
+        yield from self.boxes()
         yield Footer()
 
+    def status_bar(self) -> Iterator[Widget]:
+        yield Static(id="status")
+
+    def stream_pane(self) -> Iterator[Widget]:
+        with Vertical(id="left"):
+            yield Static(id="streams-title")
+            yield Box(placeholder="filter streams: words or grpc-status!=0 (F)", id="filter")
+            yield StreamList(self.session, id="streams")
+
+    def frame_pane(self) -> Iterator[Widget]:
+        with Vertical(id="right"):
+            yield Static(id="timeline-title")
+            yield Timeline(self.session, id="timeline")
+            yield Ladder(self.session, id="ladder")
+            yield FrameDetail(self.session, id="detail")
+
+    def boxes(self) -> Iterator[Widget]:
+        yield Box(placeholder="search headers, payloads and gRPC messages of every stream (Enter; Esc leaves)",
+                  id="search", classes="popup")
+        yield Box(placeholder="go to: a stream (12 or s12), a frame (f40), a packet (p7); Esc leaves",
+                  id="goto", classes="popup")
+
+    def _widget(self, selector: str, kind: type) -> Widget | None:
+        try:
+            return self.query_one(selector, kind)
+        except (NoMatches, ScreenStackError):
+            return None
+
+    @property
+    def streams(self) -> StreamList | None:
+        return self._widget("#streams", StreamList)  # type: ignore[return-value]
+
+    @property
+    def timeline_view(self) -> Timeline:
+        return self.query_one("#timeline", Timeline)
+
+    @property
+    def ladder_view(self) -> Ladder | None:
+        return self._widget("#ladder", Ladder)  # type: ignore[return-value]
+
+    @property
+    def frame_view(self) -> FrameRows:
+        """The frame view on screen: the list or the ladder."""
+        ladder = self.ladder_view
+        return ladder if self.ladder and ladder is not None else self.timeline_view
+
+    @property
+    def detail_view(self) -> FrameDetail:
+        return self.query_one("#detail", FrameDetail)
+
+    @property
+    def selected(self) -> Selection | None:
+        """The stream or connection the frame view shows."""
+        return self.frame_view.state.selection
+
+    @property
+    def detail(self) -> list[str]:
+        """The frame detail's lines (for tests and the tutorial)."""
+        return self.detail_view.detail.lines()
+
+    def detail_text(self) -> str:
+        """The frame detail as shown (for tests and the tutorial)."""
+        return self.detail_view.text()
+
     def on_mount(self) -> None:
-        self.query_one("#search", Input).display = False
-        self.query_one("#streams", RowList).focus()
-        self.query_one("#timeline", RowList).follow = self._follow_cursor
+        for box in self.query(".popup"):
+            box.display = False
+        ladder = self.ladder_view
+        if ladder is not None:
+            ladder.display = False
+        for view in self._frame_views():
+            view.follow = self._follower(view)
+        self.detail_view.findings_of = lambda frame: self.findings_by_frame.get(frame, [])
+        streams = self.streams
+        (streams or self.timeline_view).focus()
+        self._layout_for(self.size.width)
         self._refresh()
         if self.loader is not None:
-            self.run_worker(self._load(), exclusive=True)
+            self.run_worker(self._load(), exclusive=True, group="load")
         self.set_interval(0.5, self._refresh)  # a live session grows on its own
+
+    def _follower(self, view: FrameRows) -> Callable[[int], None]:
+        return lambda row: self._follow_cursor(view, row)
+
+    def _frame_views(self) -> list[FrameRows]:
+        ladder = self.ladder_view
+        return [self.timeline_view] + ([ladder] if ladder is not None else [])
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout_for(event.size.width)
+
+    def _layout_for(self, width: int) -> None:
+        """Stacked below STACKED_BELOW columns, a narrow stream list below COMPACT_BELOW."""
+        self.screen.set_class(width < STACKED_BELOW, "-stacked")
+        self.screen.set_class(STACKED_BELOW <= width < COMPACT_BELOW, "-compact")
+        streams = self.streams
+        if streams is not None:
+            streams.compact = width < COMPACT_BELOW
+            self._size_stream_pane(width)
+
+    def _size_stream_pane(self, width: int | None = None) -> None:
+        """The stream list as wide as its rows need, up to 46% of the screen (30% narrowed),
+        so the timeline gets the rest."""
+        streams, left = self.streams, self._widget("#left", Vertical)
+        if streams is None or left is None:
+            return
+        width = width or self.size.width
+        if width < STACKED_BELOW:
+            left.styles.width = "100%"
+            return
+        most = width * 46 // 100
+        share = min(most, max(width * 30 // 100, streams.least_width())) if streams.compact else most
+        left.styles.width = max(30, min(share, streams.wanted_width() + 1))
 
     async def _load(self) -> None:
         """Decode the capture in small batches, letting the screen breathe between them."""
@@ -166,11 +274,11 @@ class App(TextualApp[None]):
     def on_unmount(self) -> None:
         gc.unfreeze()  # a process that goes on (a test run) gets the memory of its cycles back
 
-    # ---- keeping the views in step with the model -------------------------------
+    # ---- keeping the views in step with the model -------------------------------------------
 
     def _progress(self) -> str:
         if self.loaded:
-            return "loaded"
+            return "loaded" if self.loader is not None or self.session.complete else "live"
         reader = self.loader.reader if self.loader else None
         if reader is None or not reader.packet_ends:
             return "loading"
@@ -188,25 +296,60 @@ class App(TextualApp[None]):
         if not self._alive():
             return
         session = self.session
-        problems = len(session.findings)
-        self._set_status(
-            f" {session.name}   {len(session.connections)} connections   {len(session.frames)} frames   "
-            f"{problems} decode problem{'s' if problems != 1 else ''}   {self._progress()}"
-            + (f"   sort: {SORTS[self.sort]}" if self.sort else ""))
-        streams = sum(len(c.streams) for c in session.connections) + len(session.connections)
-        state = (streams, len(session.frames))
+        self._read_findings()
+        self._set_status()
+        streams_count = sum(len(c.streams) for c in session.connections) + len(session.connections)
+        state = (streams_count, len(session.frames))
         if state == self._seen:
             return
         self._seen = state
-        self._summaries.clear()
-        self._rebuild_streams()
-        if self.selected is None and self.entries:
-            first = next((e for e in self.entries if e[1] is not None), self.entries[0])
-            self._show(first)
+        streams = self.streams
+        if streams is not None:
+            streams.model_changed()
+            self._streams_title()
+            self._size_stream_pane()
+        if self.selected is None:
+            first: Selection | None = next(((c.index, sid) for c in session.connections
+                                            for sid in sorted(c.streams) if sid), None)
+            if first is None and session.connections:
+                first = (session.connections[0].index, None)
+            if first is not None:
+                self.show(first)
         else:
-            self._rebuild_timeline(keep=True)
+            self.frame_view.rebuild(self.frame_view.current_frame(), keep=True)
+            self._title()
 
-    def _set_status(self, words: str) -> None:
+    def _read_findings(self) -> None:
+        """New findings: their marks on frames and streams (the detail and the lists show them)."""
+        findings = self.session.findings
+        if len(findings) == self._findings_seen:
+            return
+        log = self.session.frames
+        for finding in findings[self._findings_seen:]:
+            severity = Severity(finding.severity)
+            conn, sid = finding.conn, finding.stream_id
+            if finding.frame is not None and finding.frame < len(log):
+                self.findings_by_frame.setdefault(finding.frame, []).append(finding)
+                self._frame_marks[finding.frame] = max(severity, self._frame_marks.get(finding.frame, severity))
+                conn, sid = log.conn[finding.frame], log.stream_id[finding.frame]
+            if conn is not None:
+                key = (conn, sid or 0)
+                self._stream_marks[key] = max(severity, self._stream_marks.get(key, severity))
+        self._findings_seen = len(findings)
+        for view in self._frame_views():
+            view.set_marks(marks=self._frame_marks)
+        streams = self.streams
+        if streams is not None:
+            streams.marks = self._stream_marks
+            streams.redraw()
+        if self.detail_view.frame is not None:
+            self.detail_view.show(self.detail_view.frame)
+
+    def _set_status(self) -> None:
+        session = self.session
+        words = (f" {session.name} · {len(session.connections)} connections · {len(session.frames)} frames · "
+                 f"{count_words(session.findings)} (p) · {self._progress()}"
+                 + (f" · {self.message}" if self.message else ""))
         # A timer asks twice a second: the same words are not drawn again, and new ones
         # need no layout, since the stylesheet fixes the line's size (a layout would
         # also repaint every scrollbar on screen, in the middle of someone's key press).
@@ -214,163 +357,79 @@ class App(TextualApp[None]):
             self._status = words
             self.query_one("#status", Static).update(Text(words), layout=False)
 
-    def _summary(self, conn_index: int, stream_id: int) -> StreamSummary:
-        key = (conn_index, stream_id)
-        summary = self._summaries.get(key)
-        if summary is None:
-            stream = self.session.stream(conn_index, stream_id)
-            assert stream is not None, "a listed stream is in the model"
-            summary = self._summaries[key] = summarize(self.session, stream)
-        return summary
+    def say(self, words: str) -> None:
+        """Put what a key did in the status line."""
+        self.message = words
+        self._set_status()
 
-    def _rebuild_streams(self) -> None:
-        entries: list[tuple[int, int | None]] = []
-        needle = self.filter_text.lower()
-        for conn in self.session.connections:
-            ids = [sid for sid in conn.streams if sid]
-            if needle:
-                ids = [sid for sid in ids if needle in self._summary(conn.index, sid).text().lower()]
-            if self.sort:
-                key = {1: lambda s: -s.frames, 2: lambda s: -s.data_bytes, 3: lambda s: -s.duration}[self.sort]
-                ids.sort(key=lambda sid: key(self._summary(conn.index, sid)))
-            else:
-                ids.sort()
-            if ids or not needle:
-                entries.append((conn.index, None))
-                entries += [(conn.index, sid) for sid in ids]
-        self.entries = entries
-        self.query_one("#streams", RowList).set_rows(len(entries), self._stream_row, width=160)
-
-    def _stream_row(self, i: int) -> list[tuple[str, str]]:
-        conn_index, sid = self.entries[i]
-        conn = self.session.connection(conn_index)
-        assert conn is not None, "a listed connection is in the model"
-        if sid is None:
-            return [(f"conn {conn_index}  {conn.client} → {conn.server}  {conn.protocol}  "
-                     f"{conn.frame_count} frames  {len(conn.streams)} streams", "bold")]
-        s = self._summary(conn_index, sid)
-        status_style = "red" if any(w in s.status for w in ("grpc ", ":status 4", ":status 5")) and \
-            "OK" not in s.status else "green"
-        return [(f"{s.stream_id:>6} ", ""), (f"{s.what[-34:]:<34}", "bold"), (f" {s.status:<13}", status_style),
-                (f" {s.style:<17}", "magenta"), (f" {s.state:<18}", "dim"),
-                (f" {s.frames:>5} fr {s.data_bytes:>8} B", "")]
-
-    # ---- the timeline -------------------------------------------------------------
-
-    def _show(self, entry: tuple[int, int | None]) -> None:
-        self.selected = entry
-        self._rebuild_timeline(keep=False)
-
-    def _frames_of_selection(self) -> list[int]:
-        if self.selected is None:
-            return []
-        conn_index, sid = self.selected
-        if sid is None:  # the connection view: every frame of the connection, all streams
-            conns = self.session.frames.column("conn")
-            return [i for i in range(len(conns)) if conns[i] == conn_index]
-        return list(self.session.stream_frames.of(conn_index, sid))
-
-    def _swimlanes(self, rows: list[int], shown: list[int]) -> None:
-        """Lanes over every frame of the connection (a filter must not hide a stream's end), extended
-        as the view grows rather than redone."""
-        tracker = self._lane_tracker
-        if tracker is None or tracker.rows > len(rows) or rows[:tracker.rows] != self._lane_rows[:tracker.rows] \
-                or (rows and tracker.rows and self.session.frames.conn[rows[0]] !=
-                    self.session.frames.conn[self._lane_rows[0]]):
-            tracker = self._lane_tracker = LaneTracker(self.session.frames)
-        self._lane_rows = rows
-        self._lanes = tracker.extend(rows)
-        self._lane_pos = None if len(shown) == len(rows) else {frame: pos for pos, frame in enumerate(rows)}
-
-    def _rebuild_timeline(self, keep: bool) -> None:
-        indexes = self._frames_of_selection()
-        unfiltered = indexes
-        log = self.session.frames
-        wanted_type = TYPE_FILTERS[self.type_filter]
-        if wanted_type == "control":
-            indexes = [i for i in indexes if log.type_code[i] not in (F.FrameType.DATA, F.FrameType.HEADERS)]
-        elif wanted_type is not None:
-            code = F.FrameType[wanted_type]
-            indexes = [i for i in indexes if log.type_code[i] == code]
-        wanted_dir = DIRECTION_FILTERS[self.direction_filter]
-        if wanted_dir is not None:
-            indexes = [i for i in indexes if log.direction[i] == wanted_dir]
-        wanted_flag = FLAG_FILTERS[self.flag_filter]
-        if wanted_flag is not None:
-            types, flags = log.type_code, log.flags
-            indexes = [i for i in indexes if wanted_flag in F.flag_names(types[i], flags[i])]
-        self.timeline = indexes
-        if self.selected is not None and self.selected[1] is None:
-            self._swimlanes(unfiltered, indexes)
-        else:
-            self._lanes = None
-        origin = log.time[indexes[0]] if indexes else 0.0
-        if self.selected is not None and self.selected[1] is not None:
-            all_frames = self.session.stream_frames.of(*self.selected)  # type: ignore[arg-type]
-            origin = log.time[all_frames[0]] if len(all_frames) else origin
-        self._origin = origin
-        timeline = self.query_one("#timeline", RowList)
-        timeline.set_rows(len(indexes), self._timeline_row, keep_cursor=keep, width=220)
-        self._title()
-        if indexes:
-            self._detail(indexes[min(timeline.cursor, len(indexes) - 1)])
-        else:
-            self._detail_lines([WORDS[self.detail_lang]["no_frames"]])
+    def _streams_title(self) -> None:
+        streams = self.streams
+        title = self._widget("#streams-title", Static)
+        if streams is not None and isinstance(title, Static):
+            title.update(Text(" " + streams.words()), layout=False)
 
     def _title(self) -> None:
-        if self.selected is None:
-            return
-        conn_index, sid = self.selected
-        what = f"connection {conn_index}: all streams on one time axis, a lane each (first lane: stream 0)" \
-            if sid is None else \
-            f"stream {sid} of connection {conn_index}"
-        direction = DIRECTION_FILTERS[self.direction_filter]  # Direction.CLIENT is 0: test for None, not truth
-        filters = [x for x in (TYPE_FILTERS[self.type_filter],
-                               f"from {direction.label}" if direction is not None else None,
-                               FLAG_FILTERS[self.flag_filter] and f"flag {FLAG_FILTERS[self.flag_filter]}") if x]
-        search = f"   search '{self.search_text}': {len(self.matches)} matches" if self.search_text else ""
-        self.query_one("#timeline-title", Static).update(Text(
-            f" {what}   {len(self.timeline)} frames" + (f"   filter: {', '.join(filters)}" if filters else "")
-            + search + "   (client ──▶ on the left, ◀── server on the right)", style="bold"),
-            layout=False)  # one line, sized by the stylesheet
+        view = self.frame_view
+        words = view.title() + f" · {'ladder' if self.ladder else 'list'} (l)"
+        search = self._search_words()
+        if search:
+            words += " · " + search
+        if words != self._title_text:
+            self._title_text = words
+            title = self._widget("#timeline-title", Static)
+            if isinstance(title, Static):
+                title.update(Text(words), layout=False)  # one line, sized by the stylesheet
 
-    def _timeline_row(self, i: int) -> list[tuple[str, str]]:
-        frame = self.session.frames[self.timeline[i]]
-        connection_view = self.selected is not None and self.selected[1] is None
-        when, arrow, rest = frame_row(self.session, frame, self._origin, with_stream=connection_view)
-        mark = "●" if i in self._matched else " "
-        lane = (f"{arrow:<13}", "cyan") if frame.direction is Direction.CLIENT else \
-            (f"{arrow:>13}", "magenta")
-        type_name, rest_words = rest[:13], rest[13:]
-        swimlanes = []
-        if self._lanes is not None:
-            pos = i if self._lane_pos is None else self._lane_pos[self.timeline[i]]
-            swimlanes = [(self._lanes.cells(pos, frame.type_code) + " ", "green")]
-        return [(mark, "bold yellow"), (when, "dim"), (" ", ""), *swimlanes, lane, (" ", ""),
-                (type_name, _TYPE_STYLE.get(frame.type_name, "bold")), (rest_words, "")]
+    def _search_words(self) -> str:
+        s = self.search_state
+        if not s.needle:
+            return ""
+        if s.running:
+            spin = SPINNER[int(time.monotonic() * 10) % len(SPINNER)]
+            return (f"searching '{s.needle}' {spin} {100 * s.done // max(1, s.total)}% · "
+                    f"{len(s.matches)} matches so far")
+        log = self.session.frames
+        streams = len({(log.conn[i], log.stream_id[i]) for i in s.matches})
+        where = f", match {s.position + 1} of {len(s.matches)}" if s.position >= 0 else ""
+        return f"search '{s.needle}': {len(s.matches)} matches in {streams} streams{where} (n/N)"
 
-    def _detail(self, index: int) -> None:
-        self._detail_lines(frame_detail(self.session, self.session.frames[index], self.detail_lang))
+    # ---- showing a stream, a connection, a frame -----------------------------------------------
 
-    def _detail_lines(self, lines: list[str]) -> None:
-        # A line-API list, not a Static: a new frame's detail repaints without a layout pass.
-        self.detail = lines
-        self.query_one("#detail", RowList).set_rows(len(lines), lambda i: [(lines[i], "")], keep_cursor=False,
-                                                    width=max(map(len, lines)) + 1)
+    def show(self, selection: Selection, frame: int | None = None) -> None:
+        """Show a stream or a connection in the frame view, the cursor on `frame` if given."""
+        view = self.frame_view
+        view.apply(replace(view.state, selection=selection), frame)
+        self.search_state.position = -1 if frame is None else self.search_state.position
+        if not view.frames:
+            self.detail_view.show(None)
+        self._title()
 
-    def detail_text(self) -> str:
-        """The frame detail as shown (for tests and the tutorial)."""
-        return "\n".join(self.detail)
+    def jump(self, conn: int, stream_id: int | None, frame: int | None = None) -> None:
+        """Go to a stream (or a connection) and a frame, clearing a filter that would hide them."""
+        selection: Selection = (conn, stream_id)
+        view = self.frame_view
+        self.show(selection, frame)
+        if frame is not None and view.current_frame() != frame:
+            view.apply(replace(view.state, type_filter=0, direction_filter=0, flag_filter=0), frame)
+            self.say("filters cleared to show the frame")
+        streams = self.streams
+        if streams is not None and not streams.select(selection):
+            box = self._widget("#filter", Box)
+            if isinstance(box, Box) and box.value:
+                box.value = ""
+                streams.set_filter("")
+                self._streams_title()
+            streams.select(selection)
+        view.focus()
+        self._title()
 
-    # ---- events and actions -----------------------------------------------------------
-
-    def _follow_cursor(self, row: int) -> None:
+    def _follow_cursor(self, view: FrameRows, row: int) -> None:
         # A lone move (G, a click, one j) draws the detail in the same screen update as
-        # the timeline: one compositor pass per key. In a burst (holding j) the detail is
-        # drawn once, when the keys settle, so the timeline keeps up with the keys.
-        if row >= len(self.timeline):
+        # the frame view: one compositor pass per key. In a burst (holding j) the detail is
+        # drawn once, when the keys settle, so the view keeps up with the keys.
+        if view is not self.frame_view or row >= len(view.frames):
             return
-        index = self.timeline[row]
+        index = view.frames[row]
         now = time.monotonic()
         in_burst = now - self._last_move < DETAIL_SETTLE
         self._last_move = now
@@ -378,100 +437,290 @@ class App(TextualApp[None]):
             self._detail_timer.stop()
             self._detail_timer = None
         if in_burst:
-            self._detail_timer = self.set_timer(DETAIL_SETTLE, lambda: self._detail(index))
+            self._detail_timer = self.set_timer(DETAIL_SETTLE, lambda: self.detail_view.show(index))
         else:
-            self._detail(index)
+            self.detail_view.show(index)
 
-    @on(RowList.Highlighted, "#streams")
-    @on(RowList.Chosen, "#streams")
-    def _stream_chosen(self, event: RowList.Highlighted) -> None:
-        if event.index < len(self.entries):
-            self._show(self.entries[event.index])
-            if isinstance(event, RowList.Chosen):
-                self.query_one("#timeline", RowList).focus()
+    # ---- messages from the widgets ----------------------------------------------------------------
+
+    @on(StreamList.Selected)
+    def _stream_selected(self, event: StreamList.Selected) -> None:
+        if event.entry != self.selected:
+            self.show(event.entry)
+        if event.chosen:
+            self.frame_view.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
-        self._rebuild_streams()
+        streams = self.streams
+        if streams is not None:
+            streams.set_filter(event.value)
+            self._streams_title()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        streams = self.streams
+        if streams is not None:
+            streams.focus()
+
+    @on(Box.Left)
+    def _box_left(self, event: Box.Left) -> None:
+        box = event.box
+        if box.has_class("popup"):
+            box.display = False
+            self.frame_view.focus()
+        else:
+            (self.streams or self.frame_view).focus()
 
     @on(Input.Submitted, "#search")
-    def _search(self, event: Input.Submitted) -> None:
-        self.search_text = event.value
+    def _search_submitted(self, event: Input.Submitted) -> None:
         event.input.display = False
-        self._find(event.value)
-        self.query_one("#timeline", RowList).focus()
-        if self.matches:
-            self.query_one("#timeline", RowList).move_to(self.matches[0])
+        self.frame_view.focus()
+        self.start_search(event.value)
 
-    def _find(self, needle: str) -> None:
-        session, log = self.session, self.session.frames
-        self.matches = []
+    @on(Input.Submitted, "#goto")
+    def _goto_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        text = event.value
+        event.input.value = ""
+        self.frame_view.focus()
+        selection = self.selected
+        try:
+            target = goto(self.session, text, selection[0] if selection else None)
+        except GotoError as exc:
+            self.say(str(exc))
+            return
+        self.jump(target.conn, target.stream_id, target.frame)
+        self.say(f"went to {target.words}")
+
+    # ---- search -------------------------------------------------------------------------------------
+
+    def start_search(self, needle: str) -> None:
+        """Search every stream for `needle` in a worker; the title shows how far it got."""
+        self.search_state = SearchState(needle, running=bool(needle), total=len(self.session.frames))
+        for view in self._frame_views():
+            view.set_marks(matches=set())
         if needle:
-            low, raw = needle.lower(), needle.encode()
-            for row, index in enumerate(self.timeline):
-                hb = log.header_block[index]
-                if hb >= 0 and any(low in n.lower() or low in v.lower()
-                                   for n, v in session.header_blocks.headers[hb]):
-                    self.matches.append(row)
-                elif log.length[index] and raw in session.frame_payload(log[index]):
-                    self.matches.append(row)
-        self._matched = set(self.matches)
-        timeline = self.query_one("#timeline", RowList)
-        timeline.set_rows(len(self.timeline), self._timeline_row, width=220)
+            self._spinner = self.set_interval(0.1, self._title)
+            self._search_worker(needle)
+        self._title()
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search_worker(self, needle: str) -> None:
+        state = self.search_state
+        progress = SearchProgress(0, 0, [])
+        for progress in search(self.session, needle):
+            if self.search_state is not state:
+                return  # a newer search took over
+            state.done, state.total = progress.done, progress.total
+            state.matches = list(progress.matches)
+        self.call_from_thread(self._search_done, state, progress.matches)
+
+    def _search_done(self, state: SearchState, matches: list[int]) -> None:
+        if state is not self.search_state:
+            return
+        state.matches, state.running = matches, False
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+        found = set(matches)
+        for view in self._frame_views():
+            view.set_marks(matches=found)
+        if matches:
+            self.action_next_match(1)
         self._title()
 
     def action_next_match(self, step: int) -> None:
-        if not self.matches:
+        """The next (or previous) match in capture order, whichever stream it is on."""
+        s = self.search_state
+        if not s.matches:
+            self.say(f"no matches for '{s.needle}'" if s.needle else "search first with /")
             return
-        timeline = self.query_one("#timeline", RowList)
-        if step > 0:
-            target = next((m for m in self.matches if m > timeline.cursor), self.matches[0])
-        else:
-            target = next((m for m in reversed(self.matches) if m < timeline.cursor), self.matches[-1])
-        timeline.focus()
-        timeline.move_to(target)
+        here = self.frame_view.current_frame()
+        here = -1 if here is None else here
+        import bisect
 
-    def action_search(self) -> None:
-        box = self.query_one("#search", Input)
-        box.display = True
-        box.focus()
+        if step > 0:
+            pos = bisect.bisect_right(s.matches, here) if s.position >= 0 else bisect.bisect_left(s.matches, here)
+            pos = pos % len(s.matches)
+        else:
+            pos = (bisect.bisect_left(s.matches, here) - 1) % len(s.matches)
+        s.position = pos
+        frame = s.matches[pos]
+        log = self.session.frames
+        sid = log.stream_id[frame]
+        keep_connection = self.selected is not None and self.selected[1] is None and self.selected[0] == log.conn[frame]
+        self.jump(log.conn[frame], None if keep_connection or not sid else sid, frame)
+        s.position = pos
+        self._title()
+
+    # ---- actions --------------------------------------------------------------------------------------
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def action_connection_view(self) -> None:
-        if self.selected is None:
+    def action_toggle_ladder(self) -> None:
+        ladder = self.ladder_view
+        if ladder is None:
             return
-        conn_index, sid = self.selected
+        old = self.frame_view
+        had_focus = old.has_focus
+        self.ladder = not self.ladder
+        new = self.frame_view
+        new.apply(old.state, old.current_frame())
+        old.display, new.display = False, True
+        if had_focus:
+            new.focus()
+        self.say(f"the timeline as a {'ladder' if self.ladder else 'list'}")
+        self._title()
+
+    def action_connection_view(self) -> None:
+        selection = self.selected
+        if selection is None:
+            return
+        conn_index, sid = selection
+        view = self.frame_view
+        frame = view.current_frame()
         if sid is None:
-            stream = next((e for e in self.entries if e[0] == conn_index and e[1] is not None), None)
-            if stream is not None:
-                self._show(stream)
+            log = self.session.frames
+            own = log.stream_id[frame] if frame is not None else 0
+            streams = self.streams
+            entries = streams.entries if streams is not None else []
+            target = own or next((e[1] for e in entries if e[0] == conn_index and e[1] is not None), None)
+            if target:
+                self.jump(conn_index, target, frame if own else None)
         else:
-            self._show((conn_index, None))
+            self.jump(conn_index, None, frame)
+
+    def action_zoom(self) -> None:
+        left = self._widget("#left", Vertical)
+        if left is None:
+            return
+        if left.display:
+            self.frame_view.focus()  # not a box or a list that is about to hide
+        left.display = not left.display
+        self.say("the timeline takes the whole width (z again: streams back)" if not left.display
+                 else "the stream list is back")
+
+    def action_problems(self) -> None:
+        self.push_screen(ProblemsScreen(self.session), callback=self._finding_chosen)
+
+    def _finding_chosen(self, finding: Finding | None) -> None:
+        if finding is None:
+            return
+        log = self.session.frames
+        if finding.frame is not None and finding.frame < len(log):
+            sid = log.stream_id[finding.frame]
+            self.jump(log.conn[finding.frame], sid or None, finding.frame)
+            self.say(f"at the frame of: {finding.message}")
+        elif finding.conn is not None:
+            self.jump(finding.conn, finding.stream_id or None)
+            self.say(f"at the {'stream' if finding.stream_id else 'connection'} of: {finding.message}")
+        else:
+            self.say(f"this finding is about the whole session: {finding.message}")
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Box)
+        box.display = True
+        box.value = self.search_state.needle
+        box.focus()
+
+    def action_goto(self) -> None:
+        box = self.query_one("#goto", Box)
+        box.display = True
+        box.focus()
+
+    def action_focus_filter(self) -> None:
+        box = self._widget("#filter", Box)
+        if box is not None:
+            box.focus()
+
+    def _change(self, **changes: object) -> None:
+        self.frame_view.change(**changes)
+        if not self.frame_view.frames:
+            self.detail_view.show(None)
+        self._title()
 
     def action_type_filter(self) -> None:
-        self.type_filter = (self.type_filter + 1) % len(TYPE_FILTERS)
-        self._rebuild_timeline(keep=False)
+        state = self.frame_view.state
+        self._change(type_filter=(state.type_filter + 1) % len(TYPE_FILTERS))
 
     def action_direction_filter(self) -> None:
-        self.direction_filter = (self.direction_filter + 1) % len(DIRECTION_FILTERS)
-        self._rebuild_timeline(keep=False)
+        state = self.frame_view.state
+        self._change(direction_filter=(state.direction_filter + 1) % len(DIRECTION_FILTERS))
 
     def action_flag_filter(self) -> None:
-        self.flag_filter = (self.flag_filter + 1) % len(FLAG_FILTERS)
-        self._rebuild_timeline(keep=False)
+        state = self.frame_view.state
+        self._change(flag_filter=(state.flag_filter + 1) % len(FLAG_FILTERS))
+
+    def action_time_mode(self) -> None:
+        state = self.frame_view.state
+        mode = TIME_MODES[(TIME_MODES.index(state.time_mode) + 1) % len(TIME_MODES)]
+        self._change(time_mode=mode)
+        streams = self.streams
+        if streams is not None:
+            streams.redraw()
 
     def action_sort(self) -> None:
-        self.sort = (self.sort + 1) % len(SORTS)
-        self._rebuild_streams()
-        self._refresh()
+        streams = self.streams
+        if streams is not None:
+            streams.sort = (streams.sort + 1) % len(SORTS)
+            self._streams_title()
 
     def action_clear(self) -> None:
-        search = self.query_one("#search", Input)
-        if search.display:
-            search.display = False
-        self.type_filter = self.direction_filter = self.flag_filter = 0
-        self.search_text, self.matches, self._matched = "", [], set()
-        self._rebuild_timeline(keep=False)
+        for box in self.query(".popup"):
+            box.display = False
+        state = self.frame_view.state
+        self.search_state = SearchState()
+        for view in self._frame_views():
+            view.set_marks(matches=set())
+        self._change(type_filter=0, direction_filter=0, flag_filter=0)
+        if state != self.frame_view.state:
+            self.say("filters and search cleared")
+        else:
+            self.say("search cleared")
+
+    def action_save(self, whole: int) -> None:
+        selection = self.selected
+        scope = Scope(None, None) if whole or selection is None else Scope(*selection)
+        self.push_screen(SaveScreen(scope.words(), scope.file_name()),
+                         callback=lambda path: self._save_to(scope, path))
+
+    def _save_to(self, scope: Scope, path: str | None) -> None:
+        if not path:
+            self.say("not saved")
+            return
+        try:
+            format_of(path)
+        except SaveError as exc:
+            self.say(str(exc))
+            return
+        self.say(f"saving {scope.words()} to {path}…")
+        self._save_worker(scope, path)
+
+    @work(thread=True, group="save")
+    def _save_worker(self, scope: Scope, path: str) -> None:
+        try:
+            words = save(self.session, scope, path)
+        except SaveError as exc:
+            words = f"not saved: {exc}"
+        self.call_from_thread(self.say, words)
+
+    def action_copy_detail(self) -> None:
+        text = self.detail_text()
+        self.copy_to_clipboard(text)
+        self.say(f"copied the frame detail ({len(text.splitlines())} lines) to the clipboard (OSC 52)")
+
+    def action_copy_value(self) -> None:
+        value = self.detail_view.header_value()
+        if value is None:
+            self.say("put the detail's cursor on a header line (Tab to the detail, j/k) to copy its value")
+            return
+        self.copy_to_clipboard(value)
+        self.say(f"copied the header value '{value[:40]}' to the clipboard (OSC 52)")
+
+    def action_next_theme(self) -> None:
+        now = self.theme if self.theme in THEMES else THEMES[-1]
+        self.theme = THEMES[(THEMES.index(now) + 1) % len(THEMES)]
+        self.say(f"theme {self.theme}")
+

@@ -28,8 +28,13 @@ WORDS: dict[str, dict[str, str]] = {
         "after": "after this frame: stream {state}; connection windows client {conn_client}, server {conn_server}",
         "after_stream": "; stream windows client {stream_client}, server {stream_server}",
         "payload": "payload ({length} bytes):",
-        "more_bytes": "  ... {count} more bytes",
         "no_frames": "no frames",
+        "frame_number": ", frame {frame}",
+        "finding": "{mark} {severity}: {message} ({reference})",
+        "part_starts": "starts in this frame",
+        "part_continues": "continues in this frame",
+        "part_ends": "ends in this frame",
+        "part_cut_short": "cut short",
     },
     "ja": {
         "title": "{type_name} フレーム（タイプ 0x{type:02x}）{side}から、ストリーム {stream}、{length} バイト、"
@@ -47,8 +52,13 @@ WORDS: dict[str, dict[str, str]] = {
                  "サーバー {conn_server}",
         "after_stream": "；ストリームのウィンドウ クライアント {stream_client}、サーバー {stream_server}",
         "payload": "ペイロード（{length} バイト）：",
-        "more_bytes": "  ……残り {count} バイト",
         "no_frames": "フレームはまだありません",
+        "frame_number": "、フレーム {frame}",
+        "finding": "{mark} {severity}：{message}（{reference}）",
+        "part_starts": "このフレームで始まる",
+        "part_continues": "このフレームで続く",
+        "part_ends": "このフレームで終わる",
+        "part_cut_short": "途中で切れている",
     },
 }
 

@@ -15,13 +15,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Static
 
 from inspector.errors import InspectorError
-from inspector.model import FrameRecord
+from inspector.model import FrameRecord, Session
 from inspector.rpc.calls import GrpcCall
 from inspector.tui.app import App
+from inspector.tui.describe import FrameCells, frame_cells
 from inspector.tui.widgets.row_list import RowList
 from inspector.tutorial.exchange import Exchange, Lesson, LessonCall, lesson_calls
 from inspector.tutorial.notes import call_facts, explain, header_fields
@@ -47,33 +48,28 @@ class TutorialApp(App):
         super().__init__(exchange.session, title=f"tutorial: {', '.join(lesson.key for lesson in exchange.lessons)}")
         self.exchange = exchange
         self.lang = lang
-        self.detail_lang = lang
         self.call_number = 0  # which of the lessons' calls the timeline shows
         self._stopped = False
         self._lesson = Text()
         self._diagram = Text()
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
-        with Horizontal():
+        # The lesson pane where the ordinary App has its stream list: a lesson is about its calls.
+        yield from self.status_bar()
+        with Horizontal(id="main"):
             with VerticalScroll(id="lesson-side"):
                 yield Static(id="lesson")
                 yield Static(id="diagram")
-            with Vertical(id="right"):
-                yield Static(id="timeline-title")
-                yield RowList(id="timeline")
-                yield RowList(id="detail")
-            # The stream list of the ordinary App: present (its code uses it), not shown.
-            with Vertical(id="left"):
-                yield Input(id="filter")
-                yield RowList(id="streams")
-        yield Input(placeholder="search headers and payloads (Enter)", id="search")
+            yield from self.frame_pane()
+        yield from self.boxes()
         yield Footer()
 
     def on_mount(self) -> None:
+        self.detail_view.lang = self.lang
+        if self.lang != "en":
+            self.timeline_view.describe = self._cells
         super().on_mount()
-        self.query_one("#left").display = False
-        self.query_one("#timeline", RowList).focus()
+        self.timeline_view.focus()
         self._teach_pane()
         self._run_exchange()
 
@@ -101,29 +97,28 @@ class TutorialApp(App):
         if calls and self.call_number < len(calls):
             call = calls[self.call_number][2]
             if call is not None and self.selected != (call.conn, call.stream_id):
-                self._show((call.conn, call.stream_id))
-                self.query_one("#timeline", RowList).move_to(0)
+                self.show((call.conn, call.stream_id))
+                self.frame_view.move_to(0)
         self._teach_pane()
 
+    @property
+    def timeline(self) -> list[int]:
+        """The frames the timeline shows (FrameLog indexes)."""
+        return self.frame_view.frames
+
     def _current_frame(self) -> FrameRecord | None:
-        timeline = self.query_one("#timeline", RowList)
-        if not self.timeline:
-            return None
-        return self.session.frames[self.timeline[min(timeline.cursor, len(self.timeline) - 1)]]
+        index = self.frame_view.current_frame()
+        return self.session.frames[index] if index is not None else None
 
     @on(RowList.Highlighted, "#timeline")
     def _step_highlighted(self, event: RowList.Highlighted) -> None:
         self._teach_pane()
 
-    def _timeline_row(self, i: int) -> list[tuple[str, str]]:
-        """The ordinary row; in Japanese, its words are the lesson's Japanese labels."""
-        row = super()._timeline_row(i)
-        if self.lang == "en":
-            return row
-        index = self.timeline[i]
-        label = frame_label(self.session, index, self.lang)
-        words = label.split(" ", 1)[1] if " " in label else ""
-        return row[:-1] + [(f"{self.session.frames.length[index]:>7} B  {words}", "")]
+    def _cells(self, session: Session, frame: FrameRecord) -> FrameCells:
+        """The ordinary cells; in Japanese, what a frame carries is the lesson's Japanese label."""
+        cells = frame_cells(session, frame)
+        label = frame_label(session, frame.index, self.lang)
+        return cells._replace(meaning=label.split(" ", 1)[1] if " " in label else "")
 
     # ---- the lesson pane ---------------------------------------------------------------------
 
@@ -161,7 +156,7 @@ class TutorialApp(App):
         on_call = frame is not None and (frame.conn, frame.stream_id) == (call.conn, call.stream_id)
         if frame is not None:
             note = explain(self.session, frame, call_facts(self.session, call) if on_call else None, lang)
-            cursor = self.query_one("#timeline", RowList).cursor
+            cursor = self.frame_view.cursor
             flags = " ".join(f"[{n}]" for n in frame.flag_names)
             text.append(f"{phrase(lang, 'step')} {cursor + 1}/{len(self.timeline)} · {lane(lang, frame.direction)} "
                         f"{frame.type_name} {flags}\n", style="bold cyan")
@@ -196,7 +191,7 @@ class TutorialApp(App):
     # ---- keys ----------------------------------------------------------------------------------
 
     def action_step(self, delta: int) -> None:
-        timeline = self.query_one("#timeline", RowList)
+        timeline = self.frame_view
         if self.timeline:
             timeline.move_to(max(0, min(len(self.timeline) - 1, timeline.cursor + delta)))
 
@@ -207,8 +202,8 @@ class TutorialApp(App):
             self.call_number = target
             call = calls[target][2]
             assert call is not None
-            self._show((call.conn, call.stream_id))
-            self.query_one("#timeline", RowList).move_to(0)
+            self.show((call.conn, call.stream_id))
+            self.frame_view.move_to(0)
             self._teach_pane()
 
     async def action_quit(self) -> None:

@@ -1,0 +1,304 @@
+"""Column layout of the TUI's rows: widths that follow the content and the
+terminal, and the order in which words give way when room runs out.
+
+Pure functions of cells and a width, so the layout at 80, 120 and 200
+columns is testable without a terminal. A row is a list of pieces (text,
+component class); the widget turns each class into a style from the .tcss.
+"""
+
+from __future__ import annotations
+
+import time as _time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from inspector.http2 import frames as F
+from inspector.model import Direction, FrameLog, HeaderBlockLog, Role
+from inspector.tui.describe import FLAG_BADGES, ROLE_WORDS, FrameCells, badge
+
+Piece = tuple[str, str]  # (text, component class, "" for none)
+Row = list[Piece]
+
+ELLIPSIS = "…"
+MEANING_ROOM = 16  # the meaning column gets this much before the direction and role are shortened
+MEANING_LEAST = 0  # flags turn into badges only when they do not fit at all
+TIME_MODES = ("capture", "stream", "delta", "wall")
+TIME_MODE_WORDS = {"capture": "time since capture start", "stream": "time since the stream's first frame",
+                   "delta": "time since the previous row", "wall": "wall-clock time"}
+DIRECTION_WORDS = {Direction.CLIENT: ("client ─▶", "C▶"), Direction.SERVER: ("◀─ server", "◀S")}
+TYPE_CLASS_BY_NAME = {"DATA": "data", "HEADERS": "headers", "CONTINUATION": "headers", "RST_STREAM": "reset",
+                      "GOAWAY": "reset", "PUSH_PROMISE": "push"}
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells: East Asian wide characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """`text` in exactly `width` cells: padded, or cut with an ellipsis."""
+    if width <= 0:
+        return ""
+    used = cell_width(text)
+    if used <= width:
+        pad = " " * (width - used)
+        return pad + text if right else text + pad
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        w = cell_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + ELLIPSIS + " " * (width - 1 - used)
+
+
+def fit_tail(text: str, width: int) -> str:
+    """`text` in `width` cells, cut at the start ("…demo.Demo/Unary"): a method's name is at its end."""
+    if cell_width(text) <= width or width <= 1:
+        return fit(text, width)
+    return ELLIPSIS + text[len(text) - (width - 1):]
+
+
+def pieces_width(row: Sequence[Piece]) -> int:
+    return sum(cell_width(text) for text, _ in row)
+
+
+# ---- time ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Clock:
+    """How the time column reads: one zero for every view (the capture's start), or the stream's
+    start, or the gap to the previous row, or the wall clock."""
+
+    mode: str = "capture"
+    zero: float = 0.0  # the capture's first frame
+
+    def text(self, t: float, stream_start: float, previous: float | None) -> str:
+        if self.mode == "capture":
+            return f"{t - self.zero:.6f}"
+        if self.mode == "stream":
+            return f"{t - stream_start:.6f}"
+        if self.mode == "delta":
+            return f"+{t - previous:.6f}" if previous is not None else f"+{0:.6f}"
+        return wall_clock(t)
+
+    def width(self, span_end: float, stream_start: float) -> int:
+        if self.mode == "wall":
+            return 15
+        if self.mode == "stream":
+            return len(f"{max(0.0, span_end - stream_start):.6f}")
+        return len(f"{max(0.0, span_end - self.zero):.6f}") + (1 if self.mode == "delta" else 0)
+
+
+def wall_clock(t: float) -> str:
+    """HH:MM:SS.ffffff in the local time zone."""
+    return _time.strftime("%H:%M:%S", _time.localtime(t)) + f".{int(t * 1_000_000) % 1_000_000:06d}"
+
+
+# ---- the timeline as a list -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ContentWidths:
+    """The widest content of each column over the rows of a view."""
+
+    stream: int = 1
+    type: int = 4
+    flags_spelled: int = 0
+    flags_badges: int = 0
+    role_spelled: int = 0
+    role_short: int = 0
+    length: int = 1
+
+
+def content_widths(log: FrameLog, blocks: HeaderBlockLog, rows: Sequence[int]) -> ContentWidths:
+    """One pass over a view's rows (FrameLog indexes): the widths their cells need."""
+    widths = ContentWidths()
+    if not rows:
+        return widths
+    types, flags, lengths = log.column("type_code"), log.column("flags"), log.column("length")
+    stream_ids, header_blocks = log.column("stream_id"), log.column("header_block")
+    roles, headers = blocks.column("role"), blocks.headers
+    combos = {types[i] << 8 | flags[i] for i in rows}
+    labels = set()
+    for i in rows:
+        hb = header_blocks[i]
+        if hb >= 0:
+            role = Role(roles[hb])
+            if role is Role.TRAILERS and headers[hb] and headers[hb][0][0] == ":status":
+                labels.add("trailers-only")
+            elif role is not Role.NONE:
+                labels.add(role.label)
+    widths.stream = len(str(max(map(stream_ids.__getitem__, rows))))
+    widths.length = len(str(max(map(lengths.__getitem__, rows))))
+    widths.type = max(len(F.type_name(c >> 8)) for c in combos)
+    for c in combos:
+        names = F.flag_names(c >> 8, c & 0xFF)
+        widths.flags_spelled = max(widths.flags_spelled, len(" ".join(names)))
+        widths.flags_badges = max(widths.flags_badges, len(" ".join(badge(n) for n in names)))
+    widths.role_spelled = max((len(ROLE_WORDS[label][0]) for label in labels), default=0)
+    widths.role_short = max((len(ROLE_WORDS[label][1]) for label in labels), default=0)
+    return widths
+
+
+@dataclass(slots=True, frozen=True)
+class ListLayout:
+    """The timeline's columns at one width: which words are spelled out, and how wide each is."""
+
+    time: int
+    direction_words: bool
+    stream: int
+    type: int
+    flags_spelled: bool
+    flags: int
+    role_spelled: bool
+    role: int
+    length: int
+    meaning: int
+
+    @staticmethod
+    def choose(widths: ContentWidths, time_width: int, width: int) -> ListLayout:
+        """Spell everything where there is room; as it runs out, shorten the direction, then the role,
+        then turn flags into badges: type, role and END_STREAM stay on every row longest."""
+        levels = ((True, True, True), (False, True, True), (False, False, True))
+        for direction_words, role_spelled, flags_spelled in levels:
+            layout = ListLayout._at(widths, time_width, width, direction_words, role_spelled, flags_spelled)
+            if layout.meaning >= MEANING_ROOM:
+                return layout
+        if layout.meaning >= MEANING_LEAST:  # END_STREAM spelled out matters more than the meaning's words
+            return layout
+        return ListLayout._at(widths, time_width, width, False, False, False)
+
+    @staticmethod
+    def _at(widths: ContentWidths, time_width: int, width: int, direction_words: bool, role_spelled: bool,
+            flags_spelled: bool) -> ListLayout:
+        direction = 9 if direction_words else 2
+        flags = widths.flags_spelled if flags_spelled else widths.flags_badges
+        role = widths.role_spelled if role_spelled else widths.role_short
+        length = widths.length + 2
+        fixed = 2 + time_width + 1 + direction + 1 + widths.stream + 1 + widths.type + 1 + \
+            (flags + 1 if flags else 0) + (role + 1 if role else 0) + length + 1
+        return ListLayout(time_width, direction_words, widths.stream, widths.type, flags_spelled, flags,
+                          role_spelled, role, length, width - fixed)
+
+    def header(self) -> Row:
+        """The column names, one row above the frames."""
+        parts = [("  ", ""), (fit("time", self.time), ""), (" ", ""),
+                 (fit("from" if self.direction_words else "↔", 9 if self.direction_words else 2), ""), (" ", ""),
+                 (fit("stream" if self.stream >= 6 else "s", self.stream, right=True), ""), (" ", ""),
+                 (fit("type", self.type), ""), (" ", "")]
+        if self.flags:
+            parts += [(fit("flags", self.flags), ""), (" ", "")]
+        if self.role:
+            parts += [(fit("role", self.role), ""), (" ", "")]
+        parts += [(fit("length" if self.length >= 6 else "len", self.length, right=True), ""), (" ", "")]
+        if self.meaning > 0:
+            parts.append((fit("what it carries", self.meaning), ""))
+        return [(text, "header") for text, _ in parts]
+
+    def row(self, cells: FrameCells, time_text: str, marks: tuple[Piece, Piece]) -> Row:
+        """One frame's row."""
+        spelled, short = DIRECTION_WORDS[cells.direction]
+        side = "client" if cells.direction is Direction.CLIENT else "server"
+        type_class = "type-" + TYPE_CLASS_BY_NAME.get(cells.type_name, "control")
+        out: Row = [marks[0], marks[1], (fit(time_text, self.time, right=True), "time"), (" ", ""),
+                    (fit(spelled if self.direction_words else short, 9 if self.direction_words else 2), side),
+                    (" ", ""), (fit(str(cells.stream_id), self.stream, right=True), "stream"), (" ", ""),
+                    (fit(cells.type_name, self.type), type_class), (" ", "")]
+        if self.flags:
+            names = cells.flags if self.flags_spelled else tuple(badge(n) for n in cells.flags)
+            out += [(fit(" ".join(names), self.flags), "flags"), (" ", "")]
+        if self.role:
+            words = ROLE_WORDS[cells.role][0 if self.role_spelled else 1] if cells.role else ""
+            out += [(fit(words, self.role), "role"), (" ", "")]
+        out += [(fit(f"{cells.length} B", self.length, right=True), "length"), (" ", "")]
+        if self.meaning > 0:
+            out.append((fit(cells.meaning, self.meaning), "meaning"))
+        return out
+
+
+# ---- the ladder -----------------------------------------------------------------------------
+
+GAP_WIDTH = 9  # "⋮ 1.20 s"
+
+
+@dataclass(slots=True, frozen=True)
+class LadderLayout:
+    """Two lifelines, client and server, with one arrow per frame between them."""
+
+    time: int
+    arrow: int  # cells between the two lifelines
+    length: int
+    meaning: int
+
+    @staticmethod
+    def choose(label_width: int, length_digits: int, time_width: int, width: int) -> LadderLayout:
+        length = length_digits + 2
+        fixed = 2 + time_width + 1 + GAP_WIDTH + 1 + 2 + 1 + length + 1
+        room = width - fixed
+        arrow = max(12, min(label_width + 6, room - MEANING_ROOM))
+        return LadderLayout(time_width, arrow, length, max(0, room - arrow))
+
+    def header(self) -> Row:
+        inner = max(0, self.arrow - len("client") - len("server") + 2)
+        length = fit("length" if self.length >= 6 else "len", self.length, right=True)
+        return [("  " + fit("time", self.time) + " " + " " * GAP_WIDTH + " " + "client" + " " * inner + "server"
+                 + " " + length + " " + fit("what it carries", self.meaning), "header")]
+
+    def row(self, cells: FrameCells, time_text: str, marks: tuple[Piece, Piece], gap: str) -> Row:
+        lifeline = "┆" if gap else "│"
+        side = "client" if cells.direction is Direction.CLIENT else "server"
+        return [marks[0], marks[1], (fit(time_text, self.time, right=True), "time"), (" ", ""),
+                (fit(gap, GAP_WIDTH, right=True), "gap"), (" ", ""), (lifeline, "lifeline"),
+                (arrow(cells, self.arrow), "arrow-" + side + _arrow_kind(cells)), (lifeline, "lifeline"), (" ", ""),
+                (fit(f"{cells.length} B", self.length, right=True), "length"), (" ", ""),
+                (fit(cells.meaning, self.meaning), "meaning")]
+
+
+def _arrow_kind(cells: FrameCells) -> str:
+    if cells.type_name == "RST_STREAM":
+        return " arrow-reset"
+    if cells.type_name == "PUSH_PROMISE":
+        return " arrow-push"
+    return ""
+
+
+def arrow(cells: FrameCells, width: int) -> str:
+    """One frame as an arrow `width` cells long, its label on it: ── HEADERS request ──▶ from the client,
+    ◀── DATA ── from the server; RST_STREAM ends in ✕, a server push is drawn with ═."""
+    line = "═" if cells.type_name == "PUSH_PROMISE" else "─"
+    head_c, head_s = ("✕", "✕") if cells.type_name == "RST_STREAM" else ("▶", "◀")
+    label = fit(cells.arrow, max(1, width - 5)).rstrip()
+    fill = line * max(1, width - 4 - cell_width(label))
+    if cells.direction is Direction.CLIENT:
+        return f"{line} {label} {fill}{head_c}"
+    return f"{head_s}{fill} {label} {line}"
+
+
+def lane_cells(lane: int, busy: int, lanes: int, cells: FrameCells, overflow: int) -> str:
+    """The connection ladder's lanes on one row: a small ladder per open stream, the frame's arrow in
+    its stream's lane (│─▶│ from the client, │◀─│ from the server, ✕ a reset, ═ a push)."""
+    if cells.type_name == "RST_STREAM":
+        mark = "│─✕│" if cells.direction is Direction.CLIENT else "│✕─│"
+    elif cells.type_name == "PUSH_PROMISE":
+        mark = "│◀═│" if cells.direction is Direction.SERVER else "│═▶│"
+    else:
+        mark = "│─▶│" if cells.direction is Direction.CLIENT else "│◀─│"
+    out = []
+    for n in range(lanes):
+        if n == min(lane, overflow):
+            out.append(mark if lane < overflow else "│++│")
+        elif busy >> n & 1:
+            out.append("│  │")
+        else:
+            out.append("    ")
+    return " ".join(out)
+
+
+LEGEND = "  ".join(f"{b} {name}" for name, b in FLAG_BADGES.items())
