@@ -148,6 +148,47 @@ EN: dict[str, str] = {
     "d.bytes": "{length} B of body",
     "d.window_update": "+{increment}",
     "d.window_update_conn": "+{increment} (connection)",
+    # --- HPACK ---------------------------------------------------------------------------------
+    "hpack.heading": "HPACK: how this header block was written ({length} B)",
+    "hpack.kind.indexed": "indexed · {where}",
+    "hpack.kind.incremental": "literal with incremental indexing · name: {name} · value: {coding}",
+    "hpack.kind.without": "literal without indexing · name: {name} · value: {coding}",
+    "hpack.kind.never": "literal never indexed · name: {name} · value: {coding}",
+    "hpack.kind.size_update": "dynamic table size update · {size} bytes",
+    "hpack.static": "static table [{index}]",
+    "hpack.dynamic": "dynamic table [{index}]",
+    "hpack.name.indexed": "{where}",
+    "hpack.name.literal": "new, {coding}",
+    "hpack.huffman": "Huffman",
+    "hpack.raw": "raw",
+    "hpack.added": " → added to the dynamic table as [62]",
+    "hpack.bytes": "{length} B",
+    "hpack.table": "the {side}'s dynamic table after this block: {count} entries, {size} of {max_size} bytes",
+    "hpack.new": "  ← new",
+    "hpack.entry_size": "{size} B",
+    "hpack.table_empty": "(empty)",
+    "hpack.evicted": "  evicted to make room (the oldest entry goes first): {field} ({size} B)",
+    "hpack.partial": "  (entries from before the capture began, or after lost bytes, are unknown)",
+    "hpack.literal_list": ": {names}",
+    "hpack.literal.added": "{name} (new: added to the table)",
+    "hpack.literal.not_added": "{name} (sent without indexing: never kept)",
+    "hpack.literal.never": "{name} (never indexed: no one may keep it)",
+    "hpack.role.request": "request",
+    "hpack.role.response": "response",
+    "hpack.role.informational": "informational",
+    "hpack.role.trailers": "trailers",
+    "hpack.role.push-request": "push-request",
+    "hpack.why.first": "Why {length} B: this is the first {role} block from this side, so the dynamic table holds "
+                       "none of it yet. Of its {fields} fields, {literals} are written out as literals ({added} of "
+                       "them kept in the dynamic table for next time) and {static} are one-byte indexes into the "
+                       "static table.",
+    "hpack.why.shorter": "Why it shrank to {length} B from the first {role} block's {before} B: {dynamic} of its "
+                         "{fields} fields are now one-byte references to entries that earlier blocks added to the "
+                         "dynamic table, {static} come from the static table, and {literals} are written "
+                         "out{literal_names}.",
+    "hpack.why.not_shorter": "Why {length} B, no shorter than the first {role} block's {before} B: only {dynamic} of "
+                             "its {fields} fields were found in the dynamic table and {static} in the static table; "
+                             "{literals} are written out{literal_names}.",
 }
 
 JA: dict[str, str] = {
@@ -295,6 +336,46 @@ JA: dict[str, str] = {
     "d.bytes": "本文 {length} B",
     "d.window_update": "+{increment}",
     "d.window_update_conn": "+{increment}（コネクション）",
+    # --- HPACK ---------------------------------------------------------------------------------
+    "hpack.heading": "HPACK：このヘッダーブロックの書き方（{length} バイト）",
+    "hpack.kind.indexed": "インデックス · {where}",
+    "hpack.kind.incremental": "インクリメンタルインデックス付きリテラル · 名前：{name} · 値：{coding}",
+    "hpack.kind.without": "インデックスなしリテラル · 名前：{name} · 値：{coding}",
+    "hpack.kind.never": "インデックス禁止リテラル（Never Indexed） · 名前：{name} · 値：{coding}",
+    "hpack.kind.size_update": "動的テーブルサイズ更新 · {size} バイト",
+    "hpack.static": "静的テーブル [{index}]",
+    "hpack.dynamic": "動的テーブル [{index}]",
+    "hpack.name.indexed": "{where}",
+    "hpack.name.literal": "新規、{coding}",
+    "hpack.huffman": "ハフマン符号化",
+    "hpack.raw": "そのまま",
+    "hpack.added": " → 動的テーブルの [62] に追加",
+    "hpack.bytes": "{length} バイト",
+    "hpack.table": "このブロックの後の{side}の動的テーブル：エントリ {count} 個、{size}/{max_size} バイト",
+    "hpack.new": "  ← 新規",
+    "hpack.entry_size": "{size} バイト",
+    "hpack.table_empty": "（空）",
+    "hpack.evicted": "  空きを作るため追い出し（最も古いエントリから）：{field}（{size} バイト）",
+    "hpack.partial": "  （キャプチャー開始前や欠けたバイトの後のエントリは分かりません）",
+    "hpack.literal_list": "（{names}）",
+    "hpack.literal.added": "{name}：新規、テーブルに追加",
+    "hpack.literal.not_added": "{name}：インデックスなしで送られ、保存されない",
+    "hpack.literal.never": "{name}：インデックス禁止、誰も保存してはならない",
+    "hpack.role.request": "リクエスト",
+    "hpack.role.response": "レスポンス",
+    "hpack.role.informational": "情報レスポンス",
+    "hpack.role.trailers": "トレーラー",
+    "hpack.role.push-request": "プッシュリクエスト",
+    "hpack.why.first": "なぜ {length} バイトか：この側からの最初の{role}ブロックなので、動的テーブルにはまだ何もあり"
+                       "ません。{fields} 個のフィールドのうち {literals} 個はリテラルで書かれ（うち {added} 個は次の"
+                       "ために動的テーブルに保存）、{static} 個は静的テーブルを指す 1 バイトのインデックスです。",
+    "hpack.why.shorter": "なぜ最初の{role}ブロックの {before} バイトから {length} バイトに縮んだか：{fields} 個のフィ"
+                         "ールドのうち {dynamic} 個は前のブロックが動的テーブルに追加したエントリを指す 1 バイトの参"
+                         "照になり、{static} 個は静的テーブルから、リテラルで書かれたのは {literals} 個です{literal_n"
+                         "ames}。",
+    "hpack.why.not_shorter": "なぜ最初の{role}ブロックの {before} バイトより短くならず {length} バイトか：{fields} 個"
+                             "のフィールドのうち動的テーブルにあったのは {dynamic} 個、静的テーブルにあったのは {stat"
+                             "ic} 個だけで、{literals} 個はリテラルで書かれています{literal_names}。",
 }
 
 PHRASES = {"en": EN, "ja": JA}
