@@ -243,6 +243,9 @@ EN: dict[str, str] = {
     "hpack.table_empty": "(empty)",
     "hpack.evicted": "  evicted to make room (the oldest entry goes first): {field} ({size} B)",
     "hpack.partial": "  (entries from before the capture began, or after lost bytes, are unknown)",
+    "hpack.why.longer": "Why {length} B, no shorter than the first {role} block's {before} B: it has {fields} "
+                        "fields; {dynamic} are found in the dynamic table and {static} in the static table, and "
+                        "{literals} are written out{literal_names}.",
     "hpack.literal_list": ": {names}",
     "hpack.literal.added": "{name} (new: added to the table)",
     "hpack.literal.not_added": "{name} (sent without indexing: never kept)",
@@ -524,6 +527,9 @@ JA: dict[str, str] = {
     "hpack.table_empty": "（空）",
     "hpack.evicted": "  空きを作るため追い出し（最も古いエントリから）：{field}（{size} バイト）",
     "hpack.partial": "  （キャプチャー開始前や欠けたバイトの後のエントリは分かりません）",
+    "hpack.why.longer": "なぜ最初の{role}ブロックの {before} バイトより短くならず {length} バイトか：フィールドは "
+                        "{fields} 個で、動的テーブルにあるのが {dynamic} 個、静的テーブルにあるのが {static} 個、"
+                        "リテラルで書かれたのが {literals} 個です{literal_names}。",
     "hpack.literal_list": "（{names}）",
     "hpack.literal.added": "{name}：新規、テーブルに追加",
     "hpack.literal.not_added": "{name}：インデックスなしで送られ、保存されない",

@@ -293,7 +293,8 @@ def why_this_long(session: Session, block_index: int, lang: str = "en") -> str:
     listed = phrase(lang, "hpack.literal_list", names=", " .join(names) if lang == "en" else "、".join(names)) \
         if names else ""
     before = len(block_bytes(session, first))
-    key = "hpack.why.shorter" if length < before and indexed_dynamic else "hpack.why.not_shorter"
+    key = "hpack.why.longer" if length >= before else \
+        "hpack.why.shorter" if indexed_dynamic else "hpack.why.not_shorter"
     return phrase(lang, key, before=before, literal_names=listed, **counts)
 
 
