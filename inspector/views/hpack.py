@@ -314,3 +314,12 @@ def block_lines(session: Session, block_index: int, lang: str = "en", indent: st
 def static_entry(index: int) -> Header:
     """The static table's entry (RFC 7541 Appendix A), 1-based."""
     return STATIC_HEADERS[index - 1]
+
+
+def frame_lines(session: Session, frame_index: int, lang: str = "en", tables: DynamicTables | None = None) -> list[str]:
+    """The HPACK listing of the header block a frame completes (HEADERS, PUSH_PROMISE, its last
+    CONTINUATION), for a frame detail; [] for any other frame."""
+    block = session.frames.header_block[frame_index]
+    if block < 0 or session.header_blocks.frame[block] != frame_index:
+        return []
+    return block_lines(session, block, lang, tables=tables)
