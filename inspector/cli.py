@@ -108,17 +108,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proto", metavar="FILE", action="append",
                    help=".proto file or descriptor set: gRPC messages decoded by name (repeatable)")
 
-    p = sub.add_parser("tutorial", help="learn the four gRPC call styles from real traffic")
+    p = sub.add_parser("tutorial", help="learn gRPC on HTTP/2 from real traffic: the four call styles, errors, "
+                       "flow control, HPACK, multiplexing",
+                       epilog="Experiments change the real exchange (every value is checked by the tutorial "
+                              "itself, so its errors come in the learner's --lang; sizes may end in K or M): "
+                              "--messages N, --size BYTES, --compress gzip|deflate|identity, --window BYTES, "
+                              "--max-frame BYTES, --concurrency N, --delay MS, --deadline MS, --table-size BYTES.")
     p.add_argument("style", nargs="?", metavar="LESSON",
-                   choices=("unary", "server-streaming", "client-streaming", "bidi-streaming", "errors",
-                            "flow-control"),
                    help="unary, server-streaming, client-streaming, bidi-streaming (all four if left out), "
-                        "errors or flow-control")
+                        "errors, flow-control, hpack or multiplexing")
     p.add_argument("--headless", action="store_true", help="print the annotated timeline as text")
     p.add_argument("--lang", choices=("en", "ja"), default="en")
     p.add_argument("--record", metavar="FILE.pcapng", help="also write what passed as pcapng")
     p.add_argument("--capture", metavar="FILE", help="with --headless: annotate a recorded tutorial "
                    "(--record) instead of running one")
+    experiment = p.add_argument_group("experiments (each lesson has its own defaults)")
+    experiment.add_argument("--messages", metavar="N", help="messages each streaming side sends")
+    experiment.add_argument("--size", metavar="BYTES", help="payload bytes in every message, both ways")
+    experiment.add_argument("--compress", metavar="ALGORITHM", help="gzip, deflate or identity, both ways")
+    experiment.add_argument("--window", metavar="BYTES", help="each receiver's initial flow-control window "
+                            "(SETTINGS_INITIAL_WINDOW_SIZE; BDP probing off, so it stays)")
+    experiment.add_argument("--max-frame", metavar="BYTES", help="each receiver's SETTINGS_MAX_FRAME_SIZE "
+                            "(16384 to 16777215; grpcio heeds it only with BDP probing off, which leaves the "
+                            "windows at 65535 unless --window says)")
+    experiment.add_argument("--concurrency", metavar="N", help="copies of each call at once on the connection "
+                            "(multiplexing: the number of calls)")
+    experiment.add_argument("--delay", metavar="MS", help="milliseconds between messages (unary: before the reply)")
+    experiment.add_argument("--deadline", metavar="MS", help="the deadline the client gives each call (grpc-timeout)")
+    experiment.add_argument("--table-size", metavar="BYTES", help="the HPACK dynamic table each side lets the "
+                            "other keep (SETTINGS_HEADER_TABLE_SIZE)")
 
     p = sub.add_parser("diagram", help="Mermaid sequence diagrams of the gRPC calls in a capture")
     capture_args(p)

@@ -124,6 +124,8 @@ class HeaderBlock(NamedTuple):
     end_stream: bool
     error: str | None  # why decoding stopped early, if it did
     unknown_refs: tuple[int, ...]  # dynamic-table indexes the capture never saw
+    # How each field was written on the wire, packed (http2.hpack_decoder.unpack_representations).
+    representations: bytes = b""
 
     def get(self, name: str) -> str | None:
         """First value of a header, or None."""
@@ -210,10 +212,12 @@ class _PackedLog:
 
 
 class HeaderBlockLog(_PackedLog):
-    """Every header block of a session, packed; the decoded header tuples are kept beside
-    the records and shared between identical blocks."""
+    """Every header block of a session, packed; the decoded header tuples, and how each field
+    was represented on the wire, are kept beside the records and shared between identical
+    blocks. `table_lost` lists where a side's HPACK table became unknown (bytes lost, a block
+    too big to decode): (conn, direction, index of the first block after it)."""
 
-    __slots__ = ("headers", "errors", "unknown_refs")
+    __slots__ = ("headers", "representations", "errors", "unknown_refs", "table_lost")
 
     LAYOUT = (("conn", "I"), ("stream_id", "I"), ("direction", "B"), ("role", "B"), ("frame", "i"),
               ("end_stream", "?"))
@@ -227,13 +231,16 @@ class HeaderBlockLog(_PackedLog):
     def __init__(self) -> None:
         super().__init__()
         self.headers: list[tuple[Header, ...]] = []  # the same tuple for every identical block
+        self.representations: list[bytes] = []  # packed, the same object for identical blocks
         self.errors: dict[int, str] = {}
         self.unknown_refs: dict[int, tuple[int, ...]] = {}
+        self.table_lost: list[tuple[int, int, int]] = []
 
     def append(self, conn: int, stream_id: int, direction: int, role: int,
-               headers: tuple[Header, ...], frame: int, end_stream: bool) -> int:
+               headers: tuple[Header, ...], frame: int, end_stream: bool, representations: bytes = b"") -> int:
         """Add a block; returns its index."""
         self.headers.append(headers)
+        self.representations.append(representations)
         self.buf += self.RECORD.pack(conn, stream_id, direction, role, frame, end_stream)
         return len(self.headers) - 1
 
@@ -243,7 +250,8 @@ class HeaderBlockLog(_PackedLog):
     def __getitem__(self, i: int) -> HeaderBlock:
         index, conn, sid, direction, role, frame, end_stream = self._unpacked(i)
         return HeaderBlock(index, conn, sid, Direction(direction), Role(role), self.headers[index], frame,
-                           end_stream, self.errors.get(index), self.unknown_refs.get(index, ()))
+                           end_stream, self.errors.get(index), self.unknown_refs.get(index, ()),
+                           self.representations[index])
 
     def __iter__(self) -> Iterator[HeaderBlock]:
         for i in range(len(self.headers)):

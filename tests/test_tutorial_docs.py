@@ -48,11 +48,25 @@ def test_the_lessons_quote_commands_of_every_kind():
 def test_english_and_japanese_lessons_match_one_to_one():
     en = sorted(p.name for p in (TUTORIALS / "en").glob("*.md"))
     ja = sorted(p.name for p in (TUTORIALS / "ja").glob("*.md"))
-    assert en == ja and len(en) == 8
+    assert en == ja and len(en) == 10
     for name in en:
         marks = [re.findall(r"<!-- (?:diagram|output): h2inspect \S+ (\S+)", (TUTORIALS / lang / name).read_text())
                  for lang in ("en", "ja")]
         assert marks[0] == marks[1], name  # the same recordings, in the same places
+
+
+def test_the_new_lessons_suggest_an_experiment_with_its_command():
+    """The HPACK and multiplexing lessons end with an experiment: a command that changes the exchange."""
+    from inspector.tutorial.exchange import OPTION_NAMES
+
+    for lang in ("en", "ja"):
+        for name, lesson in (("09-hpack.md", "hpack"), ("10-multiplexing.md", "multiplexing")):
+            text = (TUTORIALS / lang / name).read_text(encoding="utf-8")
+            commands = [line.split("#")[0].strip() for block in SH_BLOCK.findall(text) for line in block.splitlines()]
+            tried = [c for c in commands if c.startswith(f"h2inspect tutorial {lesson} ")
+                     and any(option in shlex.split(c) for option in OPTION_NAMES.values())]
+            assert tried, (lang, name)
+            assert "<!-- output: h2inspect tutorial " in text and "--capture tutorials/captures/" in text
 
 
 def test_committed_diagrams_equal_freshly_generated_ones():

@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.peers  # real peers or tools (tshark, nghttpd, curl, grpcio, tmux): see conftest.py
 
 STEP = re.compile(r"^\s+(?:step|ステップ)\s+\d+\s+[+-][\d.]+ ms\s+(?P<dir>\S+ ──▶|◀── \S+)\s+(?P<type>[A-Z_]+)\s+"
-                  r"(?:stream|ストリーム) (?P<stream>\d+)\s+flags (?P<flags>.*?)\s+(?P<length>\d+) B$")
+                  r"(?:stream|ストリーム) (?P<stream>\d+)\s+(?:flags|フラグ) (?P<flags>.*?)\s+(?P<length>\d+) B$")
 CALL = re.compile(r"^(?:call|呼び出し) (?P<number>\d+): (?P<method>\S+)")
 
 

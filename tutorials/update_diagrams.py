@@ -32,7 +32,8 @@ ROOT = HERE.parent
 BLOCK = re.compile(r"(<!-- (?P<kind>diagram|output): (?P<command>h2inspect [^>]*?) -->\n)(?P<body>.*?)"
                    r"(<!-- /(?P=kind) -->)", re.S)
 FENCE = {"diagram": "mermaid", "output": "text"}
-LESSONS = ("unary", "server-streaming", "client-streaming", "bidi-streaming", "errors", "flow-control")
+LESSONS = ("unary", "server-streaming", "client-streaming", "bidi-streaming", "errors", "flow-control", "hpack",
+           "multiplexing")
 
 
 def run_h2inspect(command: str) -> str:

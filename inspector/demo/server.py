@@ -46,12 +46,14 @@ class DemoService(pb_grpc.DemoServicer):
                            payload=_payload(request.payload_size))
 
     def ClientStream(self, request_iterator, context):  # noqa: N802
-        total, names = 0, []
+        total, names, size = 0, [], 0
         for request in request_iterator:
             _fail_if_asked(request, context)
             total += sum(request.numbers)
             names.append(request.name)
-        return pb.Reply(text=f"got {len(names)} requests: {', '.join(names)}", numbers=[total])
+            size = request.payload_size
+        return pb.Reply(text=f"got {len(names)} requests: {', '.join(names)}", numbers=[total],
+                        payload=_payload(size))
 
     def Bidi(self, request_iterator, context):  # noqa: N802
         # Response headers at once, before reading a request: in bidi the server
@@ -66,14 +68,18 @@ class DemoService(pb_grpc.DemoServicer):
             if after_all:
                 held.append(request)  # answer after all requests
             else:
-                yield pb.Reply(text=f"pong {request.name}", index=i)  # ping-pong
+                yield pb.Reply(text=f"pong {request.name}", index=i,
+                               payload=_payload(request.payload_size))  # ping-pong
         for i, request in enumerate(held):
-            yield pb.Reply(text=f"answer to {request.name}", index=i)
+            yield pb.Reply(text=f"answer to {request.name}", index=i, payload=_payload(request.payload_size))
 
 
-def serve(host: str = "127.0.0.1", port: int = 0) -> tuple[grpc.Server, int]:
-    """Start the demo server; returns it and the port it listens on."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+def serve(host: str = "127.0.0.1", port: int = 0, *, options: list[tuple[str, int]] | None = None,
+          compression: grpc.Compression | None = None) -> tuple[grpc.Server, int]:
+    """Start the demo server; returns it and the port it listens on. `options` are grpcio
+    channel arguments (its HTTP/2 settings); `compression` compresses every reply."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=options or None,
+                         compression=compression)
     pb_grpc.add_DemoServicer_to_server(DemoService(), server)
     bound = server.add_insecure_port(f"{host}:{port}")
     server.start()

@@ -245,7 +245,8 @@ class ConnectionDecoder:
                         else:
                             role = _TRAILERS if stream.seen & _REQUEST_SEEN else _REQUEST
                             stream.seen |= _REQUEST_SEEN
-                        block = add_block(conn_index, sid, d, role, headers, len(log), bool(flags & END_STREAM))
+                        block = add_block(conn_index, sid, d, role, headers, len(log), bool(flags & END_STREAM),
+                                          decoded.representations)
                         append(conn_index, d, packet, time, sid, HEADERS, flags, length, offset + pos, new,
                                conn.window_client, conn.window_server,
                                stream.window_offset_client + conn.initial_window_client,
@@ -268,6 +269,8 @@ class ConnectionDecoder:
         side.pending = None
         side.skipped_from = None
         side.hpack_state = self.hpack.lose_sync(side.hpack_state)
+        blocks = self.session.header_blocks
+        blocks.table_lost.append((self.conn.index, int(direction), len(blocks)))
         self._finding(Severity.WARNING,
                       f"{size} bytes from the {direction.label} are missing from the capture "
                       f"(a hole just before packet {packet}); decoding resumes at the next frame "
@@ -634,6 +637,7 @@ class ConnectionDecoder:
                  f"{HEADER_BLOCK_LIMIT >> 20} MiB this tool decodes; its headers are not shown and "
                  "the dynamic table is unknown from here")
         blocks.errors[index] = error
+        blocks.table_lost.append((self.conn.index, direction, index + 1))
         self._finding(Severity.ERROR, f"HPACK: {error}", "RFC 7541 §4.2", stream_id=sid, frame=frame)
         return index
 
@@ -680,7 +684,8 @@ class ConnectionDecoder:
         else:
             role = _role(stream, direction, headers, end_stream)
         blocks = self.session.header_blocks
-        index = blocks.append(self.conn.index, sid, direction, role, headers, frame, end_stream)
+        index = blocks.append(self.conn.index, sid, direction, role, headers, frame, end_stream,
+                              decoded.representations)
         if decoded.error:
             blocks.errors[index] = decoded.error
             self._finding(Severity.ERROR, f"HPACK: {decoded.error}", "RFC 7541",

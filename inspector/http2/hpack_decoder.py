@@ -18,6 +18,15 @@ connection often takes the same path) and then freed with its cache entries.
 Only a block that leaves the table as it was may be applied from the cache
 without calling `decode` (its `clean` flag), so every move is seen.
 
+Each block also yields how every field was written on the wire, packed into
+a small bytes object (`representations`, read back with
+`unpack_representations`): its kind (indexed, literal with incremental
+indexing, without indexing, never indexed, a table size update), the table
+index it names, whether its name and value are Huffman-coded, and its byte
+span in the block. Like the headers, it is decoded once per (state, block)
+and shared by every identical block; equal lists are interned so blocks that
+differ only in a value's text share one.
+
 Stated limits, each reported in the block's `error` when hit:
 TABLE_SIZE_LIMIT bytes of dynamic table are kept whatever SETTINGS allow,
 HEADER_LIST_LIMIT bytes of decoded header list are kept per block (the rest is
@@ -27,7 +36,9 @@ SIZE_UPDATES_KEPT table size updates are listed per block.
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
+from enum import IntEnum
 from typing import NamedTuple
 
 from hpack.huffman_table import decode_huffman
@@ -85,6 +96,52 @@ class TableState(NamedTuple):
     fingerprint: int = 0
 
 
+class FieldKind(IntEnum):
+    """How a field (or a table size update) is represented on the wire (RFC 7541 section 6)."""
+
+    INDEXED = 0  # 6.1: one index, name and value from a table
+    INCREMENTAL = 1  # 6.2.1: literal, then added to the dynamic table
+    WITHOUT_INDEXING = 2  # 6.2.2: literal, not added
+    NEVER_INDEXED = 3  # 6.2.3: literal, never to be added by any intermediary
+    SIZE_UPDATE = 4  # 6.3: dynamic table size update (not a field)
+
+
+class FieldRepresentation(NamedTuple):
+    """One representation in a field block, as it was on the wire."""
+
+    kind: FieldKind
+    # INDEXED: the table index; a literal: the index of its name (0: the name is a literal too);
+    # SIZE_UPDATE: the new maximum size. Past 2**32 - 1 it is kept as 2**32 - 1.
+    # mypy sees a field named `index` as overriding tuple.index (python/mypy#4507); it is the field we mean.
+    index: int  # type: ignore[assignment]
+    name_huffman: bool  # a literal name, Huffman-coded
+    value_huffman: bool  # a literal value, Huffman-coded
+    start: int  # its bytes in the block: block[start:end]
+    end: int
+
+    @property
+    def table(self) -> str:
+        """Which table the index names: "static", "dynamic", or "" (a literal name, a size update)."""
+        if self.kind is FieldKind.SIZE_UPDATE or not self.index:
+            return ""
+        return "static" if self.index <= STATIC_COUNT else "dynamic"
+
+
+REPRESENTATION_WORDS = 4  # unsigned 32-bit words per representation: kind|flags, index, start, end
+_WORD_MAX = 0xFFFFFFFF
+_NAME_HUFFMAN, _VALUE_HUFFMAN = 8, 16  # bits above the kind in the first word
+_INDEXED, _INCREMENTAL, _WITHOUT, _NEVER, _SIZE_UPDATE = (int(kind) for kind in FieldKind)
+
+
+def unpack_representations(packed: bytes) -> tuple[FieldRepresentation, ...]:
+    """The representations of a block, from the packed form `DecodedBlock.representations` keeps."""
+    words = array("I")
+    words.frombytes(packed)
+    return tuple(FieldRepresentation(FieldKind(words[i] & 7), words[i + 1], bool(words[i] & _NAME_HUFFMAN),
+                                     bool(words[i] & _VALUE_HUFFMAN), words[i + 2], words[i + 3])
+                 for i in range(0, len(words), REPRESENTATION_WORDS))
+
+
 class DecodedBlock(NamedTuple):
     """The result of decoding one field block."""
 
@@ -96,6 +153,9 @@ class DecodedBlock(NamedTuple):
     # Nothing to report and the table left as it was: a caller may apply this
     # block from `HpackContext.cache` without calling `decode`.
     clean: bool
+    # How each kept field and listed size update was written (`unpack_representations`);
+    # fields past HEADER_LIST_LIMIT, like their headers, are not listed.
+    representations: bytes = b""
 
 
 def _text(raw: bytes) -> str:
@@ -184,6 +244,7 @@ class HpackContext:
         self._unheld: OrderedDict[int, None] = OrderedDict()  # held by no side, least recently first
         self._unheld_entries = 0
         self._keys_from: dict[int, list[tuple[int, bytes]]] = {}  # cache keys that start at each state
+        self._representations: dict[bytes, bytes] = {}  # equal packed lists, one object each
 
     # ---- the decoder's interface ---------------------------------------------
 
@@ -301,6 +362,7 @@ class HpackContext:
         updates: list[int] = []
         problems: list[str] = [note.rstrip("; ")] if note else []
         fields = kept_bytes = dropped_fields = dropped_bytes = extra_updates = 0
+        words = array("I")  # REPRESENTATION_WORDS per kept field or listed size update
         pos, n = 0, len(data)
 
         def lookup(index: int) -> Entry | None:
@@ -311,19 +373,21 @@ class HpackContext:
                 return None
             raise HpackError(f"index {index} is past the end of the dynamic table", pos)
 
-        def keep(header: Header, field_size: int, unknown_index: int = 0) -> None:
+        def keep(header: Header, field_size: int, unknown_index: int = 0) -> bool:
             nonlocal kept_bytes, dropped_fields, dropped_bytes
             if dropped_fields or kept_bytes + field_size > HEADER_LIST_LIMIT:
                 dropped_fields += 1
                 dropped_bytes += field_size
-                return
+                return False
             kept_bytes += field_size
             headers.append(header)
             if unknown_index:
                 unknown.append(unknown_index)
+            return True
 
         try:
             while pos < n:
+                start = pos
                 byte = data[pos]
                 if byte & 0x80:  # indexed field
                     index, pos = _integer(data, pos, 7)
@@ -331,13 +395,15 @@ class HpackContext:
                     if index == 0:
                         raise HpackError("index 0 is not allowed", pos)
                     if index <= STATIC_COUNT:
-                        keep(STATIC_HEADERS[index - 1], STATIC_FIELD_SIZES[index - 1])
-                        continue
-                    entry = lookup(index)
-                    if entry is None:
-                        keep((f"<unknown dynamic entry {index}>", "<unknown>"), ENTRY_OVERHEAD, index)
+                        kept = keep(STATIC_HEADERS[index - 1], STATIC_FIELD_SIZES[index - 1])
                     else:
-                        keep(entry[2], len(entry[0]) + len(entry[1]) + ENTRY_OVERHEAD)
+                        entry = lookup(index)
+                        if entry is None:
+                            kept = keep((f"<unknown dynamic entry {index}>", "<unknown>"), ENTRY_OVERHEAD, index)
+                        else:
+                            kept = keep(entry[2], len(entry[0]) + len(entry[1]) + ENTRY_OVERHEAD)
+                    if kept:
+                        words.extend((_INDEXED, min(index, _WORD_MAX), start, pos))
                     continue
                 if byte & 0xE0 == 0x20:  # dynamic table size update
                     new_size, pos = _integer(data, pos, 5)
@@ -357,6 +423,7 @@ class HpackContext:
                     changed = changed or len(entries) != before
                     if len(updates) < SIZE_UPDATES_KEPT:
                         updates.append(new_size)
+                        words.extend((_SIZE_UPDATE, min(new_size, _WORD_MAX), start, pos))
                     else:
                         extra_updates += 1
                     continue
@@ -364,7 +431,10 @@ class HpackContext:
                 index, pos = _integer(data, pos, 6 if incremental else 4)
                 fields += 1
                 unknown_name = 0  # the index of a name the table does not know
+                flags = _INCREMENTAL if incremental else _NEVER if byte & 0x10 else _WITHOUT
                 if not index:
+                    if pos < n and data[pos] & 0x80:
+                        flags |= _NAME_HUFFMAN
                     raw_name, pos = _string(data, pos)
                     name = _text(raw_name)
                 elif index <= STATIC_COUNT:
@@ -379,10 +449,13 @@ class HpackContext:
                         # Inserting an entry whose name we do not know: the table
                         # is still usable past it, but that entry's name is lost.
                         raw_name = name.encode()
+                if pos < n and data[pos] & 0x80:
+                    flags |= _VALUE_HUFFMAN
                 raw_value, pos = _string(data, pos)
                 header = (name, _text(raw_value))
                 entry_size = len(raw_name) + len(raw_value) + ENTRY_OVERHEAD
-                keep(header, entry_size, unknown_name)
+                if keep(header, entry_size, unknown_name):
+                    words.extend((flags, min(index, _WORD_MAX), start, pos))
                 if incremental:
                     new_entry: Entry = (raw_name, raw_value, header)
                     entries.insert(0, new_entry)
@@ -407,5 +480,9 @@ class HpackContext:
         else:
             new_id = state_id
         error = "; ".join(problems) or None
+        packed = words.tobytes()
+        if len(self._representations) >= self.cache_limit:
+            self._representations.clear()
+        packed = self._representations.setdefault(packed, packed)
         return DecodedBlock(tuple(headers), new_id, tuple(unknown), tuple(updates), error,
-                            error is None and not unknown and new_id == state_id)
+                            error is None and not unknown and new_id == state_id, packed)

@@ -14,6 +14,7 @@ from inspector.http2.frames import FRAME_HEADER_LENGTH
 from inspector.model import Direction, FrameRecord, Role, Session
 from inspector.rpc.calls import GrpcCall, messages_in_frame
 from inspector.rpc.status import format_duration
+from inspector.tutorial.exchange import OTHER_LESSONS, STYLES, Lesson, suggested_command
 from inspector.tutorial.phrases import phrase
 
 GRPC_SPEC = "gRPC over HTTP/2"
@@ -151,18 +152,23 @@ def _exhausted(lang: str, frame: FrameRecord) -> list[str]:
 def _headers(session: Session, frame: FrameRecord, facts: CallFacts | None,
              lang: str) -> tuple[str, list[str], str]:
     block = session.header_blocks[frame.header_block]
+    encoding = block.get("grpc-encoding")
+    compressing = [phrase(lang, "headers.encoding", encoding=encoding)] if encoding and encoding != "identity" \
+        else []
     if block.role is Role.REQUEST:
         why = [phrase(lang, "request_headers.why")]
         timeout = block.get("grpc-timeout")
         if timeout and facts is not None and facts.call.timeout is not None:
             why.append(phrase(lang, "request_headers.timeout", timeout=f"{timeout} "
                               f"({format_duration(facts.call.timeout)})"))
+        why += compressing
         return (phrase(lang, "request_headers", path=block.get(":path") or "?", stream=frame.stream_id), why,
                 f"RFC 9113 §8.3.1, §5.1.1; {GRPC_SPEC}: Requests")
     if block.role is Role.RESPONSE:
         why = [phrase(lang, "response_headers.why")]
         if facts is not None and (facts.first_request_data is None or frame.index < facts.first_request_data):
             why.insert(0, phrase(lang, "response_headers.early"))
+        why += compressing
         return (phrase(lang, "response_headers", status=block.get(":status") or "?"), why,
                 f"RFC 9113 §8.3.2; {GRPC_SPEC}: Responses")
     if block.role is Role.TRAILERS:
@@ -177,8 +183,29 @@ def _headers(session: Session, frame: FrameRecord, facts: CallFacts | None,
     return phrase(lang, "other", type_name=frame.type_name), [phrase(lang, "other.why", purpose=purpose)], section
 
 
+def _message_notes(lang: str, session: Session, frame: FrameRecord, messages: list) -> list[str]:
+    """What the experiments change in a message that starts here: compressed, split across frames."""
+    notes = []
+    connection = session.connection(frame.conn)
+    receiver = (connection.settings_server if frame.direction is Direction.CLIENT else connection.settings_client) \
+        if connection is not None else {}
+    for m in messages:
+        if m.frames[0] != frame.index:
+            continue
+        if m.compressed:
+            notes.append(phrase(lang, "data.compressed", n=m.index + 1, encoding=m.encoding or "?",
+                                length=m.length))
+        elif m.encoding and m.encoding != "identity":
+            notes.append(phrase(lang, "data.not_compressed", n=m.index + 1, encoding=m.encoding))
+        if len(m.frames) > 1:
+            notes.append(phrase(lang, "data.split", n=m.index + 1, length=m.length, frames=len(m.frames),
+                                max_frame=receiver.get(F.Setting.MAX_FRAME_SIZE, 16_384)))
+    return notes
+
+
 def _data(session: Session, frame: FrameRecord, facts: CallFacts | None, lang: str) -> tuple[str, list[str], str]:
     words, messages = _messages(lang, session, frame)
+    extra = _message_notes(lang, session, frame, messages)
     section = f"RFC 9113 §6.1; {GRPC_SPEC}: Length-Prefixed-Message"
     if frame.direction is Direction.CLIENT:
         why = [phrase(lang, "data.prefix")] if messages else []
@@ -194,7 +221,7 @@ def _data(session: Session, frame: FrameRecord, facts: CallFacts | None, lang: s
             why.append(phrase(lang, "end.more"))
         if frame.length:
             why.append(_windows(lang, frame, frame.direction))
-        return phrase(lang, "request_data", messages=words), why + _exhausted(lang, frame), section
+        return phrase(lang, "request_data", messages=words), why + extra + _exhausted(lang, frame), section
     why = []
     if facts is not None and messages:
         first = messages[0]
@@ -209,4 +236,45 @@ def _data(session: Session, frame: FrameRecord, facts: CallFacts | None, lang: s
             why.append(phrase(lang, "response.single"))
     if frame.length:
         why.append(_windows(lang, frame, frame.direction))
-    return phrase(lang, "response_data", messages=words), why + _exhausted(lang, frame), section
+    return phrase(lang, "response_data", messages=words), why + extra + _exhausted(lang, frame), section
+
+
+def style_name(lang: str, style: str) -> str:
+    """A call style in the learner's language."""
+    key = f"style.{style}"
+    return phrase(lang, key) if key in _STYLE_KEYS else phrase(lang, "style.unknown")
+
+
+_STYLE_KEYS = {f"style.{s}" for s in STYLES}
+
+
+def what_next(lang: str, lessons: list[Lesson], headless: bool = True) -> str:
+    """What to try after these lessons: the suggested experiment of the last one, and the
+    lessons not run yet."""
+    ran = {lesson.key for lesson in lessons}
+    last = lessons[-1].key if lessons else "unary"
+    experiment = phrase(lang, "next.experiment", command=suggested_command(last, headless),
+                        what=phrase(lang, f"experiment.suggest.{last}"))
+    others = [f"h2inspect tutorial {key}" for key in OTHER_LESSONS if key not in ran]
+    if not ran >= set(STYLES):
+        others.insert(0, "h2inspect tutorial")  # the four styles
+    if not others:
+        return experiment
+    commands = ", ".join(others)
+    return phrase(lang, "next.join", first=experiment, second=phrase(lang, "next.lessons", commands=commands))
+
+
+def end_of_call(lang: str, number: int, total: int, lessons: list[Lesson], headless: bool = False) -> str:
+    """What the pane says on a call's last frame: the next call is one key away, or, on the last
+    call, that it is the last and what to try next. `number` counts from 1."""
+    if number < total:
+        return phrase(lang, "end_of_call")
+    return phrase(lang, "end_of_last_call", next=what_next(lang, lessons, headless))
+
+
+def closing(lang: str, lessons: list[Lesson], headless: bool = True) -> str:
+    """The last words of a run: what it showed, and what to try next."""
+    keys = [lesson.key for lesson in lessons]
+    shown = phrase(lang, "closing.styles") if keys == list(STYLES) else \
+        ", ".join(phrase(lang, f"lesson.{key}") for key in keys)
+    return phrase(lang, "closing", lessons=shown, next=what_next(lang, lessons, headless))

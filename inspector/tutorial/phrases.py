@@ -148,6 +148,143 @@ EN: dict[str, str] = {
     "d.bytes": "{length} B of body",
     "d.window_update": "+{increment}",
     "d.window_update_conn": "+{increment} (connection)",
+    # --- words added for experiments, HPACK and multiplexing ---------------------------------
+    "flags": "flags",
+    "style.unary": "unary",
+    "style.server-streaming": "server-streaming",
+    "style.client-streaming": "client-streaming",
+    "style.bidi-streaming": "bidi-streaming",
+    "style.unknown": "style unknown",
+    "end_of_last_call": "end of the last call of this run: nothing comes after it. {next}",
+    "next.experiment": "Change the exchange and run it again, for example `{command}` ({what})",
+    "next.lessons": "the other lessons: {commands}",
+    "next.join": "{first}; {second}",
+    "closing": "That was {lessons}. {next}",
+    "closing.styles": "the four call styles",
+    "experiment": "experiment: {options} (the lesson's own settings for everything else)",
+    "experiment.none": "the lesson's own settings (change them with --messages, --size, --compress, --window, "
+                       "--max-frame, --concurrency, --delay, --deadline, --table-size)",
+    "summary": "what crossed the connection: {frames} frames ({detail}), {bytes} B of frames, {duration} from "
+               "the first call's first frame to the last call's last",
+    "summary.stalls": "The sender's flow-control window ran out {count} time(s): it had to wait for WINDOW_UPDATE.",
+    "summary.no_stall": "No sender ran out of flow-control window.",
+    "summary.calls": "calls: {calls}",
+    "summary.compressed": "{count} message(s) had the compressed flag set (grpc-encoding {encoding}).",
+    "summary.split": "The biggest message, {length} B, took {frames} DATA frames.",
+    "summary.deadline_exceeded": "{count} call(s) ran out of time: DEADLINE_EXCEEDED.",
+    "summary.unary_messages": "--messages does not change a unary call: it always carries one message each way.",
+    "compare.heading": "{label}: {before} → {after}",
+    "compare.frames": "frames",
+    "compare.bytes": "bytes of frames",
+    "compare.duration": "time",
+    "compare.stalls": "waits for WINDOW_UPDATE",
+    "experiment.suggest.unary": "one 100 kB message in 16 KiB frames: at least 7 DATA frames",
+    "experiment.suggest.server-streaming": "no pause between replies: several messages may share a DATA frame",
+    "experiment.suggest.client-streaming": "five requests of 20 kB each",
+    "experiment.suggest.bidi-streaming": "five pings and five pongs",
+    "experiment.suggest.errors": "a deadline longer than the server's delay: the second call succeeds",
+    "experiment.suggest.flow-control": "a 16 KiB window for a 64 KiB message: the sender stops and waits",
+    "experiment.suggest.hpack": "a 256-byte table, too small for the client's own headers: nothing is saved",
+    "experiment.suggest.multiplexing": "six calls at once on the one connection",
+    "error.range": "{option} {value}: expected {low} to {high}",
+    "error.range_rfc": "{option} {value}: expected {low} to {high} ({section})",
+    "error.choice": "{option} {value}: expected one of {choices}",
+    "error.capture_tui": "--capture only works with --headless (use `h2inspect open` for the TUI)",
+    "error.record": "--record {path}: {reason}",
+    "error.capture": "{path}: {reason}",
+    "error.call_failed": "the demo call failed: {error}",
+    "error.no_connect": "the demo client could not connect through the proxy",
+    "error.no_server": "could not start the demo gRPC server on 127.0.0.1",
+    "error.not_found": "no such file",
+    "error.directory": "is a directory, not a capture",
+    "error.not_capture": "not a pcap or pcapng capture",
+    "error.empty": "empty file, not a capture",
+    "error.denied": "permission denied",
+    "error.other": "cannot be used ({reason})",
+    "never_appeared": "call {number} never appeared on the wire",
+    # --- frames, again: what the experiments change --------------------------------------------
+    "headers.encoding": "grpc-encoding {encoding}: this side compresses its messages with it (the "
+                        "compressed flag of each message says which ones are).",
+    "data.compressed": "The compressed flag (the first prefix byte) of message #{n} is 1: its bytes are "
+                       "compressed with {encoding}; {length} B on the wire.",
+    "data.not_compressed": "Message #{n} went uncompressed (its flag is 0) although grpc-encoding is "
+                           "{encoding}: grpcio keeps a message as it is when compressing would not make it "
+                           "smaller. Try a bigger --size.",
+    "data.split": "Message #{n} is {length} B; it spans {frames} DATA frames. The receiver allows frames of at "
+                  "most {max_frame} B (SETTINGS_MAX_FRAME_SIZE), and DATA may also stop where the flow-control "
+                  "window ends.",
+    # --- HPACK ---------------------------------------------------------------------------------
+    "lesson.hpack": "HPACK: why the second call's headers are a few bytes",
+    "lesson.hpack.point": "Header blocks are compressed with HPACK (RFC 7541). Each side keeps a dynamic table "
+                          "of fields it has sent; a field sent again is one byte that points into it. The "
+                          "receiver limits the table's size (SETTINGS_HEADER_TABLE_SIZE): when it is full, the "
+                          "oldest entries are evicted.",
+    "caption.hpack-first": "the first call: every header written out, and remembered",
+    "caption.hpack-again": "the same call again: the same headers, as references to the table",
+    "caption.hpack-other": "another method, failing at once: a new :path for the client's table, a new "
+                           "grpc-status for the server's, which is full",
+    "hpack.heading": "HPACK: how this header block was written ({length} B)",
+    "hpack.kind.indexed": "indexed · {where}",
+    "hpack.kind.incremental": "literal with incremental indexing · name: {name} · value: {coding}",
+    "hpack.kind.without": "literal without indexing · name: {name} · value: {coding}",
+    "hpack.kind.never": "literal never indexed · name: {name} · value: {coding}",
+    "hpack.kind.size_update": "dynamic table size update · {size} bytes",
+    "hpack.static": "static table [{index}]",
+    "hpack.dynamic": "dynamic table [{index}]",
+    "hpack.name.indexed": "{where}",
+    "hpack.name.literal": "new, {coding}",
+    "hpack.huffman": "Huffman",
+    "hpack.raw": "raw",
+    "hpack.added": " → added to the dynamic table as [62]",
+    "hpack.bytes": "{length} B",
+    "hpack.table": "the {side}'s dynamic table after this block: {count} entries, {size} of {max_size} bytes",
+    "hpack.new": "  ← new",
+    "hpack.entry_size": "{size} B",
+    "hpack.table_empty": "(empty)",
+    "hpack.evicted": "  evicted to make room (the oldest entry goes first): {field} ({size} B)",
+    "hpack.partial": "  (entries from before the capture began, or after lost bytes, are unknown)",
+    "hpack.why.longer": "Why {length} B, no shorter than the first {role} block's {before} B: it has {fields} "
+                        "fields; {dynamic} are found in the dynamic table and {static} in the static table, and "
+                        "{literals} are written out{literal_names}.",
+    "hpack.literal_list": ": {names}",
+    "hpack.literal.added": "{name} (new: added to the table)",
+    "hpack.literal.not_added": "{name} (sent without indexing: never kept)",
+    "hpack.literal.never": "{name} (never indexed: no one may keep it)",
+    "hpack.role.request": "request",
+    "hpack.role.response": "response",
+    "hpack.role.informational": "informational",
+    "hpack.role.trailers": "trailers",
+    "hpack.role.push-request": "push-request",
+    "hpack.why.first": "Why {length} B: this is the first {role} block from this side, so the dynamic table holds "
+                       "none of it yet. Of its {fields} fields, {literals} are written out as literals ({added} of "
+                       "them kept in the dynamic table for next time) and {static} are one-byte indexes into the "
+                       "static table.",
+    "hpack.why.shorter": "Why it shrank to {length} B from the first {role} block's {before} B: {dynamic} of its "
+                         "{fields} fields are now one-byte references to entries that earlier blocks added to the "
+                         "dynamic table, {static} come from the static table, and {literals} are written "
+                         "out{literal_names}.",
+    "hpack.why.not_shorter": "Why {length} B, about as long as the first {role} block's {before} B: only "
+                             "{dynamic} of its {fields} fields were found in the dynamic table and {static} in the "
+                             "static table; {literals} are written out{literal_names}.",
+    # --- multiplexing --------------------------------------------------------------------------
+    "lesson.multiplexing": "multiplexing: several calls at once on one connection",
+    "lesson.multiplexing.point": "Each gRPC call is one HTTP/2 stream, and the connection is shared. The client "
+                                 "opens streams 1, 3, 5, … (odd ids, climbing by two) and DATA frames of "
+                                 "different streams interleave on the one connection: no call waits for "
+                                 "another to finish.",
+    "caption.mux-bidi": "a bidi call, open for the whole lesson",
+    "caption.mux-server-stream": "a server stream, started between the bidi call's messages",
+    "caption.mux-unary": "a unary call, made while the others are open",
+    "caption.mux-client-stream": "a client stream, made while the others are open",
+    "mux.heading": "every frame of the calls, in the order they crossed the one connection (stream 0 left out)",
+    "mux.stream_line": "stream {stream}: {caption}: {method}, {style}, {frames} frames, {data} B of DATA, "
+                       "grpc-status {status}",
+    "mux.ids": "The client opened streams {ids}: odd ids, each new one two more than the last.",
+    "mux.interleaved": "DATA frames of streams {streams} interleave on the connection (the stream of each DATA "
+                       "frame in turn: {pattern}). Each call is one stream; the connection is shared.",
+    "mux.not_interleaved": "This time the DATA frames of different streams did not interleave (each call's DATA "
+                           "came in one run), but they still shared the one connection.",
+    "mux.row": "{stream_label} {stream:>2}",
 }
 
 JA: dict[str, str] = {
@@ -295,6 +432,143 @@ JA: dict[str, str] = {
     "d.bytes": "本文 {length} B",
     "d.window_update": "+{increment}",
     "d.window_update_conn": "+{increment}（コネクション）",
+    # --- words added for experiments, HPACK and multiplexing ---------------------------------
+    "flags": "フラグ",
+    "style.unary": "unary（単項）",
+    "style.server-streaming": "サーバーストリーミング",
+    "style.client-streaming": "クライアントストリーミング",
+    "style.bidi-streaming": "双方向ストリーミング",
+    "style.unknown": "スタイル不明",
+    "end_of_last_call": "この実行の最後の呼び出しが終わりました：この後には何もありません。{next}",
+    "next.experiment": "通信を変えてもう一度実行してみましょう。例：`{command}`（{what}）",
+    "next.lessons": "ほかのレッスン：{commands}",
+    "next.join": "{first}。{second}",
+    "closing": "以上が{lessons}です。{next}",
+    "closing.styles": "4 つの呼び出しスタイル",
+    "experiment": "実験：{options}（ほかはレッスン本来の設定）",
+    "experiment.none": "レッスン本来の設定（--messages、--size、--compress、--window、--max-frame、--concurrency、"
+                       "--delay、--deadline、--table-size で変えられます）",
+    "summary": "コネクションを通ったもの：フレーム {frames} 個（{detail}）、フレーム合計 {bytes} バイト、最初の呼び出"
+               "しの最初のフレームから最後の呼び出しの最後のフレームまで {duration}",
+    "summary.stalls": "送信側のフロー制御ウィンドウが {count} 回尽きました：WINDOW_UPDATE を待つ必要がありました。",
+    "summary.no_stall": "フロー制御ウィンドウが尽きた送信側はありませんでした。",
+    "summary.calls": "呼び出し：{calls}",
+    "summary.compressed": "圧縮フラグが立ったメッセージは {count} 個でした（grpc-encoding {encoding}）。",
+    "summary.split": "最大のメッセージ {length} バイトは DATA フレーム {frames} 個にまたがりました。",
+    "summary.deadline_exceeded": "{count} 個の呼び出しが時間切れになりました：DEADLINE_EXCEEDED。",
+    "summary.unary_messages": "--messages は unary 呼び出しを変えません：unary は必ず各方向 1 メッセージです。",
+    "compare.heading": "{label}：{before} → {after}",
+    "compare.frames": "フレーム数",
+    "compare.bytes": "フレームのバイト数",
+    "compare.duration": "時間",
+    "compare.stalls": "WINDOW_UPDATE 待ちの回数",
+    "experiment.suggest.unary": "100 kB のメッセージを 16 KiB のフレームで：DATA フレームが 7 個以上",
+    "experiment.suggest.server-streaming": "応答の間に待ちなし：複数のメッセージが 1 つの DATA フレームに入ることも",
+    "experiment.suggest.client-streaming": "20 kB のリクエストを 5 つ",
+    "experiment.suggest.bidi-streaming": "ピンを 5 つ、ポンを 5 つ",
+    "experiment.suggest.errors": "サーバーの遅れより長いデッドライン：2 つ目の呼び出しが成功する",
+    "experiment.suggest.flow-control": "64 KiB のメッセージに 16 KiB のウィンドウ：送信側が止まって待つ",
+    "experiment.suggest.hpack": "クライアント自身のヘッダーが入りきらない 256 バイトのテーブル：何も節約されない",
+    "experiment.suggest.multiplexing": "1 本のコネクションで同時に 6 つの呼び出し",
+    "error.range": "{option} {value}：{low} から {high} の値を指定してください",
+    "error.range_rfc": "{option} {value}：{low} から {high} の値を指定してください（{section}）",
+    "error.choice": "{option} {value}：{choices} のいずれかを指定してください",
+    "error.capture_tui": "--capture は --headless と一緒にしか使えません（TUI で見るには `h2inspect open` を使います）",
+    "error.record": "--record {path}：{reason}",
+    "error.capture": "{path}：{reason}",
+    "error.call_failed": "デモの呼び出しが失敗しました：{error}",
+    "error.no_connect": "デモクライアントがプロキシ経由で接続できませんでした",
+    "error.no_server": "127.0.0.1 でデモ gRPC サーバーを起動できませんでした",
+    "error.not_found": "ファイルがありません",
+    "error.directory": "ディレクトリです（キャプチャーではありません）",
+    "error.not_capture": "pcap でも pcapng でもありません",
+    "error.empty": "空のファイルです（キャプチャーではありません）",
+    "error.denied": "読み書きの権限がありません",
+    "error.other": "使えません（{reason}）",
+    "never_appeared": "呼び出し {number} はワイヤー上に現れませんでした",
+    # --- frames, again: what the experiments change --------------------------------------------
+    "headers.encoding": "grpc-encoding {encoding}：この側はメッセージをこの方式で圧縮します（どのメッセージが"
+                        "圧縮されているかは各メッセージの圧縮フラグが示します）。",
+    "data.compressed": "メッセージ #{n} の圧縮フラグ（プレフィックスの最初のバイト）は 1 です：本体は {encoding} で"
+                       "圧縮されており、ワイヤー上は {length} バイトです。",
+    "data.not_compressed": "grpc-encoding は {encoding} ですが、メッセージ #{n} は圧縮されずに送られました（フラグは "
+                           "0）：圧縮しても小さくならないとき grpcio はメッセージをそのまま送ります。--size を"
+                           "大きくしてみましょう。",
+    "data.split": "メッセージ #{n} は {length} バイトで、DATA フレーム {frames} 個にまたがります。受信側が許す"
+                  "フレームは最大 {max_frame} バイト（SETTINGS_MAX_FRAME_SIZE）で、DATA はフロー制御ウィンドウの"
+                  "終わりでも区切られます。",
+    # --- HPACK ---------------------------------------------------------------------------------
+    "lesson.hpack": "HPACK：2 回目の呼び出しのヘッダーが数バイトで済む理由",
+    "lesson.hpack.point": "ヘッダーブロックは HPACK（RFC 7541）で圧縮されます。各側は送ったフィールドを動的テーブルに"
+                          "覚えておき、同じフィールドをもう一度送るときはそこを指す 1 バイトで済ませます。テーブルの"
+                          "大きさは受信側が決め（SETTINGS_HEADER_TABLE_SIZE）、いっぱいになると最も古いエントリから"
+                          "追い出されます。",
+    "caption.hpack-first": "最初の呼び出し：すべてのヘッダーをそのまま書き、覚えておく",
+    "caption.hpack-again": "同じ呼び出しをもう一度：同じヘッダーをテーブルへの参照で",
+    "caption.hpack-other": "別のメソッドで、すぐに失敗：クライアントのテーブルには新しい :path、満杯のサーバーの"
+                           "テーブルには新しい grpc-status",
+    "hpack.heading": "HPACK：このヘッダーブロックの書き方（{length} バイト）",
+    "hpack.kind.indexed": "インデックス · {where}",
+    "hpack.kind.incremental": "インクリメンタルインデックス付きリテラル · 名前：{name} · 値：{coding}",
+    "hpack.kind.without": "インデックスなしリテラル · 名前：{name} · 値：{coding}",
+    "hpack.kind.never": "インデックス禁止リテラル（Never Indexed） · 名前：{name} · 値：{coding}",
+    "hpack.kind.size_update": "動的テーブルサイズ更新 · {size} バイト",
+    "hpack.static": "静的テーブル [{index}]",
+    "hpack.dynamic": "動的テーブル [{index}]",
+    "hpack.name.indexed": "{where}",
+    "hpack.name.literal": "新規、{coding}",
+    "hpack.huffman": "ハフマン符号化",
+    "hpack.raw": "そのまま",
+    "hpack.added": " → 動的テーブルの [62] に追加",
+    "hpack.bytes": "{length} バイト",
+    "hpack.table": "このブロックの後の{side}の動的テーブル：エントリ {count} 個、{size}/{max_size} バイト",
+    "hpack.new": "  ← 新規",
+    "hpack.entry_size": "{size} バイト",
+    "hpack.table_empty": "（空）",
+    "hpack.evicted": "  空きを作るため追い出し（最も古いエントリから）：{field}（{size} バイト）",
+    "hpack.partial": "  （キャプチャー開始前や欠けたバイトの後のエントリは分かりません）",
+    "hpack.why.longer": "なぜ最初の{role}ブロックの {before} バイトより短くならず {length} バイトか：フィールドは "
+                        "{fields} 個で、動的テーブルにあるのが {dynamic} 個、静的テーブルにあるのが {static} 個、"
+                        "リテラルで書かれたのが {literals} 個です{literal_names}。",
+    "hpack.literal_list": "（{names}）",
+    "hpack.literal.added": "{name}：新規、テーブルに追加",
+    "hpack.literal.not_added": "{name}：インデックスなしで送られ、保存されない",
+    "hpack.literal.never": "{name}：インデックス禁止、誰も保存してはならない",
+    "hpack.role.request": "リクエスト",
+    "hpack.role.response": "レスポンス",
+    "hpack.role.informational": "情報レスポンス",
+    "hpack.role.trailers": "トレーラー",
+    "hpack.role.push-request": "プッシュリクエスト",
+    "hpack.why.first": "なぜ {length} バイトか：この側からの最初の{role}ブロックなので、動的テーブルにはまだ何もあり"
+                       "ません。{fields} 個のフィールドのうち {literals} 個はリテラルで書かれ（うち {added} 個は次の"
+                       "ために動的テーブルに保存）、{static} 個は静的テーブルを指す 1 バイトのインデックスです。",
+    "hpack.why.shorter": "なぜ最初の{role}ブロックの {before} バイトから {length} バイトに縮んだか：{fields} 個のフィ"
+                         "ールドのうち {dynamic} 個は前のブロックが動的テーブルに追加したエントリを指す 1 バイトの参"
+                         "照になり、{static} 個は静的テーブルから、リテラルで書かれたのは {literals} 個です{literal_n"
+                         "ames}。",
+    "hpack.why.not_shorter": "なぜ最初の{role}ブロックの {before} バイトとほとんど変わらず {length} バイトか："
+                             "{fields} 個のフィールドのうち動的テーブルにあったのは {dynamic} 個、静的テーブルに"
+                             "あったのは {static} 個だけで、{literals} 個はリテラルで書かれています{literal_names}。",
+    # --- multiplexing --------------------------------------------------------------------------
+    "lesson.multiplexing": "多重化：1 本のコネクションで同時に複数の呼び出し",
+    "lesson.multiplexing.point": "gRPC の呼び出しはそれぞれ 1 本の HTTP/2 ストリームで、コネクションは共有されます。"
+                                 "クライアントはストリーム 1、3、5、…（奇数の ID、2 ずつ増える）を開き、別々の"
+                                 "ストリームの DATA フレームが 1 本のコネクション上で入り混じります：どの呼び出しも"
+                                 "ほかの呼び出しの終わりを待ちません。",
+    "caption.mux-bidi": "レッスンの間ずっと開いている双方向ストリーミングの呼び出し",
+    "caption.mux-server-stream": "双方向の呼び出しのメッセージの合間に始まるサーバーストリーミング",
+    "caption.mux-unary": "ほかの呼び出しが開いている間の unary 呼び出し",
+    "caption.mux-client-stream": "ほかの呼び出しが開いている間のクライアントストリーミング",
+    "mux.heading": "各呼び出しのすべてのフレームを、1 本のコネクションを通った順に（ストリーム 0 は省略）",
+    "mux.stream_line": "ストリーム {stream}：{caption}：{method}、{style}、フレーム {frames} 個、DATA {data} バイト、"
+                       "grpc-status {status}",
+    "mux.ids": "クライアントが開いたストリームは {ids}：奇数の ID で、新しいものは前より 2 大きくなります。",
+    "mux.interleaved": "ストリーム {streams} の DATA フレームがコネクション上で入り混じっています（DATA フレームの"
+                       "ストリームを順に並べると {pattern}）。呼び出しはそれぞれ 1 本のストリームで、コネクションは"
+                       "共有されています。",
+    "mux.not_interleaved": "今回は別々のストリームの DATA フレームは入り混じりませんでした（呼び出しごとに DATA が"
+                           "ひと続きでした）が、1 本のコネクションを共有していることに変わりはありません。",
+    "mux.row": "{stream_label} {stream:>2}",
 }
 
 PHRASES = {"en": EN, "ja": JA}
