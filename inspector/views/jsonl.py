@@ -11,6 +11,10 @@ import json
 from inspector.http2.frames import flag_names, type_name
 from inspector.model import Role, Session
 
+# Serialised header lists kept for reuse, by the identity of the decoded tuple: identical
+# blocks share one tuple, so a few thousand cover ordinary traffic; a capture where every
+# block is unique (a request id in each) only churns it, so it is kept small.
+HEADER_CACHE = 4096
 _ROLE_JSON = {r: json.dumps(r.label) for r in Role}  # by Role and by its int value
 
 
@@ -44,7 +48,7 @@ class JsonlFrames:
         key = id(headers)
         part = self._headers_part.get(key)
         if part is None:
-            if len(self._headers_part) > 100_000:
+            if len(self._headers_part) > HEADER_CACHE:
                 self._headers_part.clear()
                 self._keep.clear()
             part = json.dumps([list(h) for h in headers], ensure_ascii=False)
@@ -78,7 +82,7 @@ class JsonlFrames:
             if hb < 0:
                 out.append(f'{prefix}{sid},{tp},"length":{length}}}\n')
             else:
-                hp = hb_parts.get(id(hb_headers[hb])) if len(hb_parts) < 100_000 else None
+                hp = hb_parts.get(id(hb_headers[hb])) if len(hb_parts) < HEADER_CACHE else None
                 if hp is None:
                     out.append(f'{prefix}{sid},{tp},"length":{length}{headers(hb)}}}\n')
                 else:
