@@ -16,7 +16,7 @@ from inspector.capture.tcp import TcpReassembler
 from inspector.errors import CaptureError
 from inspector.flows import TcpFlow
 from inspector.http2.session_builder import SessionBuilder
-from inspector.model import Connection, Finding, Session, Severity
+from inspector.model import Connection, Session
 from inspector.tls.keylog import KeyLog
 
 
@@ -56,11 +56,11 @@ class CaptureLoader:
         self.builder.finish()
         unknown = self.reader.linktypes - set(SUPPORTED_LINKTYPES)
         if unknown:
-            session.findings.append(Finding(
-                Severity.WARNING, f"link type(s) {sorted(unknown)} are not supported; those packets were skipped"))
+            session.findings_engine.report(
+                "capture.linktype", f"link type(s) {sorted(unknown)} are not supported; those packets were skipped")
         if self.reader.cut_short:
             session.cut_short = self.reader.cut_short
-            session.findings.append(Finding(Severity.WARNING, f"the capture is {self.reader.cut_short}"))
+            session.findings_engine.report("capture.truncated", f"the capture is {self.reader.cut_short}")
         if session.packets == 0 and self.reader.cut_short:
             raise CaptureError(self.path, f"no packets: the capture is {self.reader.cut_short}")
         session.complete = True

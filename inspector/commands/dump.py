@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
             write("".join(view.lines(printed, end, args.stream)))
             printed = end
     out.flush()
+    session.flush_findings()
     for finding in session.findings:
         print(f"h2inspect: {args.capture}: {finding.one_line()}", file=sys.stderr)
     return 0

@@ -26,7 +26,7 @@ from textual.widgets import Footer, Input, Static
 
 from inspector.capture.load import CaptureLoader
 from inspector.http2 import frames as F
-from inspector.model import Direction, Session
+from inspector.model import Direction, Session, Severity
 from inspector.tui.describe import StreamSummary, frame_detail, frame_row, summarize
 from inspector.tui.detail_words import WORDS
 from inspector.tui.lanes import Lanes, LaneTracker
@@ -188,10 +188,12 @@ class App(TextualApp[None]):
         if not self._alive():
             return
         session = self.session
-        problems = len(session.findings)
+        errors = sum(1 for f in session.findings if f.severity is Severity.ERROR)
+        warnings = sum(1 for f in session.findings if f.severity is Severity.WARNING)
         self._set_status(
             f" {session.name}   {len(session.connections)} connections   {len(session.frames)} frames   "
-            f"{problems} decode problem{'s' if problems != 1 else ''}   {self._progress()}"
+            f"{errors} error{'s' if errors != 1 else ''}   {warnings} warning{'s' if warnings != 1 else ''}   "
+            f"{self._progress()}"
             + (f"   sort: {SORTS[self.sort]}" if self.sort else ""))
         streams = sum(len(c.streams) for c in session.connections) + len(session.connections)
         state = (streams, len(session.frames))
