@@ -114,7 +114,10 @@ def _messages(call: Any, report: Report) -> None:
     request_accepts = _listed(call.request.get("grpc-accept-encoding")) if call.request is not None else None
     response_block = call.response or call.trailers_block
     response_accepts = _listed(response_block.get("grpc-accept-encoding")) if response_block is not None else None
-    for messages, accepts in ((call.requests, response_accepts), (call.responses, request_accepts)):
+    response_type = call.response.get("content-type") if call.response is not None else None
+    grpc_responses = response_type is None or CONTENT_TYPE.fullmatch(response_type) is not None
+    sides = [(call.requests, response_accepts)] + ([(call.responses, request_accepts)] if grpc_responses else [])
+    for messages, accepts in sides:  # (a response that is not gRPC, an error page, is not cut into messages)
         for m in messages:
             if m.ended and not m.whole and m.received:
                 report("grpc.message-truncated",

@@ -422,6 +422,9 @@ class ConnectionDecoder:
         """Move the stream's state; False (and a finding) when the RFC does not allow the event."""
         old = stream.state
         new = next_state(old, Direction(direction), event)
+        if new is None and old is StreamState.CLOSED and stream.reset_by is not None \
+                and stream.reset_by != direction:
+            return False  # frames in flight after the peer's RST_STREAM are allowed (RFC 9113 §5.1, "closed")
         if new is None:
             self.checks.violation(_state_rule(old, direction, type_code, event),
                                   f"{F.type_name(type_code)} from the {Direction(direction).label} on a stream that "
