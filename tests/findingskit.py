@@ -20,8 +20,9 @@ def check_capture(path: str, preset: str = "default", **limits: float | None) ->
     return session
 
 
-def by_rule(session: Session, rule: str) -> list[Finding]:
-    """The findings of one rule, in the order they were made."""
+def by_rule(session, rule: str) -> list[Finding]:
+    """The findings of one rule, in the order they were made (of a Session, or of a DecoderWire)."""
+    session = getattr(session, "session", session)
     session.flush_findings()
     return [f for f in session.findings if f.rule == rule]
 

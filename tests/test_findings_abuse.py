@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from findingskit import by_rule, check_capture
+
 from inspector.http2.frames import FrameType
 from inspector.model import Direction, Severity
 

@@ -315,7 +315,8 @@ class ConnectionChecks:
         if direction == S and code == ErrorCode.REFUSED_STREAM:
             limit = self.conn.settings_server.get(Setting.MAX_CONCURRENT_STREAMS)
             self.report("flow.refused-stream",
-                        f"the server refused stream {sid} with {self.active} client streams open"
+                        f"the server refused stream {sid} with {self.active} other client stream"
+                        f"{'s' if self.active != 1 else ''} open"
                         + (f" (its SETTINGS_MAX_CONCURRENT_STREAMS is {limit})" if limit is not None else ""),
                         stream_id=sid, frame=frame, packet=packet, time=time)
         if direction == C:

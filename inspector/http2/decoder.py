@@ -184,13 +184,18 @@ class ConnectionDecoder:
             hi, lo, type_code, flags, sid = _unpack_header(data, pos)
             length = hi << 16 | lo
             end = pos + 9 + length
-            if length > max_frame[peer] and not self._frame_size_plausible(data, pos, end, direction):
-                side.skipped_from, side.skipped_packet = offset + pos, packet
-                side.synced = False
-                pos = self._resync(side, direction, data, pos + 1, offset, packet)
-                if pos < 0:
-                    return
-                continue
+            if length > max_frame[peer]:
+                if not self._frame_size_plausible(data, pos, end, direction):
+                    side.skipped_from, side.skipped_packet = offset + pos, packet
+                    side.synced = False
+                    pos = self._resync(side, direction, data, pos + 1, offset, packet)
+                    if pos < 0:
+                        return
+                    continue
+                if end <= n:  # too long, but framed: its handler says so
+                    self._frame(d, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
+                    pos = end
+                    continue
             if end > n:
                 side.hold(data, pos, offset + pos, 9 + length)
                 break

@@ -56,10 +56,12 @@ def _threshold(f: Finding) -> str:
     return f" {{{name}={shown}, {source}}}"
 
 
-def text_line(f: Finding) -> str:
-    """One line: where, severity, rule, message, how often, the limit, the reference."""
+def text_line(f: Finding, *, located: bool = True) -> str:
+    """One line: where (unless `located` is False: printed under its frame), severity, rule, message,
+    how often, the limit, the reference."""
     ref = f" ({f.reference})" if f.reference else ""
-    return (f"{where(f)}: {SEVERITY_WORDS[f.severity]} {f.rule}: {f.message}{_times(f)}{_threshold(f)}{ref}\n")
+    place = f"{where(f)}: " if located else ""
+    return f"{place}{SEVERITY_WORDS[f.severity]} {f.rule}: {f.message}{_times(f)}{_threshold(f)}{ref}\n"
 
 
 def text_lines(findings: list[Finding], name: str, shown: Severity) -> Iterator[str]:

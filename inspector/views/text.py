@@ -79,4 +79,4 @@ class TextFrames:
                 if block.error:
                     yield f"{INDENT}! HPACK: {block.error}\n"
             for finding in self.findings.of(f.index):
-                yield f"{INDENT}! {text_line(finding)}"
+                yield f"{INDENT}! {text_line(finding, located=False)}"
