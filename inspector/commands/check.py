@@ -35,12 +35,15 @@ def run(args: argparse.Namespace) -> int:
     loader = loader_for(args)
     session = loader.session
     session.findings_engine.use_limits(limits)
+    engine = session.findings_engine
     calls = session.calls  # kept current batch by batch: the grpc.* rules see each call as it ends
     if schema is not None:
         calls.use_schema(schema)
     for _ in loader.batches():
+        if engine.maybe_grpc:  # no gRPC request yet: nothing for the call log to read
+            calls.update()
+    if engine.maybe_grpc:
         calls.update()
-    calls.update()
     session.flush_findings()
     findings = session.findings
     lines = jsonl_lines(findings, shown) if args.format == "jsonl" else text_lines(findings, args.capture, shown)

@@ -59,6 +59,10 @@ class FindingsEngine:
         self._dirty: set[_Group] = set()
         self.lint_cache: dict[int, tuple] = {}  # id(headers) << 3 | role -> ConnectionChecks.lint's tuple
         self.connections: list[ConnectionChecks] = []
+        # A gRPC call may be in the session: a request said application/grpc, or a connection was seen
+        # mid-way or with a gap (its requests' content-type may be unknown). Without one, the call log
+        # (and the grpc.* rules it feeds) has nothing to do.
+        self.maybe_grpc = False
 
     def use_limits(self, limits: Limits) -> None:
         """Abuse limits from now on (set before decoding starts)."""
@@ -69,6 +73,7 @@ class FindingsEngine:
     def connection(self, conn: Connection, *, midstream: bool = False) -> ConnectionChecks:
         """The checks one connection's decoder feeds."""
         checks = ConnectionChecks(self, conn, midstream)
+        self.maybe_grpc |= midstream
         self.connections.append(checks)
         return checks
 
@@ -78,6 +83,8 @@ class FindingsEngine:
                frame: int | None = None, packet: int | None = None, time: float | None = None,
                threshold: tuple[str, float, str] | None = None) -> None:
         """One occurrence of a rule: a new finding, or one more of its group."""
+        if rule_id == "capture.gap":
+            self.maybe_grpc = True
         key = (rule_id, conn, stream_id)
         group = self.groups.get(key)
         if group is None and stream_id is not None:
@@ -240,6 +247,8 @@ class ConnectionChecks:
         entry = cache.get(key)
         if entry is None:
             lint = lint_block(headers, Role(role))
+            if lint.grpc:
+                self.engine.maybe_grpc = True
             attention = bool(lint.problems) or lint.size >= 4096 or lint.method == "HEAD" or \
                 (lint.content_length >= 0 and has_no_content(lint.status)) or lint.content_length < NO_LENGTH
             if len(cache) >= LINT_CACHE:
