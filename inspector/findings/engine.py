@@ -135,7 +135,7 @@ class ConnectionChecks:
     """The state the rules keep for one connection, fed by its decoder."""
 
     __slots__ = ("engine", "conn", "midstream", "lint_cache", "content_left", "head_streams", "active",
-                 "streams_opened", "last_client", "last_server", "max_active", "quick_open", "closed_by", "flow",
+                 "streams_opened", "last_client", "last_server", "max_active", "quick_open", "open_limit", "closed_by", "flow",
                  "abuse", "provoked", "size_check")
 
     def __init__(self, engine: FindingsEngine, conn: Connection, midstream: bool) -> None:
@@ -153,6 +153,7 @@ class ConnectionChecks:
         self.last_server = 0  # highest the server promised
         self.max_active = 1 << 31  # the server's SETTINGS_MAX_CONCURRENT_STREAMS
         self.quick_open = not midstream  # no rule in force needs to see each new stream
+        self.open_limit = 0  # the fast path counts a new stream itself while fewer are open: see settings_changed
         self.closed_by: list[str | None] = [None, None]  # "FIN"/"RST" once a TCP side closed
         self.flow = flow.FlowState(self)
         self.abuse = abuse.AbuseState(self)
@@ -171,6 +172,8 @@ class ConnectionChecks:
         limits = self.engine.limits
         limit = self.conn.settings_server.get(Setting.MAX_CONCURRENT_STREAMS)
         self.max_active = limit if limit is not None else 1 << 31
+        # 0 sends every new stream to `opened`: a rule needs each one, or a GOAWAY was seen
+        self.open_limit = self.max_active if self.quick_open and not self.conn.goaways else 0
         value = limits["header_list_bytes"]
         own = [self.conn.settings_client.get(Setting.MAX_HEADER_LIST_SIZE),
                self.conn.settings_server.get(Setting.MAX_HEADER_LIST_SIZE)]

@@ -264,8 +264,7 @@ class ConnectionDecoder:
                         if not old:  # idle: a new stream
                             # a client's new stream, in order, under the limits: counted here; else the checks look
                             active = checks.active
-                            if d or sid <= checks.last_client or not sid & 1 or active >= checks.max_active \
-                                    or not checks.quick_open or conn.goaways:
+                            if d or sid <= checks.last_client or not sid & 1 or active >= checks.open_limit:
                                 checks.opened(stream, d, index, packet, time)
                             else:
                                 checks.last_client = sid
@@ -664,6 +663,7 @@ class ConnectionDecoder:
         except P.FieldError:
             last, code = 0, 0
         self.conn.goaways.append(Goaway(index, Direction(direction), last, code))
+        self.checks.settings_changed()  # new streams are looked at from now on (h2.stream-after-goaway)
         if code:
             self.checks.report("h2.goaway-error", f"GOAWAY from the {Direction(direction).label} with "
                                f"{F.error_name(code)}", frame=index, packet=packet, time=self._time)
