@@ -135,8 +135,8 @@ class ConnectionChecks:
     """The state the rules keep for one connection, fed by its decoder."""
 
     __slots__ = ("engine", "conn", "midstream", "lint_cache", "content_left", "head_streams", "active",
-                 "streams_opened", "last_client", "last_server", "max_active", "quick_open", "open_limit", "closed_by", "flow",
-                 "abuse", "provoked", "size_check")
+                 "streams_opened", "last_client", "last_server", "max_active", "quick_open", "open_limit",
+                 "closed_by", "flow", "abuse", "provoked", "size_check")
 
     def __init__(self, engine: FindingsEngine, conn: Connection, midstream: bool) -> None:
         self.engine = engine
