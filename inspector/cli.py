@@ -94,6 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".proto file or descriptor set, for styles and payloads (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true", help="show each message")
 
+    p = sub.add_parser("check", help="find protocol problems, gRPC conformance problems, stalls and abuse")
+    p.add_argument("capture", metavar="CAPTURE", nargs="?", help="a pcap or pcapng file")
+    p.add_argument("--keylog", metavar="F", help="TLS key log (SSLKEYLOGFILE format)")
+    p.add_argument("--port", metavar="N", type=_port, action="append",
+                   help="treat this port as HTTP/2 even without a client preface (repeatable)")
+    p.add_argument("--format", choices=("text", "jsonl"), default="text")
+    p.add_argument("--preset", choices=("default", "nghttp2", "envoy", "haproxy", "go"), default="default",
+                   help="abuse limits as this server enforces them (default: a blend, see --list-rules)")
+    p.add_argument("--limit", metavar="NAME=VALUE", action="append",
+                   help="set one abuse limit (NAME=off turns it off; repeatable)")
+    p.add_argument("--severity", choices=("error", "warning", "info"), default="error",
+                   help="exit 1 when a finding at or above this is found (default error); "
+                        "warnings are always shown, info with --severity info")
+    p.add_argument("--proto", metavar="FILE", action="append",
+                   help=".proto file or descriptor set: message counts per call style (repeatable)")
+    p.add_argument("--list-rules", action="store_true", help="print every rule and the limits in force")
+    p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of --list-rules' sentences")
+
     p = sub.add_parser("proxy", help="relay between a client and a server, showing frames live")
     p.add_argument("--listen", metavar="HOST:PORT", required=True)
     p.add_argument("--upstream", metavar="HOST:PORT", required=True)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 from inspector.http2.frames import DEFAULT_WINDOW, FRAME_HEADER_LENGTH, flag_names, type_name
 
 if TYPE_CHECKING:
+    from inspector.findings.engine import FindingsEngine
     from inspector.rpc.calls import CallLog
 
 
@@ -83,9 +84,22 @@ class Severity(IntEnum):
     ERROR = 2
 
 
+#: Rule ids of findings made without one (code that builds `Finding(severity, message, ...)`).
+DEFAULT_RULE_PROBLEM = "capture.damage"
+DEFAULT_RULE_NOTE = "capture.note"
+
+
 @dataclass(slots=True, frozen=True)
 class Finding:
-    """Something a reader should notice, with where it happened and the spec section."""
+    """Something a reader should notice: the rule that says so, where it happened, and how often.
+
+    A grouped finding (one rule firing many times on one connection or stream) is one
+    record: `frame`, `packet` and `time` say where it first happened, `last_frame` where
+    it last did, `count` how many times. The rules are in `inspector.findings.rules`.
+    Fields after `frame` were added later and have defaults, so the positional form
+    `Finding(severity, message, reference, conn, stream_id, packet, frame)` still works;
+    such a finding gets the rule `capture.damage` (or `capture.note` when it is info).
+    """
 
     severity: Severity
     message: str
@@ -94,6 +108,18 @@ class Finding:
     stream_id: int | None = None
     packet: int | None = None
     frame: int | None = None  # index in the session's FrameLog
+    rule: str = ""
+    time: float | None = None
+    last_frame: int | None = None
+    count: int = 1
+    threshold: tuple[str, float, str] | None = None  # (limit name, value, where the value came from)
+    last_packet: int | None = None
+    last_time: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.rule:
+            object.__setattr__(self, "rule", DEFAULT_RULE_PROBLEM if self.severity > Severity.INFO
+                               else DEFAULT_RULE_NOTE)
 
     def one_line(self) -> str:
         where = []
@@ -104,7 +130,9 @@ class Finding:
         if self.stream_id is not None:
             where.append(f"stream {self.stream_id}")
         ref = f" ({self.reference})" if self.reference else ""
-        return f"{', '.join(where)}: {self.message}{ref}" if where else f"{self.message}{ref}"
+        times = f" [x{self.count}]" if self.count > 1 else ""
+        text = f"{self.severity.name.lower()} {self.rule}: {self.message}{times}{ref}"
+        return f"{', '.join(where)}: {text}" if where else text
 
 
 Header = tuple[str, str]
@@ -383,6 +411,7 @@ class Stream:
 
     REQUEST_SEEN = 1  # bits of `seen`: the request block has been decoded
     RESPONSE_SEEN = 2  # a final (non-1xx) response block has
+    COUNTED = 4  # counted among the client's open streams (findings: SETTINGS_MAX_CONCURRENT_STREAMS)
 
     __slots__ = ("conn", "stream_id", "state", "_index", "window_offset_client", "window_offset_server",
                  "reset_by", "reset_code", "promised_by", "upgraded", "seen")
@@ -399,7 +428,7 @@ class Stream:
         self.reset_code: int | None = None
         self.promised_by: int | None = None  # the stream its PUSH_PROMISE came on
         self.upgraded = False  # stream 1 of an h2c Upgrade: the request came as HTTP/1.1
-        self.seen = 0  # Stream.REQUEST_SEEN | Stream.RESPONSE_SEEN
+        self.seen = 0  # Stream.REQUEST_SEEN | Stream.RESPONSE_SEEN | Stream.COUNTED
 
     @property
     def pushed(self) -> bool:
@@ -510,6 +539,7 @@ class Session:
     stream_frames: StreamFrames = field(init=False)
     _by_index: dict[int, Connection] = field(init=False, default_factory=dict)
     _calls: CallLog | None = field(init=False, default=None)
+    _engine: FindingsEngine | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.stream_frames = StreamFrames(self.frames)
@@ -524,6 +554,21 @@ class Session:
 
             self._calls = CallLog(self)
         return self._calls
+
+    @property
+    def findings_engine(self) -> FindingsEngine:
+        """The findings engine the decoders feed (inspector.findings), made on first use."""
+        if self._engine is None:
+            # As with the calls: the engine reads this model, so it is imported on first use.
+            from inspector.findings.engine import FindingsEngine
+
+            self._engine = FindingsEngine(self)
+        return self._engine
+
+    def flush_findings(self) -> None:
+        """Bring grouped findings' counts up to date in `findings` (done on every notify)."""
+        if self._engine is not None:
+            self._engine.flush()
 
     def frame_payload(self, frame: FrameRecord) -> bytes:
         """The payload of a frame, read back from the source."""
@@ -542,5 +587,6 @@ class Session:
 
     def notify(self) -> None:
         """Tell live views the model grew."""
+        self.flush_findings()
         for listener in self.listeners:
             listener(self)

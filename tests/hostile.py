@@ -198,8 +198,9 @@ def unary_calls(calls: int, *, request_id: bool = False, interleave: bool = Fals
     """(client chunks, server chunks) of `calls` unary gRPC calls; with `interleave`, every call opens
     before any is answered and each side's frames alternate between streams."""
     ec, es = hpack.Encoder(), hpack.Encoder()
-    # The client's SETTINGS ACK goes with its preface: in lockstep, chunk i of each side is one call.
-    client = [PREFACE + settings([(3, 100)]) + settings(ack=True)]
+    # In lockstep, chunk i of each side is one call; the client's SETTINGS ACK goes with its first
+    # request, after the server's SETTINGS have come (an ACK before them acknowledges nothing).
+    client = [PREFACE + settings([(3, 100)])]
     server = [settings([(3, 100)]) + settings(ack=True)]
     ids = [1 + 2 * i for i in range(calls)]
     extra = [("x-request-id", "")] if request_id else []
@@ -218,6 +219,10 @@ def unary_calls(calls: int, *, request_id: bool = False, interleave: bool = Fals
     else:
         client += [h + r for h, r in zip(heads, requests, strict=True)]
         server += answers
+    if len(client) > 1:
+        client[1] = settings(ack=True) + client[1]
+    else:
+        client[0] += settings(ack=True)
     return client, server
 
 

@@ -111,15 +111,15 @@ def test_snaplen_cut_packets_are_named_with_the_bytes_lost(tmp_path):
     result = _clean_run("dump", path, "--format", "jsonl")
     line = next(x for x in result.stderr.splitlines() if "snap length" in x)
     assert "packet 4" in line and "5 packets (4 to 9)" in line and "139 bytes never saved" in line
-    assert "80 of 102 bytes saved" in line
+    assert "80 of 93 bytes saved" in line
 
 
 def test_a_cut_preface_says_the_connection_is_not_decoded(tmp_path):
     path = hostile.snaplen_cut(str(tmp_path / "preface.pcap"), snaplen=60, preface=True)
     result = _clean_run("dump", path, "--format", "jsonl")
     assert result.stdout == ""
-    assert "packet 4: cut by the capture's snap length, 42 bytes never saved (60 of 102 bytes saved)" \
-        in result.stderr
+    assert ("packet 4: warning capture.snaplen-cut: cut by the capture's snap length, 33 bytes never saved "
+            "(60 of 93 bytes saved)") in result.stderr
     assert "while h2inspect was still reading its first bytes: the connection is not decoded" in result.stderr
 
 
@@ -150,7 +150,8 @@ def test_a_datagram_missing_a_fragment_is_said_to_be_skipped(tmp_path, ipv6):
     result = _clean_run("dump", path, "--format", "jsonl")
     version = "IPv6" if ipv6 else "IPv4"
     line = next(x for x in result.stderr.splitlines() if "never made a whole datagram" in x)
-    assert f"packet 4: {version} fragments of TCP that never made a whole datagram, 56 bytes" in line
+    assert f"packet 4: warning capture.ip-fragment: {version} fragments of TCP that never made a whole datagram, " \
+        "56 bytes" in line
     assert "identification 0x1234, packets 4" in line and "skipped" in line
 
 
@@ -186,8 +187,8 @@ def test_sound_captures_give_no_capture_warnings():
 def test_a_supported_but_wrong_link_type_is_said(tmp_path):
     path = hostile.wrong_linktype(str(tmp_path / "link.pcap"), linktype=101)
     result = _clean_run("dump", path)
-    assert ("packet 1: none of the 11 packets of link type 101 (raw IP) holds IPv4 or IPv6 where that "
-            "link type puts it") in result.stderr
+    assert ("packet 1: warning capture.linktype-mismatch: none of the 11 packets of link type 101 (raw IP) "
+            "holds IPv4 or IPv6 where that link type puts it") in result.stderr
     assert "the file's link type is probably wrong" in result.stderr
 
 

@@ -23,7 +23,9 @@ from inspector.model import Role
 
 token = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
 value = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
-extra_headers = st.lists(st.tuples(token, value), max_size=5)
+# fields a well-behaved peer may send: no connection-specific ones, no content-length (RFC 9113 §8.2.2, §8.1.1)
+_NOT_EXTRA = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "content-length"}
+extra_headers = st.lists(st.tuples(token.filter(lambda t: t not in _NOT_EXTRA), value), max_size=5)
 
 
 @st.composite
@@ -32,7 +34,9 @@ def exchanges(draw):
     enc_c, enc_s = hpack.Encoder(), hpack.Encoder()
     if draw(st.booleans()):
         enc_s.header_table_size = 256  # the server shrinks its table: a size update goes out
-    client = [SettingsFrame(0, settings={4: draw(st.integers(0, 2**31 - 1))})]
+    # windows stay within the RFC's range: the initial window plus a WINDOW_UPDATE stays under 2^31-1,
+    # and is large enough for the server's DATA
+    client = [SettingsFrame(0, settings={4: draw(st.integers(16_384, 2**30 - 1))})]
     server = [SettingsFrame(0, settings={3: 100}), SettingsFrame(0, flags=["ACK"])]
     client.append(SettingsFrame(0, flags=["ACK"]))
     sent_c, sent_s = [], []
@@ -45,9 +49,11 @@ def exchanges(draw):
         for i, body in enumerate(bodies):
             client.append(DataFrame(sid, data=body, flags=["END_STREAM"] if i == len(bodies) - 1 else []))
         if draw(st.booleans()):
-            client.append(WindowUpdateFrame(sid, window_increment=draw(st.integers(1, 2**31 - 1))))
+            client.append(WindowUpdateFrame(sid, window_increment=draw(st.integers(1, 2**30 - 1))))
         if draw(st.booleans()):
-            client.append(PingFrame(0, opaque_data=draw(st.binary(min_size=8, max_size=8))))
+            opaque = draw(st.binary(min_size=8, max_size=8))
+            client.append(PingFrame(0, opaque_data=opaque))
+            server.append(PingFrame(0, flags=["ACK"], opaque_data=opaque))  # a peer answers every PING
         if draw(st.booleans()):
             client.append(PriorityFrame(sid, depends_on=0, stream_weight=draw(st.integers(0, 255))))
         response = [(":status", "200")] + draw(extra_headers)

@@ -158,7 +158,8 @@ def test_a_settings_change_moves_every_open_streams_window():
 def test_a_frame_cut_into_many_segments_decodes_once_whole():
     wire, client = DecoderWire(), hpack.Encoder()
     wire.client(PREFACE, SettingsFrame(0), _headers(1, REQUEST, client))
-    wire.server(SettingsFrame(0, settings={5: 1 << 20}))  # the client may send frames of up to 1 MiB
+    # the client may send frames of up to 1 MiB, and the windows let it send one
+    wire.server(SettingsFrame(0, settings={5: 1 << 20, 4: 1 << 20}), WindowUpdateFrame(0, window_increment=1 << 20))
     records = wire.client(DataFrame(1, b"\x00" * 1_000_000, flags=["END_STREAM"]), segment=1448)
     assert [(r.type_code, r.length, r.packet) for r in records] == [(0, 1_000_000, wire.packet)]
     assert not wire.findings

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from inspector.model import Finding, Severity
 
-# Rule ids (DESIGN.md: `capture.*` is what the source could not read).
+# Rule ids (DESIGN.md: `capture.*` is what the source could not read); each is in
+# inspector/findings/rules.py with its explanation.
 SNAPLEN = "capture.snaplen-cut"
 IP_FRAGMENT = "capture.ip-fragment"
 TCP_SEQUENCE = "capture.tcp-impossible-sequence"
@@ -140,6 +141,6 @@ class CaptureDamage:
 
     def findings(self) -> list[Finding]:
         """One warning per kind of damage and place, in the order each was first met."""
-        return [Finding(Severity.WARNING, _MESSAGES[t.rule](t), conn=t.conn,
-                        packet=t.first_packet or None)
+        return [Finding(Severity.WARNING, _MESSAGES[t.rule](t), conn=t.conn, packet=t.first_packet or None,
+                        rule=t.rule, count=t.count, last_packet=t.last_packet or None)
                 for t in self._tallies.values()]

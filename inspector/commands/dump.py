@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
             write("".join(view.lines(printed, upto, args.stream)))
             printed = upto
     out.flush()
+    session.flush_findings()
     for finding in session.findings:
         print(f"h2inspect: {args.capture}: {finding.one_line()}", file=sys.stderr)
     return 0

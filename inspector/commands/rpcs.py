@@ -17,6 +17,7 @@ def run(args: argparse.Namespace) -> int:
     schema = load_schema(args.proto)
     session = loader.load()
     calls = find_calls(session, schema)
+    session.flush_findings()
     lines = jsonl_lines(calls) if args.format == "jsonl" else text_lines(calls, verbose=args.verbose,
                                                                            schema=schema)
     sys.stdout.write("".join(lines))

@@ -34,11 +34,9 @@ from inspector.http2.stream_state import StreamEvent, assumed_state, next_state
 from inspector.model import (
     Connection,
     Direction,
-    Finding,
     Goaway,
     Role,
     Session,
-    Severity,
     Stream,
     StreamState,
 )
@@ -51,7 +49,7 @@ MIDSTREAM_MAX_FRAME = 1 << 20  # limit for framing checks when we never saw SETT
 RESYNC_BUFFER_LIMIT = 1 << 20  # bytes held while a frame boundary cannot yet be proven
 HEADER_BLOCK_LIMIT = 1 << 20  # encoded bytes of one header block kept for decoding; the rest is counted
 _KNOWN_TYPES = frozenset(F.TYPE_NAMES)
-_FIXED_LENGTH = {F.FrameType.PRIORITY: 5, F.FrameType.RST_STREAM: 4, F.FrameType.PING: 8,
+_FIXED_LENGTH: dict[int, int] = {F.FrameType.PRIORITY: 5, F.FrameType.RST_STREAM: 4, F.FrameType.PING: 8,
                  F.FrameType.WINDOW_UPDATE: 4}
 _CONNECTION_ONLY = frozenset({F.FrameType.SETTINGS, F.FrameType.PING, F.FrameType.GOAWAY})
 _STREAM_ONLY = frozenset({F.FrameType.DATA, F.FrameType.HEADERS, F.FrameType.PRIORITY,
@@ -68,6 +66,8 @@ C, S = Direction.CLIENT, Direction.SERVER
 _HEADERS_EVENT = StreamEvent.HEADERS
 _REQUEST, _TRAILERS = Role.REQUEST, Role.TRAILERS
 _REQUEST_SEEN, _RESPONSE_SEEN = Stream.REQUEST_SEEN, Stream.RESPONSE_SEEN
+_IDLE, _CLOSED = StreamState.IDLE, StreamState.CLOSED
+_COUNTED = Stream.COUNTED
 
 
 class PendingBlock:
@@ -154,6 +154,9 @@ class ConnectionDecoder:
         self.max_frame = [default_max, default_max]
         self.table_limit = [DEFAULT_TABLE_SIZE if not midstream else 1 << 30] * 2
         self.highest_stream = 0
+        self.checks = session.findings_engine.connection(conn, midstream=midstream)
+        self._time = 0.0  # of the frame a handler is handling (handlers report findings with it)
+        self._packet = 0
 
     # ---- input -----------------------------------------------------------
 
@@ -177,8 +180,8 @@ class ConnectionDecoder:
             if data.startswith(F.CLIENT_PREFACE):
                 pos = need
             else:
-                self._finding(Severity.ERROR, "the client did not start with the connection preface",
-                              "RFC 9113 §3.4", packet=packet)
+                self.checks.report("h2.preface", "the client did not start with the connection preface",
+                                   packet=packet, time=time)
         if not side.synced:
             pos = self._resync(side, direction, data, pos, offset, packet)
             if pos < 0:
@@ -196,17 +199,25 @@ class ConnectionDecoder:
         fast = self.FAST_PATH
         add_block = self.session.header_blocks.append
         conn_index = conn.index
+        checks = self.checks
+        content_left = checks.content_left
+        lint_get = checks.lint_cache.get
         while n - pos >= 9:
             hi, lo, type_code, flags, sid = _unpack_header(data, pos)
             length = hi << 16 | lo
             end = pos + 9 + length
-            if length > max_frame[peer] and not self._frame_size_plausible(data, pos, end, direction):
-                side.skipped_from, side.skipped_packet = offset + pos, packet
-                side.synced = False
-                pos = self._resync(side, direction, data, pos + 1, offset, packet)
-                if pos < 0:
-                    return
-                continue
+            if length > max_frame[peer]:
+                if not self._frame_size_plausible(data, pos, end, direction):
+                    side.skipped_from, side.skipped_packet = offset + pos, packet
+                    side.synced = False
+                    pos = self._resync(side, direction, data, pos + 1, offset, packet)
+                    if pos < 0:
+                        return
+                    continue
+                if end <= n:  # too long, but framed: its handler says so
+                    self._frame(d, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
+                    pos = end
+                    continue
             if end > n:
                 side.hold(data, pos, offset + pos, 9 + length)
                 break
@@ -216,10 +227,12 @@ class ConnectionDecoder:
             stream = streams.get(sid) if fast and type_code <= 1 and side.pending is None else None
             if stream is None and fast and type_code == HEADERS and sid and side.pending is None:
                 stream = self._stream(sid, d, _HEADERS_EVENT)
+            # Findings are fed here only what is unusual (an empty DATA, a window at 0, a
+            # block that needs a look); a content-length is counted down inline.
             if stream is not None:
                 if type_code == DATA:
                     new = _AFTER_DATA.get((stream.state, d, flags & END_STREAM))
-                    if new is not None:
+                    if new is not None and not flags & PADDED:
                         stream.state = new
                         if d:
                             conn.window_server -= length
@@ -227,14 +240,33 @@ class ConnectionDecoder:
                         else:
                             conn.window_client -= length
                             stream.window_offset_client -= length
-                        append(conn_index, d, packet, time, sid, DATA, flags, length, offset + pos, new,
-                               conn.window_client, conn.window_server,
-                               stream.window_offset_client + conn.initial_window_client,
-                               stream.window_offset_server + conn.initial_window_server)
+                        cwc, cws = conn.window_client, conn.window_server
+                        swc = stream.window_offset_client + conn.initial_window_client
+                        sws = stream.window_offset_server + conn.initial_window_server
+                        index = append(conn_index, d, packet, time, sid, DATA, flags, length, offset + pos, new,
+                                       cwc, cws, swc, sws)
+                        if content_left:
+                            key = sid << 1 | d
+                            left = content_left.get(key)
+                            if left is not None:
+                                left -= length
+                                if flags & END_STREAM or left < 0:
+                                    del content_left[key]
+                                    if left:
+                                        checks.content_mismatch(d, sid, left, index, packet, time)
+                                else:
+                                    content_left[key] = left
+                        if not length or (cws if d else cwc) <= 0 or (sws if d else swc) <= 0:
+                            checks.data(d, stream, sid, flags, length, cws if d else cwc, sws if d else swc, index,
+                                        packet, time)
+                        if new == _CLOSED and stream.seen & _COUNTED:
+                            stream.seen &= ~_COUNTED
+                            checks.active -= 1
                         pos = end
                         continue
                 elif flags & _HEADERS_SHAPE == _PLAIN_HEADERS:
-                    new = _AFTER_HEADERS.get((stream.state, d, flags & END_STREAM))
+                    old = stream.state
+                    new = _AFTER_HEADERS.get((old, d, flags & END_STREAM))
                     decoded = hpack_cache.get((side.hpack_state, data[pos + 9:end]))
                     if new is not None and decoded is not None and decoded.clean:
                         stream.state = new
@@ -245,12 +277,37 @@ class ConnectionDecoder:
                         else:
                             role = _TRAILERS if stream.seen & _REQUEST_SEEN else _REQUEST
                             stream.seen |= _REQUEST_SEEN
-                        block = add_block(conn_index, sid, d, role, headers, len(log), bool(flags & END_STREAM),
+                        index = len(log)
+                        block = add_block(conn_index, sid, d, role, headers, index, bool(flags & END_STREAM),
                                           decoded.representations)
                         append(conn_index, d, packet, time, sid, HEADERS, flags, length, offset + pos, new,
                                conn.window_client, conn.window_server,
                                stream.window_offset_client + conn.initial_window_client,
                                stream.window_offset_server + conn.initial_window_server, block)
+                        if not old:  # idle: a new stream
+                            # a client's new stream, in order, under the limits: counted here; else the checks look
+                            active = checks.active
+                            if d or sid <= checks.last_client or not sid & 1 or active >= checks.open_limit:
+                                checks.opened(stream, d, index, packet, time)
+                            else:
+                                checks.last_client = sid
+                                checks.active = active + 1
+                                checks.streams_opened += 1
+                                stream.seen |= _COUNTED
+                        lint = lint_get(id(headers) << 3 | role)
+                        if lint is None or lint[0] or lint[2] >= checks.size_check:
+                            checks.header_block(d, sid, role, headers, flags & END_STREAM, length, index, packet,
+                                                time)
+                        elif flags & END_STREAM:
+                            if content_left:
+                                left = content_left.pop(sid << 1 | d, None)
+                                if left:
+                                    checks.content_mismatch(d, sid, left, index, packet, time)
+                        elif lint[1] >= 0:
+                            content_left[sid << 1 | d] = lint[1]
+                        if new == _CLOSED and stream.seen & _COUNTED:
+                            stream.seen &= ~_COUNTED
+                            checks.active -= 1
                         pos = end
                         continue
             self._frame(d, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
@@ -271,10 +328,9 @@ class ConnectionDecoder:
         side.hpack_state = self.hpack.lose_sync(side.hpack_state)
         blocks = self.session.header_blocks
         blocks.table_lost.append((self.conn.index, int(direction), len(blocks)))
-        self._finding(Severity.WARNING,
-                      f"{size} bytes from the {direction.label} are missing from the capture "
-                      f"(a hole just before packet {packet}); decoding resumes at the next frame "
-                      "boundary it can prove", "", packet=packet)
+        self.checks.report("capture.gap", f"{size} bytes from the {direction.label} are missing from the capture "
+                           f"(a hole just before packet {packet}); decoding resumes at the next frame "
+                           "boundary it can prove", packet=packet)
 
     def close(self, direction: Direction, how: str, packet: int) -> None:
         """The TCP side `direction` ended with FIN or RST."""
@@ -282,10 +338,14 @@ class ConnectionDecoder:
             self.conn.closed_by = f"{direction.label} {how}"
         side = self.sides[direction]
         if side.buf and side.synced:
-            self._finding(Severity.WARNING,
-                          f"the {direction.label} closed with {len(side.buf)} bytes of an unfinished frame",
-                          "", packet=packet)
+            self.checks.report("capture.unfinished-frame",
+                               f"the {direction.label} closed with {len(side.buf)} bytes of an unfinished frame",
+                               packet=packet)
             side.buf = bytearray()
+        pending = side.pending
+        self.checks.tcp_closed(direction, how, (pending.stream_id, pending.frames) if pending else None,
+                               packet)
+        side.pending = None
         self._unframed_to_the_end(direction, side, f"closed ({how})", packet)
         self._end(side)
 
@@ -295,10 +355,10 @@ class ConnectionDecoder:
             return
         end = side.buf_offset + len(side.buf) if side.buf else side.skipped_end
         skipped = max(end - side.skipped_from, 0)
-        self._finding(Severity.WARNING,
-                      f"skipped {skipped} bytes from the {direction.label} that do not form HTTP/2 frames "
-                      f"(from packet {side.skipped_packet} until the {direction.label} {ending})", "RFC 9113 §4.1",
-                      packet=packet)
+        self.checks.report("capture.unframed-bytes",
+                           f"skipped {skipped} bytes from the {direction.label} that do not form HTTP/2 frames "
+                           f"(from packet {side.skipped_packet} until the {direction.label} {ending})",
+                           packet=packet)
         side.skipped_from = None
         side.buf = bytearray()
 
@@ -313,15 +373,15 @@ class ConnectionDecoder:
         for d in (C, S):
             side = self.sides[d]
             if side.buf and side.synced:
-                self._finding(Severity.WARNING,
-                              f"the capture ends inside a frame from the {d.label} "
-                              f"({len(side.buf)} bytes of it captured)", "")
+                self.checks.report("capture.unfinished-frame", f"the capture ends inside a frame from the {d.label} "
+                                   f"({len(side.buf)} bytes of it captured)")
             if side.pending is not None:
-                self._finding(Severity.WARNING,
-                              f"the capture ends inside a header block on stream {side.pending.stream_id} "
-                              "(no END_HEADERS)", "RFC 9113 §6.10")
+                self.checks.report("capture.unfinished-header-block",
+                                   f"the capture ends inside a header block on stream {side.pending.stream_id} "
+                                   "(no END_HEADERS)", stream_id=side.pending.stream_id)
             self._unframed_to_the_end(d, side, "capture ended", None)
             self._end(side)
+        self.checks.finish()
 
     # ---- framing checks and resynchronisation ------------------------------
 
@@ -390,10 +450,9 @@ class ConnectionDecoder:
             return -1
         skipped = offset + q - side.skipped_from
         if skipped:
-            self._finding(Severity.WARNING,
-                          f"skipped {skipped} bytes from the {direction.label} that do not form "
-                          f"HTTP/2 frames (from packet {side.skipped_packet})", "RFC 9113 §4.1",
-                          packet=packet)
+            self.checks.report("capture.unframed-bytes",
+                               f"skipped {skipped} bytes from the {direction.label} that do not form "
+                               f"HTTP/2 frames (from packet {side.skipped_packet})", packet=packet)
         side.skipped_from = None
         side.synced = True
         return q
@@ -414,17 +473,27 @@ class ConnectionDecoder:
         return stream
 
     def _transition(self, stream: Stream, direction: int, event: StreamEvent, type_code: int,
-                    packet: int, frame: int) -> None:
-        new = next_state(stream.state, Direction(direction), event)
+                    packet: int, frame: int) -> bool:
+        """Move the stream's state; False (and a finding) when the RFC does not allow the event."""
+        old = stream.state
+        new = next_state(old, Direction(direction), event)
+        if new is None and old is StreamState.CLOSED and stream.reset_by is not None \
+                and stream.reset_by != direction:
+            return False  # frames in flight after the peer's RST_STREAM are allowed (RFC 9113 §5.1, "closed")
         if new is None:
-            self._finding(Severity.ERROR,
-                          f"{F.type_name(type_code)} from the {Direction(direction).label} on a stream that is "
-                          f"{stream.state.label}", "RFC 9113 §5.1", stream_id=stream.stream_id,
-                          packet=packet, frame=frame)
+            self.checks.violation(_state_rule(old, direction, type_code, event),
+                                  f"{F.type_name(type_code)} from the {Direction(direction).label} on a stream that "
+                                  f"is {old.label}", direction, stream.stream_id, frame, packet, self._time)
             if event is StreamEvent.RST_STREAM:
-                stream.state = StreamState.CLOSED
-        else:
-            stream.state = new
+                stream.state = new = StreamState.CLOSED
+            else:
+                return False
+        stream.state = new
+        if old is StreamState.IDLE and new is not StreamState.IDLE:
+            self.checks.opened(stream, direction, frame, packet, self._time)
+        if new is StreamState.CLOSED and old is not StreamState.CLOSED:
+            self.checks.closed(stream)
+        return new is not None
 
     def _move_window(self, sender: int, delta: int, *, connection: bool, stream: Stream | None) -> None:
         """Flow control: `sender`'s send window on the connection and/or on `stream` changes
@@ -459,31 +528,35 @@ class ConnectionDecoder:
                flags: int, sid: int, time: float, packet: int, offset: int) -> None:
         """Decode one frame by its type's handler and add its record to the frame log."""
         index = self.session.frames.next_index()
+        self._time, self._packet = time, packet
+        checks = self.checks
         side = self.sides[direction]
         if sid >> 31:
             sid &= P.STREAM_ID_MASK
-            self._finding(Severity.WARNING, "reserved bit of the stream identifier is set",
-                          "RFC 9113 §4.1", stream_id=sid, packet=packet, frame=index)
+            checks.violation("h2.reserved-bit", "reserved bit of the stream identifier is set", direction, sid,
+                             index, packet, time)
         if side.pending is not None and (type_code != CONTINUATION or sid != side.pending.stream_id):
-            self._finding(Severity.ERROR,
-                          f"{F.type_name(type_code)} on stream {sid} interrupts the header block of "
-                          f"stream {side.pending.stream_id}", "RFC 9113 §6.10", stream_id=sid,
-                          packet=packet, frame=index)
+            checks.violation("h2.continuation-interrupted",
+                             f"{F.type_name(type_code)} on stream {sid} interrupts the header block of "
+                             f"stream {side.pending.stream_id}", direction, sid, index, packet, time)
             side.pending = None
-        payload = b"" if type_code == DATA else data[pos + 9:pos + 9 + length]  # DATA's bytes stay in the capture
+        # DATA's bytes stay in the capture (a padded one's Pad Length is read, to check it)
+        payload = data[pos + 9:pos + 9 + length] if type_code != DATA or flags & PADDED and length else b""
+        fixed = _FIXED_LENGTH.get(type_code)
+        if fixed is not None and length != fixed:
+            checks.violation("h2.frame-length", f"{F.type_name(type_code)} of {length} bytes (it is {fixed})",
+                             direction, sid, index, packet, time)
         handler = _HANDLERS.get(type_code, ConnectionDecoder._on_unknown)
         handled = handler(self, direction, payload, flags, sid, packet, index, type_code, length)
         if type_code in _STREAM_ONLY and not sid:
-            self._finding(Severity.ERROR, f"{F.type_name(type_code)} on stream 0", "RFC 9113 §6",
-                          packet=packet, frame=index)
+            checks.violation("h2.stream-zero", f"{F.type_name(type_code)} on stream 0", direction, 0, index,
+                             packet, time)
         elif type_code in _CONNECTION_ONLY and sid:
-            self._finding(Severity.ERROR, f"{F.type_name(type_code)} on stream {sid}, not stream 0",
-                          "RFC 9113 §6", stream_id=sid, packet=packet, frame=index)
+            checks.violation("h2.connection-frame-on-stream", f"{F.type_name(type_code)} on stream {sid}, "
+                             "not stream 0", direction, sid, index, packet, time)
         if length > self.max_frame[1 - direction]:
-            self._finding(Severity.ERROR,
-                          f"frame of {length} bytes exceeds the peer's SETTINGS_MAX_FRAME_SIZE "
-                          f"({self.max_frame[1 - direction]})", "RFC 9113 §4.2", stream_id=sid,
-                          packet=packet, frame=index)
+            checks.violation("h2.frame-size", f"frame of {length} bytes exceeds the peer's SETTINGS_MAX_FRAME_SIZE "
+                             f"({self.max_frame[1 - direction]})", direction, sid, index, packet, time)
         self._append(direction, packet, time, sid, type_code, flags, length, offset, handled)
 
     # ---- the handlers: one per frame type ----------------------------------
@@ -492,33 +565,65 @@ class ConnectionDecoder:
 
     def _on_data(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
                  type_code: int, length: int) -> Handled:
+        checks, conn, time = self.checks, self.conn, self._time
+        if flags & PADDED:
+            try:
+                P.DataPayload.parse(flags, payload)
+            except P.FieldError as exc:
+                checks.violation("h2.padding", f"DATA: {exc}", direction, sid, index, packet, time)
         if not sid:  # counted against the connection only
             self._move_window(direction, -length, connection=True, stream=None)
             return Handled(None)
-        stream = self.conn.streams.get(sid) or self._stream(sid, direction, StreamEvent.DATA)
+        stream = conn.streams.get(sid) or self._stream(sid, direction, StreamEvent.DATA)
         self._move_window(direction, -length, connection=True, stream=stream)
-        self._transition(stream, direction, StreamEvent.DATA, type_code, packet, index)
-        if flags & END_STREAM:
+        allowed = self._transition(stream, direction, StreamEvent.DATA, type_code, packet, index)
+        if flags & END_STREAM and allowed:
             self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet, index)
+        # the same checks, in the same order, as the fast path in `receive`
+        content_left = checks.content_left
+        if content_left:
+            key = sid << 1 | direction
+            left = content_left.get(key)
+            if left is not None:
+                left -= length
+                if flags & END_STREAM or left < 0:
+                    del content_left[key]
+                    if left:
+                        checks.content_mismatch(direction, sid, left, index, packet, time)
+                else:
+                    content_left[key] = left
+        window_client, window_server = conn.stream_windows(stream)
+        cw, sw = (conn.window_server, window_server) if direction else (conn.window_client, window_client)
+        if not length or cw <= 0 or sw <= 0:
+            checks.data(direction, stream, sid, flags, length, cw, sw, index, packet, time)
         return Handled(stream)
 
     def _on_headers(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
                     type_code: int, length: int) -> Handled:
-        fragment = self._fragment(payload, flags, sid, packet, index, type_code)
+        fragment = self._fragment(direction, payload, flags, sid, packet, index, type_code)
+        if flags & PRIORITY_FLAG and sid and len(payload) >= 5:
+            try:
+                dependency = P.HeadersPayload.parse(flags, payload).stream_dependency
+            except P.FieldError:
+                dependency = None
+            self.checks.priority(direction, sid, dependency, index, packet, self._time, frame_type="HEADERS")
         stream = None
         if sid:
             stream = self._stream(sid, direction, StreamEvent.HEADERS)
-            self._transition(stream, direction, StreamEvent.HEADERS, type_code, packet, index)
-            if flags & END_STREAM:
+            allowed = self._transition(stream, direction, StreamEvent.HEADERS, type_code, packet, index)
+            if flags & END_STREAM and allowed:
                 self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet, index)
         return Handled(stream, self._block_fragment(direction, sid, 0, bool(flags & END_STREAM), flags,
                                                     fragment, index))
 
     def _on_push_promise(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
                          type_code: int, length: int) -> Handled:
-        fragment = self._fragment(payload, flags, sid, packet, index, type_code)
+        fragment = self._fragment(direction, payload, flags, sid, packet, index, type_code)
         promised = P.control_value(type_code, flags, payload)
         stream = None
+        if direction == S and self.conn.settings_client.get(F.Setting.ENABLE_PUSH) == 0:
+            self.checks.violation("h2.push-disabled", f"PUSH_PROMISE of stream {promised} after the client set "
+                                  "SETTINGS_ENABLE_PUSH to 0", direction, sid, index, packet, self._time)
         if sid:
             stream = self._stream(sid, direction, StreamEvent.HEADERS)
             if promised:
@@ -535,10 +640,12 @@ class ConnectionDecoder:
         side = self.sides[direction]
         pending = side.pending
         if pending is None or pending.stream_id != sid:
-            self._finding(Severity.ERROR, "CONTINUATION without a header block in progress",
-                          "RFC 9113 §6.10", stream_id=sid, packet=packet, frame=index)
+            self.checks.violation("h2.continuation-without-block", "CONTINUATION without a header block in progress",
+                                  direction, sid, index, packet, self._time)
             return Handled(stream)
         pending.add(payload)
+        self.checks.fragment(direction, sid, pending.frames, pending.size, bool(flags & END_HEADERS), index,
+                             packet, self._time)
         if not flags & END_HEADERS:
             return Handled(stream)
         side.pending = None
@@ -549,20 +656,31 @@ class ConnectionDecoder:
 
     def _on_settings(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
                      type_code: int, length: int) -> Handled:
-        if not flags & F.ACK:
+        ack = bool(flags & F.ACK)
+        if ack and length:
+            self.checks.violation("h2.settings-length", f"SETTINGS ACK with a payload of {length} bytes", direction,
+                                  sid, index, packet, self._time)
+        if not ack:
             self._settings(direction, payload, packet, index)
+        if not sid:
+            self.checks.settings(direction, ack, len(payload) // 6, index, packet, self._time)
         return Handled(None)
 
     def _on_window_update(self, direction: int, payload: bytes, flags: int, sid: int, packet: int,
                           index: int, type_code: int, length: int) -> Handled:
         increment = P.control_value(type_code, flags, payload)
+        checks = self.checks
         if not increment:
-            self._finding(Severity.ERROR, "WINDOW_UPDATE with an increment of 0", "RFC 9113 §6.9",
-                          stream_id=sid, packet=packet, frame=index)
+            checks.violation("h2.window-update-zero", "WINDOW_UPDATE with an increment of 0", direction, sid,
+                             index, packet, self._time)
         stream = self._stream(sid, direction, StreamEvent.CONTROL) if sid else None
         self._move_window(1 - direction, increment, connection=not sid, stream=stream)  # the *peer* may send more
         if stream is not None:
             self._transition(stream, direction, StreamEvent.CONTROL, type_code, packet, index)
+            window = self.conn.stream_windows(stream)[1 - direction]
+        else:
+            window = self.conn.window_client if direction else self.conn.window_server
+        checks.window_update(direction, sid, increment, window, index, packet, self._time)
         return Handled(stream, -1, increment)
 
     def _on_rst_stream(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
@@ -574,12 +692,18 @@ class ConnectionDecoder:
         self._transition(stream, direction, StreamEvent.RST_STREAM, type_code, packet, index)
         stream.reset_by = Direction(direction)
         stream.reset_code = code
+        self.checks.rst_stream(direction, stream, code, index, packet, self._time)
         return Handled(stream, -1, code)
 
     def _on_priority(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
                      type_code: int, length: int) -> Handled:
         if not sid:
             return Handled(None)
+        try:
+            dependency: int | None = P.PriorityPayload.parse(flags, payload).stream_dependency
+        except P.FieldError:
+            dependency = None
+        self.checks.priority(direction, sid, dependency, index, packet, self._time)
         stream = self._stream(sid, direction, StreamEvent.CONTROL)
         self._transition(stream, direction, StreamEvent.CONTROL, type_code, packet, index)
         return Handled(stream)
@@ -592,13 +716,16 @@ class ConnectionDecoder:
         except P.FieldError:
             last, code = 0, 0
         self.conn.goaways.append(Goaway(index, Direction(direction), last, code))
+        self.checks.settings_changed()  # new streams are looked at from now on (h2.stream-after-goaway)
         if code:
-            self._finding(Severity.WARNING, f"GOAWAY from the {Direction(direction).label} with {F.error_name(code)}",
-                          "RFC 9113 §6.8", packet=packet, frame=index)
+            self.checks.report("h2.goaway-error", f"GOAWAY from the {Direction(direction).label} with "
+                               f"{F.error_name(code)}", frame=index, packet=packet, time=self._time)
         return Handled(None, -1, last)
 
     def _on_ping(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
                  type_code: int, length: int) -> Handled:
+        if not sid:
+            self.checks.ping(direction, bool(flags & F.ACK), payload, index, packet, self._time)
         return Handled(None)
 
     def _on_unknown(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
@@ -608,12 +735,14 @@ class ConnectionDecoder:
 
     # ---- header blocks -----------------------------------------------------
 
-    def _fragment(self, payload: bytes, flags: int, sid: int, packet: int, index: int, type_code: int) -> bytes:
+    def _fragment(self, direction: int, payload: bytes, flags: int, sid: int, packet: int, index: int,
+                  type_code: int) -> bytes:
         try:
             return P.header_block_fragment(type_code, flags, payload)
         except P.FieldError as exc:
-            self._finding(Severity.ERROR, f"{F.type_name(type_code)}: {exc}", "RFC 9113 §6.2",
-                          stream_id=sid, packet=packet, frame=index)
+            rule = "h2.padding" if "Pad" in str(exc) else "h2.frame-length"
+            self.checks.violation(rule, f"{F.type_name(type_code)}: {exc}", direction, sid, index, packet,
+                                  self._time)
             return b""
 
     def _block_fragment(self, direction: int, sid: int, promised: int, end_stream: bool, flags: int,
@@ -638,29 +767,34 @@ class ConnectionDecoder:
                  "the dynamic table is unknown from here")
         blocks.errors[index] = error
         blocks.table_lost.append((self.conn.index, direction, index + 1))
-        self._finding(Severity.ERROR, f"HPACK: {error}", "RFC 7541 §4.2", stream_id=sid, frame=frame)
+        self.checks.violation("h2.hpack", f"HPACK: {error}", direction, sid, frame, self._packet, self._time)
         return index
 
     def _settings(self, direction: int, payload: bytes, packet: int, frame: int) -> None:
+        checks, time = self.checks, self._time
         if len(payload) % 6:
-            self._finding(Severity.ERROR, f"SETTINGS length {len(payload)} is not a multiple of 6",
-                          "RFC 9113 §6.5", packet=packet, frame=frame)
+            checks.violation("h2.settings-length", f"SETTINGS length {len(payload)} is not a multiple of 6",
+                             direction, 0, frame, packet, time)
         conn = self.conn
         mine = conn.settings_client if direction == C else conn.settings_server
         for ident, value in P.settings_pairs(payload):
             mine[ident] = value
             if ident == F.Setting.HEADER_TABLE_SIZE:
                 self.table_limit[direction] = value
+            elif ident == F.Setting.ENABLE_PUSH:
+                if value > 1 or (value == 1 and direction == S):
+                    checks.violation("h2.settings-value", f"SETTINGS_ENABLE_PUSH {value} from the "
+                                     f"{Direction(direction).label}", direction, 0, frame, packet, time)
             elif ident == F.Setting.MAX_FRAME_SIZE:
                 if not 16_384 <= value <= 16_777_215:
-                    self._finding(Severity.ERROR, f"SETTINGS_MAX_FRAME_SIZE {value} is out of range",
-                                  "RFC 9113 §6.5.2", packet=packet, frame=frame)
+                    checks.violation("h2.settings-value", f"SETTINGS_MAX_FRAME_SIZE {value} is out of range",
+                                     direction, 0, frame, packet, time)
                 else:
                     self.max_frame[direction] = value
             elif ident == F.Setting.INITIAL_WINDOW_SIZE:
                 if value > MAX_WINDOW:
-                    self._finding(Severity.ERROR, f"SETTINGS_INITIAL_WINDOW_SIZE {value} is too large",
-                                  "RFC 9113 §6.5.2", packet=packet, frame=frame)
+                    checks.violation("h2.settings-value", f"SETTINGS_INITIAL_WINDOW_SIZE {value} is too large",
+                                     direction, 0, frame, packet, time)
                     continue
                 # The receiver's setting sizes the windows the peer sends into (RFC 9113
                 # section 6.9.2). Streams keep offsets from it, so this is one assignment.
@@ -686,18 +820,17 @@ class ConnectionDecoder:
         blocks = self.session.header_blocks
         index = blocks.append(self.conn.index, sid, direction, role, headers, frame, end_stream,
                               decoded.representations)
+        checks, packet, time = self.checks, self._packet, self._time
         if decoded.error:
             blocks.errors[index] = decoded.error
-            self._finding(Severity.ERROR, f"HPACK: {decoded.error}", "RFC 7541",
-                          stream_id=sid, frame=frame)
+            rule = "h2.hpack-table-size" if decoded.error.startswith("table size update to") else "h2.hpack"
+            checks.violation(rule, f"HPACK: {decoded.error}", direction, sid, frame, packet, time)
         if decoded.unknown_refs:
             blocks.unknown_refs[index] = decoded.unknown_refs
+        if role is not Role.NONE:
+            checks.header_block(direction, sid, role, headers, end_stream, len(raw), frame, packet, time,
+                                decoded.list_size)
         return index
-
-    def _finding(self, severity: Severity, message: str, reference: str, *, stream_id: int | None = None,
-                 packet: int | None = None, frame: int | None = None) -> None:
-        self.session.findings.append(Finding(severity, message, reference, self.conn.index, stream_id,
-                                             packet, frame))
 
     # ---- HTTP/1.1 Upgrade ----------------------------------------------------
 
@@ -726,6 +859,18 @@ _HANDLERS: dict[int, Handler] = {
     F.FrameType.CONTINUATION: ConnectionDecoder._on_continuation,
 }
 """Frame type code -> its handler; a type not here (ALTSVC, ORIGIN, ...) takes `_on_unknown`."""
+
+
+def _state_rule(state: StreamState, direction: int, type_code: int, event: StreamEvent) -> str:
+    """Which h2.* rule a frame not allowed in the stream's state breaks."""
+    if state is StreamState.IDLE:
+        return "h2.frame-on-idle-stream"
+    if state is StreamState.CLOSED:
+        return "h2.stream-id-reuse" if type_code == HEADERS and direction == C else "h2.frame-on-closed-stream"
+    ended = StreamState.HALF_CLOSED_LOCAL if direction == C else StreamState.HALF_CLOSED_REMOTE
+    if state is ended and type_code in (DATA, HEADERS):
+        return "h2.frame-after-end-stream"
+    return "h2.stream-state"
 
 
 def _role(stream: Stream, direction: int, headers: tuple[tuple[str, str], ...],

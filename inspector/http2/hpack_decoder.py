@@ -156,6 +156,9 @@ class DecodedBlock(NamedTuple):
     # How each kept field and listed size update was written (`unpack_representations`);
     # fields past HEADER_LIST_LIMIT, like their headers, are not listed.
     representations: bytes = b""
+    # The whole header list's size (RFC 7541 §4.1), the fields past HEADER_LIST_LIMIT too:
+    # what an HPACK bomb is measured by.
+    list_size: int = 0
 
 
 def _text(raw: bytes) -> str:
@@ -485,4 +488,4 @@ class HpackContext:
             self._representations.clear()
         packed = self._representations.setdefault(packed, packed)
         return DecodedBlock(tuple(headers), new_id, tuple(unknown), tuple(updates), error,
-                            error is None and not unknown and new_id == state_id, packed)
+                            error is None and not unknown and new_id == state_id, packed, kept_bytes + dropped_bytes)

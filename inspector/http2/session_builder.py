@@ -25,7 +25,7 @@ from inspector.flows import TcpFlow
 from inspector.http2.decoder import ConnectionDecoder
 from inspector.http2.frames import CLIENT_PREFACE
 from inspector.http2.hpack_decoder import HpackContext
-from inspector.model import Connection, Direction, Finding, Session, Severity
+from inspector.model import Connection, Direction, Session
 from inspector.tls.connection import TlsConnection, looks_like_client_hello
 from inspector.tls.keylog import KeyLog
 
@@ -151,10 +151,10 @@ class SessionBuilder:
             assert st.tls is not None
             from_client = from_a == st.client_is_a
             st.tls.lose(from_client)
-            self.session.findings.append(Finding(
-                Severity.WARNING, f"{size} bytes of a TLS stream from the {'client' if from_client else 'server'} "
+            self.session.findings_engine.report(
+                "tls.gap", f"{size} bytes of a TLS stream from the {'client' if from_client else 'server'} "
                 f"are missing (before packet {packet}): decryption of that direction stops there",
-                "RFC 8446 §5", st.flow.index))
+                conn=st.flow.index, packet=packet)
             return
         if st is None or st.kind != HTTP2:
             if st is not None and st.kind in (UNDECIDED, UPGRADING):
@@ -182,17 +182,17 @@ class SessionBuilder:
                 self._start_http2(st, midstream=True)
             if st.kind == HTTP2:
                 st.decoder.finish()  # type: ignore[union-attr]
+        self.session.findings_engine.flush()
         self.session.complete = True
 
     def _undecided_gap(self, st: _FlowState, from_a: bool, size: int, packet: int) -> None:
         """Bytes lost before the flow's protocol was told: say that it is left undecoded."""
-        # capture.undecided-gap
         sender = st.flow.a if from_a else st.flow.b
         what = "an h2c Upgrade request" if st.kind == UPGRADING else "its first bytes"
-        self.session.findings.append(Finding(
-            Severity.WARNING, f"{size} bytes from {sender} are missing (a hole just before packet {packet}) "
+        self.session.findings_engine.report(
+            "capture.undecided-gap", f"{size} bytes from {sender} are missing (a hole just before packet {packet}) "
             f"while h2inspect was still reading {what}: the connection is not decoded",
-            "", st.flow.index, packet=packet))
+            conn=st.flow.index, packet=packet)
 
     # ---- deciding what a flow carries ---------------------------------------
 
@@ -216,10 +216,10 @@ class SessionBuilder:
         """An h2c Upgrade the server has not answered after MAX_UPGRADE_HELD bytes: the bytes held
         for it are let go, and the connection is shown as HTTP/1.1 with a finding."""
         conn = self._new_connection(st, "http/1.1")
-        self.session.findings.append(Finding(
-            Severity.WARNING, f"the server never answered the h2c Upgrade; {st.held_bytes} bytes held for it "
-            f"(over {MAX_UPGRADE_HELD >> 20} MiB) were let go and the connection is not decoded",
-            "RFC 7540 §3.2", conn.index))
+        self.session.findings_engine.report(
+            "capture.upgrade-unanswered", f"the server never answered the h2c Upgrade; {st.held_bytes} bytes held "
+            f"for it (over {MAX_UPGRADE_HELD >> 20} MiB) were let go and the connection is not decoded",
+            conn=conn.index)
         st.kind = HTTP1
         st.held.clear()
 
@@ -274,10 +274,9 @@ class SessionBuilder:
         st.decoder = ConnectionDecoder(self.session, conn, self.hpack, midstream=midstream)
         st.kind = HTTP2
         if midstream:
-            self.session.findings.append(Finding(
-                Severity.INFO, "the capture starts after this connection did: decoding from the "
-                "first frame boundary; header fields that refer to earlier ones show as unknown",
-                "RFC 7541 §2.3.2", conn.index))
+            self.session.findings_engine.report(
+                "capture.midstream", "the capture starts after this connection did: decoding from the "
+                "first frame boundary; header fields that refer to earlier ones show as unknown", conn=conn.index)
         if replay:
             held, st.held = st.held, []
             for from_a, data, time, packet, offset in held:
@@ -317,8 +316,8 @@ class SessionBuilder:
             # The decrypted bytes made their connection: it is this flow's, named once.
             st.conn = inner.conn
             st.conn.protocol = f"{'h2' if inner.kind == HTTP2 else st.conn.protocol} ({tls.describe()})"
-            self.session.findings.append(Finding(Severity.INFO, f"TLS decrypted with the key log: {tls.describe()}",
-                                                 "RFC 8446", st.conn.index))
+            self.session.findings_engine.report("tls.decrypted", f"TLS decrypted with the key log: {tls.describe()}",
+                                                conn=st.conn.index)
 
     def _opaque_tls(self, st: _FlowState) -> None:
         """A TLS connection h2inspect cannot read: listed, with the reason."""
@@ -328,8 +327,7 @@ class SessionBuilder:
         why = "; ".join(tls.problems) or "no application data was decrypted"
         hint = "" if self.keylog is not None else \
             " (give --keylog FILE: the secrets the client logged, e.g. with SSLKEYLOGFILE)"
-        self.session.findings.append(Finding(Severity.WARNING, f"TLS, not decoded: {why}{hint}",
-                                             "RFC 8446", conn.index))
+        self.session.findings_engine.report("tls.not-decrypted", f"TLS, not decoded: {why}{hint}", conn=conn.index)
         st.kind = OTHER
 
     # ---- HTTP/1.1 and the h2c Upgrade ----------------------------------------

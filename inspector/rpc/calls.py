@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from inspector.findings import grpc as grpc_rules
 from inspector.http2.frames import END_STREAM, PADDED, ErrorCode, FrameType, error_name
 from inspector.http2.payloads import data_body
-from inspector.model import Direction, HeaderBlock, Role, Session, Stream, StreamState
+from inspector.model import Direction, Finding, HeaderBlock, Role, Session, Stream, StreamState
 from inspector.rpc.messages import MAX_MESSAGE, PREFIX, GrpcMessage, MessageSplitter
 from inspector.rpc.protobuf_wire import format_raw
 from inspector.rpc.schema import Schema
@@ -33,7 +34,7 @@ Header = tuple[str, str]
 STYLES = ("unary", "server-streaming", "client-streaming", "bidi-streaming")
 UNKNOWN_PATH = "<unknown :path>"
 UNKNOWN_METHOD = "<unknown method: the call began before the capture>"
-_DATA, _HEADERS, _GOAWAY = FrameType.DATA, FrameType.HEADERS, FrameType.GOAWAY
+_DATA, _HEADERS, _GOAWAY, _RST = FrameType.DATA, FrameType.HEADERS, FrameType.GOAWAY, FrameType.RST_STREAM
 
 
 class GrpcCall:
@@ -41,7 +42,7 @@ class GrpcCall:
 
     __slots__ = ("log", "conn", "stream_id", "_request", "requests_split", "responses_split", "_response",
                  "_trailers", "first_time", "end_time", "ended", "client_end_frame", "short_frames",
-                 "seen_grpc_reply")
+                 "seen_grpc_reply", "last_frame", "checked")
 
     def __init__(self, log: CallLog, conn: int, stream_id: int, request: HeaderBlock | None,
                  start_time: float | None) -> None:
@@ -64,6 +65,8 @@ class GrpcCall:
         self.client_end_frame: int | None = None
         self.short_frames: list[int] = []  # packets of DATA frames not fully captured
         self.seen_grpc_reply = False  # a server block that only gRPC sends (for calls the request cannot prove)
+        self.last_frame: int | None = None
+        self.checked = False  # the grpc.* rules that wait for the end have looked at it
 
     # ---- fed frame by frame by the CallLog ---------------------------------
 
@@ -74,7 +77,9 @@ class GrpcCall:
             self.first_time = time
             self.log.order_changed()
         self.end_time = time
+        self.last_frame = index
         if block is not None and direction == Direction.SERVER and block.role is not Role.INFORMATIONAL:
+            grpc_rules.server_block(self, block, self.log.report)
             if block.role is Role.RESPONSE and self._response < 0:
                 self._response = block.index
                 self.responses_split.set_encoding(block.get("grpc-encoding"))
@@ -99,6 +104,10 @@ class GrpcCall:
             self.ended[direction] = True
             if direction == Direction.CLIENT and self.client_end_frame is None:
                 self.client_end_frame = index
+            if direction == Direction.SERVER:
+                self.log.over.append(self)
+        elif type_code == _RST:
+            self.log.over.append(self)
 
     # ---- what views read ---------------------------------------------------
 
@@ -262,6 +271,13 @@ class GrpcCall:
                             "capture began" if trailers.unknown_refs else "trailers without a grpc-status")
         return problems
 
+    @property
+    def findings(self) -> list[Finding]:
+        """The session's findings about this call's stream (grpc.* and h2.* alike)."""
+        session = self.log.session
+        session.flush_findings()
+        return [f for f in session.findings if f.conn == self.conn and f.stream_id == self.stream_id]
+
     def _style(self) -> tuple[str, str, bool, str]:
         """(style, source, certain, note). The schema knows; traffic can only suggest."""
         schema = self.log.schema
@@ -331,6 +347,8 @@ class GrpcCall:
             "response_bytes": sum(m.length for m in responses),
             "compressed": any(m.compressed for m in requests + responses),
             "status_details": self.status_details, "problems": self.problems,
+            "findings": [{"rule": f.rule, "severity": f.severity.name.lower(), "message": f.message,
+                          "frame": f.frame, "count": f.count} for f in self.findings],
         }
 
     def __repr__(self) -> str:
@@ -359,6 +377,9 @@ class CallLog:
         self._unproven: set[tuple[int, int]] = set()  # calls listed only if they look like gRPC
         self._not_grpc: set[tuple[int, int]] = set()
         self._goaway_min: dict[int, int] = {}  # conn -> lowest last stream id of its GOAWAYs
+        self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
+        self.report = session.findings_engine.report
+        self._final = False
 
     # ---- reading -------------------------------------------------------------
 
@@ -422,6 +443,8 @@ class CallLog:
         log = session.frames
         end = len(log)
         if self.frames_read >= end:
+            if session.complete and not self._final:
+                self._check_over()
             return
         start, self.frames_read = self.frames_read, end
         by_stream, not_grpc = self.by_stream, self._not_grpc
@@ -449,6 +472,22 @@ class CallLog:
                 self._unproven.add(key)
             if call is not None:
                 call.frame(index, d, type_code, flags, length, time, packet, block)
+        self._check_over()
+
+    def _check_over(self) -> None:
+        """The grpc.* rules that wait for a call to end, for the calls that ended (all, once the source has)."""
+        session = self.session
+        over = self.over
+        if session.complete and not self._final and self.frames_read == len(session.frames):
+            self._final = True
+            over = over + self._calls
+        for call in over:
+            if not call.checked and ((call.conn, call.stream_id) not in self._unproven or call.looks_like_grpc()):
+                call.checked = True
+                conn = session.connection(call.conn)
+                grpc_rules.ended(call, self.report, connection_closed=conn is not None and conn.closed_by is not None,
+                                 capture_over=session.complete)
+        self.over = []
 
     def _request(self, block: HeaderBlock, frame: int | None) -> GrpcCall | None:
         key = (block.conn, block.stream_id)
@@ -459,6 +498,8 @@ class CallLog:
         call = self._open(block.conn, block.stream_id, block, frame)
         if is_grpc is None:
             self._unproven.add(key)
+        else:
+            grpc_rules.request(call, self.report)
         return call
 
     def order_changed(self) -> None:

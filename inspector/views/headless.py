@@ -32,6 +32,8 @@ class HeadlessPrinter:
     def update(self, session: Session) -> None:
         """A Session listener: print what is new."""
         notes = []
+        session.calls.update()  # the grpc.* rules see each call as it ends
+        session.flush_findings()
         for conn in session.connections[self.connections:]:
             notes.append(f"{PREFIX}conn {conn.index}: {conn.client} → {conn.server}: {conn.protocol}\n")
         self.connections = len(session.connections)

@@ -71,3 +71,7 @@ def _details(call: GrpcCall, schema: Schema | None) -> Iterator[str]:
         yield f"{pad}status details: {json.dumps(call.status_details, ensure_ascii=False)}\n"
     for problem in call.problems:
         yield f"{pad}! {problem}\n"
+    for finding in call.findings:
+        times = f" [x{finding.count}]" if finding.count > 1 else ""
+        ref = f" ({finding.reference})" if finding.reference else ""
+        yield f"{pad}! {finding.severity.name.lower()} {finding.rule}: {finding.message}{times}{ref}\n"

@@ -8,6 +8,7 @@ from inspector.http2 import frames as F
 from inspector.http2.payloads import parse_fields
 from inspector.model import Direction, Role, Session
 from inspector.rpc.calls import messages_in_frame
+from inspector.views.findings import FindingsByFrame, text_line
 
 INDENT = " " * 14
 # Frame types whose fields are worth a line in the text dump (read back from the capture).
@@ -30,6 +31,7 @@ class TextFrames:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.origin: float | None = None
+        self.findings = FindingsByFrame(session.findings)
 
     def _grpc_lines(self, index: int) -> Iterator[str]:
         for m in messages_in_frame(self.session, index):
@@ -76,3 +78,5 @@ class TextFrames:
                     yield f"{INDENT}{name}: {value}\n"
                 if block.error:
                     yield f"{INDENT}! HPACK: {block.error}\n"
+            for finding in self.findings.of(f.index):
+                yield f"{INDENT}! {text_line(finding, located=False)}"

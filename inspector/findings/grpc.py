@@ -1,0 +1,158 @@
+"""Checkers of the grpc.* rules (gRPC over HTTP/2, PROTOCOL-HTTP2.md), fed by the call log.
+
+The gRPC layer (`rpc.calls.CallLog`) builds the calls as frames arrive; it hands
+each call here when its request is known (`request`), when a server header block
+arrives (`server_block`) and once when it is over (`ended`). A call is any object
+with the attributes of `rpc.calls.GrpcCall` (this package sits below the gRPC
+layer, so it names none of its types).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from inspector.model import HeaderBlock, Role
+
+Report = Callable[..., None]
+"""engine.report, bound to a session: report(rule id, message, conn=, stream_id=, frame=)."""
+
+CONTENT_TYPE = re.compile(r"application/grpc(\+[A-Za-z0-9._-]+)?(\s*;.*)?")
+_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+STATUS_NAMES = ("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+                "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+                "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED")
+#: HTTP status -> the gRPC status a client reports for it (gRPC http-grpc-status-mapping.md).
+HTTP_TO_GRPC = {400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14}
+DEADLINE_SLACK = 0.1  # a call may end this share of its timeout late (clocks, the capture's own delay)
+DEADLINE_EXCEEDED = 4
+
+
+def _where(call: Any, frame: int | None) -> dict[str, Any]:
+    return {"conn": call.conn, "stream_id": call.stream_id, "frame": frame}
+
+
+def request(call: Any, report: Report) -> None:
+    """The request headers of a call: content-type, te and method."""
+    block: HeaderBlock | None = call.request
+    if block is None:
+        return
+    frame = block.frame if block.frame >= 0 else None
+    content_type = block.get("content-type") or ""
+    if content_type.startswith("application/grpc") and not CONTENT_TYPE.fullmatch(content_type):
+        report("grpc.content-type", f"request content-type {content_type!r} is not application/grpc[+format]",
+               **_where(call, frame))
+    te = block.get("te")
+    if te is None:
+        report("grpc.te-trailers", f"the request for {call.method} has no te: trailers", **_where(call, frame))
+    elif te.strip().lower() != "trailers":
+        report("grpc.te-trailers", f"the request for {call.method} has te: {te}, not trailers", **_where(call, frame))
+    method = block.get(":method")
+    if method is not None and method != "POST":
+        report("grpc.method", f"{call.method} called with {method}, not POST", **_where(call, frame))
+
+
+def server_block(call: Any, block: HeaderBlock, report: Report) -> None:
+    """A response or trailers block (or a Trailers-Only response) of a call."""
+    frame = block.frame
+    status = block.get(":status")
+    if status is not None and block.role in (Role.RESPONSE, Role.TRAILERS) and status != "200":
+        code = int(status) if status.isdigit() else 0
+        mapped = HTTP_TO_GRPC.get(code, 2)
+        report("grpc.http-status", f"HTTP status {status} on a gRPC response: the client sees "
+               f"{STATUS_NAMES[mapped]} ({mapped})", **_where(call, frame))
+    elif status == "200":
+        content_type = block.get("content-type")
+        if content_type is not None and not CONTENT_TYPE.fullmatch(content_type):
+            report("grpc.content-type", f"response content-type {content_type!r} is not application/grpc",
+                   **_where(call, frame))
+    grpc_status = block.get("grpc-status")
+    if grpc_status is not None:
+        if not grpc_status.strip().isdigit() or int(grpc_status) > 16:
+            report("grpc.status-range", f"grpc-status {grpc_status!r} is not a code from 0 to 16",
+                   **_where(call, frame))
+        if status is not None and not block.end_stream:
+            report("grpc.trailers-only-body", "a Trailers-Only response (grpc-status with :status) without "
+                   "END_STREAM", **_where(call, frame))
+    message = block.get("grpc-message")
+    if message is not None and (_PERCENT.search(message) or any(not " " <= ch <= "~" for ch in message)):
+        report("grpc.message-encoding", f"grpc-message {message[:60]!r} is not percent-encoded",
+               **_where(call, frame))
+
+
+def ended(call: Any, report: Report, *, connection_closed: bool, capture_over: bool) -> None:
+    """A call that is over (or still going when the capture ended): what it ended without."""
+    last = call.last_frame
+    stream = call.stream
+    reset = stream is not None and stream.reset_code is not None
+    if call.trailers_block is None and not reset:
+        if call.ended[1]:
+            report("grpc.missing-status", f"the server ended {call.method} without grpc-status (no trailers)",
+                   **_where(call, last))
+        elif connection_closed and call.request is not None:
+            report("grpc.missing-status", f"the connection closed before {call.method} got its grpc-status",
+                   **_where(call, last))
+    elif call.trailers_block is not None and call.trailers_block.get("grpc-status") is None \
+            and not call.trailers_block.unknown_refs:
+        report("grpc.missing-status", f"the trailers of {call.method} carry no grpc-status",
+               **_where(call, call.trailers_block.frame))
+    if call.response is None and call.trailers_block is not None and call.responses:
+        report("grpc.trailers-only-body", f"{len(call.responses)} response message(s) with a Trailers-Only "
+               "response", **_where(call, call.responses[0].frames[0]))
+    _messages(call, report)
+    _counts(call, report, reset)
+    timeout = call.timeout
+    if timeout is not None and call.first_time is not None and call.duration > timeout * (1 + DEADLINE_SLACK) + 0.01:
+        status = call.grpc_status
+        report("grpc.deadline", f"{call.method} ran {call.duration:.3f} s with grpc-timeout {timeout:g} s"
+               + ("" if status == DEADLINE_EXCEEDED else f" and ended with status {status}"),
+               **_where(call, last))
+
+
+def _messages(call: Any, report: Report) -> None:
+    request_accepts = _listed(call.request.get("grpc-accept-encoding")) if call.request is not None else None
+    response_block = call.response or call.trailers_block
+    response_accepts = _listed(response_block.get("grpc-accept-encoding")) if response_block is not None else None
+    response_type = call.response.get("content-type") if call.response is not None else None
+    grpc_responses = response_type is None or CONTENT_TYPE.fullmatch(response_type) is not None
+    sides = [(call.requests, response_accepts)] + ([(call.responses, request_accepts)] if grpc_responses else [])
+    for messages, accepts in sides:  # (a response that is not gRPC, an error page, is not cut into messages)
+        for m in messages:
+            if m.ended and not m.whole and m.received:
+                report("grpc.message-truncated",
+                       f"{m.label} message #{m.index + 1} declares {m.length} bytes; the stream ended after "
+                       f"{max(0, m.received - 5)}", **_where(call, m.frames[-1]))
+            if not m.compressed:
+                continue
+            encoding = (m.encoding or "").strip().lower()
+            if encoding in ("", "identity"):
+                report("grpc.compressed-without-encoding",
+                       f"{m.label} message #{m.index + 1} has the compressed flag but grpc-encoding is "
+                       f"{m.encoding or 'missing'}", **_where(call, m.frames[0]))
+            elif accepts is not None and encoding not in accepts:
+                report("grpc.encoding-not-accepted",
+                       f"{m.label} message #{m.index + 1} is {encoding}-compressed; the peer accepts "
+                       f"{', '.join(sorted(accepts)) or 'nothing'}", **_where(call, m.frames[0]))
+
+
+def _listed(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    return {part.strip().lower() for part in value.split(",") if part.strip()} | {"identity"}
+
+
+def _counts(call: Any, report: Report, reset: bool) -> None:
+    """With a schema: the number of messages each style allows (connectrpc's "unexpected" cases)."""
+    if call.style_source != "schema" or reset:
+        return
+    style = call.style
+    requests, responses = len(call.requests), len(call.responses)
+    if style in ("unary", "server-streaming") and call.ended[0] and requests != 1:
+        report("grpc.message-count", f"{style} method {call.method} was sent {requests} request messages, not 1",
+               **_where(call, call.client_end_frame))
+    if style in ("unary", "client-streaming") and call.trailers_block is not None:
+        status = call.grpc_status
+        if responses > 1 or (responses == 0 and status == 0):
+            report("grpc.message-count", f"{style} method {call.method} was answered with {responses} response "
+                   "messages, not 1", **_where(call, call.trailers_block.frame))

@@ -1,0 +1,141 @@
+"""`h2inspect check` from the command line, findings in dump and rpcs, and no false alarms on the
+captures of well-behaved peers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from findingskit import check_capture
+
+from inspector.findings.rules import RULES
+from inspector.model import Severity
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = ROOT / "captures"
+ABUSE = CAPTURES / "abuse"
+CONTRACT_KEYS = ["rule", "severity", "message", "reference", "conn", "stream_id", "frame", "packet", "time",
+                 "last_frame", "count", "threshold"]
+
+
+def h2inspect(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CAPTURES.glob("*.pcap*")))
+def test_well_behaved_peers_give_no_error_or_warning(name):
+    """grpcio, curl, nghttp/nghttpd and h2load: nothing a reader should worry about."""
+    session = check_capture(str(CAPTURES / name))
+    if "tls" in name:  # decrypted with its key log: the connections are listed as decrypted, nothing more
+        from inspector.capture.load import CaptureLoader
+        from inspector.tls.keylog import KeyLog
+
+        loader = CaptureLoader(str(CAPTURES / name))
+        loader.builder.keylog = KeyLog.load(str(CAPTURES / "curl-tls.keys"))
+        session = loader.load()
+        assert {f.rule for f in session.findings} == {"tls.decrypted"}
+    assert not [f.one_line() for f in session.findings if f.severity >= Severity.WARNING]
+
+
+def test_check_a_clean_capture_exits_0_and_says_so():
+    got = h2inspect("check", str(CAPTURES / "grpc-unary.pcap"))
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == f"{CAPTURES / 'grpc-unary.pcap'}: 0 errors, 0 warnings, 0 info\n"
+
+
+def test_check_prints_a_linter_line_and_exits_1():
+    got = h2inspect("check", str(ABUSE / "ping-flood.pcap"))
+    assert got.returncode == 1
+    [line] = [x for x in got.stdout.splitlines() if "abuse.ping-flood" in x]
+    assert line.startswith("conn 0 frame 1004 packet ")
+    assert ": error abuse.ping-flood: the server owes 1001 PING" in line
+    assert "[x500 to frame 1503" in line and "{control_acks_owed=1000, default}" in line and "(CVE-2019-9512)" in line
+
+
+def test_check_jsonl_has_the_contract_keys_and_groups_a_flood():
+    got = h2inspect("check", str(ABUSE / "rapid-reset.pcap"), "--format", "jsonl")
+    assert got.returncode == 1
+    objects = [json.loads(line) for line in got.stdout.splitlines()]
+    [flood] = [o for o in objects if o["rule"] == "abuse.rapid-reset"]
+    assert list(flood)[:len(CONTRACT_KEYS)] == CONTRACT_KEYS
+    assert flood["severity"] == "error" and flood["reference"] == "CVE-2023-44487" and flood["stream_id"] is None
+    assert flood["count"] == 100 and flood["last_frame"] > flood["frame"]
+    assert flood["threshold"] == {"name": "rst_burst", "value": 1000, "preset": "default"}
+    assert isinstance(flood["time"], float) and isinstance(flood["packet"], int)
+
+
+def test_severity_sets_what_fails_the_check():
+    path = str(ABUSE / "zero-window.pcap")  # warnings and info, no error
+    assert h2inspect("check", path).returncode == 0
+    assert h2inspect("check", path, "--severity", "warning").returncode == 1
+    info = h2inspect("check", path, "--severity", "info")
+    assert "info flow.blocked" in info.stdout
+    assert "info flow.blocked" not in h2inspect("check", path).stdout
+
+
+def test_presets_and_limits_change_what_is_found():
+    path = str(ABUSE / "empty-data.pcap")
+    assert "abuse.empty-data" not in h2inspect("check", path, "--preset", "haproxy").stdout
+    assert "{empty_data_frames=1, envoy}" in h2inspect("check", path, "--preset", "envoy").stdout
+    lifted = h2inspect("check", path, "--limit", "empty_data_frames=10")
+    assert lifted.returncode == 0 and "abuse.empty-data" not in lifted.stdout
+
+
+def test_list_rules_shows_every_rule_with_its_limits():
+    got = h2inspect("check", "--list-rules", "--preset", "envoy")
+    assert got.returncode == 0
+    ids = [line.split()[0] for line in got.stdout.splitlines() if line[:1] != " "]
+    assert ids == list(RULES)
+    [rapid] = [line for line in got.stdout.splitlines() if line.startswith("abuse.rapid-reset")]
+    assert "premature_reset_streams=500" in rapid and "(envoy)" in rapid and "CVE-2023-44487" in rapid
+    ja = h2inspect("check", "--list-rules", "--lang", "ja")
+    assert "ストリーム" in ja.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--limit", "nonsense=1"], "unknown limit 'nonsense'"),
+    (["--limit", "rst_burst=lots"], "'lots' is not a number"),
+    (["--limit", "rst_burst"], "NAME=VALUE"),
+    (["--preset", "apache"], "invalid choice"),
+])
+def test_bad_options_are_one_line_and_exit_2(args, words):
+    got = h2inspect("check", str(CAPTURES / "grpc-unary.pcap"), *args)
+    assert got.returncode == 2 and words in got.stderr and len(got.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in got.stderr
+
+
+def test_check_without_a_capture_or_of_a_non_capture_exits_2(tmp_path):
+    assert h2inspect("check").returncode == 2
+    bad = tmp_path / "x.pcap"
+    bad.write_text("not a capture")
+    got = h2inspect("check", str(bad))
+    assert got.returncode == 2 and len(got.stderr.strip().splitlines()) == 1
+
+
+def test_dump_text_prints_a_finding_under_its_frame():
+    got = h2inspect("dump", str(ABUSE / "hpack-bomb.pcap"))
+    lines = got.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "! error abuse.hpack-bomb" in line)
+    frame_line = next(line for line in reversed(lines[:at]) if line.startswith("["))
+    assert "client → server HEADERS frame" in frame_line and "stream_id=1>" in frame_line
+
+
+def test_dump_jsonl_output_is_only_frames():
+    got = h2inspect("dump", str(ABUSE / "hpack-bomb.pcap"), "--format", "jsonl")
+    objects = [json.loads(line) for line in got.stdout.splitlines()]
+    assert objects and all("type" in o and "rule" not in o for o in objects)
+    assert "abuse.hpack-bomb" in got.stderr  # findings go to stderr, as before
+
+
+def test_rpcs_show_a_calls_findings():
+    path = str(ABUSE / "missing-grpc-status.pcap")
+    [call] = [json.loads(line) for line in h2inspect("rpcs", path, "--format", "jsonl").stdout.splitlines()]
+    assert [f["rule"] for f in call["findings"]] == ["grpc.missing-status"]
+    verbose = h2inspect("rpcs", path, "-v").stdout
+    assert "! error grpc.missing-status: the server ended /demo.Demo/Unary without grpc-status" in verbose
