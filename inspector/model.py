@@ -267,10 +267,12 @@ class HeaderBlockLog(_PackedLog):
     def append(self, conn: int, stream_id: int, direction: int, role: int,
                headers: tuple[Header, ...], frame: int, end_stream: bool, representations: bytes = b"") -> int:
         """Add a block; returns its index."""
-        self.headers.append(headers)
+        all_headers = self.headers
+        all_headers.append(headers)
         self.representations.append(representations)
-        self.buf += self.RECORD.pack(conn, stream_id, direction, role, frame, end_stream)
-        return len(self.headers) - 1
+        buf = self.buf
+        buf += _BLOCK_PACK(conn, stream_id, direction, role, frame, end_stream)
+        return len(all_headers) - 1
 
     def __len__(self) -> int:
         return len(self.headers)
@@ -371,17 +373,16 @@ class FrameLog(_PackedLog):
         Windows are stored as 32-bit values: a window past that range is
         already a flow-control error, and is kept at the limit.
         """
-        index = len(self.buf) // self.RECORD.size
+        buf = self.buf  # a bytearray: += extends it in place (the hot path: no attribute set)
+        index = len(buf) // _FRAME_SIZE
         try:
-            self.buf += self.RECORD.pack(conn, direction, packet, time, stream_id, type_code, flags, length,
-                                         offset, stream_state, conn_window_client, conn_window_server,
-                                         stream_window_client, stream_window_server, header_block,
-                                         control_value)
+            buf += _FRAME_PACK(conn, direction, packet, time, stream_id, type_code, flags, length, offset,
+                               stream_state, conn_window_client, conn_window_server, stream_window_client,
+                               stream_window_server, header_block, control_value)
         except struct.error:
-            self.buf += self.RECORD.pack(conn, direction, packet, time, stream_id, type_code, flags, length,
-                                         offset, stream_state, _i32(conn_window_client),
-                                         _i32(conn_window_server), _i32(stream_window_client),
-                                         _i32(stream_window_server), header_block, control_value)
+            buf += _FRAME_PACK(conn, direction, packet, time, stream_id, type_code, flags, length, offset,
+                               stream_state, _i32(conn_window_client), _i32(conn_window_server),
+                               _i32(stream_window_client), _i32(stream_window_server), header_block, control_value)
         return index
 
     def next_index(self) -> int:
@@ -397,6 +398,10 @@ class FrameLog(_PackedLog):
     def __iter__(self) -> Iterator[FrameRecord]:
         for i in range(len(self)):
             yield self[i]
+
+
+_FRAME_PACK, _FRAME_SIZE = FrameLog.RECORD.pack, FrameLog.RECORD.size
+_BLOCK_PACK = HeaderBlockLog.RECORD.pack
 
 
 class Stream:

@@ -198,6 +198,7 @@ class ConnectionDecoder:
         hpack_cache = self.hpack.cache
         fast = self.FAST_PATH
         add_block = self.session.header_blocks.append
+        hb_headers = self.session.header_blocks.headers  # its length is the next block's index
         conn_index = conn.index
         checks = self.checks
         content_left = checks.content_left
@@ -277,13 +278,12 @@ class ConnectionDecoder:
                         else:
                             role = _TRAILERS if stream.seen & _REQUEST_SEEN else _REQUEST
                             stream.seen |= _REQUEST_SEEN
-                        index = len(log)
-                        block = add_block(conn_index, sid, d, role, headers, index, bool(flags & END_STREAM),
-                                          decoded.representations)
-                        append(conn_index, d, packet, time, sid, HEADERS, flags, length, offset + pos, new,
-                               conn.window_client, conn.window_server,
-                               stream.window_offset_client + conn.initial_window_client,
-                               stream.window_offset_server + conn.initial_window_server, block)
+                        index = append(conn_index, d, packet, time, sid, HEADERS, flags, length, offset + pos, new,
+                                       conn.window_client, conn.window_server,
+                                       stream.window_offset_client + conn.initial_window_client,
+                                       stream.window_offset_server + conn.initial_window_server, len(hb_headers))
+                        add_block(conn_index, sid, d, role, headers, index, bool(flags & END_STREAM),
+                                  decoded.representations)
                         if not old:  # idle: a new stream
                             # a client's new stream, in order, under the limits: counted here; else the checks look
                             active = checks.active
