@@ -23,7 +23,7 @@ from inspector.findings import abuse, flow
 from inspector.findings.h2 import NO_LENGTH, BlockLint, has_no_content, lint_block
 from inspector.findings.presets import Limits
 from inspector.findings.rules import RULES
-from inspector.http2.frames import ErrorCode, Setting, error_name
+from inspector.http2.frames import END_STREAM, ErrorCode, Setting, error_name
 from inspector.model import Connection, Direction, Finding, Role, Session, Stream
 
 if TYPE_CHECKING:
@@ -284,6 +284,22 @@ class ConnectionChecks:
                 self.head_streams.clear()
             self.head_streams.add(sid)
         self.abuse.header_list(direction, sid, max(lint.size, list_size), encoded, frame, packet, time)
+
+    def count_down(self, direction: int, sid: int, flags: int, length: int, frame: int, packet: int,
+                   time: float) -> None:
+        """A DATA frame against its stream's declared content-length (RFC 9113 §8.1.1)."""
+        key = sid << 1 | direction
+        content_left = self.content_left
+        left = content_left.get(key)
+        if left is None:
+            return
+        left -= length
+        if flags & END_STREAM or left < 0:
+            del content_left[key]
+            if left:
+                self.content_mismatch(direction, sid, left, frame, packet, time)
+        else:
+            content_left[key] = left
 
     def content_mismatch(self, direction: int, sid: int, left: int, frame: int, packet: int | None = None,
                          time: float | None = None) -> None:

@@ -246,17 +246,8 @@ class ConnectionDecoder:
                         sws = stream.window_offset_server + conn.initial_window_server
                         index = append(conn_index, d, packet, time, sid, DATA, flags, length, offset + pos, new,
                                        cwc, cws, swc, sws)
-                        if content_left:
-                            key = sid << 1 | d
-                            left = content_left.get(key)
-                            if left is not None:
-                                left -= length
-                                if flags & END_STREAM or left < 0:
-                                    del content_left[key]
-                                    if left:
-                                        checks.content_mismatch(d, sid, left, index, packet, time)
-                                else:
-                                    content_left[key] = left
+                        if content_left:  # some stream declared a content-length
+                            checks.count_down(d, sid, flags, length, index, packet, time)
                         if not length or (cws if d else cwc) <= 0 or (sws if d else swc) <= 0:
                             checks.data(d, stream, sid, flags, length, cws if d else cwc, sws if d else swc, index,
                                         packet, time)
@@ -580,18 +571,8 @@ class ConnectionDecoder:
         if flags & END_STREAM and allowed:
             self._transition(stream, direction, StreamEvent.END_STREAM, type_code, packet, index)
         # the same checks, in the same order, as the fast path in `receive`
-        content_left = checks.content_left
-        if content_left:
-            key = sid << 1 | direction
-            left = content_left.get(key)
-            if left is not None:
-                left -= length
-                if flags & END_STREAM or left < 0:
-                    del content_left[key]
-                    if left:
-                        checks.content_mismatch(direction, sid, left, index, packet, time)
-                else:
-                    content_left[key] = left
+        if checks.content_left:
+            checks.count_down(direction, sid, flags, length, index, packet, time)
         window_client, window_server = conn.stream_windows(stream)
         cw, sw = (conn.window_server, window_server) if direction else (conn.window_client, window_client)
         if not length or cw <= 0 or sw <= 0:
