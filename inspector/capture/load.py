@@ -47,7 +47,6 @@ class CaptureLoader:
         # link type -> [packets, first packet, packets that hold IP]: a link type none of whose
         # packets parse is probably the wrong one for the file
         self._linktype_counts: dict[int, list[int]] = {}
-        self.bytes_total = self.reader.size
 
     def _connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
         self.payloads.flows[conn.index] = (flow, client_is_a)

@@ -81,7 +81,6 @@ class TcpReassembler:
         self._on_damage = on_damage
         self._conns: dict[tuple, _Connection] = {}
         self.flow_count = 0
-        self.retransmitted_bytes = 0
         self._time = 0.0  # time of the packet being handled
 
     def _new(self, seg: TcpSegment, initiator_known: bool) -> _Connection:
@@ -177,12 +176,10 @@ class TcpReassembler:
             if len(d.waiting) > MAX_WAITING_SEGMENTS or d.waiting_bytes > MAX_WAITING_BYTES:
                 self._fill_gap(conn, d, packet)
             return True
-        if rel + length <= 0:
-            self.retransmitted_bytes += length
+        if rel + length <= 0:  # all of it seen already: a retransmission
             return True
         d.last_seq, d.last_head = seq, data[start:start + _HEAD]
         if rel < 0:  # overlaps what we already have: keep only the new tail
-            self.retransmitted_bytes -= rel
             start -= rel
             length += rel
         self._emit(conn, d, data[start:start + length], start, packet, packet, time, pieces)
@@ -257,8 +254,6 @@ class TcpReassembler:
                 if rel + len(payload) > 0:
                     self._emit(conn, d, payload[-rel:] if rel else payload, start - rel,
                                source_packet, packet, time, pieces)
-                else:
-                    self.retransmitted_bytes += len(payload)
                 progress = True
         if not d.waiting and d.fin is not None and d.fin == d.next_seq and not d.closed:
             self._close(conn, d, "FIN", packet)
