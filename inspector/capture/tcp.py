@@ -196,8 +196,10 @@ class TcpReassembler:
         # capture.tcp-impossible-sequence
         if self._on_damage is None:
             return
-        first = (d.next_seq - d.offset) & 0xFFFF_FFFF  # type: ignore[operator]
-        rel = _rel(seq, d.next_seq)  # type: ignore[arg-type]
+        next_seq = d.next_seq
+        assert next_seq is not None, "a sequence number is judged against one seen"
+        first = (next_seq - d.offset) & 0xFFFF_FFFF
+        rel = _rel(seq, next_seq)
         if rel > 0:
             where = f"{rel} bytes past the next one expected, more than any TCP window"
         elif d.isn_known:
@@ -212,7 +214,8 @@ class TcpReassembler:
         # capture.tcp-impossible-ack
         if self._on_damage is None:
             return
-        first = (other.next_seq - other.offset) & 0xFFFF_FFFF  # type: ignore[operator]
+        assert other.next_seq is not None, "an acknowledgement is judged against bytes seen"
+        first = (other.next_seq - other.offset) & 0xFFFF_FFFF
         self._on_damage(rules.TCP_ACK, packet, 0, conn=conn.flow.index, detail=self._side(conn, d),
                         example=f"packet {packet}: acknowledgement {ack}, the other side's bytes seen run "
                         f"from {first} to {other.next_seq}")
@@ -238,7 +241,8 @@ class TcpReassembler:
                     side.record(d.offset + low - start, piece.packet, piece.start + low - piece.offset, high - low)
         offset = d.offset
         d.offset += len(payload)
-        d.next_seq = (d.next_seq + len(payload)) & 0xFFFF_FFFF  # type: ignore[operator]
+        assert d.next_seq is not None, "bytes are emitted only after the stream's start is known"
+        d.next_seq = (d.next_seq + len(payload)) & 0xFFFF_FFFF
         self.sink.data(flow, d.from_a, payload, time, packet, offset)
 
     def _drain(self, conn: _Connection, d: _Direction, packet: int, time: float) -> None:
@@ -246,7 +250,8 @@ class TcpReassembler:
         while progress and d.waiting:
             progress = False
             for seq in list(d.waiting):
-                rel = _rel(seq, d.next_seq)  # type: ignore[arg-type]
+                assert d.next_seq is not None, "segments wait only once the stream's start is known"
+                rel = _rel(seq, d.next_seq)
                 if rel > 0:
                     continue
                 payload, source_packet, start, pieces = d.waiting.pop(seq)
@@ -260,14 +265,15 @@ class TcpReassembler:
 
     def _fill_gap(self, conn: _Connection, d: _Direction, packet: int, upto: int | None = None) -> None:
         """Declare the hole before the earliest waiting segment lost, and move past it."""
-        if not d.waiting or d.next_seq is None:
+        next_seq = d.next_seq
+        if not d.waiting or next_seq is None:
             return
-        first = min(d.waiting, key=lambda s: _rel(s, d.next_seq))  # type: ignore[arg-type]
+        first = min(d.waiting, key=lambda s: _rel(s, next_seq))
         if upto is not None and _rel(upto, first) < 0:
             first_needed = upto  # acked past next_seq but not yet up to what waits
         else:
             first_needed = first
-        size = _rel(first_needed, d.next_seq)
+        size = _rel(first_needed, next_seq)
         if size <= 0:
             return
         # Report the hole at the packet whose bytes come right after it.

@@ -124,9 +124,10 @@ class SessionBuilder:
         if st.kind == TLS:
             self._tls_data(st, from_a, data, time, packet)
             return
-        if st.kind == HTTP2:
-            st.decoder.receive(Direction.CLIENT if from_a == st.client_is_a else Direction.SERVER,  # type: ignore[union-attr]
-                               data, time, packet, offset)
+        decoder = st.decoder  # made when the flow is found to be HTTP/2, and only then
+        if decoder is not None and st.kind == HTTP2:
+            decoder.receive(Direction.CLIENT if from_a == st.client_is_a else Direction.SERVER, data, time, packet,
+                            offset)
             return
         if st.kind in (HTTP1, OTHER):
             return
@@ -163,14 +164,15 @@ class SessionBuilder:
                 st.kind = OTHER  # cannot tell what it is with bytes missing at the start
                 st.held.clear()
             return
-        st.decoder.gap(self._direction(st, from_a), size, packet)  # type: ignore[union-attr]
+        if st.decoder is not None:
+            st.decoder.gap(self._direction(st, from_a), size, packet)
 
     def close(self, flow: TcpFlow, from_a: bool, how: str, packet: int) -> None:
         st = self._flows.get(flow.index)
         if st is not None and st.inner is not None:
             from_a, st = from_a == st.client_is_a, st.inner
-        if st is not None and st.kind == HTTP2:
-            st.decoder.close(self._direction(st, from_a), how, packet)  # type: ignore[union-attr]
+        if st is not None and st.kind == HTTP2 and st.decoder is not None:
+            st.decoder.close(self._direction(st, from_a), how, packet)
 
     def finish(self) -> None:
         """The source ended."""
@@ -180,8 +182,8 @@ class SessionBuilder:
                 self._opaque_tls(outer)  # a handshake and nothing decoded: still list it
             if st.kind == UNDECIDED and st.held and self._port_says_http2(st):
                 self._start_http2(st, midstream=True)
-            if st.kind == HTTP2:
-                st.decoder.finish()  # type: ignore[union-attr]
+            if st.kind == HTTP2 and st.decoder is not None:
+                st.decoder.finish()
         self.session.findings_engine.flush()
         self.session.complete = True
 
@@ -381,9 +383,9 @@ class SessionBuilder:
         headers, raw_settings, end_stream = st.upgrade
         held, st.held = st.held, []
         self._start_http2(st, midstream=False, replay=False)
-        st.conn.protocol = "h2c-upgrade"  # type: ignore[union-attr]
-        decoder = st.decoder
-        assert decoder is not None
+        decoder, conn = st.decoder, st.conn
+        assert decoder is not None and conn is not None, "_start_http2 made both"
+        conn.protocol = "h2c-upgrade"
         decoder.upgraded_request(headers, raw_settings, end_stream)
         skip = {st.client_is_a: st.request_end, not st.client_is_a: head_end + 4}
         for from_a, data, time, packet, offset in held:
