@@ -16,7 +16,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -59,6 +59,8 @@ THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "solarized-light")
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 __all__ = ["App", "DIRECTION_FILTERS", "FLAG_FILTERS", "SORTS", "TYPE_FILTERS"]
+
+_W = TypeVar("_W", bound=Widget)
 
 
 @dataclass(slots=True)
@@ -159,7 +161,7 @@ class App(TextualApp[None]):
         yield Box(placeholder="go to: a stream (12 or s12), a frame (f40), a packet (p7); Esc leaves",
                   id="goto", classes="popup")
 
-    def _widget(self, selector: str, kind: type) -> Widget | None:
+    def _widget(self, selector: str, kind: type[_W]) -> _W | None:
         try:
             return self.query_one(selector, kind)
         except (NoMatches, ScreenStackError):
@@ -167,7 +169,7 @@ class App(TextualApp[None]):
 
     @property
     def streams(self) -> StreamList | None:
-        return self._widget("#streams", StreamList)  # type: ignore[return-value]
+        return self._widget("#streams", StreamList)
 
     @property
     def timeline_view(self) -> Timeline:
@@ -175,7 +177,7 @@ class App(TextualApp[None]):
 
     @property
     def ladder_view(self) -> Ladder | None:
-        return self._widget("#ladder", Ladder)  # type: ignore[return-value]
+        return self._widget("#ladder", Ladder)
 
     @property
     def frame_view(self) -> FrameRows:
