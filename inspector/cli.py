@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".proto file or descriptor set, for styles and payloads (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true", help="show each message")
 
+    p = sub.add_parser("export", help="write a capture as HAR 1.2 (one entry per HTTP/2 stream)")
+    capture_args(p)
+    p.add_argument("--har", metavar="FILE", required=True, help="the HAR file to write")
+
     p = sub.add_parser("proxy", help="relay between a client and a server, showing frames live")
     p.add_argument("--listen", metavar="HOST:PORT", required=True)
     p.add_argument("--upstream", metavar="HOST:PORT", required=True)
@@ -103,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls", action="store_true", help="terminate TLS from the client (local CA)")
     p.add_argument("--keylog", metavar="FILE", help="write TLS secrets here (SSLKEYLOGFILE format)")
     p.add_argument("--record", metavar="FILE.pcapng", help="write what passed as pcapng")
+    p.add_argument("--har", metavar="FILE", help="write what passed as HAR 1.2 when the proxy stops")
     p.add_argument("--headless", action="store_true", help="print frames instead of the TUI")
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
     p.add_argument("--proto", metavar="FILE", action="append",

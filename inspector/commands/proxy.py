@@ -25,6 +25,7 @@ from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.server_names import shown
 from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls, prepare_keylog
 from inspector.rpc.schema import load_schema
+from inspector.views.har import write_har
 from inspector.views.headless import PREFIX, HeadlessPrinter
 
 if TYPE_CHECKING:
@@ -175,6 +176,28 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
             err.write(f"{PREFIX}stopped with {left} bytes on {connections} connection"
                       f"{'s' if connections != 1 else ''} not decoded; {kept}\n")
             err.flush()
+        if args.har:
+            _write_har(source, args.har)
+
+
+def _check_har_path(path: str | None) -> None:
+    """A HAR that cannot be written is bad input, said before listening, not after a session."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"--har {path}: cannot write in {folder}")
+
+
+def _write_har(source: LiveSource, path: str) -> None:
+    err = sys.stderr
+    try:
+        count = write_har(source.session, path)
+    except OSError as exc:
+        err.write(f"{PREFIX}--har {path}: {exc.strerror or exc}\n")
+    else:
+        err.write(f"{PREFIX}wrote {count} HAR entr{'y' if count == 1 else 'ies'} to {path}\n")
+    err.flush()
 
 
 async def _run_tui(app: TextualApp, stop: asyncio.Event) -> None:
@@ -191,6 +214,7 @@ async def _run_tui(app: TextualApp, stop: asyncio.Event) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the proxy until Ctrl-C (or SIGTERM); the recording is flushed on the way out."""
     settings, ca_note = _settings(args)
+    _check_har_path(getattr(args, "har", None))
     app_class = None if args.headless else _tui_app_class()
     recorder = _recorder(args.record)
     backlog = int(os.environ.get("H2INSPECT_DECODE_BACKLOG", CONNECTION_BACKLOG))
