@@ -100,7 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("proxy", help="relay between a client and a server, showing frames live")
     p.add_argument("--listen", metavar="HOST:PORT", required=True)
-    p.add_argument("--upstream", metavar="HOST:PORT", required=True)
+    p.add_argument("--upstream", metavar="HOST:PORT", help="the one server (reverse mode; not with --forward)")
+    p.add_argument("--forward", action="store_true",
+                   help="forward proxy: clients send CONNECT or absolute http:// URLs (https_proxy, http_proxy)")
+    p.add_argument("--intercept", metavar="HOST[:PORT]", action="append",
+                   help="with --forward: intercept TLS only to these hosts (globs; repeatable; default every "
+                        "host); other tunnels are relayed untouched")
+    p.add_argument("--auth", metavar="USER:PASS", help="with --forward: require Basic Proxy-Authorization "
+                   "(needed when listening beyond loopback)")
     p.add_argument("--upstream-tls", action="store_true", help="connect upstream over TLS")
     p.add_argument("--upstream-ca", metavar="FILE", help="CA bundle for the upstream certificate")
     p.add_argument("--insecure", action="store_true", help="do not verify the upstream certificate")

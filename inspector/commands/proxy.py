@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from inspector.errors import UsageError
 from inspector.model import Severity
+from inspector.proxy.forward import ForwardSettings
 from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
 from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
@@ -65,8 +66,35 @@ def _event_loop_policy() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def _forward_settings(args: argparse.Namespace, listen: Endpoint) -> tuple[RelaySettings, str | None]:
+    if args.upstream:
+        raise UsageError("--forward takes no --upstream: each client says where it goes (CONNECT)")
+    if args.tls or args.upstream_tls:
+        raise UsageError("--tls and --upstream-tls are for reverse mode; --forward intercepts TLS by itself")
+    if args.auth is not None and ":" not in args.auth:
+        raise UsageError("--auth expects USER:PASS")
+    if args.auth is None and not is_loopback(listen.host):
+        raise UsageError(f"--forward on {listen.host} (not loopback) needs --auth USER:PASS")
+    if args.upstream_ca and not os.path.isfile(args.upstream_ca):
+        raise UsageError(f"--upstream-ca {args.upstream_ca}: no such file")
+    if args.keylog:
+        prepare_keylog(args.keylog)
+    ca = LocalCA().ensure()
+    names = [n for n in (listen.host, "localhost", "127.0.0.1", "::1") if n not in ("0.0.0.0", "::")]
+    certificates = ClientFacingTls(ca, names, args.keylog)
+    forward = ForwardSettings(list(args.intercept or ()), args.auth, certificates,
+                              UpstreamTls(args.upstream_ca, args.insecure, args.keylog), str(ca.cert_path))
+    return RelaySettings(listen, None, None, None, certificates, forward), str(ca.cert_path)
+
+
 def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
     listen = parse_endpoint(args.listen, "--listen")
+    if getattr(args, "forward", False):
+        return _forward_settings(args, listen)
+    if getattr(args, "intercept", None) or getattr(args, "auth", None):
+        raise UsageError("--intercept and --auth only apply with --forward")
+    if not args.upstream:
+        raise UsageError("--upstream HOST:PORT is needed (or --forward)")
     upstream = parse_endpoint(args.upstream, "--upstream")
     if (args.upstream_ca or args.insecure) and not args.upstream_tls:
         raise UsageError("--upstream-ca and --insecure only apply with --upstream-tls")
@@ -139,9 +167,15 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
         raise UsageError(f"--listen {settings.listen}: {exc.strerror or exc}") from None
     err = sys.stderr
     where = ", ".join(str(b) for b in bound)
-    mode = ("TLS" if settings.client_tls else "plain") + " → " + \
-        ("TLS" if settings.upstream_tls else "plain")
-    err.write(f"{PREFIX}listening on {where}, upstream {settings.upstream} ({mode})\n")
+    if settings.forward is not None:
+        forward: ForwardSettings = settings.forward  # type: ignore[assignment]
+        which = ", ".join(forward.intercept) if forward.intercept else "every host"
+        err.write(f"{PREFIX}listening on {where}, forward proxy (CONNECT, http://; TLS intercepted for "
+                  f"{which}{'; Basic proxy authentication' if forward.auth else ''})\n")
+    else:
+        mode = ("TLS" if settings.client_tls else "plain") + " → " + \
+            ("TLS" if settings.upstream_tls else "plain")
+        err.write(f"{PREFIX}listening on {where}, upstream {settings.upstream} ({mode})\n")
     if not is_loopback(settings.listen.host):
         err.write(f"{PREFIX}warning: listening on {settings.listen.host}, not loopback: anyone who can "
                   "reach this address can use the proxy\n")
@@ -192,7 +226,7 @@ def _check_har_path(path: str | None) -> None:
 def _write_har(source: LiveSource, path: str) -> None:
     err = sys.stderr
     try:
-        count = write_har(source.session, path)
+        count = write_har(source.session, path, source.names)
     except OSError as exc:
         err.write(f"{PREFIX}--har {path}: {exc.strerror or exc}\n")
     else:
@@ -218,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
     app_class = None if args.headless else _tui_app_class()
     recorder = _recorder(args.record)
     backlog = int(os.environ.get("H2INSPECT_DECODE_BACKLOG", CONNECTION_BACKLOG))
-    source = LiveSource(recorder, name=f"proxy {settings.listen} → {settings.upstream}",
+    target = "forward" if settings.forward is not None else str(settings.upstream)
+    source = LiveSource(recorder, name=f"proxy {settings.listen} → {target}",
                         connection_backlog=backlog, total_backlog=max(backlog, 4 * backlog))
     _event_loop_policy()
     try:

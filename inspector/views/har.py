@@ -4,6 +4,7 @@ What HAR has no field for is kept in extension fields, whose names start with
 an underscore as the spec asks:
 
 - `entry._conn`, `entry._streamId`, `entry._server`, `entry._client`: where the stream was;
+  `entry._target`: the host a forward-proxy client asked for (CONNECT);
 - `entry._pushed`: a server push (the request came in a PUSH_PROMISE);
 - `entry._resetBy`, `entry._resetCode`: who reset the stream, with which error code;
 - `response._trailers`: the trailer fields, as `[{name, value}]`;
@@ -163,7 +164,7 @@ def har_entry(session: Session, stream: Stream, names: dict[int, str] | None = N
     request_headers = facts.request.headers if facts.request else ()
     get = dict(request_headers).get
     authority = get(":authority") or get("host") or (names or {}).get(stream.conn) or \
-        (conn.server if conn else "")
+        (conn.target or conn.server if conn else "")
     path = get(":path", "")
     scheme = get(":scheme", "http")
     url = f"{scheme}://{authority}{path}" if facts.request else f"{scheme}://{authority}/"
@@ -221,6 +222,8 @@ def har_entry(session: Session, stream: Stream, names: dict[int, str] | None = N
         "_conn": stream.conn, "_streamId": stream.stream_id,
         "_client": conn.client if conn else "", "_server": conn.server if conn else "",
     }
+    if conn is not None and conn.target:
+        entry["_target"] = conn.target
     if conn is not None:
         entry["serverIPAddress"] = conn.server.rpartition(":")[0].strip("[]")
     if stream.promised_by is not None:
