@@ -261,3 +261,44 @@ def test_client_hello_gives_sni_and_alpn():
     hello = outgoing.read()
     assert client_hello_names(hello) == ("api.example.test", ["h2", "http/1.1"])
     assert client_hello_names(hello[:20]) is None
+
+
+def test_grpcio_client_with_an_http_proxy_calls_a_tls_grpcio_server_through_connect(tmp_path, upstream_ca):
+    from concurrent import futures
+
+    import grpc
+
+    service = "h2inspect.test.Echo"
+
+    def echo(request: bytes, context) -> bytes:  # type: ignore[no-untyped-def]
+        return b"echo:" + request
+
+    def count(request: bytes, context):  # type: ignore[no-untyped-def]
+        for i in range(3):
+            yield bytes([i]) * 1000 + request
+
+    leaf = upstream_ca.leaf(["localhost"])
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=[("grpc.enable_http_proxy", 0)])
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {
+        "Echo": grpc.unary_unary_rpc_method_handler(echo),
+        "Count": grpc.unary_stream_rpc_method_handler(count)}),))
+    credentials = grpc.ssl_server_credentials([(leaf.key.read_bytes(), leaf.cert.read_bytes())])
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    server.start()
+    try:
+        with proxy(tmp_path, "", "--upstream-ca", str(upstream_ca.cert_path)) as p:
+            root = Path(_ca(tmp_path)).read_bytes()
+            options = [("grpc.http_proxy", p.url)]
+            with grpc.secure_channel(f"localhost:{port}", grpc.ssl_channel_credentials(root), options) as channel:
+                assert channel.unary_unary(f"/{service}/Echo")(b"x" * 5000, timeout=10) == b"echo:" + b"x" * 5000
+                streamed = list(channel.unary_stream(f"/{service}/Count")(b"!", timeout=10))
+            assert streamed == [bytes([i]) * 1000 + b"!" for i in range(3)]
+            p.wait_for(lambda r: sum(1 for f in r.frames() if f.get("role") == "trailers") >= 2)
+            frames = p.frames()
+    finally:
+        server.stop(0).wait(5)
+    paths = [dict(f["headers"])[":path"] for f in frames if f.get("role") == "request"]
+    assert paths == [f"/{service}/Echo", f"/{service}/Count"]
+    assert [dict(f["headers"]).get("grpc-status") for f in frames if f.get("role") == "trailers"] == ["0", "0"]
+    assert f"→ localhost:{port} (127.0.0.1:{port}): h2" in p.stderr()
+    assert stopped_cleanly(p)

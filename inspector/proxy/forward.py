@@ -402,6 +402,8 @@ class ForwardRequest(asyncio.Protocol):
         except OSError:
             client.close()
             inner.close()
+            if route.sock is not None:
+                route.sock.close()
             return
         near.peer, far.peer = far, near
         far.transport.write(bytes(self.buffer))  # type: ignore[union-attr]
