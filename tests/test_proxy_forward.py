@@ -302,3 +302,43 @@ def test_grpcio_client_with_an_http_proxy_calls_a_tls_grpcio_server_through_conn
     assert [dict(f["headers"]).get("grpc-status") for f in frames if f.get("role") == "trailers"] == ["0", "0"]
     assert f"→ localhost:{port} (127.0.0.1:{port}): h2" in p.stderr()
     assert stopped_cleanly(p)
+
+
+def test_recording_of_an_untouched_tunnel_carries_the_key_log_as_a_secrets_block(
+        tmp_path, docroot, tls_server, upstream_ca):
+    """The client logs its secrets (SSLKEYLOGFILE) to the proxy's --keylog; the recording then
+    holds them in a Decryption Secrets Block, so tshark reads it with no key log given."""
+    require("tshark")
+    keylog, record = tmp_path / "keys.log", tmp_path / "tunnel.pcapng"
+    with nghttpd(docroot, tls=tls_server) as port, \
+            proxy(tmp_path, "", "--intercept", "nothing.test", "--keylog", str(keylog), "--record", str(record),
+                  env={"SSLKEYLOGFILE": ""}) as p:
+        got = run(["curl", "-sS", "-x", p.url, "--cacert", str(upstream_ca.cert_path),
+                   f"https://localhost:{port}/big.bin"], env=dict(os.environ, SSLKEYLOGFILE=str(keylog)))
+        assert got.returncode == 0, got.stderr
+        assert md5(got.stdout) == md5((docroot / "big.bin").read_bytes())
+        p.wait_for(lambda r: "relayed untouched" in r.stderr())
+        assert p.stop() == 0
+    raw = record.read_bytes()
+    secrets = keylog.read_bytes()
+    assert secrets and raw.find(secrets) > 0 and raw.find(b"TLSK"[::-1]) > 0
+    # No -o tls.keylog_file: the secrets come from the file itself (the port is named TLS only
+    # because it is not 443).
+    theirs = tshark_frames(str(record), extra=["-d", f"tcp.port=={port},tls"])
+    assert theirs, "tshark decrypted nothing without a key log"
+    assert sum(length for _, _, kind, _, length in theirs if kind == 0) == (docroot / "big.bin").stat().st_size
+    assert theirs == h2inspect_frames(str(record), keylog=str(keylog))
+    assert theirs == h2inspect_frames(str(record))  # h2inspect reads the secrets block too
+    assert stopped_cleanly(p)
+
+
+def test_plaintext_recording_gets_no_secrets_block(tmp_path, docroot, tls_server, upstream_ca):
+    keylog, record = tmp_path / "keys.log", tmp_path / "plain.pcapng"
+    with nghttpd(docroot, tls=tls_server) as port, \
+            proxy(tmp_path, "", "--upstream-ca", str(upstream_ca.cert_path), "--keylog", str(keylog),
+                  "--record", str(record)) as p:
+        assert _curl(p, "--cacert", _ca(tmp_path), "-o", os.devnull, f"https://localhost:{port}/a.txt").returncode == 0
+        p.wait_for(lambda r: any(f["type"] == "DATA" for f in r.frames()))
+        assert p.stop() == 0
+    assert keylog.read_bytes()  # the proxy's own secrets were logged...
+    assert b"TLSK"[::-1] not in record.read_bytes()  # ...but the recording is plaintext: nothing to decrypt

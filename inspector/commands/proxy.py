@@ -261,6 +261,22 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        recorder.close()
+        recorder.close(_secrets_to_embed(args, source))
         sys.stdout.flush()
     return 0
+
+
+def _secrets_to_embed(args: argparse.Namespace, source: LiveSource) -> bytes | None:
+    """The key log, when the recording holds TLS wire bytes (a tunnel relayed untouched whose
+    client logs its secrets to the same --keylog file): then tshark and Wireshark read the
+    recording with no key log beside it. Plaintext recordings get none (nothing to decrypt)."""
+    if not (args.record and args.keylog):
+        return None
+    if not any(c.protocol.startswith("tls") or "(TLS" in c.protocol for c in source.session.connections):
+        return None
+    try:
+        with open(args.keylog, "rb") as keys:
+            return keys.read() or None
+    except OSError as exc:
+        sys.stderr.write(f"{PREFIX}--keylog {args.keylog}: {exc.strerror or exc}; the recording has no secrets\n")
+        return None
