@@ -342,3 +342,13 @@ def test_plaintext_recording_gets_no_secrets_block(tmp_path, docroot, tls_server
         assert p.stop() == 0
     assert keylog.read_bytes()  # the proxy's own secrets were logged...
     assert b"TLSK"[::-1] not in record.read_bytes()  # ...but the recording is plaintext: nothing to decrypt
+
+
+def test_a_client_that_never_sends_a_request_head_is_closed_and_others_are_served(tmp_path, docroot):
+    with nghttpd(docroot) as port, proxy(tmp_path, "", env={"H2INSPECT_HEAD_TIMEOUT": "0.5"}) as p:
+        with socket.create_connection(("127.0.0.1", p.port), 10) as silent:
+            ok = _curl(p, "-p", "--http2-prior-knowledge", f"http://127.0.0.1:{port}/a.txt")
+            assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
+            assert silent.recv(100) == b""  # closed by the proxy, not by this test
+        p.wait_for(lambda r: "a client sent no request head in 0.5 s; closed" in r.stderr())
+    assert stopped_cleanly(p)

@@ -3,7 +3,8 @@
 Environment knobs (for tests and for tuning, not everyday use):
 H2INSPECT_HOME (where the local CA lives), H2INSPECT_LOOP=asyncio (do not
 use uvloop even if installed), H2INSPECT_DECODE_BACKLOG (bytes waiting to be
-decoded per connection before decoding of it pauses).
+decoded per connection before decoding of it pauses), H2INSPECT_HEAD_TIMEOUT (seconds a
+forward-mode client gets to send its request head; 30).
 """
 
 from __future__ import annotations

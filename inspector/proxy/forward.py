@@ -22,6 +22,7 @@ import asyncio
 import base64
 import binascii
 import fnmatch
+import os
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 HEAD_LIMIT = 64 << 10  # a request head longer than this is refused
 HELLO_LIMIT = 16 << 10  # bytes waited for to read a whole first TLS record (SNI, ALPN)
 HANDSHAKE_TIMEOUT = 10.0
+HEAD_TIMEOUT = 30.0  # seconds a client gets to send its request head (and, after 200, its first bytes)
 EXT_SERVER_NAME, EXT_ALPN = 0, 16
 
 
@@ -225,9 +227,33 @@ class ForwardRequest(asyncio.Protocol):
         self.tunnel = False  # 200 sent: what follows is the tunnel's
         self.busy = False  # connecting to the target
         self.done = False
+        self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.timer = asyncio.get_running_loop().call_later(self.head_timeout, self._too_slow)
+
+    head_timeout = float(os.environ.get("H2INSPECT_HEAD_TIMEOUT", HEAD_TIMEOUT))
+
+    def _too_slow(self) -> None:
+        if self.done or self.busy:
+            return
+        what = "bytes into its tunnel" if self.tunnel else "request head"
+        self.done = True
+        self._event(f"forward proxy: a client sent no {what} in {self.head_timeout:g} s; closed",
+                    Severity.WARNING)
+        if self.transport is not None:
+            self.transport.close()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.done and self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
     def _event(self, message: str, severity: Severity = Severity.INFO) -> None:
         self.relay.source.event(message, None, severity)
