@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keylog", metavar="FILE", help="write TLS secrets here (SSLKEYLOGFILE format)")
     p.add_argument("--record", metavar="FILE.pcapng", help="write what passed as pcapng")
     p.add_argument("--har", metavar="FILE", help="write what passed as HAR 1.2 when the proxy stops")
+    p.add_argument("--reflect", action="store_true", help="ask the upstream for its schema by gRPC server "
+                   "reflection (once, off the relay's path); messages decoded by name from then on")
     p.add_argument("--headless", action="store_true", help="print frames instead of the TUI")
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
     p.add_argument("--proto", metavar="FILE", action="append",

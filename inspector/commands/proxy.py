@@ -26,7 +26,7 @@ from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.server_names import shown
 from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls, prepare_keylog
-from inspector.rpc.schema import load_schema
+from inspector.rpc.schema import Schema, load_schema
 from inspector.views.har import write_har
 from inspector.views.headless import PREFIX, HeadlessPrinter
 
@@ -117,6 +117,38 @@ def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
                          certificates), ca_note
 
 
+def _ask_reflection(loop: asyncio.AbstractEventLoop, args: argparse.Namespace, settings: RelaySettings,
+                    source: LiveSource, schema: Schema | None) -> None:
+    """Server reflection of the upstream, on a thread: the relay never waits for it."""
+    from inspector.rpc.reflection import ReflectionError, reflect
+
+    up = settings.upstream
+    if up is None:
+        source.event("--reflect: forward mode does not ask its targets yet; give --proto", None, Severity.INFO)
+        return
+    roots = None
+    if settings.upstream_tls is not None and args.upstream_ca:
+        with open(args.upstream_ca, "rb") as f:
+            roots = f.read()
+    future = loop.run_in_executor(None, lambda: reflect(str(up), roots, settings.upstream_tls is not None, up.host))
+
+    def done(fut: asyncio.Future) -> None:
+        try:
+            fds, services = fut.result()
+        except ReflectionError as exc:
+            source.event(f"--reflect: {exc}; messages are shown in raw wire format", None, Severity.INFO)
+            return
+        except Exception as exc:  # noqa: BLE001 (whatever it was, the relay goes on)
+            source.event(f"--reflect: {type(exc).__name__}: {exc}", None, Severity.WARNING)
+            return
+        target = schema if schema is not None else Schema()
+        target.add_files(fds)
+        source.session.calls.use_schema(target)
+        source.event(f"--reflect: {len(services)} service{'s' if len(services) != 1 else ''} from {up} "
+                     f"({', '.join(services)}): messages decoded by name", None, Severity.INFO)
+    future.add_done_callback(done)
+
+
 def _report_bad_server_names(source: LiveSource) -> Callable[[Any], None]:
     """An unraisable-exception hook: ssl cannot hand a non-ASCII SNI to Python (it fails to
     decode it, prints that as a traceback and fails the handshake); here it is one line."""
@@ -157,6 +189,8 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
     if schema is not None:
         source.session.calls.use_schema(schema)
     loop = asyncio.get_running_loop()
+    if getattr(args, "reflect", False):
+        _ask_reflection(loop, args, settings, source, schema)
     relay = Relay(settings, source)
     if settings.client_certificates is not None:
         settings.client_certificates.report = lambda message: source.event(message, None, Severity.WARNING)

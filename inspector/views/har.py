@@ -11,7 +11,8 @@ an underscore as the spec asks:
 - `response._informational`: 1xx responses before the final one, `[{status, headers}]`;
 - `entry._grpc`: the gRPC call (the `rpcs --format jsonl` object) with its messages,
   `requests` and `responses`, each `{index, length, compressed, frames, data}`, `data`
-  base64 of the message as sent (null if not all captured);
+  base64 of the message (decompressed; null if not all captured), `wire` the compressed bytes
+  when it was compressed, `decoded` its text by the schema (--proto, --reflect) when one knows it;
 - `postData._encoding` "base64": HAR 1.2 has `content.encoding` for responses but
   nothing for request bodies, so a binary request body says how it is written.
 
@@ -33,7 +34,7 @@ from inspector import __version__
 from inspector.http2.frames import FrameType
 from inspector.http2.payloads import DataPayload
 from inspector.model import Direction, Header, HeaderBlock, Role, Session, Stream
-from inspector.rpc.calls import GrpcCall
+from inspector.rpc.calls import GrpcCall, decode_payload
 from inspector.rpc.messages import GrpcMessage
 
 HAR_VERSION = "1.2"
@@ -136,20 +137,24 @@ def _promised(session: Session, block: HeaderBlock) -> int | None:
     return session.frames[block.frame].control_value
 
 
-def _message(message: GrpcMessage) -> dict[str, Any]:
+def _message(message: GrpcMessage, call: GrpcCall) -> dict[str, Any]:
     data = message.data if message.whole else None
     raw = message.reader(message) if message.whole else None
-    return {"index": message.index, "length": message.length, "compressed": message.compressed,
+    out: dict[str, Any] = {"index": message.index, "length": message.length, "compressed": message.compressed,
             "frames": list(message.frames),
             "data": base64.b64encode(data).decode("ascii") if data is not None else None,
             "wire": base64.b64encode(raw).decode("ascii") if raw is not None and message.compressed else None,
             "problem": message.problem}
+    schema = call.log.schema
+    if data is not None and schema is not None and schema.method(call.method) is not None:
+        out["decoded"] = decode_payload(message, call, schema)  # by the schema: "pkg.Type { ... }"
+    return out
 
 
 def _grpc(call: GrpcCall) -> dict[str, Any]:
     out = call.as_json()
-    out["requests"] = [_message(m) for m in call.requests]
-    out["responses"] = [_message(m) for m in call.responses]
+    out["requests"] = [_message(m, call) for m in call.requests]
+    out["responses"] = [_message(m, call) for m in call.responses]
     return out
 
 
