@@ -111,16 +111,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".proto file or descriptor set: message counts per call style (repeatable)")
     p.add_argument("--list-rules", action="store_true", help="print every rule and the limits in force")
     p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of --list-rules' sentences")
+    p = sub.add_parser("export", help="write a capture as HAR 1.2 (one entry per HTTP/2 stream)")
+    capture_args(p)
+    p.add_argument("--har", metavar="FILE", required=True, help="the HAR file to write")
 
     p = sub.add_parser("proxy", help="relay between a client and a server, showing frames live")
     p.add_argument("--listen", metavar="HOST:PORT", required=True)
-    p.add_argument("--upstream", metavar="HOST:PORT", required=True)
+    p.add_argument("--upstream", metavar="HOST:PORT", help="the one server (reverse mode; not with --forward)")
+    p.add_argument("--forward", action="store_true",
+                   help="forward proxy: clients send CONNECT or absolute http:// URLs (https_proxy, http_proxy)")
+    p.add_argument("--intercept", metavar="HOST[:PORT]", action="append",
+                   help="with --forward: intercept TLS only to these hosts (globs; repeatable; default every "
+                        "host); other tunnels are relayed untouched")
+    p.add_argument("--auth", metavar="USER:PASS", help="with --forward: require Basic Proxy-Authorization "
+                   "(needed when listening beyond loopback)")
     p.add_argument("--upstream-tls", action="store_true", help="connect upstream over TLS")
     p.add_argument("--upstream-ca", metavar="FILE", help="CA bundle for the upstream certificate")
     p.add_argument("--insecure", action="store_true", help="do not verify the upstream certificate")
     p.add_argument("--tls", action="store_true", help="terminate TLS from the client (local CA)")
     p.add_argument("--keylog", metavar="FILE", help="write TLS secrets here (SSLKEYLOGFILE format)")
     p.add_argument("--record", metavar="FILE.pcapng", help="write what passed as pcapng")
+    p.add_argument("--har", metavar="FILE", help="write what passed as HAR 1.2 when the proxy stops")
+    p.add_argument("--reflect", action="store_true", help="ask the upstream for its schema by gRPC server "
+                   "reflection (once, off the relay's path); messages decoded by name from then on")
     p.add_argument("--headless", action="store_true", help="print frames instead of the TUI")
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
     p.add_argument("--proto", metavar="FILE", action="append",

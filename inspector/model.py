@@ -505,6 +505,7 @@ class Connection:
     frame_count: int = 0
     goaways: list[Goaway] = field(default_factory=list)
     closed_by: str | None = None  # "client FIN", "server RST", ...
+    target: str | None = None  # "host:port" a forward-proxy client asked for (CONNECT), if it did
 
     def stream_windows(self, stream: Stream) -> tuple[int, int]:
         """(client, server) send windows of a stream now."""

@@ -101,14 +101,15 @@ class ProxyRun:
 @contextmanager
 def proxy(tmp_path: Path, upstream: str, *args: str, fmt: str = "jsonl", env: dict | None = None,
           listen: str = "127.0.0.1:0") -> Iterator[ProxyRun]:
-    """`python -m inspector proxy ... --headless` as a real subprocess."""
+    """`python -m inspector proxy ... --headless` as a real subprocess (`upstream` "": `--forward`)."""
     n = len(list(tmp_path.glob("proxy-*.out")))
     out, err = tmp_path / f"proxy-{n}.out", tmp_path / f"proxy-{n}.err"
     full_env = dict(os.environ, H2INSPECT_HOME=str(tmp_path / "h2home"), PYTHONUNBUFFERED="1")
     full_env.update(env or {})
     with out.open("w") as fo, err.open("w") as fe:
+        target = ["--upstream", upstream] if upstream else ["--forward"]  # no upstream: forward mode
         proc = subprocess.Popen([sys.executable, "-m", "inspector", "proxy", "--listen", listen,
-                                 "--upstream", upstream, *args, "--headless", "--format", fmt],
+                                 *target, *args, "--headless", "--format", fmt],
                                 stdout=fo, stderr=fe, env=full_env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 20

@@ -47,6 +47,16 @@ class CaptureLoader:
         # link type -> [packets, first packet, packets that hold IP]: a link type none of whose
         # packets parse is probably the wrong one for the file
         self._linktype_counts: dict[int, list[int]] = {}
+        self.reader.on_secrets(self._secrets)
+
+    def _secrets(self, text: bytes) -> None:
+        """A Decryption Secrets Block: its key log joins any given with --keylog."""
+        found = KeyLog.parse(text.decode("ascii", "replace"))
+        if self.builder.keylog is None:
+            self.builder.keylog = found
+        else:
+            for random, secrets in found.secrets.items():
+                self.builder.keylog.secrets.setdefault(random, {}).update(secrets)
 
     def _connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
         self.payloads.flows[conn.index] = (flow, client_is_a)

@@ -12,11 +12,13 @@ so they can be read back later.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import BinaryIO, NamedTuple, Protocol
 
 SHB_MAGIC = b"\x0a\x0d\x0d\x0a"
 _BYTE_ORDER = {b"\x1a\x2b\x3c\x4d": ">", b"\x4d\x3c\x2b\x1a": "<"}
 _IDB, _PB, _SPB, _EPB = 1, 2, 3, 6
+_DSB, _SECRETS_TLS_KEY_LOG = 0x0A, 0x544C534B  # Decryption Secrets Block holding a TLS key log
 _OPT_TSRESOL, _OPT_TSOFFSET = 9, 14
 MAX_BLOCK = 1 << 26  # a block bigger than this is damage, not a packet
 
@@ -66,6 +68,9 @@ class PcapngBlocks:
     def __init__(self, f: BinaryIO | ForwardFile) -> None:
         self.f = f
         self.sections = 0
+        # Called with the key log text of each Decryption Secrets Block, as it is met (before the
+        # packets it decrypts, where writers put it).
+        self.on_secrets: Callable[[bytes], None] = lambda secrets: None
         self._section = self._read_section_header(b"")
 
     def _read_section_header(self, already: bytes) -> _Section:
@@ -119,6 +124,11 @@ class PcapngBlocks:
                 packet = self._simple_packet(body, order, start)
             elif block_type == _IDB:
                 self._section.interfaces.append(self._interface(body, order))
+                continue
+            elif block_type == _DSB and len(body) >= 12:
+                kind, size = struct.unpack_from(order + "II", body)
+                if kind == _SECRETS_TLS_KEY_LOG and 8 + size <= len(body) - 4:
+                    self.on_secrets(body[8:8 + size])
                 continue
             else:
                 continue  # name resolution, statistics, custom blocks, decryption secrets

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, NamedTuple
 
 from inspector.capture.inflate import InflatedCapture
@@ -91,6 +91,11 @@ class CaptureReader:
         self.cut_short: str | None = None
         self.count = 0
         self.linktypes: set[int] = set()
+
+    def on_secrets(self, callback: Callable[[bytes], None]) -> None:
+        """Have `callback` called with the TLS key log of each Decryption Secrets Block (pcapng)."""
+        if self.format == "pcapng":
+            self._blocks.on_secrets = callback
 
     def __iter__(self) -> Iterator[CapturedPacket]:
         number = 0

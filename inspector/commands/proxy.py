@@ -3,7 +3,8 @@
 Environment knobs (for tests and for tuning, not everyday use):
 H2INSPECT_HOME (where the local CA lives), H2INSPECT_LOOP=asyncio (do not
 use uvloop even if installed), H2INSPECT_DECODE_BACKLOG (bytes waiting to be
-decoded per connection before decoding of it pauses).
+decoded per connection before decoding of it pauses), H2INSPECT_HEAD_TIMEOUT (seconds a
+forward-mode client gets to send its request head; 30).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from inspector.errors import UsageError
 from inspector.model import Severity
+from inspector.proxy.forward import ForwardSettings
 from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
 from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.server_names import shown
 from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls, prepare_keylog
-from inspector.rpc.schema import load_schema
+from inspector.rpc.schema import Schema, load_schema
+from inspector.views.har import write_har
 from inspector.views.headless import PREFIX, HeadlessPrinter
 
 if TYPE_CHECKING:
@@ -64,8 +67,35 @@ def _event_loop_policy() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def _forward_settings(args: argparse.Namespace, listen: Endpoint) -> tuple[RelaySettings, str | None]:
+    if args.upstream:
+        raise UsageError("--forward takes no --upstream: each client says where it goes (CONNECT)")
+    if args.tls or args.upstream_tls:
+        raise UsageError("--tls and --upstream-tls are for reverse mode; --forward intercepts TLS by itself")
+    if args.auth is not None and ":" not in args.auth:
+        raise UsageError("--auth expects USER:PASS")
+    if args.auth is None and not is_loopback(listen.host):
+        raise UsageError(f"--forward on {listen.host} (not loopback) needs --auth USER:PASS")
+    if args.upstream_ca and not os.path.isfile(args.upstream_ca):
+        raise UsageError(f"--upstream-ca {args.upstream_ca}: no such file")
+    if args.keylog:
+        prepare_keylog(args.keylog)
+    ca = LocalCA().ensure()
+    names = [n for n in (listen.host, "localhost", "127.0.0.1", "::1") if n not in ("0.0.0.0", "::")]
+    certificates = ClientFacingTls(ca, names, args.keylog)
+    forward = ForwardSettings(list(args.intercept or ()), args.auth, certificates,
+                              UpstreamTls(args.upstream_ca, args.insecure, args.keylog), str(ca.cert_path))
+    return RelaySettings(listen, None, None, None, certificates, forward), str(ca.cert_path)
+
+
 def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
     listen = parse_endpoint(args.listen, "--listen")
+    if getattr(args, "forward", False):
+        return _forward_settings(args, listen)
+    if getattr(args, "intercept", None) or getattr(args, "auth", None):
+        raise UsageError("--intercept and --auth only apply with --forward")
+    if not args.upstream:
+        raise UsageError("--upstream HOST:PORT is needed (or --forward)")
     upstream = parse_endpoint(args.upstream, "--upstream")
     if (args.upstream_ca or args.insecure) and not args.upstream_tls:
         raise UsageError("--upstream-ca and --insecure only apply with --upstream-tls")
@@ -85,6 +115,38 @@ def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
     upstream_tls = UpstreamTls(args.upstream_ca, args.insecure, args.keylog) if args.upstream_tls else None
     return RelaySettings(listen, upstream, certificates.context if certificates else None, upstream_tls,
                          certificates), ca_note
+
+
+def _ask_reflection(loop: asyncio.AbstractEventLoop, args: argparse.Namespace, settings: RelaySettings,
+                    source: LiveSource, schema: Schema | None) -> None:
+    """Server reflection of the upstream, on a thread: the relay never waits for it."""
+    from inspector.rpc.reflection import ReflectionError, reflect
+
+    up = settings.upstream
+    if up is None:
+        source.event("--reflect: forward mode does not ask its targets yet; give --proto", None, Severity.INFO)
+        return
+    roots = None
+    if settings.upstream_tls is not None and args.upstream_ca:
+        with open(args.upstream_ca, "rb") as f:
+            roots = f.read()
+    future = loop.run_in_executor(None, lambda: reflect(str(up), roots, settings.upstream_tls is not None, up.host))
+
+    def done(fut: asyncio.Future) -> None:
+        try:
+            fds, services = fut.result()
+        except ReflectionError as exc:
+            source.event(f"--reflect: {exc}; messages are shown in raw wire format", None, Severity.INFO)
+            return
+        except Exception as exc:  # noqa: BLE001 (whatever it was, the relay goes on)
+            source.event(f"--reflect: {type(exc).__name__}: {exc}", None, Severity.WARNING)
+            return
+        target = schema if schema is not None else Schema()
+        target.add_files(fds)
+        source.session.calls.use_schema(target)
+        source.event(f"--reflect: {len(services)} service{'s' if len(services) != 1 else ''} from {up} "
+                     f"({', '.join(services)}): messages decoded by name", None, Severity.INFO)
+    future.add_done_callback(done)
 
 
 def _report_bad_server_names(source: LiveSource) -> Callable[[Any], None]:
@@ -127,6 +189,8 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
     if schema is not None:
         source.session.calls.use_schema(schema)
     loop = asyncio.get_running_loop()
+    if getattr(args, "reflect", False):
+        _ask_reflection(loop, args, settings, source, schema)
     relay = Relay(settings, source)
     if settings.client_certificates is not None:
         settings.client_certificates.report = lambda message: source.event(message, None, Severity.WARNING)
@@ -138,9 +202,15 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
         raise UsageError(f"--listen {settings.listen}: {exc.strerror or exc}") from None
     err = sys.stderr
     where = ", ".join(str(b) for b in bound)
-    mode = ("TLS" if settings.client_tls else "plain") + " → " + \
-        ("TLS" if settings.upstream_tls else "plain")
-    err.write(f"{PREFIX}listening on {where}, upstream {settings.upstream} ({mode})\n")
+    if settings.forward is not None:
+        forward: ForwardSettings = settings.forward  # type: ignore[assignment]
+        which = ", ".join(forward.intercept) if forward.intercept else "every host"
+        err.write(f"{PREFIX}listening on {where}, forward proxy (CONNECT, http://; TLS intercepted for "
+                  f"{which}{'; Basic proxy authentication' if forward.auth else ''})\n")
+    else:
+        mode = ("TLS" if settings.client_tls else "plain") + " → " + \
+            ("TLS" if settings.upstream_tls else "plain")
+        err.write(f"{PREFIX}listening on {where}, upstream {settings.upstream} ({mode})\n")
     if not is_loopback(settings.listen.host):
         err.write(f"{PREFIX}warning: listening on {settings.listen.host}, not loopback: anyone who can "
                   "reach this address can use the proxy\n")
@@ -175,6 +245,28 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
             err.write(f"{PREFIX}stopped with {left} bytes on {connections} connection"
                       f"{'s' if connections != 1 else ''} not decoded; {kept}\n")
             err.flush()
+        if args.har:
+            _write_har(source, args.har)
+
+
+def _check_har_path(path: str | None) -> None:
+    """A HAR that cannot be written is bad input, said before listening, not after a session."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"--har {path}: cannot write in {folder}")
+
+
+def _write_har(source: LiveSource, path: str) -> None:
+    err = sys.stderr
+    try:
+        count = write_har(source.session, path, source.names)
+    except OSError as exc:
+        err.write(f"{PREFIX}--har {path}: {exc.strerror or exc}\n")
+    else:
+        err.write(f"{PREFIX}wrote {count} HAR entr{'y' if count == 1 else 'ies'} to {path}\n")
+    err.flush()
 
 
 async def _run_tui(app: TextualApp, stop: asyncio.Event) -> None:
@@ -191,10 +283,12 @@ async def _run_tui(app: TextualApp, stop: asyncio.Event) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the proxy until Ctrl-C (or SIGTERM); the recording is flushed on the way out."""
     settings, ca_note = _settings(args)
+    _check_har_path(getattr(args, "har", None))
     app_class = None if args.headless else _tui_app_class()
     recorder = _recorder(args.record)
     backlog = int(os.environ.get("H2INSPECT_DECODE_BACKLOG", CONNECTION_BACKLOG))
-    source = LiveSource(recorder, name=f"proxy {settings.listen} → {settings.upstream}",
+    target = "forward" if settings.forward is not None else str(settings.upstream)
+    source = LiveSource(recorder, name=f"proxy {settings.listen} → {target}",
                         connection_backlog=backlog, total_backlog=max(backlog, 4 * backlog))
     _event_loop_policy()
     try:
@@ -202,6 +296,22 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        recorder.close()
+        recorder.close(_secrets_to_embed(args, source))
         sys.stdout.flush()
     return 0
+
+
+def _secrets_to_embed(args: argparse.Namespace, source: LiveSource) -> bytes | None:
+    """The key log, when the recording holds TLS wire bytes (a tunnel relayed untouched whose
+    client logs its secrets to the same --keylog file): then tshark and Wireshark read the
+    recording with no key log beside it. Plaintext recordings get none (nothing to decrypt)."""
+    if not (args.record and args.keylog):
+        return None
+    if not any(c.protocol.startswith("tls") or "(TLS" in c.protocol for c in source.session.connections):
+        return None
+    try:
+        with open(args.keylog, "rb") as keys:
+            return keys.read() or None
+    except OSError as exc:
+        sys.stderr.write(f"{PREFIX}--keylog {args.keylog}: {exc.strerror or exc}; the recording has no secrets\n")
+        return None

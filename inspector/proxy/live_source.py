@@ -122,6 +122,7 @@ class LiveSource:
         self.queued = 0
         self.activity = 0  # chunks relayed so far: the pacer reads it to tell busy from idle
         self.connections: list[LiveConnection] = []
+        self.names: dict[int, str] = {}  # connection index -> the target host a forward-mode client asked for
         self.on_queue: Callable[[], None] = lambda: None  # the pacer's wake-up
         self._dirty = False
 
@@ -372,6 +373,7 @@ class LiveSource:
     def _on_connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
         live = self.connections[flow.index]
         live.connection = conn
+        conn.target = self.names.get(flow.index)
         if live.tls and conn.protocol == "h2c":
             conn.protocol = "h2"  # HTTP/2 over TLS, negotiated with ALPN
         if conn.protocol == "http/1.1":

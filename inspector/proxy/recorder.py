@@ -33,6 +33,9 @@ _IPV4 = struct.Struct(">BBHHHBBH4s4s")
 _IPV6 = struct.Struct(">IHBB16s16s")
 _TCP = struct.Struct(">HHIIBBHHH")
 _U32 = struct.Struct("<I")
+DSB_TYPE = 0x0000000A  # pcapng Decryption Secrets Block
+SECRETS_TLS_KEY_LOG = 0x544C534B  # "TLSK": NSS key log lines (SSLKEYLOGFILE format)
+COPY_CHUNK = 1 << 20
 _TRAILER = [b"\x00" * pad for pad in range(4)]
 
 
@@ -83,6 +86,7 @@ class PcapngRecorder:
         idb_options = self._option(2, b"h2inspect-proxy") + b"\x00\x00\x00\x00"
         idb_len = 20 + len(idb_options)
         self._buf += _IDB.pack(1, idb_len, LINKTYPE_RAW, 0, 0) + idb_options + _U32.pack(idb_len)
+        self.header_length = len(self._buf)  # the section and interface blocks: packets start here
 
     @staticmethod
     def _option(code: int, value: bytes) -> bytes:
@@ -197,10 +201,45 @@ class PcapngRecorder:
             self._flushed += len(self._buf)
             self._buf = bytearray()
 
-    def close(self) -> None:
-        """Flush and close the file."""
+    def close(self, secrets: bytes | None = None) -> None:
+        """Flush and close the file; with `secrets` (a TLS key log), put them in a Decryption
+        Secrets Block before the first packet, where Wireshark and tshark look for them."""
         if not self._closed:
             self.flush()
             self._closed = True
             if self.file is not None:
+                if secrets and self.path is not None:
+                    self._insert_secrets(secrets)
                 self.file.close()
+
+    def _insert_secrets(self, secrets: bytes) -> None:
+        """Copy the recording with the secrets block after its header, then put the copy in its
+        place (a reader of packets needs the secrets before them, and they are only known now)."""
+        assert self.file is not None and self.path is not None
+        folder = os.path.dirname(os.path.abspath(self.path))
+        tmp = os.path.join(folder, f".{os.path.basename(self.path)}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                src = self.file.fileno()
+                out.write(os.pread(src, self.header_length, 0))
+                out.write(secrets_block(secrets))
+                at = self.header_length
+                while chunk := os.pread(src, COPY_CHUNK, at):
+                    out.write(chunk)
+                    at += len(chunk)
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+
+def secrets_block(secrets: bytes) -> bytes:
+    """A pcapng Decryption Secrets Block holding a TLS key log."""
+    pad = -len(secrets) % 4
+    total = 20 + len(secrets) + pad
+    return struct.pack("<IIII", DSB_TYPE, total, SECRETS_TLS_KEY_LOG, len(secrets)) + secrets + \
+        b"\x00" * pad + _U32.pack(total)

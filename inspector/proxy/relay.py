@@ -16,6 +16,7 @@ import socket
 import ssl
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.http2.frames import CLIENT_PREFACE
@@ -49,10 +50,23 @@ class RelaySettings:
     """What the relay needs to know: where to listen, where to go, and TLS on each leg."""
 
     listen: Endpoint
-    upstream: Endpoint
+    upstream: Endpoint | None
     client_tls: ssl.SSLContext | None = None
     upstream_tls: UpstreamTls | None = None
     client_certificates: ClientFacingTls | None = None  # what makes client_tls's certificates
+    forward: object | None = None  # forward mode (proxy/forward.py ForwardSettings): CONNECT and absolute-form
+
+
+@dataclass(slots=True)
+class Route:
+    """Where one link goes when it is not the settings' one upstream (forward mode)."""
+
+    target: Endpoint
+    name: str  # the target as the client named it: "host:port"
+    server_name: str | None = None  # for upstream TLS: SNI and the name verified
+    upstream_tls: UpstreamTls | None = None
+    sock: socket.socket | None = None  # already connected to the target
+    addresses: tuple[tuple[str, int], tuple[str, int]] | None = None  # (client, server) to record
 
 
 def _reset(transport: asyncio.Transport | None) -> None:
@@ -232,8 +246,9 @@ class _TlsLeg(_Leg, asyncio.BufferedProtocol):
 class _Link:
     """One proxied connection: the client leg, the upstream leg, and what passed."""
 
-    def __init__(self, relay: Relay) -> None:
+    def __init__(self, relay: Relay, route: Route | None = None) -> None:
         self.relay = relay
+        self.route = route
         self.source = relay.source
         self.client: _Leg | None = None
         self.upstream: _Leg | None = None
@@ -251,16 +266,21 @@ class _Link:
         self.client = leg
         transport = leg.transport
         assert transport is not None
-        peer = transport.get_extra_info("peername")[:2]
-        local = transport.get_extra_info("sockname")[:2]
+        route = self.route
+        if route is not None and route.addresses is not None:
+            peer, local = route.addresses
+        else:
+            peer = transport.get_extra_info("peername")[:2]
+            local = transport.get_extra_info("sockname")[:2]
         ssl_object = transport.get_extra_info("ssl_object")
         self.alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
         self.live = self.source.open(peer, local, tls=ssl_object is not None)
+        if route is not None:
+            self.source.names[self.live.index] = route.name
         self.relay.links.add(self)
-        settings = self.relay.settings
         # A plain client towards a TLS upstream: offer upstream what the client's first
         # bytes say it speaks (wait for them); otherwise connect at once.
-        if settings.upstream_tls is None or ssl_object is not None:
+        if self._upstream_tls() is None or ssl_object is not None:
             self._start_connect()
 
     def hold(self, data: bytes) -> None:
@@ -275,6 +295,9 @@ class _Link:
                 self.alpn = "h2" if first.startswith(CLIENT_PREFACE) else "http/1.1"
                 self._start_connect()
 
+    def _upstream_tls(self) -> UpstreamTls | None:
+        return self.route.upstream_tls if self.route is not None else self.relay.settings.upstream_tls
+
     def _start_connect(self) -> None:
         self.connecting = True
         task = asyncio.get_running_loop().create_task(self._connect())
@@ -282,18 +305,26 @@ class _Link:
         task.add_done_callback(self.relay.tasks.discard)
 
     async def _connect(self) -> None:
-        settings = self.relay.settings
-        up = settings.upstream
+        route = self.route
+        up = route.target if route is not None else self.relay.settings.upstream
+        assert up is not None  # reverse mode has one upstream; forward mode a route per link
+        upstream_tls = self._upstream_tls()
         ctx = None
-        if settings.upstream_tls is not None:
-            ctx = settings.upstream_tls.context_for((self.alpn,) if self.alpn else ())
+        if upstream_tls is not None:
+            ctx = upstream_tls.context_for((self.alpn,) if self.alpn else ())
         loop = asyncio.get_running_loop()
         leg_class = _Leg if ctx is None else _TlsLeg
+        name = (route.server_name or up.host) if route is not None else up.host
+        sock = route.sock if route is not None else None
         try:
-            _, leg = await asyncio.wait_for(
-                loop.create_connection(lambda: leg_class(self, False), up.host, up.port, ssl=ctx,
-                                       server_hostname=up.host if ctx is not None else None),
-                CONNECT_TIMEOUT)
+            if sock is not None:
+                route.sock = None  # type: ignore[union-attr]  # the leg owns it now
+                connecting = loop.create_connection(lambda: leg_class(self, False), sock=sock, ssl=ctx,
+                                                    server_hostname=name if ctx is not None else None)
+            else:
+                connecting = loop.create_connection(lambda: leg_class(self, False), up.host, up.port, ssl=ctx,
+                                                    server_hostname=name if ctx is not None else None)
+            _, leg = await asyncio.wait_for(connecting, CONNECT_TIMEOUT)
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             self.failed = True
             self.pending.clear()
@@ -413,7 +444,12 @@ class Relay:
         loop = asyncio.get_running_loop()
         listen = self.settings.listen
         leg = _Leg if self.settings.client_tls is None else _TlsLeg
-        self.server = await loop.create_server(lambda: leg(_Link(self), True), listen.host, listen.port,
+        factory: Callable[[], asyncio.Protocol] = lambda: leg(_Link(self), True)  # noqa: E731
+        if self.settings.forward is not None:
+            from inspector.proxy.forward import ForwardRequest
+
+            factory = lambda: ForwardRequest(self)  # noqa: E731
+        self.server = await loop.create_server(factory, listen.host, listen.port,
                                                ssl=self.settings.client_tls, reuse_address=True,
                                                backlog=512)
         return [Endpoint(*s.getsockname()[:2]) for s in self.server.sockets]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 from inspector.errors import InspectorError
 
@@ -64,6 +65,10 @@ class Schema:
             raise SchemaError(f"{path}: not a .proto file or a descriptor set") from None
         if not fds.file:
             raise SchemaError(f"{path}: not a .proto file or a descriptor set")
+        self.add_files(fds)
+
+    def add_files(self, fds: Any) -> None:
+        """Add the files of a FileDescriptorSet (from a file, or from server reflection)."""
         for file in fds.file:
             if file.name in self._loaded:
                 continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from inspector.model import Session
+from inspector.model import Connection, Session
 from inspector.views.jsonl import JsonlFrames
 from inspector.views.text import TextFrames
 
@@ -35,7 +35,7 @@ class HeadlessPrinter:
         session.calls.update()  # the grpc.* rules see each call as it ends
         session.flush_findings()
         for conn in session.connections[self.connections:]:
-            notes.append(f"{PREFIX}conn {conn.index}: {conn.client} → {conn.server}: {conn.protocol}\n")
+            notes.append(f"{PREFIX}conn {conn.index}: {conn.client} → {_server(conn)}: {conn.protocol}\n")
         self.connections = len(session.connections)
         for finding in session.findings[self.findings:]:
             notes.append(f"{PREFIX}{finding.one_line()}\n")
@@ -48,3 +48,8 @@ class HeadlessPrinter:
             self.out.write("".join(self.view.lines(self.frames, end)))
             self.frames = end
             self.out.flush()
+
+
+def _server(conn: Connection) -> str:
+    """The server as the client named it (forward mode: the CONNECT target) and where it is."""
+    return f"{conn.target} ({conn.server})" if conn.target else conn.server
