@@ -376,6 +376,7 @@ class CallLog:
         self.by_frame: dict[int, GrpcMessage | list[GrpcMessage]] = {}
         self._unproven: set[tuple[int, int]] = set()  # calls listed only if they look like gRPC
         self._not_grpc: set[tuple[int, int]] = set()
+        self._grpc_seen: dict[int, tuple[tuple[Header, ...], bool | None]] = {}  # id(headers) -> (them, is gRPC)
         self._goaway_min: dict[int, int] = {}  # conn -> lowest last stream id of its GOAWAYs
         self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
         self.report = session.findings_engine.report
@@ -448,6 +449,7 @@ class CallLog:
             return
         start, self.frames_read = self.frames_read, end
         by_stream, not_grpc = self.by_stream, self._not_grpc
+        roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
         for (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
              value) in log.rows(start, end):
             index = start
@@ -459,8 +461,13 @@ class CallLog:
                 continue
             key = (conn, sid)
             call: GrpcCall | None = by_stream.get(key)
-            block = blocks[hb] if hb >= 0 else None
-            if block is not None and block.role is Role.REQUEST and block.stream_id == sid and call is None:
+            block = None
+            if hb >= 0 and call is None and roles[hb] == Role.REQUEST and block_sids[hb] == sid:
+                # Most requests of most captures are not gRPC: the header tuple says so, once per tuple.
+                if self._grpc_of_headers(headers_of[hb]) is False:
+                    not_grpc.add(key)
+                    continue
+                block = blocks[hb]
                 call = self._request(block, index)
             elif call is None:
                 if key in not_grpc or type_code not in (_DATA, _HEADERS):
@@ -471,8 +478,20 @@ class CallLog:
                 call = self._open(conn, sid, None, index)  # a call already under way when the capture began
                 self._unproven.add(key)
             if call is not None:
+                if block is None and hb >= 0:
+                    block = blocks[hb]
                 call.frame(index, d, type_code, flags, length, time, packet, block)
         self._check_over()
+
+    def _grpc_of_headers(self, headers: tuple[Header, ...]) -> bool | None:
+        """`_is_grpc` of a request's headers, kept by the tuple's identity (identical blocks share it)."""
+        key = id(headers)
+        known = self._grpc_seen.get(key)
+        if known is None or known[0] is not headers:
+            if len(self._grpc_seen) > 4096:
+                self._grpc_seen.clear()
+            known = self._grpc_seen[key] = (headers, _is_grpc(headers))
+        return known[1]
 
     def _check_over(self) -> None:
         """The grpc.* rules that wait for a call to end, for the calls that ended (all, once the source has)."""

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from inspector.http2 import frames as F
 from inspector.http2.payloads import parse_fields
 from inspector.model import Direction, Role, Session
-from inspector.rpc.calls import messages_in_frame
 from inspector.views.findings import FindingsByFrame, text_line
 
 INDENT = " " * 14
+BLOCK_TEXT_CACHE = 4096  # header blocks' text kept for reuse (identical blocks share a decoded tuple)
 # Frame types whose fields are worth a line in the text dump (read back from the capture).
 _SHOW_FIELDS = frozenset({F.FrameType.SETTINGS, F.FrameType.RST_STREAM, F.FrameType.GOAWAY,
                           F.FrameType.WINDOW_UPDATE, F.FrameType.PING, F.FrameType.PRIORITY,
@@ -32,9 +32,12 @@ class TextFrames:
         self.session = session
         self.origin: float | None = None
         self.findings = FindingsByFrame(session.findings)
+        self._types: dict[int, tuple[str, str, str, str]] = {}
+        self._blocks: dict[tuple[int, int], str] = {}
+        self._keep: list[tuple] = []
 
     def _grpc_lines(self, index: int) -> Iterator[str]:
-        for m in messages_in_frame(self.session, index):
+        for m in self.session.calls.in_frame(index):
             where = ("starts" if m.frames[0] == index else "continues") if len(m.frames) > 1 else "whole"
             if m.frames[-1] == index and len(m.frames) > 1:
                 where = "ends"
@@ -44,6 +47,38 @@ class TextFrames:
             yield (f"{INDENT}; gRPC {m.label} message #{m.index + 1} ({m.length} bytes{extra}): "
                    f"{where}{start}{problem}\n")
 
+    def _type_part(self, type_code: int, flags: int) -> tuple[str, str, str, str]:
+        """(type name, what follows the length, what follows the header line, the flags line)
+        of a frame type and flags: made once for each pair."""
+        key = type_code << 8 | flags
+        part = self._types.get(key)
+        if part is None:
+            name = F.type_name(type_code)
+            extra = "" if name != "UNKNOWN" else f" type=0x{type_code:02x}"
+            names = F.flag_names(type_code, flags)
+            part = self._types[key] = (name, f", flags=0x{flags:02x}, stream_id=", extra,
+                                       f"{INDENT}; {' | '.join(names)}\n" if names else "")
+        return part
+
+    def _block_text(self, index: int) -> str:
+        """The lines of a header block; shared by identical blocks (the same decoded tuple)."""
+        blocks = self.session.header_blocks
+        headers = blocks.headers[index]
+        error = blocks.errors.get(index)
+        role = blocks.role[index]
+        key = (id(headers), role)
+        text = self._blocks.get(key) if error is None else None
+        if text is None:
+            trailers_only = role == Role.TRAILERS and any(name == ":status" for name, _ in headers)
+            text = f"{INDENT}; {Role(role).label}" + (" (Trailers-Only)" if trailers_only else "") + "\n"
+            text += "".join(f"{INDENT}{name}: {value}\n" for name, value in headers)
+            if error:
+                text += f"{INDENT}! HPACK: {error}\n"
+            elif len(self._blocks) < BLOCK_TEXT_CACHE:
+                self._blocks[key] = text
+                self._keep.append(headers)  # id() stays valid while we hold the tuple
+        return text
+
     def lines(self, start: int = 0, end: int | None = None,
               stream: int | None = None) -> Iterator[str]:
         """Text lines for frames [start, end) of the log, optionally of one stream id."""
@@ -51,32 +86,32 @@ class TextFrames:
         log = session.frames
         if end is None:
             end = len(log)
-        for i in range(start, end):
-            if stream is not None and log.stream_id[i] != stream:
+        calls = session.calls
+        calls.update()  # once for the slice: then a DATA frame's messages are one dict lookup
+        by_frame = calls.by_frame
+        findings = self.findings
+        directions = (Direction.CLIENT, Direction.SERVER)
+        data_type = F.FrameType.DATA
+        i = start - 1
+        for (conn, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
+             _) in log.rows(start, end):
+            i += 1
+            if stream is not None and sid != stream:
                 continue
-            f = log[i]
             if self.origin is None:
-                self.origin = f.time
-            arrow = "client → server" if f.direction is Direction.CLIENT else "server → client"
-            yield (f"[{f.time - self.origin:10.6f}] #{f.packet} conn {f.conn} {arrow} "
-                   f"{f.type_name} frame <length={f.length}, flags=0x{f.flags:02x}, "
-                   f"stream_id={f.stream_id}>"
-                   + ("" if f.type_name != "UNKNOWN" else f" type=0x{f.type_code:02x}") + "\n")
-            names = f.flag_names
-            if names:
-                yield f"{INDENT}; {' | '.join(names)}\n"
-            if f.type_code in _SHOW_FIELDS:
-                fields = parse_fields(f.type_code, f.flags, session.frame_payload(f))
-                yield f"{INDENT}({_fields_line(fields)})\n"
-            if f.type_code == F.FrameType.DATA:
-                yield from self._grpc_lines(f.index)
-            if f.header_block >= 0:
-                block = session.header_blocks[f.header_block]
-                yield f"{INDENT}; {block.role.label}" + (
-                    " (Trailers-Only)" if block.role is Role.TRAILERS and block.get(":status") else "") + "\n"
-                for name, value in block.headers:
-                    yield f"{INDENT}{name}: {value}\n"
-                if block.error:
-                    yield f"{INDENT}! HPACK: {block.error}\n"
-            for finding in self.findings.of(f.index):
+                self.origin = time
+            name, after_length, extra, flag_line = self._type_part(type_code, flags)
+            arrow = "client → server" if d == 0 else "server → client"
+            yield (f"[{time - self.origin:10.6f}] #{packet} conn {conn} {arrow} "
+                   f"{name} frame <length={length}{after_length}{sid}>{extra}\n")
+            if flag_line:
+                yield flag_line
+            if type_code in _SHOW_FIELDS:
+                payload = session.payloads.read(conn, directions[d], offset + F.FRAME_HEADER_LENGTH, length)
+                yield f"{INDENT}({_fields_line(parse_fields(type_code, flags, payload))})\n"
+            if type_code == data_type and i in by_frame:
+                yield from self._grpc_lines(i)
+            if hb >= 0:
+                yield self._block_text(hb)
+            for finding in findings.of(i):
                 yield f"{INDENT}! {text_line(finding, located=False)}"
