@@ -6,7 +6,7 @@ import asyncio
 import re
 
 import pytest
-from conftest import screen_lines
+from conftest import screen_lines, screen_text
 
 from inspector.tutorial.app import TutorialApp
 from inspector.tutorial.exchange import Exchange, lesson_calls, lessons_for
@@ -106,5 +106,108 @@ def test_japanese_lesson_pane():
             assert any("このフレームの後：ストリーム クローズ（closed）" in row for row in shown), shown
             await pilot.press("q")
         assert exchange.server is None
+
+    asyncio.run(run())
+
+
+async def _until(pilot, done, what: str, limit: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for an event the app signals by its state (a run finished, a screen opened)."""
+    for _ in range(int(limit / 0.05)):
+        if done():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"waited {limit} s for {what}")
+
+
+def test_an_experiment_from_the_form_runs_again_and_is_compared_on_screen():
+    from textual.widgets import Input
+
+    from inspector.tutorial.experiment import summarize
+    from inspector.tutorial.form import ExperimentForm
+
+    async def run() -> None:
+        exchange = Exchange(lessons_for("unary"))
+        app = TutorialApp(exchange, "en")
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until_ready(app, pilot, 1)
+            before = summarize(app.session, exchange.lessons)
+            await pilot.press("x")
+            await _until(pilot, lambda: isinstance(app.screen, ExperimentForm), "the form")
+            form = app.screen
+            assert form.query_one("#form-size", Input).value == "0"  # what the lesson ran with
+            assert form.query_one("#form-max_frame", Input).value == ""  # grpcio's own
+            # A value out of range is said in the form, which stays open.
+            form.query_one("#form-window", Input).value = "0"
+            form.query_one("#form-window", Input).focus()
+            await pilot.press("enter")
+            assert isinstance(app.screen, ExperimentForm)
+            assert "--window" in str(form.query_one("#form-error").render())
+            form.query_one("#form-window", Input).value = ""
+            form.query_one("#form-size", Input).value = "100K"
+            form.query_one("#form-max_frame", Input).value = "16384"
+            await pilot.press("enter")
+            await _until(pilot, lambda: len(app.runs) == 2 and not app.experiment_running, "the second run")
+            first, second = app.runs
+            assert first == before
+            assert 102_400 <= second.largest_message < 102_500 and second.largest_message_frames >= 7
+            assert second.frames > first.frames and second.frame_bytes > first.frame_bytes + 2 * 102_400
+            said = app.compare_text()
+            assert said.startswith("this run (--size 102400 --max-frame 16384) against the previous one:"), said
+            assert f"The biggest message, {second.largest_message} B, took {second.largest_message_frames} DATA" in said
+            assert f"frames: {first.frames} → {second.frames}" in said
+            assert f"bytes of frames: {first.frame_bytes} → {second.frame_bytes}" in said
+            assert f"waits for WINDOW_UPDATE: {first.stalls} → {second.stalls}" in said
+            await pilot.pause(0.1)
+            shown = "\n".join(screen_text(app))
+            assert f"frames: {first.frames} → {second.frames}" in shown
+            # Esc leaves the form without running anything
+            await pilot.press("x")
+            await _until(pilot, lambda: isinstance(app.screen, ExperimentForm), "the form again")
+            await pilot.press("escape")
+            assert not isinstance(app.screen, ExperimentForm) and len(app.runs) == 2
+            await pilot.press("q")
+
+    asyncio.run(run())
+
+
+def test_the_last_call_says_so_and_bracket_says_there_is_nothing_after_it():
+    async def run() -> None:
+        exchange = Exchange(lessons_for("unary"))
+        app = TutorialApp(exchange, "en")
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until_ready(app, pilot, 1)
+            await pilot.press("right_square_bracket")
+            assert "This is the last call: ] has nothing after it." in str(app.query_one("#status").render())
+            for _ in range(len(app.timeline) - 1):
+                await pilot.press("space")
+            pane = app.lesson_text()
+            assert "end of the last call of this run: nothing comes after it." in pane
+            assert "] for the next one" not in pane and "h2inspect tutorial hpack" in pane
+            await pilot.press("q")
+
+    asyncio.run(run())
+
+
+def test_the_multiplexing_lesson_is_taught_on_the_connection_ladder():
+    async def run() -> None:
+        exchange = Exchange(lessons_for("multiplexing"))
+        app = TutorialApp(exchange, "en")
+        async with app.run_test(size=(180, 50)) as pilot:
+            calls = len(exchange.lessons[0].calls)
+            await _until_ready(app, pilot, calls)
+            assert app.ladder and app.selected is not None and app.selected[1] is None
+            shown = screen_text(app)
+            assert any("a ladder per open stream" in line for line in shown), shown
+            streams = {app.session.frames.stream_id[i] for i in app.timeline}
+            assert {1, 3, 5} <= streams  # every call's frames, on one connection
+            await pilot.press("right_square_bracket")
+            assert app.call_number == 1 and app.selected[1] is None
+            assert app.session.frames.stream_id[app.frame_view.current_frame()] == 3
+            # l is the list again (no longer a step), and back
+            await pilot.press("l")
+            assert not app.ladder and "list (l)" in str(app.query_one("#timeline-title").render())
+            await pilot.press("l")
+            assert app.ladder
+            await pilot.press("q")
 
     asyncio.run(run())
