@@ -211,3 +211,90 @@ def test_the_multiplexing_lesson_is_taught_on_the_connection_ladder():
             await pilot.press("q")
 
     asyncio.run(run())
+
+
+def test_every_screen_of_teaching_mode_speaks_japanese():
+    """Under --lang ja: every step of a call, the ladder, the connection view, help, the boxes, the
+    form and the comparison, the problems view, the footer: no English prose left on screen."""
+    from jakit import NOT_PROSE, english_words
+    from textual.widgets import Input, Static
+
+    from inspector.tutorial.form import ExperimentForm
+
+    leftovers: dict[str, list[str]] = {}
+    # before jakit's rules (which take the digits out of these), then after them
+    data = [r"h2inspect(?![.\w]| tutorial)",  # the program
+            r"\b[a-z_]+ = \S+",  # a payload field as the decoder names it (the detail test's rule)
+            r"<\d+ bytes>",  # a decoded message's field: the same in both languages, as in `open`
+            r"^[│ ]*[0-9a-f]{4}  (?:[0-9a-f]{2} )+.*$"]  # a line of the hex dump
+    not_prose = [r"(?m)^\s*tutorial\b",  # a command wrapped at the pane's edge
+                 r"[A-Za-z0-9/._:-]*…",  # a word the column cut
+                 r"（[a-z ()-]+）",  # the English gloss the detail gives a role or a state
+                 r"\.(?:pcapng|jsonl|mmd)\b",  # the endings of the files `w` saves
+                 r"(?<![A-Za-z])(?:Enter|Esc|esc|Tab|space|[A-Za-z])(?![A-Za-z])"]  # keys, and K or M
+
+    def lines_of(modal: bool) -> list[str]:
+        if not modal:
+            return screen_text(app)
+        # a modal's own words (the screen behind it shows through, cut at its border), and the footer
+        own = [str(w.render()) for w in app.screen.query(Static)]
+        own += [f"{w.value} {w.placeholder}" for w in app.screen.query(Input)]
+        return [line for text in own for line in text.splitlines()] + screen_text(app)[-1:]
+
+    def look(where: str, modal: bool = False) -> None:
+        for line in lines_of(modal):
+            text = line
+            for pattern in data + NOT_PROSE + not_prose:
+                text = re.sub(pattern, " ", text)
+            words = english_words(text)
+            if words:
+                leftovers.setdefault(where, []).append(f"{line.strip()}  ← {words}")
+
+    exchange = Exchange(lessons_for("unary"))
+    app = TutorialApp(exchange, "ja")
+
+    async def run() -> None:
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until_ready(app, pilot, 1)
+            look("start")
+            for n in range(len(app.timeline) - 1):
+                await pilot.press("space")
+                look(f"step {n + 2}")
+            assert "この実行の最後の呼び出しが終わりました" in app.lesson_text()
+            await pilot.press("right_square_bracket")
+            look("] on the last call")
+            for key, where in (("l", "ladder"), ("c", "connection ladder"), ("l", "connection list"),
+                               ("t", "time mode")):
+                await pilot.press(key)
+                await pilot.pause(0.05)
+                look(where)
+            await pilot.press("question_mark")
+            await pilot.pause(0.05)
+            look("help", modal=True)
+            await pilot.press("escape")
+            for key, where in (("slash", "search box"), ("colon", "go-to box")):
+                await pilot.press(key)
+                await pilot.pause(0.05)
+                look(where)
+                await pilot.press("escape")
+            await pilot.press("p")
+            await pilot.pause(0.05)
+            look("problems")
+            await pilot.press("escape")
+            await pilot.press("x")
+            await _until(pilot, lambda: isinstance(app.screen, ExperimentForm), "the form")
+            look("form", modal=True)
+            app.screen.query_one("#form-messages", Input).value = "x"
+            await pilot.press("enter")
+            look("form error", modal=True)
+            app.screen.query_one("#form-messages", Input).value = "3"
+            app.screen.query_one("#form-size", Input).value = "20K"
+            await pilot.press("enter")
+            await _until(pilot, lambda: len(app.runs) == 2 and not app.experiment_running, "the second run")
+            await pilot.pause(0.1)
+            look("comparison")
+            assert "フレーム数：" in app.compare_text()
+            await pilot.press("q")
+
+    asyncio.run(run())
+    assert not leftovers, "\n".join(f"{where}:\n  " + "\n  ".join(lines) for where, lines in leftovers.items())

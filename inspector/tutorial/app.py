@@ -29,6 +29,7 @@ from inspector.tui.app import App
 from inspector.tui.describe import FrameCells, frame_cells
 from inspector.tui.widgets.boxes import Box
 from inspector.tui.widgets.help import HelpScreen
+from inspector.tui.widgets.problems import ProblemsScreen
 from inspector.tui.widgets.row_list import RowList
 from inspector.tutorial import notes
 from inspector.tutorial.exchange import Exchange, Experiment, Lesson, LessonCall, lesson_calls
@@ -104,8 +105,9 @@ class TutorialApp(App):
 
     def on_mount(self) -> None:
         self.detail_view.lang = self.lang
-        if self.lang != "en":
-            for view in self._frame_views():
+        for view in self._frame_views():
+            view.lang = self.lang
+            if self.lang != "en":
                 view.describe = self._cells
         self.query_one("#search", Box).placeholder = phrase(self.lang, "tui.search_box")
         self.query_one("#goto", Box).placeholder = phrase(self.lang, "tui.goto_box")
@@ -189,7 +191,7 @@ class TutorialApp(App):
         """The ordinary cells; in Japanese, what a frame carries is the lesson's Japanese label."""
         cells = frame_cells(session, frame)
         label = frame_label(session, frame.index, self.lang)
-        return cells._replace(meaning=label.split(" ", 1)[1] if " " in label else "")
+        return cells._replace(meaning=label.split(" ", 1)[1] if " " in label else "", arrow=label)
 
     # ---- the lesson pane ---------------------------------------------------------------------
 
@@ -402,6 +404,9 @@ class TutorialApp(App):
     def action_clear(self) -> None:
         super().action_clear()
         self.say(phrase(self.lang, "tui.said.cleared"))
+
+    def action_problems(self) -> None:
+        self.push_screen(ProblemsScreen(self.session, self.lang), callback=self._finding_chosen)
 
     def action_help(self) -> None:
         screen = HelpScreen(phrase(self.lang, "tui.help"))
