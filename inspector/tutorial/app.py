@@ -388,6 +388,7 @@ class TutorialApp(App):
                        frames=len(view.all_frames), view=shown)
         if len(view.frames) != len(view.all_frames):
             words += phrase(lang, "tui.view.filtered", shown=len(view.frames), total=len(view.all_frames))
+        words += " · " + phrase(lang, f"tui.time.{view.state.time_mode}")
         s = self.search_state
         if s.needle:
             words += phrase(lang, "tui.search", needle=s.needle, count=len(s.matches))
