@@ -277,6 +277,15 @@ def test_every_screen_of_teaching_mode_speaks_japanese():
                 await pilot.pause(0.05)
                 look(where)
                 await pilot.press("escape")
+            # what a key says in the status line: n before any search, a go-to that lands and one that does not
+            await pilot.press("n")
+            assert "まず / で検索してください" in str(app.query_one("#status").render())
+            look("n before a search")
+            for typed, said in (("1", "移動しました：ストリーム 1"), ("zz", "移動先：")):
+                await pilot.press("colon", *typed, "enter")
+                await pilot.pause(0.05)
+                assert said in str(app.query_one("#status").render())
+                look(f"go to {typed}")
             await pilot.press("p")
             await pilot.pause(0.05)
             look("problems")

@@ -12,6 +12,7 @@ compared in the lesson pane. Every word on screen is in the learner's language.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from rich.text import Text
@@ -48,6 +49,21 @@ FOOTER_WORDS = {"quit": "footer.quit", "help": "footer.help", "toggle_ladder": "
                 "save(0)": "footer.save", "step(1)": "footer.step_next", "step(-1)": "footer.step_back",
                 "call(1)": "footer.call_next", "call(-1)": "footer.call_back", "experiment": "footer.experiment",
                 "dismiss": "footer.dismiss", "leave": "footer.dismiss"}
+
+
+# what the App's keys say in the status line (English), and the phrase that says it in another language
+SAID = [(re.compile(r"search first with /$"), "said.search_first"),
+        (re.compile(r"no matches for '(?P<needle>.*)'$"), "said.no_matches"),
+        (re.compile(r"filters cleared to show the frame$"), "said.filters_cleared"),
+        (re.compile(r"went to stream (?P<stream>\d+)"), "said.went"),
+        (re.compile(r"went to frame (?P<frame>\d+)"), "said.went"),
+        (re.compile(r"went to packet (?P<packet>\d+)"), "said.went"),
+        (re.compile(r"went to connection (?P<connection>\d+)"), "said.went"),
+        (re.compile(r"(go to '|no frame |no HTTP/2 frame ends|no stream )"), "said.goto_error"),
+        (re.compile(r"copied the frame detail \((?P<lines>\d+) lines\)"), "said.copied"),
+        (re.compile(r"copied the header value"), "said.copied_value"),
+        (re.compile(r"theme (?P<theme>\S+)$"), "said.theme"),
+        (re.compile(r"not saved"), "said.not_saved")]
 
 
 def speak(node: DOMNode, lang: str) -> None:
@@ -397,6 +413,19 @@ class TutorialApp(App):
             title = self._widget("#timeline-title", Static)
             if isinstance(title, Static):
                 title.update(Text(words), layout=False)
+
+    def say(self, words: str) -> None:
+        """What a key did, in the learner's language (the App says it in English)."""
+        if self.lang != "en":
+            for pattern, key in SAID:
+                found = pattern.search(words)
+                if found:
+                    values = found.groupdict()
+                    where = next((f"{phrase(self.lang, 'word.' + name)} {value}" for name, value in values.items()
+                                  if name in ("stream", "frame", "packet", "connection")), "")
+                    words = phrase(self.lang, key, where=where, **values)
+                    break
+        super().say(words)
 
     def action_toggle_ladder(self) -> None:
         self._set_ladder(not self.ladder)
