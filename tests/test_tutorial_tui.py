@@ -213,9 +213,11 @@ def test_the_multiplexing_lesson_is_taught_on_the_connection_ladder():
     asyncio.run(run())
 
 
-def test_every_screen_of_teaching_mode_speaks_japanese():
+@pytest.mark.parametrize("lesson", ["unary", "multiplexing"])
+def test_every_screen_of_teaching_mode_speaks_japanese(lesson):
     """Under --lang ja: every step of a call, the ladder, the connection view, help, the boxes, the
-    form and the comparison, the problems view, the footer: no English prose left on screen."""
+    form and the comparison, the problems view, the footer: no English prose left on screen. The
+    multiplexing lesson starts on the connection's ladder."""
     from jakit import NOT_PROSE, english_words
     from textual.widgets import Input, Static
 
@@ -226,7 +228,8 @@ def test_every_screen_of_teaching_mode_speaks_japanese():
     data = [r"h2inspect(?![.\w]| tutorial)",  # the program
             r"\b[a-z_]+ = \S+",  # a payload field as the decoder names it (the detail test's rule)
             r"<\d+ bytes>",  # a decoded message's field: the same in both languages, as in `open`
-            r"^[│ ]*[0-9a-f]{4}  (?:[0-9a-f]{2} )+.*$"]  # a line of the hex dump
+            r"^\s*[0-9a-f]{4}  (?:[0-9a-f]{2} )+.*$",  # a line of the hex dump
+            r"^\s{2,}:?[a-z][a-z0-9-]*: .*$"]  # a header field of the detail, as it was sent
     not_prose = [r"(?m)^\s*tutorial\b",  # a command wrapped at the pane's edge
                  r"[A-Za-z0-9/._:-]*…",  # a word the column cut
                  r"（[a-z ()-]+）",  # the English gloss the detail gives a role or a state
@@ -243,24 +246,27 @@ def test_every_screen_of_teaching_mode_speaks_japanese():
 
     def look(where: str, modal: bool = False) -> None:
         for line in lines_of(modal):
-            text = line
-            for pattern in data + NOT_PROSE + not_prose:
-                text = re.sub(pattern, " ", text)
-            words = english_words(text)
+            words = []
+            for text in re.split(r"[│▊▎]", line):  # each pane's part of the line on its own
+                for pattern in data + NOT_PROSE + not_prose:
+                    text = re.sub(pattern, " ", text)
+                words += english_words(text)
             if words:
                 leftovers.setdefault(where, []).append(f"{line.strip()}  ← {words}")
 
-    exchange = Exchange(lessons_for("unary"))
+    exchange = Exchange(lessons_for(lesson))
     app = TutorialApp(exchange, "ja")
 
     async def run() -> None:
         async with app.run_test(size=(180, 50)) as pilot:
-            await _until_ready(app, pilot, 1)
+            await _until_ready(app, pilot, len(exchange.lessons[0].calls))
             look("start")
+            assert app.ladder == (lesson == "multiplexing")
             for n in range(len(app.timeline) - 1):
                 await pilot.press("space")
                 look(f"step {n + 2}")
-            assert "この実行の最後の呼び出しが終わりました" in app.lesson_text()
+            if lesson == "unary":
+                assert "この実行の最後の呼び出しが終わりました" in app.lesson_text()
             await pilot.press("right_square_bracket")
             look("] on the last call")
             for key, where in (("l", "ladder"), ("c", "connection ladder"), ("l", "connection list"),

@@ -156,7 +156,8 @@ class TutorialApp(App):
         calls = self._calls()
         if calls and self.call_number < len(calls):
             lesson, _, call = calls[self.call_number]
-            if call is not None and self.selected != self._target(lesson, call):
+            # before its first stream appears the App shows the connection: the lesson's view is set once
+            if call is not None and (self.selected != self._target(lesson, call) or lesson.key != self._shown_lesson):
                 self._show_call(lesson, call)
         self._teach_pane()
 
