@@ -160,9 +160,11 @@ def test_an_experiment_from_the_form_runs_again_and_is_compared_on_screen():
             await pilot.pause(0.1)
             shown = "\n".join(screen_text(app))
             assert f"frames: {first.frames} → {second.frames}" in shown
-            # Esc leaves the form without running anything
+            # The form starts from the run before; Esc leaves it without running anything
             await pilot.press("x")
             await _until(pilot, lambda: isinstance(app.screen, ExperimentForm), "the form again")
+            assert app.screen.query_one("#form-size", Input).value == "102400"
+            assert app.screen.query_one("#form-max_frame", Input).value == "16384"
             await pilot.press("escape")
             assert not isinstance(app.screen, ExperimentForm) and len(app.runs) == 2
             await pilot.press("q")

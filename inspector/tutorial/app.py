@@ -105,6 +105,7 @@ class TutorialApp(App):
         self._diagram = Text()
         self._compare = Text()
         self._shown_lesson: str | None = None  # the lesson whose view (calls or connection) is set
+        self._last_run: dict[str, Lesson] = {}  # a lesson as its last experiment ran it
         speak(self, lang)
 
     def compose(self) -> ComposeResult:
@@ -324,6 +325,7 @@ class TutorialApp(App):
         if self.experiment_running:
             return
         lesson = self._current_lesson()
+        lesson = self._last_run.get(lesson.key, lesson)  # the form starts from the run before
         form = ExperimentForm(lesson, self.lang)
         speak(form, self.lang)
         self.push_screen(form, callback=lambda e: self._experiment_chosen(lesson, e))
@@ -356,6 +358,9 @@ class TutorialApp(App):
         exchange.close()
         before = self.runs[-1]
         self.runs.append(summary)
+        ran = self._current_lesson()
+        if summary.lessons == (key,) and ran.key == key:
+            self._last_run[key] = dataclasses.replace(ran, settings=summary.settings[0])
         text = Text(phrase(lang, "form.compared", options=options) + "\n", style="bold")
         for line in compare_lines(before, summary, lang):
             text.append("  " + line + "\n")
