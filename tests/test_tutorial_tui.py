@@ -198,6 +198,7 @@ def test_the_multiplexing_lesson_is_taught_on_the_connection_ladder():
             calls = len(exchange.lessons[0].calls)
             await _until_ready(app, pilot, calls)
             assert app.ladder and app.selected is not None and app.selected[1] is None
+            assert app.frame_view.cursor == 0 and "step 1/" in app.lesson_text()  # from the preface's SETTINGS
             shown = screen_text(app)
             assert any("a ladder per open stream" in line for line in shown), shown
             streams = {app.session.frames.stream_id[i] for i in app.timeline}

@@ -173,10 +173,10 @@ class TutorialApp(App):
             if (lesson.view == "connection") != self.ladder:
                 self._set_ladder(lesson.view == "connection")
         target = self._target(lesson, call)
-        if target[1] is None:
+        if target[1] is None and self.call_number > 0:  # the connection from the call's first frame
             first = next(iter(self.session.stream_frames.of(call.conn, call.stream_id)), None)
             self.show(target, first)
-        else:
+        else:  # a stream, or the connection from its first frame (the preface's SETTINGS)
             self.show(target)
             self.frame_view.move_to(0)
 
