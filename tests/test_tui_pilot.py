@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 
@@ -19,6 +20,7 @@ from inspector.tui.app import App
 from inspector.tui.columns import wall_clock
 from inspector.tui.describe import frame_detail, frame_meaning, summarize
 from inspector.tui.widgets.problems import ProblemsScreen, ProblemsView
+from inspector.views.hpack import DynamicTables
 
 
 def _rows(widget) -> list[str]:
@@ -471,14 +473,15 @@ def test_jumping_to_the_last_frame_shows_its_detail_in_the_same_screen_update():
             timeline.action_jump(-1)  # what G does; checked before the app gets to run again
             assert timeline.cursor == timeline.count - 1
             frames = app.frame_view.frames
-            assert app.detail == frame_detail(app.session, app.session.frames[frames[-1]]).lines()
+            tables = DynamicTables(app.session)  # the detail lists the HPACK of a HEADERS frame
+            assert app.detail == frame_detail(app.session, app.session.frames[frames[-1]], hpack=tables).lines()
             await pilot.press("g")
             assert timeline.cursor == 0
-            assert app.detail == frame_detail(app.session, app.session.frames[frames[0]]).lines()
+            assert app.detail == frame_detail(app.session, app.session.frames[frames[0]], hpack=tables).lines()
             for _ in range(3):  # a burst, as when j is held down: the detail catches up once it settles
                 timeline.action_move(1)
             await pilot.pause(0.1)
-            assert app.detail == frame_detail(app.session, app.session.frames[frames[3]]).lines()
+            assert app.detail == frame_detail(app.session, app.session.frames[frames[3]], hpack=tables).lines()
     asyncio.run(scenario())
 
 
@@ -597,4 +600,54 @@ def test_a_live_session_gets_its_grpc_words_and_its_findings_as_they_happen():
                 await pilot.pause(0.1)
             assert "1 warning" in _status(app)
             assert _rows(app.query_one("#timeline"))[-1][1] == "▲"
+    asyncio.run(scenario())
+
+
+def test_the_detail_of_every_headers_frame_lists_its_hpack_representations():
+    """In `open`, the detail of a HEADERS frame says how each field was written; each line agrees
+    with the hpack library's own parsing of the same block (kind, bytes, the field)."""
+    from hpack.hpack import Decoder
+    from test_hpack_representations import hpack_library_view
+
+    from inspector.views.hpack import block_bytes
+
+    kinds = {"indexed": "indexed", "literal with incremental indexing": "incremental",
+             "literal without indexing": "without", "literal never indexed": "never"}
+
+    async def scenario():
+        app, ctx = await _open("grpc-unary.pcap")
+        async with ctx as pilot:
+            await _loaded(app, pilot)
+            session = app.session
+            log = session.frames
+            decoders: dict[int, Decoder] = {}
+            checked = 0
+            for block_index, block in enumerate(session.header_blocks):
+                frame = block.frame
+                app.jump(log.conn[frame], log.stream_id[frame], frame)
+                while app.detail_view.frame != frame:
+                    await pilot.pause(0.01)
+                lines = app.detail_text().splitlines()
+                start = next(i for i, line in enumerate(lines) if line.startswith("HPACK: how each field"))
+                assert lines[start + 1].startswith("  Why ")
+                shown = []
+                for i in range(start + 2, len(lines)):
+                    item = re.match(r"^ +\d+\. (.+?) · ", lines[i] + " · ")
+                    if item is None:
+                        continue
+                    field = lines[i + 1].removeprefix("      ")
+                    length = int(re.match(r"^ *(\d+) B: ", lines[i + 2]).group(1))
+                    shown.append((kinds[item.group(1)], length, field))
+                theirs = hpack_library_view(decoders.setdefault(int(block.direction), Decoder()),
+                                            block_bytes(session, block_index))
+                assert shown == [(kind, end - start_, f"{h[0]}: {h[1]}") for kind, start_, end, h, *_ in theirs]
+                checked += 1
+            assert checked == len(session.header_blocks) >= 3  # request, response, trailers
+            # a DATA frame has no HPACK listing
+            data = next(i for i in range(len(log)) if log.type_code[i] == 0)
+            app.jump(log.conn[data], log.stream_id[data], data)
+            while app.detail_view.frame != data:
+                await pilot.pause(0.01)
+            assert "HPACK: how each field" not in app.detail_text()
+
     asyncio.run(scenario())

@@ -6,7 +6,7 @@ import asyncio
 import re
 
 import pytest
-from conftest import screen_lines
+from conftest import screen_lines, screen_text
 
 from inspector.tutorial.app import TutorialApp
 from inspector.tutorial.exchange import Exchange, lesson_calls, lessons_for
@@ -108,3 +108,211 @@ def test_japanese_lesson_pane():
         assert exchange.server is None
 
     asyncio.run(run())
+
+
+async def _until(pilot, done, what: str, limit: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for an event the app signals by its state (a run finished, a screen opened)."""
+    for _ in range(int(limit / 0.05)):
+        if done():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"waited {limit} s for {what}")
+
+
+def test_an_experiment_from_the_form_runs_again_and_is_compared_on_screen():
+    from textual.widgets import Input
+
+    from inspector.tutorial.experiment import summarize
+    from inspector.tutorial.form import ExperimentForm
+
+    async def run() -> None:
+        exchange = Exchange(lessons_for("unary"))
+        app = TutorialApp(exchange, "en")
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until_ready(app, pilot, 1)
+            before = summarize(app.session, exchange.lessons)
+            await pilot.press("x")
+            await _until(pilot, lambda: isinstance(app.screen, ExperimentForm), "the form")
+            form = app.screen
+            assert form.query_one("#form-size", Input).value == "0"  # what the lesson ran with
+            assert form.query_one("#form-max_frame", Input).value == ""  # grpcio's own
+            # A value out of range is said in the form, which stays open.
+            form.query_one("#form-window", Input).value = "0"
+            form.query_one("#form-window", Input).focus()
+            await pilot.press("enter")
+            assert isinstance(app.screen, ExperimentForm)
+            assert "--window" in str(form.query_one("#form-error").render())
+            form.query_one("#form-window", Input).value = ""
+            form.query_one("#form-size", Input).value = "100K"
+            form.query_one("#form-max_frame", Input).value = "16384"
+            await pilot.press("enter")
+            await _until(pilot, lambda: len(app.runs) == 2 and not app.experiment_running, "the second run")
+            first, second = app.runs
+            assert first == before
+            assert 102_400 <= second.largest_message < 102_500 and second.largest_message_frames >= 7
+            assert second.frames > first.frames and second.frame_bytes > first.frame_bytes + 2 * 102_400
+            said = app.compare_text()
+            assert said.startswith("this run (--size 102400 --max-frame 16384) against the previous one:"), said
+            assert f"The biggest message, {second.largest_message} B, took {second.largest_message_frames} DATA" in said
+            assert f"frames: {first.frames} → {second.frames}" in said
+            assert f"bytes of frames: {first.frame_bytes} → {second.frame_bytes}" in said
+            assert f"waits for WINDOW_UPDATE: {first.stalls} → {second.stalls}" in said
+            await pilot.pause(0.1)
+            shown = "\n".join(screen_text(app))
+            assert f"frames: {first.frames} → {second.frames}" in shown
+            # The form starts from the run before; Esc leaves it without running anything
+            await pilot.press("x")
+            await _until(pilot, lambda: isinstance(app.screen, ExperimentForm), "the form again")
+            assert app.screen.query_one("#form-size", Input).value == "102400"
+            assert app.screen.query_one("#form-max_frame", Input).value == "16384"
+            await pilot.press("escape")
+            assert not isinstance(app.screen, ExperimentForm) and len(app.runs) == 2
+            await pilot.press("q")
+
+    asyncio.run(run())
+
+
+def test_the_last_call_says_so_and_bracket_says_there_is_nothing_after_it():
+    async def run() -> None:
+        exchange = Exchange(lessons_for("unary"))
+        app = TutorialApp(exchange, "en")
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until_ready(app, pilot, 1)
+            await pilot.press("right_square_bracket")
+            assert "This is the last call: ] has nothing after it." in str(app.query_one("#status").render())
+            for _ in range(len(app.timeline) - 1):
+                await pilot.press("space")
+            pane = app.lesson_text()
+            assert "end of the last call of this run: nothing comes after it." in pane
+            assert "] for the next one" not in pane and "h2inspect tutorial hpack" in pane
+            await pilot.press("q")
+
+    asyncio.run(run())
+
+
+def test_the_multiplexing_lesson_is_taught_on_the_connection_ladder():
+    async def run() -> None:
+        exchange = Exchange(lessons_for("multiplexing"))
+        app = TutorialApp(exchange, "en")
+        async with app.run_test(size=(180, 50)) as pilot:
+            calls = len(exchange.lessons[0].calls)
+            await _until_ready(app, pilot, calls)
+            assert app.ladder and app.selected is not None and app.selected[1] is None
+            assert app.frame_view.cursor == 0 and "step 1/" in app.lesson_text()  # from the preface's SETTINGS
+            shown = screen_text(app)
+            assert any("a ladder per open stream" in line for line in shown), shown
+            streams = {app.session.frames.stream_id[i] for i in app.timeline}
+            assert {1, 3, 5} <= streams  # every call's frames, on one connection
+            await pilot.press("right_square_bracket")
+            assert app.call_number == 1 and app.selected[1] is None
+            assert app.session.frames.stream_id[app.frame_view.current_frame()] == 3
+            # l is the list again (no longer a step), and back
+            await pilot.press("l")
+            assert not app.ladder and "list (l)" in str(app.query_one("#timeline-title").render())
+            await pilot.press("l")
+            assert app.ladder
+            await pilot.press("q")
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("lesson", ["unary", "multiplexing"])
+def test_every_screen_of_teaching_mode_speaks_japanese(lesson):
+    """Under --lang ja: every step of a call, the ladder, the connection view, help, the boxes, the
+    form and the comparison, the problems view, the footer: no English prose left on screen. The
+    multiplexing lesson starts on the connection's ladder."""
+    from jakit import NOT_PROSE, english_words
+    from textual.widgets import Input, Static
+
+    from inspector.tutorial.form import ExperimentForm
+
+    leftovers: dict[str, list[str]] = {}
+    # before jakit's rules (which take the digits out of these), then after them
+    data = [r"h2inspect(?![.\w]| tutorial)",  # the program
+            r"\b[a-z_]+ = \S+",  # a payload field as the decoder names it (the detail test's rule)
+            r"<\d+ bytes>",  # a decoded message's field: the same in both languages, as in `open`
+            r"^\s*[0-9a-f]{4}  (?:[0-9a-f]{2} )+.*$",  # a line of the hex dump
+            r"^\s{2,}:?[a-z][a-z0-9-]*: .*$"]  # a header field of the detail, as it was sent
+    not_prose = [r"(?m)^\s*tutorial\b",  # a command wrapped at the pane's edge
+                 r"[A-Za-z0-9/._:-]*…",  # a word the column cut
+                 r"（[a-z ()-]+）",  # the English gloss the detail gives a role or a state
+                 r"\.(?:pcapng|jsonl|mmd)\b",  # the endings of the files `w` saves
+                 r"(?<![A-Za-z])(?:Enter|Esc|esc|Tab|space|[A-Za-z])(?![A-Za-z])"]  # keys, and K or M
+
+    def lines_of(modal: bool) -> list[str]:
+        if not modal:
+            return screen_text(app)
+        # a modal's own words (the screen behind it shows through, cut at its border), and the footer
+        own = [str(w.render()) for w in app.screen.query(Static)]
+        own += [f"{w.value} {w.placeholder}" for w in app.screen.query(Input)]
+        return [line for text in own for line in text.splitlines()] + screen_text(app)[-1:]
+
+    def look(where: str, modal: bool = False) -> None:
+        for line in lines_of(modal):
+            words = []
+            for text in re.split(r"[│▊▎]", line):  # each pane's part of the line on its own
+                for pattern in data + NOT_PROSE + not_prose:
+                    text = re.sub(pattern, " ", text)
+                words += english_words(text)
+            if words:
+                leftovers.setdefault(where, []).append(f"{line.strip()}  ← {words}")
+
+    exchange = Exchange(lessons_for(lesson))
+    app = TutorialApp(exchange, "ja")
+
+    async def run() -> None:
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until_ready(app, pilot, len(exchange.lessons[0].calls))
+            look("start")
+            assert app.ladder == (lesson == "multiplexing")
+            for n in range(len(app.timeline) - 1):
+                await pilot.press("space")
+                look(f"step {n + 2}")
+            if lesson == "unary":
+                assert "この実行の最後の呼び出しが終わりました" in app.lesson_text()
+            await pilot.press("right_square_bracket")
+            look("] on the last call")
+            for key, where in (("l", "ladder"), ("c", "connection ladder"), ("l", "connection list"),
+                               ("t", "time mode")):
+                await pilot.press(key)
+                await pilot.pause(0.05)
+                look(where)
+            await pilot.press("question_mark")
+            await pilot.pause(0.05)
+            look("help", modal=True)
+            await pilot.press("escape")
+            for key, where in (("slash", "search box"), ("colon", "go-to box")):
+                await pilot.press(key)
+                await pilot.pause(0.05)
+                look(where)
+                await pilot.press("escape")
+            # what a key says in the status line: n before any search, a go-to that lands and one that does not
+            await pilot.press("n")
+            assert "まず / で検索してください" in str(app.query_one("#status").render())
+            look("n before a search")
+            for typed, said in (("1", "移動しました：ストリーム 1"), ("zz", "移動先：")):
+                await pilot.press("colon", *typed, "enter")
+                await pilot.pause(0.05)
+                assert said in str(app.query_one("#status").render())
+                look(f"go to {typed}")
+            await pilot.press("p")
+            await pilot.pause(0.05)
+            look("problems")
+            await pilot.press("escape")
+            await pilot.press("x")
+            await _until(pilot, lambda: isinstance(app.screen, ExperimentForm), "the form")
+            look("form", modal=True)
+            app.screen.query_one("#form-messages", Input).value = "x"
+            await pilot.press("enter")
+            look("form error", modal=True)
+            app.screen.query_one("#form-messages", Input).value = "3"
+            app.screen.query_one("#form-size", Input).value = "20K"
+            await pilot.press("enter")
+            await _until(pilot, lambda: len(app.runs) == 2 and not app.experiment_running, "the second run")
+            await pilot.pause(0.1)
+            look("comparison")
+            assert "フレーム数：" in app.compare_text()
+            await pilot.press("q")
+
+    asyncio.run(run())
+    assert not leftovers, "\n".join(f"{where}:\n  " + "\n  ".join(lines) for where, lines in leftovers.items())

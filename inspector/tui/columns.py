@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from inspector.http2 import frames as F
 from inspector.model import Direction, FrameLog, HeaderBlockLog, Role
 from inspector.tui.describe import FLAG_BADGES, ROLE_WORDS, FrameCells, badge
+from inspector.tui.detail_words import COLUMN_ROLES, COLUMN_WORDS, DIRECTION_CELLS
 
 Piece = tuple[str, str]  # (text, component class, "" for none)
 Row = list[Piece]
@@ -161,61 +162,73 @@ class ListLayout:
     role: int
     length: int
     meaning: int
+    lang: str = "en"  # of the column names, directions and roles
 
     @staticmethod
-    def choose(widths: ContentWidths, time_width: int, width: int) -> ListLayout:
+    def choose(widths: ContentWidths, time_width: int, width: int, lang: str = "en") -> ListLayout:
         """Spell everything where there is room; as it runs out, shorten the direction, then the role,
         then turn flags into badges: type, role and END_STREAM stay on every row longest."""
         levels = ((True, True, True), (False, True, True), (False, False, True))
         for direction_words, role_spelled, flags_spelled in levels:
-            layout = ListLayout._at(widths, time_width, width, direction_words, role_spelled, flags_spelled)
+            layout = ListLayout._at(widths, time_width, width, direction_words, role_spelled, flags_spelled, lang)
             if layout.meaning >= MEANING_ROOM:
                 return layout
         if layout.meaning >= MEANING_LEAST:  # END_STREAM spelled out matters more than the meaning's words
             return layout
-        return ListLayout._at(widths, time_width, width, False, False, False)
+        return ListLayout._at(widths, time_width, width, False, False, False, lang)
 
     @staticmethod
     def _at(widths: ContentWidths, time_width: int, width: int, direction_words: bool, role_spelled: bool,
-            flags_spelled: bool) -> ListLayout:
-        direction = 9 if direction_words else 2
+            flags_spelled: bool, lang: str = "en") -> ListLayout:
+        direction = DIRECTION_CELLS[lang] if direction_words else 2
         flags = widths.flags_spelled if flags_spelled else widths.flags_badges
         role = widths.role_spelled if role_spelled else widths.role_short
+        if lang in COLUMN_ROLES and role:  # wide characters: a few cells more, the longest cut
+            role = min(role + 4, max(cell_width(words[0 if role_spelled else 1])
+                                     for words in COLUMN_ROLES[lang].values()))
         length = widths.length + 2
         fixed = 2 + time_width + 1 + direction + 1 + widths.stream + 1 + widths.type + 1 + \
             (flags + 1 if flags else 0) + (role + 1 if role else 0) + length + 1
         return ListLayout(time_width, direction_words, widths.stream, widths.type, flags_spelled, flags,
-                          role_spelled, role, length, width - fixed)
+                          role_spelled, role, length, width - fixed, lang)
 
     def header(self) -> Row:
         """The column names, one row above the frames."""
-        parts = [("  ", ""), (fit("time", self.time), ""), (" ", ""),
-                 (fit("from" if self.direction_words else "↔", 9 if self.direction_words else 2), ""), (" ", ""),
-                 (fit("stream" if self.stream >= 6 else "s", self.stream, right=True), ""), (" ", ""),
-                 (fit("type", self.type), ""), (" ", "")]
+        w = COLUMN_WORDS[self.lang]
+        direction = DIRECTION_CELLS[self.lang] if self.direction_words else 2
+        parts = [("  ", ""), (fit(w["time"], self.time), ""), (" ", ""),
+                 (fit(w["from"] if self.direction_words else "↔", direction), ""), (" ", ""),
+                 (fit(w["stream"] if self.stream >= cell_width(w["stream"]) else w["s"], self.stream, right=True),
+                  ""), (" ", ""),
+                 (fit(w["type"], self.type), ""), (" ", "")]
         if self.flags:
-            parts += [(fit("flags", self.flags), ""), (" ", "")]
+            parts += [(fit(w["flags"], self.flags), ""), (" ", "")]
         if self.role:
-            parts += [(fit("role", self.role), ""), (" ", "")]
-        parts += [(fit("length" if self.length >= 6 else "len", self.length, right=True), ""), (" ", "")]
+            parts += [(fit(w["role"], self.role), ""), (" ", "")]
+        parts += [(fit(w["length"] if self.length >= 6 else w["len"], self.length, right=True), ""), (" ", "")]
         if self.meaning > 0:
-            parts.append((fit("what it carries", self.meaning), ""))
+            parts.append((fit(w["meaning"], self.meaning), ""))
         return [(text, "header") for text, _ in parts]
 
     def row(self, cells: FrameCells, time_text: str, marks: tuple[Piece, Piece]) -> Row:
         """One frame's row."""
         spelled, short = DIRECTION_WORDS[cells.direction]
+        if self.lang != "en":
+            w = COLUMN_WORDS[self.lang]
+            spelled = w["client_dir" if cells.direction is Direction.CLIENT else "server_dir"]
         side = "client" if cells.direction is Direction.CLIENT else "server"
         type_class = "type-" + TYPE_CLASS_BY_NAME.get(cells.type_name, "control")
         out: Row = [marks[0], marks[1], (fit(time_text, self.time, right=True), "time"), (" ", ""),
-                    (fit(spelled if self.direction_words else short, 9 if self.direction_words else 2), side),
+                    (fit(spelled if self.direction_words else short,
+                         DIRECTION_CELLS[self.lang] if self.direction_words else 2), side),
                     (" ", ""), (fit(str(cells.stream_id), self.stream, right=True), "stream"), (" ", ""),
                     (fit(cells.type_name, self.type), type_class), (" ", "")]
         if self.flags:
             names = cells.flags if self.flags_spelled else tuple(badge(n) for n in cells.flags)
             out += [(fit(" ".join(names), self.flags), "flags"), (" ", "")]
         if self.role:
-            words = ROLE_WORDS[cells.role][0 if self.role_spelled else 1] if cells.role else ""
+            roles = COLUMN_ROLES.get(self.lang, ROLE_WORDS)
+            words = roles[cells.role][0 if self.role_spelled else 1] if cells.role else ""
             out += [(fit(words, self.role), "role"), (" ", "")]
         out += [(fit(f"{cells.length} B", self.length, right=True), "length"), (" ", "")]
         if self.meaning > 0:
@@ -236,20 +249,22 @@ class LadderLayout:
     arrow: int  # cells between the two lifelines
     length: int
     meaning: int
+    lang: str = "en"  # of the column names
 
     @staticmethod
-    def choose(label_width: int, length_digits: int, time_width: int, width: int) -> LadderLayout:
+    def choose(label_width: int, length_digits: int, time_width: int, width: int, lang: str = "en") -> LadderLayout:
         length = length_digits + 2
         fixed = 2 + time_width + 1 + GAP_WIDTH + 1 + 2 + 1 + length + 1
         room = width - fixed
         arrow = max(12, min(label_width + 6, room - MEANING_ROOM))
-        return LadderLayout(time_width, arrow, length, max(0, room - arrow))
+        return LadderLayout(time_width, arrow, length, max(0, room - arrow), lang)
 
     def header(self) -> Row:
-        inner = max(0, self.arrow - len("client") - len("server") + 2)
-        length = fit("length" if self.length >= 6 else "len", self.length, right=True)
-        return [("  " + fit("time", self.time) + " " + " " * GAP_WIDTH + " " + "client" + " " * inner + "server"
-                 + " " + length + " " + fit("what it carries", self.meaning), "header")]
+        w = COLUMN_WORDS[self.lang]
+        inner = max(0, self.arrow - cell_width(w["client"]) - cell_width(w["server"]) + 2)
+        length = fit(w["length"] if self.length >= 6 else w["len"], self.length, right=True)
+        return [("  " + fit(w["time"], self.time) + " " + " " * GAP_WIDTH + " " + w["client"] + " " * inner
+                 + w["server"] + " " + length + " " + fit(w["meaning"], self.meaning), "header")]
 
     def row(self, cells: FrameCells, time_text: str, marks: tuple[Piece, Piece], gap: str) -> Row:
         lifeline = "┆" if gap else "│"

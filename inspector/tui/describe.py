@@ -22,6 +22,7 @@ from inspector.rpc.messages import GrpcMessage
 from inspector.rpc.status import decode_grpc_message, status_name
 from inspector.tui import detail_words
 from inspector.tui.detail_words import FLAG_MEANING, MESSAGE_LABEL, SIDE, WORDS, role_word, state_word
+from inspector.views.hpack import DynamicTables, frame_lines
 
 #: the role column: (spelled, short) words of a header block's role
 ROLE_WORDS: dict[str, tuple[str, str]] = {
@@ -355,9 +356,11 @@ class Detail:
 
 
 def frame_detail(session: Session, frame: FrameRecord, lang: str = "en",
-                 findings: Iterable[Finding] = ()) -> Detail:
+                 findings: Iterable[Finding] = (), hpack: DynamicTables | None = None) -> Detail:
     """Every field and flag, headers, gRPC messages (by name with a schema), state and windows, the
-    findings on the frame, the whole payload in hex; in English, or in Japanese for the tutorial."""
+    findings on the frame, the whole payload in hex; in English, or in Japanese for the tutorial.
+    With `hpack` (one per session: it replays the tables forward), a frame that completes a header
+    block also lists how each field was written on the wire and the dynamic table after it."""
     w = WORDS[lang]
     purpose, section = detail_words.purpose(lang, frame.type_code)
     payload = session.frame_payload(frame)
@@ -418,6 +421,10 @@ def frame_detail(session: Session, frame: FrameRecord, lang: str = "en",
         after += w["after_stream"].format(stream_client=frame.stream_window_client,
                                           stream_server=frame.stream_window_server)
     lines.append(after)
+    listing = frame_lines(session, frame.index, lang, hpack) if hpack is not None and frame.header_block >= 0 else []
+    if listing:
+        lines.append(w["hpack"])
+        lines += ["  " + line for line in listing]
     if payload:
         lines.append(w["payload"].format(length=len(payload)))
     return Detail(lines, payload)

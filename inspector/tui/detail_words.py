@@ -21,6 +21,7 @@ WORDS: dict[str, dict[str, str]] = {
         "not_defined": "not defined for this type",
         "fields": "fields:",
         "header_block": "header block: {role}",
+        "hpack": "HPACK: how each field of the block was written on the wire (RFC 7541 §6)",
         "grpc_messages": "gRPC messages:",
         "message": "{label} #{number}: {length} bytes",
         "compressed": ", compressed",
@@ -44,6 +45,7 @@ WORDS: dict[str, dict[str, str]] = {
         "not_defined": "このタイプでは定義されていません",
         "fields": "フィールド：",
         "header_block": "ヘッダーブロック：{role}",
+        "hpack": "HPACK：ブロックの各フィールドがワイヤー上でどう書かれたか（RFC 7541 §6）",
         "grpc_messages": "gRPC メッセージ：",
         "message": "{label} #{number}：{length} バイト",
         "compressed": "、圧縮あり",
@@ -129,3 +131,36 @@ def role_word(lang: str, role: Role) -> str:
 
 def state_word(lang: str, state: StreamState) -> str:
     return STATE_JA[state] if lang == "ja" else state.label
+
+
+# The frame views' column names, directions and roles, by language (the tutorial's Japanese mode).
+COLUMN_WORDS: dict[str, dict[str, str]] = {
+    "en": {"time": "time", "from": "from", "stream": "stream", "s": "s", "type": "type", "flags": "flags",
+           "role": "role", "length": "length", "len": "len", "meaning": "what it carries", "client": "client",
+           "server": "server", "client_dir": "client ─▶", "server_dir": "◀─ server",
+           "lanes": "a ladder per open stream: client │ on its left, server │ on its right; "
+                    "lane 1 is the connection (stream 0)"},
+    "ja": {"time": "時刻", "from": "方向", "stream": "ストリーム", "s": "#", "type": "種類", "flags": "フラグ",
+           "role": "役割", "length": "長さ", "len": "長さ", "meaning": "内容", "client": "クライアント",
+           "server": "サーバー", "client_dir": "クライアント─▶", "server_dir": "◀─サーバー",
+           "lanes": "開いているストリームごとの小さなラダー：左の │ がクライアント、右の │ がサーバー。"
+                    "レーン 1 はコネクション（ストリーム 0）"},
+}
+DIRECTION_CELLS = {"en": 9, "ja": 14}  # the spelled direction column, in terminal cells
+COLUMN_ROLES: dict[str, dict[str, tuple[str, str]]] = {
+    "ja": {"request": ("リクエストヘッダー", "リクエスト"), "response": ("レスポンスヘッダー", "レスポンス"),
+           "informational": ("情報レスポンス 1xx", "1xx"), "trailers": ("トレーラー", "トレーラー"),
+           "trailers-only": ("Trailers-Only レスポンス", "Trailers-Only"),
+           "push-request": ("プッシュされるリクエスト", "プッシュ")},
+}
+
+# The problems view's own words (a finding's message is the decoder's, in English).
+PROBLEM_WORDS: dict[str, dict[str, str]] = {
+    "en": {"title": " problems: the session's findings, grouped by rule",
+           "none": " no findings: nothing in this session broke a rule the decoder checks",
+           "back": "Back", "go": "Go to the frame", "rule": "rule", "see": "see", "no_reference": "(no reference)"},
+    "ja": {"title": " 問題：セッションの検出事項を規則ごとに",
+           "none": " 検出事項なし：このセッションにデコーダーが確かめる規則を破ったものはありません",
+           "back": "戻る", "go": "フレームへ移動", "rule": "規則", "see": "参照", "no_reference": "（参照なし）"},
+}
+PROBLEM_HEADER = {"ja": "  検出事項 {count} 件、{groups} グループ（規則ごと） · Enter：フレームへ移動 · Esc：戻る"}

@@ -1,21 +1,26 @@
 """The TUI in teaching mode: a lesson pane and the call's sequence diagram beside
 the timeline, and keys to step through the frames one at a time.
 
-It is the ordinary h2inspect App (timeline, detail, search, filters, the
-connection view all work) on the live session of a tutorial exchange. The
+It is the ordinary h2inspect App (timeline, ladder, detail, search, filters,
+the connection view all work) on the live session of a tutorial exchange. The
 exchange (demo server, proxy, client) starts when the window opens and
-everything it started stops when the learner quits.
+everything it started stops when the learner quits. `x` opens the experiment
+form: the lesson runs again with the learner's settings and the two runs are
+compared in the lesson pane. Every word on screen is in the learner's language.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, VerticalScroll
+from textual.dom import DOMNode
 from textual.widgets import Footer, Static
 
 from inspector.errors import InspectorError
@@ -23,41 +28,92 @@ from inspector.model import FrameRecord, Session
 from inspector.rpc.calls import GrpcCall
 from inspector.tui.app import App
 from inspector.tui.describe import FrameCells, frame_cells
+from inspector.tui.widgets.boxes import Box
+from inspector.tui.widgets.help import HelpScreen
+from inspector.tui.widgets.problems import ProblemsScreen
 from inspector.tui.widgets.row_list import RowList
-from inspector.tutorial.exchange import Exchange, Lesson, LessonCall, lesson_calls
+from inspector.tutorial import notes
+from inspector.tutorial.exchange import Exchange, Experiment, Lesson, LessonCall, lesson_calls
+from inspector.tutorial.experiment import RunSummary, compare_lines, run_lesson, summarize, summary_lines
+from inspector.tutorial.form import ExperimentForm
 from inspector.tutorial.notes import call_facts, explain, header_fields
 from inspector.tutorial.phrases import phrase
 from inspector.tutorial.timeline import lane
 from inspector.views.diagram import call_diagram, frame_label, text_lines
 
 _TUI = Path(__file__).resolve().parent.parent / "tui"
+# a binding's action -> the phrase of its footer words
+FOOTER_WORDS = {"quit": "footer.quit", "help": "footer.help", "toggle_ladder": "footer.toggle_ladder",
+                "connection_view": "footer.connection_view", "zoom": "footer.zoom", "problems": "footer.problems",
+                "search": "footer.search", "goto": "footer.goto", "time_mode": "footer.time_mode",
+                "save(0)": "footer.save", "step(1)": "footer.step_next", "step(-1)": "footer.step_back",
+                "call(1)": "footer.call_next", "call(-1)": "footer.call_back", "experiment": "footer.experiment",
+                "dismiss": "footer.dismiss", "leave": "footer.dismiss"}
+
+
+# what the App's keys say in the status line (English), and the phrase that says it in another language
+SAID = [(re.compile(r"search first with /$"), "said.search_first"),
+        (re.compile(r"no matches for '(?P<needle>.*)'$"), "said.no_matches"),
+        (re.compile(r"filters cleared to show the frame$"), "said.filters_cleared"),
+        (re.compile(r"went to stream (?P<stream>\d+)"), "said.went"),
+        (re.compile(r"went to frame (?P<frame>\d+)"), "said.went"),
+        (re.compile(r"went to packet (?P<packet>\d+)"), "said.went"),
+        (re.compile(r"went to connection (?P<connection>\d+)"), "said.went"),
+        (re.compile(r"(go to '|no frame |no HTTP/2 frame ends|no stream )"), "said.goto_error"),
+        (re.compile(r"copied the frame detail \((?P<lines>\d+) lines\)"), "said.copied"),
+        (re.compile(r"copied the header value"), "said.copied_value"),
+        (re.compile(r"theme (?P<theme>\S+)$"), "said.theme"),
+        (re.compile(r"not saved"), "said.not_saved")]
+
+
+def speak(node: DOMNode, lang: str) -> None:
+    """Put a node's key bindings (what the footer shows) in `lang`."""
+    words = BindingsMap()
+    for key, bindings in node._bindings.key_to_bindings.items():
+        for binding in bindings:
+            said = FOOTER_WORDS.get(binding.action)
+            words.key_to_bindings.setdefault(key, []).append(
+                dataclasses.replace(binding, description=phrase(lang, said)) if said else binding)
+    node._bindings = words
 
 
 class TutorialApp(App):
     """h2inspect, teaching one or more lessons on their live exchange."""
 
     CSS_PATH = [str(_TUI / "styles.tcss"), str(Path(__file__).with_name("tutorial.tcss"))]
+    ENABLE_COMMAND_PALETTE = False  # its words are Textual's, in English
+    # `l` is the ladder and `c` the connection view, as in `open`; steps are space and the arrows.
     BINDINGS = [
-        Binding("space,right,l", "step(1)", "Next frame"),
-        Binding("left,b,h", "step(-1)", "Previous frame"),
+        Binding("space,right", "step(1)", "Next frame"),
+        Binding("left,b", "step(-1)", "Previous frame"),
         Binding("right_square_bracket", "call(1)", "Next call"),
         Binding("left_square_bracket", "call(-1)", "Previous call"),
+        Binding("x", "experiment", "Experiment"),
     ]
 
     def __init__(self, exchange: Exchange, lang: str = "en") -> None:
-        super().__init__(exchange.session, title=f"tutorial: {', '.join(lesson.key for lesson in exchange.lessons)}")
+        title = phrase(lang, "tui.title", count=len(exchange.lessons))
+        super().__init__(exchange.session, title=title)
+        self.title = title
         self.exchange = exchange
         self.lang = lang
         self.call_number = 0  # which of the lessons' calls the timeline shows
+        self.runs: list[RunSummary] = []  # the lesson run before and each experiment since
+        self.experiment_running = False
         self._stopped = False
         self._lesson = Text()
         self._diagram = Text()
+        self._compare = Text()
+        self._shown_lesson: str | None = None  # the lesson whose view (calls or connection) is set
+        self._last_run: dict[str, Lesson] = {}  # a lesson as its last experiment ran it
+        speak(self, lang)
 
     def compose(self) -> ComposeResult:
         # The lesson pane where the ordinary App has its stream list: a lesson is about its calls.
         yield from self.status_bar()
         with Horizontal(id="main"):
             with VerticalScroll(id="lesson-side"):
+                yield Static(id="compare")
                 yield Static(id="lesson")
                 yield Static(id="diagram")
             yield from self.frame_pane()
@@ -66,8 +122,13 @@ class TutorialApp(App):
 
     def on_mount(self) -> None:
         self.detail_view.lang = self.lang
-        if self.lang != "en":
-            self.timeline_view.describe = self._cells
+        for view in self._frame_views():
+            view.lang = self.lang
+            if self.lang != "en":
+                view.describe = self._cells
+        self.query_one("#search", Box).placeholder = phrase(self.lang, "tui.search_box")
+        self.query_one("#goto", Box).placeholder = phrase(self.lang, "tui.goto_box")
+        self.query_one("#compare", Static).display = False
         super().on_mount()
         self.timeline_view.focus()
         self._teach_pane()
@@ -95,11 +156,41 @@ class TutorialApp(App):
         super()._refresh()
         calls = self._calls()
         if calls and self.call_number < len(calls):
-            call = calls[self.call_number][2]
-            if call is not None and self.selected != (call.conn, call.stream_id):
-                self.show((call.conn, call.stream_id))
-                self.frame_view.move_to(0)
+            lesson, _, call = calls[self.call_number]
+            # before its first stream appears the App shows the connection: the lesson's view is set once
+            if call is not None and (self.selected != self._target(lesson, call) or lesson.key != self._shown_lesson):
+                self._show_call(lesson, call)
         self._teach_pane()
+
+    def _target(self, lesson: Lesson, call: GrpcCall) -> tuple[int, int | None]:
+        """What a call is shown on: its stream, or for a lesson about the connection, all of it."""
+        return (call.conn, None) if lesson.view == "connection" else (call.conn, call.stream_id)
+
+    def _show_call(self, lesson: Lesson, call: GrpcCall) -> None:
+        """The call on its stream (or its connection, as a ladder of streams), from its first frame."""
+        if lesson.key != self._shown_lesson:
+            self._shown_lesson = lesson.key
+            if (lesson.view == "connection") != self.ladder:
+                self._set_ladder(lesson.view == "connection")
+        target = self._target(lesson, call)
+        if target[1] is None and self.call_number > 0:  # the connection from the call's first frame
+            first = next(iter(self.session.stream_frames.of(call.conn, call.stream_id)), None)
+            self.show(target, first)
+        else:  # a stream, or the connection from its first frame (the preface's SETTINGS)
+            self.show(target)
+            self.frame_view.move_to(0)
+
+    def _set_ladder(self, on: bool) -> None:
+        if on != self.ladder:
+            old = self.frame_view
+            had_focus = old.has_focus
+            self.ladder = on
+            new = self.frame_view
+            new.apply(old.state, old.current_frame())
+            old.display, new.display = False, True
+            if had_focus:
+                new.focus()
+            self._title()
 
     @property
     def timeline(self) -> list[int]:
@@ -110,7 +201,7 @@ class TutorialApp(App):
         index = self.frame_view.current_frame()
         return self.session.frames[index] if index is not None else None
 
-    @on(RowList.Highlighted, "#timeline")
+    @on(RowList.Highlighted, "#timeline, #ladder")
     def _step_highlighted(self, event: RowList.Highlighted) -> None:
         self._teach_pane()
 
@@ -118,7 +209,7 @@ class TutorialApp(App):
         """The ordinary cells; in Japanese, what a frame carries is the lesson's Japanese label."""
         cells = frame_cells(session, frame)
         label = frame_label(session, frame.index, self.lang)
-        return cells._replace(meaning=label.split(" ", 1)[1] if " " in label else "")
+        return cells._replace(meaning=label.split(" ", 1)[1] if " " in label else "", arrow=label)
 
     # ---- the lesson pane ---------------------------------------------------------------------
 
@@ -151,11 +242,13 @@ class TutorialApp(App):
         text.append(phrase(lang, f"lesson.{lesson.key}.point") + "\n\n")
         caption = f" · {phrase(lang, made.caption)}" if made.caption else ""
         text.append(f"{phrase(lang, 'call')} {self.call_number + 1}/{len(calls)}{caption}\n", style="bold magenta")
-        text.append(f"{call.method} · {phrase(lang, 'stream')} {call.stream_id} · {call.style}\n\n")
+        text.append(f"{call.method} · {phrase(lang, 'stream')} {call.stream_id} · "
+                    f"{notes.style_name(lang, call.style)}\n\n")
         frame = self._current_frame()
-        on_call = frame is not None and (frame.conn, frame.stream_id) == (call.conn, call.stream_id)
+        # On a connection's ladder the cursor may be on another call's frame: its note speaks of that call.
+        frame_call = self._call_of(frame, calls) if frame is not None else None
         if frame is not None:
-            note = explain(self.session, frame, call_facts(self.session, call) if on_call else None, lang)
+            note = explain(self.session, frame, call_facts(self.session, frame_call) if frame_call else None, lang)
             cursor = self.frame_view.cursor
             flags = " ".join(f"[{n}]" for n in frame.flag_names)
             text.append(f"{phrase(lang, 'step')} {cursor + 1}/{len(self.timeline)} · {lane(lang, frame.direction)} "
@@ -166,15 +259,21 @@ class TutorialApp(App):
             for sentence in note.why:
                 text.append(f"· {sentence}\n")
             text.append(f"{phrase(lang, 'see')}: {note.section}\n", style="italic")
-            if cursor == len(self.timeline) - 1 and on_call:
-                text.append("\n" + phrase(lang, "end_of_call") + "\n", style="bold green")
+            if cursor == len(self.timeline) - 1 and (frame_call is not None or lesson.view == "connection"):
+                text.append("\n" + notes.end_of_call(lang, self.call_number + 1, len(calls), self.exchange.lessons)
+                            + "\n", style="bold green")
         else:
             text.append(phrase(lang, "no_frames") + "\n")
-        text.append("\n" + phrase(lang, "keys"), style="dim")
+        text.append("\n" + phrase(lang, "keys_tui"), style="dim")
         current = frame.index if frame is not None else None
         diagram = call_diagram(self.session, call, lang, window_updates=lesson.window_updates)
         drawing = text_lines(diagram, lang, width=self._diagram_width(), current=current)
         self._show_pane(text, Text(f"{phrase(lang, 'diagram')}\n" + "\n".join(drawing)))
+
+    def _call_of(self, frame: FrameRecord, calls: list[tuple[Lesson, LessonCall, GrpcCall | None]]) \
+            -> GrpcCall | None:
+        return next((c for _, _, c in calls if c is not None and (c.conn, c.stream_id) ==
+                     (frame.conn, frame.stream_id)), None)
 
     def _diagram_width(self) -> int:
         width = self.query_one("#lesson-side").size.width - 2  # its border, and room for a scroll bar
@@ -198,13 +297,157 @@ class TutorialApp(App):
     def action_call(self, delta: int) -> None:
         calls = self._calls()
         target = self.call_number + delta
-        if 0 <= target < len(calls) and calls[target][2] is not None:
+        if target >= len(calls) and calls:
+            self.say(phrase(self.lang, "tui.last_call"))
+        elif target < 0:
+            self.say(phrase(self.lang, "tui.first_call"))
+        elif calls[target][2] is not None:
             self.call_number = target
-            call = calls[target][2]
+            lesson, _, call = calls[target]
             assert call is not None
-            self.show((call.conn, call.stream_id))
-            self.frame_view.move_to(0)
+            self.message = ""
+            self._show_call(lesson, call)
             self._teach_pane()
+
+    # ---- the experiment form, and the two runs compared ------------------------------------------
+
+    def compare_text(self) -> str:
+        """What the comparison pane says now (for tests)."""
+        return self._compare.plain
+
+    def _current_lesson(self) -> Lesson:
+        calls = self._calls()
+        if calls:
+            return calls[min(self.call_number, len(calls) - 1)][0]
+        return self.exchange.lessons[0]
+
+    def action_experiment(self) -> None:
+        if self.experiment_running:
+            return
+        lesson = self._current_lesson()
+        lesson = self._last_run.get(lesson.key, lesson)  # the form starts from the run before
+        form = ExperimentForm(lesson, self.lang)
+        speak(form, self.lang)
+        self.push_screen(form, callback=lambda e: self._experiment_chosen(lesson, e))
+
+    def _experiment_chosen(self, lesson: Lesson, experiment: Experiment | None) -> None:
+        if experiment is None:
+            return
+        if not self.runs:
+            if self.exchange.progress.stage != "done":
+                return
+            self.runs.append(summarize(self.session, self.exchange.lessons, only=lesson.key))
+        changed = Experiment(**{name: value for name, value in experiment.given().items()  # type: ignore[arg-type]
+                                if getattr(lesson.settings, name) != value})
+        options = " ".join(changed.options()) or phrase(self.lang, "form.own_values")
+        self.experiment_running = True
+        self._show_compare(Text(phrase(self.lang, "form.running", lesson=phrase(self.lang, f"lesson.{lesson.key}"),
+                                       options=options), style="bold"))
+        self._run_experiment(lesson.key, experiment, options)
+
+    @work(exclusive=True, group="experiment")
+    async def _run_experiment(self, key: str, experiment: Experiment, options: str) -> None:
+        lang = self.lang
+        try:
+            exchange, summary = await run_lesson(key, experiment, lang=lang)
+        except (InspectorError, OSError) as exc:
+            self._show_compare(Text(phrase(lang, "form.failed", error=str(exc)), style="bold red"))
+            return
+        finally:
+            self.experiment_running = False
+        exchange.close()
+        before = self.runs[-1]
+        self.runs.append(summary)
+        ran = self._current_lesson()
+        if summary.lessons == (key,) and ran.key == key:
+            self._last_run[key] = dataclasses.replace(ran, settings=summary.settings[0])
+        text = Text(phrase(lang, "form.compared", options=options) + "\n", style="bold")
+        for line in compare_lines(before, summary, lang):
+            text.append("  " + line + "\n")
+        for line in summary_lines(summary, lang):
+            text.append("· " + line + "\n", style="")
+        self._show_compare(text)
+
+    def _show_compare(self, text: Text) -> None:
+        if not self._alive():
+            return
+        self._compare = text
+        pane = self.query_one("#compare", Static)
+        pane.update(text)
+        pane.display = True
+        self.query_one("#lesson-side", VerticalScroll).scroll_home(animate=False)
+
+    # ---- the words of the App, in the learner's language -----------------------------------------
+
+    def _set_status(self) -> None:
+        if not self._alive():
+            return
+        lang, session = self.lang, self.session
+        words = phrase(lang, "tui.status", title=self.title, frames=len(session.frames),
+                       findings=phrase(lang, "tui.findings", count=len(session.findings)),
+                       stage=phrase(lang, f"tui.stage.{self.exchange.progress.stage}"))
+        calls = self._calls()
+        if calls and self.call_number < len(calls) and calls[self.call_number][2] is not None:
+            call = calls[self.call_number][2]
+            assert call is not None
+            words += phrase(lang, "tui.status_call", number=self.call_number + 1, total=len(calls),
+                            style=notes.style_name(lang, call.style))
+        if self.message:
+            words += " · " + self.message
+        if words != self._status:
+            self._status = words
+            self.query_one("#status", Static).update(Text(words), layout=False)
+
+    def _title(self) -> None:
+        view = self.frame_view
+        selection = view.state.selection
+        if selection is None:
+            return
+        conn, sid = selection
+        lang = self.lang
+        shown = phrase(lang, "tui.view.ladder" if self.ladder else "tui.view.list")
+        words = phrase(lang, "tui.view.connection" if sid is None else "tui.view.stream", conn=conn, stream=sid,
+                       frames=len(view.all_frames), view=shown)
+        if len(view.frames) != len(view.all_frames):
+            words += phrase(lang, "tui.view.filtered", shown=len(view.frames), total=len(view.all_frames))
+        words += " · " + phrase(lang, f"tui.time.{view.state.time_mode}")
+        s = self.search_state
+        if s.needle:
+            words += phrase(lang, "tui.search", needle=s.needle, count=len(s.matches))
+        if words != self._title_text:
+            self._title_text = words
+            title = self._widget("#timeline-title", Static)
+            if isinstance(title, Static):
+                title.update(Text(words), layout=False)
+
+    def say(self, words: str) -> None:
+        """What a key did, in the learner's language (the App says it in English)."""
+        if self.lang != "en":
+            for pattern, key in SAID:
+                found = pattern.search(words)
+                if found:
+                    values = found.groupdict()
+                    where = next((f"{phrase(self.lang, 'word.' + name)} {value}" for name, value in values.items()
+                                  if name in ("stream", "frame", "packet", "connection")), "")
+                    words = phrase(self.lang, key, where=where, **values)
+                    break
+        super().say(words)
+
+    def action_toggle_ladder(self) -> None:
+        self._set_ladder(not self.ladder)
+        self.say(phrase(self.lang, "tui.said.ladder" if self.ladder else "tui.said.list"))
+
+    def action_clear(self) -> None:
+        super().action_clear()
+        self.say(phrase(self.lang, "tui.said.cleared"))
+
+    def action_problems(self) -> None:
+        self.push_screen(ProblemsScreen(self.session, self.lang), callback=self._finding_chosen)
+
+    def action_help(self) -> None:
+        screen = HelpScreen(phrase(self.lang, "tui.help"))
+        speak(screen, self.lang)
+        self.push_screen(screen)
 
     async def action_quit(self) -> None:
         await self._stop_exchange()

@@ -107,10 +107,14 @@ class RunSummary:
                 "stalls": self.stalls}
 
 
-def summarize(session: Session, lessons: list[Lesson]) -> RunSummary:
-    """Sum up a finished exchange (or a recording of one) for its lessons."""
+def summarize(session: Session, lessons: list[Lesson], only: str | None = None) -> RunSummary:
+    """Sum up a finished exchange (or a recording of one) for its lessons; with `only`, for the
+    calls of that lesson alone (a run of several lessons, one of them compared)."""
     log = session.frames
-    found = [call for _, _, call in lesson_calls(session, lessons) if call is not None]
+    found = [call for lesson, _, call in lesson_calls(session, lessons)
+             if call is not None and only in (None, lesson.key)]
+    if only is not None:
+        lessons = [lesson for lesson in lessons if lesson.key == only]
     streams = {(c.conn, c.stream_id) for c in found}
     indexes = sorted(i for key in streams for i in session.stream_frames.of(*key))
     if indexes:  # the connection's own frames while the calls ran (WINDOW_UPDATE, PING, SETTINGS)

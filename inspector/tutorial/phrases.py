@@ -285,6 +285,95 @@ EN: dict[str, str] = {
     "mux.not_interleaved": "This time the DATA frames of different streams did not interleave (each call's DATA "
                            "came in one run), but they still shared the one connection.",
     "mux.row": "{stream_label} {stream:>2}",
+    # --- teaching mode in the TUI: footer, title, status, help, the form, the comparison ---------
+    "keys_tui": "space/→ next frame · ←/b previous · ]/[ next/previous call · l ladder · c connection view · "
+                "x experiment · Tab panes · ? help · q quit",
+    "footer.quit": "Quit",
+    "footer.help": "Help",
+    "footer.toggle_ladder": "List/ladder",
+    "footer.connection_view": "Connection",
+    "footer.zoom": "Zoom",
+    "footer.problems": "Problems",
+    "footer.search": "Search",
+    "footer.goto": "Go to",
+    "footer.time_mode": "Time",
+    "footer.save": "Save",
+    "footer.step_next": "Next frame",
+    "footer.step_back": "Previous frame",
+    "footer.call_next": "Next call",
+    "footer.call_back": "Previous call",
+    "footer.experiment": "Experiment",
+    "footer.dismiss": "Close",
+    "tui.title": "h2inspect tutorial: {count} lesson(s)",
+    "tui.status": " {title} · {frames} frames · {findings} (p) · {stage}",
+    "tui.status_call": " · call {number}/{total}: {style}",
+    "tui.findings": "{count} finding(s)",
+    "tui.stage.starting": "starting",
+    "tui.stage.calling": "calling",
+    "tui.stage.done": "done",
+    "tui.stage.failed": "failed",
+    "tui.view.stream": " stream {stream} of connection {conn} · {frames} frames · {view} (l)",
+    "tui.view.connection": " connection {conn}, every stream · {frames} frames · {view} (l)",
+    "tui.view.filtered": " · filtered: {shown} of {total}",
+    "tui.view.ladder": "ladder",
+    "word.stream": "stream",
+    "word.frame": "frame",
+    "word.packet": "packet",
+    "word.connection": "connection",
+    "said.search_first": "search first with /",
+    "said.no_matches": "no matches for '{needle}'",
+    "said.filters_cleared": "filters cleared to show the frame",
+    "said.went": "went to {where}",
+    "said.goto_error": "go to: type a stream id (3), a frame (f40) or a packet (p7)",
+    "said.copied": "copied the frame detail ({lines} lines) to the clipboard (OSC 52)",
+    "said.copied_value": "copied the header value to the clipboard (OSC 52)",
+    "said.theme": "theme {theme}",
+    "said.not_saved": "not saved",
+    "tui.time.capture": "time since capture start",
+    "tui.time.stream": "time since the stream's first frame",
+    "tui.time.delta": "time since the previous row",
+    "tui.time.wall": "wall-clock time",
+    "tui.view.list": "list",
+    "tui.search": " · search '{needle}': {count} matches (n/N)",
+    "tui.said.ladder": "the frames as a ladder",
+    "tui.said.list": "the frames as a list",
+    "tui.said.cleared": "search and filters cleared",
+    "tui.last_call": "This is the last call: ] has nothing after it. x changes the experiment and runs it again.",
+    "tui.first_call": "This is the first call: [ has nothing before it.",
+    "tui.search_box": "search headers, payloads and gRPC messages (Enter; Esc leaves)",
+    "tui.goto_box": "go to: a stream (3), a frame (f40), a packet (p7); Esc leaves",
+    "tui.help": "h2inspect tutorial: keys                Esc, q or ? closes\n\n"
+                "  space →        the next frame of the call, with its note\n"
+                "  ← b            the previous frame\n"
+                "  ] [            the next / previous call\n"
+                "  l              the frames as a list or as a ladder (client │─▶│ server)\n"
+                "  c              connection view: every stream of the connection\n"
+                "  x              experiment: change the lesson's settings, run it again, compare\n"
+                "  / n N          search, next / previous match\n"
+                "  :              go to a stream, a frame, a packet\n"
+                "  p              problems the decoder found\n"
+                "  t              how the time column counts\n"
+                "  w              save what is shown (.pcapng, .jsonl, .mmd)\n"
+                "  Tab            the next pane (the frame detail: ↑ ↓ to read it)\n"
+                "  ?              this help          q  quit\n\n"
+                "Every frame on screen really crossed the proxy. An HTTP/2 stream is not a\n"
+                "gRPC stream: every call, unary too, is one HTTP/2 stream.",
+    "form.title": "Experiment: change {lesson} and run it again",
+    "form.hint": "Enter runs it · Esc leaves · empty: the lesson's own value · sizes may end in K or M",
+    "form.field.messages": "messages each streaming side sends",
+    "form.field.size": "payload bytes of every message",
+    "form.field.compress": "gzip, deflate or identity",
+    "form.field.window": "the receivers' initial window (bytes)",
+    "form.field.max_frame": "the receivers' largest frame (bytes)",
+    "form.field.concurrency": "copies of each call at once",
+    "form.field.delay": "ms between messages",
+    "form.field.deadline": "ms the client gives each call",
+    "form.field.table_size": "the HPACK dynamic table (bytes)",
+    "form.default": "grpcio's own",
+    "form.running": "running {lesson} again with {options}…",
+    "form.own_values": "the lesson's own values",
+    "form.compared": "this run ({options}) against the previous one:",
+    "form.failed": "the run failed: {error}",
 }
 
 JA: dict[str, str] = {
@@ -569,6 +658,95 @@ JA: dict[str, str] = {
     "mux.not_interleaved": "今回は別々のストリームの DATA フレームは入り混じりませんでした（呼び出しごとに DATA が"
                            "ひと続きでした）が、1 本のコネクションを共有していることに変わりはありません。",
     "mux.row": "{stream_label} {stream:>2}",
+    # --- teaching mode in the TUI: footer, title, status, help, the form, the comparison ---------
+    "keys_tui": "スペース/→ 次のフレーム · ←/b 前へ · ]/[ 次/前の呼び出し · l ラダー · c コネクション表示 · "
+                "x 実験 · Tab ペイン切替 · ? ヘルプ · q 終了",
+    "footer.quit": "終了",
+    "footer.help": "ヘルプ",
+    "footer.toggle_ladder": "一覧/ラダー",
+    "footer.connection_view": "コネクション",
+    "footer.zoom": "拡大",
+    "footer.problems": "問題",
+    "footer.search": "検索",
+    "footer.goto": "移動",
+    "footer.time_mode": "時刻",
+    "footer.save": "保存",
+    "footer.step_next": "次のフレーム",
+    "footer.step_back": "前のフレーム",
+    "footer.call_next": "次の呼び出し",
+    "footer.call_back": "前の呼び出し",
+    "footer.experiment": "実験",
+    "footer.dismiss": "閉じる",
+    "tui.title": "h2inspect チュートリアル：レッスン {count} 個",
+    "tui.status": " {title} · フレーム {frames} 個 · {findings}（p） · {stage}",
+    "tui.status_call": " · 呼び出し {number}/{total}：{style}",
+    "tui.findings": "検出事項 {count} 件",
+    "tui.stage.starting": "起動中",
+    "tui.stage.calling": "呼び出し中",
+    "tui.stage.done": "完了",
+    "tui.stage.failed": "失敗",
+    "tui.view.stream": " コネクション {conn} のストリーム {stream} · フレーム {frames} 個 · {view}（l）",
+    "tui.view.connection": " コネクション {conn} の全ストリーム · フレーム {frames} 個 · {view}（l）",
+    "tui.view.filtered": " · 絞り込み中：{total} 個中 {shown} 個",
+    "tui.view.ladder": "ラダー表示",
+    "word.stream": "ストリーム",
+    "word.frame": "フレーム",
+    "word.packet": "パケット",
+    "word.connection": "コネクション",
+    "said.search_first": "まず / で検索してください",
+    "said.no_matches": "「{needle}」は見つかりませんでした",
+    "said.filters_cleared": "フレームを表示するために絞り込みを解除しました",
+    "said.went": "移動しました：{where}",
+    "said.goto_error": "移動先：ストリーム ID（3）、フレーム（f40）、パケット（p7）のいずれかを入力してください",
+    "said.copied": "フレームの詳細（{lines} 行）をクリップボードにコピーしました（OSC 52）",
+    "said.copied_value": "ヘッダーの値をクリップボードにコピーしました（OSC 52）",
+    "said.theme": "テーマ {theme}",
+    "said.not_saved": "保存しませんでした",
+    "tui.time.capture": "時刻：キャプチャ開始から",
+    "tui.time.stream": "時刻：ストリームの最初のフレームから",
+    "tui.time.delta": "時刻：前の行から",
+    "tui.time.wall": "時刻：実時間",
+    "tui.view.list": "一覧表示",
+    "tui.search": " · 検索「{needle}」：{count} 件（n/N）",
+    "tui.said.ladder": "フレームをラダーで表示",
+    "tui.said.list": "フレームを一覧で表示",
+    "tui.said.cleared": "検索と絞り込みを解除しました",
+    "tui.last_call": "これが最後の呼び出しです：] の先には何もありません。x で実験の設定を変えてもう一度実行できます。",
+    "tui.first_call": "これが最初の呼び出しです：[ の前には何もありません。",
+    "tui.search_box": "ヘッダー、ペイロード、gRPC メッセージを検索（Enter で実行、Esc で閉じる）",
+    "tui.goto_box": "移動先：ストリーム（3）、フレーム（f40）、パケット（p7）。Esc で閉じる",
+    "tui.help": "h2inspect チュートリアル：キー操作          Esc、q、? で閉じる\n\n"
+                "  スペース →     呼び出しの次のフレームと、その説明\n"
+                "  ← b            前のフレーム\n"
+                "  ] [            次 / 前の呼び出し\n"
+                "  l              フレームを一覧またはラダー（クライアント │─▶│ サーバー）で表示\n"
+                "  c              コネクション表示：コネクションの全ストリーム\n"
+                "  x              実験：レッスンの設定を変えてもう一度実行し、比べる\n"
+                "  / n N          検索、次 / 前の一致\n"
+                "  :              ストリーム、フレーム、パケットへ移動\n"
+                "  p              デコーダーが見つけた問題\n"
+                "  t              時刻の列の数え方を切り替え\n"
+                "  w              表示中のものを保存（.pcapng、.jsonl、.mmd）\n"
+                "  Tab            次のペインへ（フレームの詳細は ↑ ↓ で読めます）\n"
+                "  ?              このヘルプ          q  終了\n\n"
+                "画面のフレームはすべて実際にプロキシを通ったものです。HTTP/2 のストリームは\n"
+                "gRPC のストリームとは別物です：unary も含め、呼び出しはどれも HTTP/2 ストリーム 1 本です。",
+    "form.title": "実験：{lesson} を変えてもう一度実行",
+    "form.hint": "Enter で実行 · Esc で閉じる · 空欄はレッスン既定の値 · サイズの末尾に K や M も使えます",
+    "form.field.messages": "ストリーミング側が送るメッセージ数",
+    "form.field.size": "各メッセージのペイロードのバイト数",
+    "form.field.compress": "gzip、deflate、identity のいずれか",
+    "form.field.window": "受信側の初期ウィンドウ（バイト）",
+    "form.field.max_frame": "受信側の最大フレームサイズ（バイト）",
+    "form.field.concurrency": "同時に行う各呼び出しの数",
+    "form.field.delay": "メッセージの間隔（ミリ秒）",
+    "form.field.deadline": "クライアントが各呼び出しに与える時間（ミリ秒）",
+    "form.field.table_size": "HPACK の動的テーブル（バイト）",
+    "form.default": "grpcio の既定値",
+    "form.running": "{lesson} を {options} でもう一度実行しています…",
+    "form.own_values": "レッスン既定の値",
+    "form.compared": "今回の実行（{options}）と前回の比較：",
+    "form.failed": "実行に失敗しました：{error}",
 }
 
 PHRASES = {"en": EN, "ja": JA}

@@ -10,6 +10,7 @@ from inspector.model import Finding, Session, Severity
 from inspector.tui.describe import SEVERITY_WORD, Detail, frame_detail, header_value
 from inspector.tui.detail_words import WORDS
 from inspector.tui.widgets.row_list import Row, RowList
+from inspector.views.hpack import DynamicTables
 
 
 class FrameDetail(RowList):
@@ -23,6 +24,7 @@ class FrameDetail(RowList):
         self.detail = Detail([WORDS["en"]["no_frames"]], b"")
         #: the findings on a frame (FrameLog index); the app knows them
         self.findings_of: Callable[[int], list[Finding]] = lambda frame: []
+        self.tables = DynamicTables(session)  # the HPACK listing's tables, replayed forward once
 
     def show(self, frame: int | None) -> None:
         """Show frame `frame` (a FrameLog index), or say there is none."""
@@ -31,7 +33,7 @@ class FrameDetail(RowList):
         if frame is None:
             self.detail = Detail([WORDS[self.lang]["no_frames"]], b"")
         else:
-            self.detail = frame_detail(self.session, self.session.frames[frame], self.lang, found)
+            self.detail = frame_detail(self.session, self.session.frames[frame], self.lang, found, self.tables)
         detail = self.detail
         head = len(detail.head)
         width = max(max(map(len, detail.head), default=0), 80 if detail.payload else 0) + 1

@@ -73,6 +73,7 @@ class FrameRows(RowList):
         self.marks: dict[int, Severity] = {}  # frames with a finding: the worst one's severity
         #: a frame's cells; the tutorial's Japanese mode puts its own words in
         self.describe: Callable[[Session, FrameRecord], FrameCells] = frame_cells
+        self.lang = "en"  # of the column names, directions and roles (the tutorial's Japanese mode: "ja")
         self._stream_start: float = 0.0
 
     # ---- what is shown -----------------------------------------------------------------------

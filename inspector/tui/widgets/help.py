@@ -55,6 +55,10 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
+    def __init__(self, text: str = HELP) -> None:
+        super().__init__()
+        self.text = text  # the tutorial's own keys, in the learner's language
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(HELP, id="help")
+            yield Static(self.text, id="help")

@@ -15,6 +15,7 @@ from typing import Any
 
 from inspector.rpc.status import format_duration
 from inspector.tui.columns import LadderLayout, cell_width, content_widths, fit, lane_cells
+from inspector.tui.detail_words import COLUMN_WORDS
 from inspector.tui.lanes import OVERFLOW, Lanes, LaneTracker
 from inspector.tui.widgets.frame_rows import FrameRows
 from inspector.tui.widgets.row_list import Row
@@ -56,7 +57,8 @@ class Ladder(FrameRows):
         return max(30, self.scrollable_content_region.width or self.size.width or 120)
 
     def columns(self) -> LadderLayout:
-        return LadderLayout.choose(self._label_width, self._length_digits, self.time_width(), self._room())
+        return LadderLayout.choose(self._label_width, self._length_digits, self.time_width(), self._room(),
+                                   self.lang)
 
     def row_width(self) -> int:
         return 0
@@ -65,9 +67,9 @@ class Ladder(FrameRows):
         if not self.frames:
             return None
         if self._lanes is not None:
-            return [("  " + fit("time", self.time_width()) + " "
-                     + fit("a ladder per open stream: client │ on its left, server │ on its right; "
-                           "lane 1 is the connection (stream 0)", self._room()), "header")]
+            words = COLUMN_WORDS[self.lang]
+            return [("  " + fit(words["time"], self.time_width()) + " " + fit(words["lanes"], self._room()),
+                     "header")]
         return self.columns().header()
 
     def gap_text(self, i: int) -> str:

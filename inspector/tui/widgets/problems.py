@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -28,6 +28,7 @@ from inspector.tui.describe import (
     finding_title,
     finding_where,
 )
+from inspector.tui.detail_words import PROBLEM_HEADER, PROBLEM_WORDS
 from inspector.tui.widgets.row_list import Row, RowList
 
 
@@ -58,9 +59,10 @@ class ProblemsView(RowList):
             super().__init__()
             self.finding = finding
 
-    def __init__(self, session: Session, *, id: str | None = None) -> None:
+    def __init__(self, session: Session, *, id: str | None = None, lang: str = "en") -> None:
         super().__init__(id=id)
         self.session = session
+        self.lang = lang
         self.groups: dict[str, FindingGroup] = {}
         self.rows: list[tuple[FindingGroup, Finding | None]] = []
         self.seen = 0  # findings read from the session so far
@@ -84,6 +86,9 @@ class ProblemsView(RowList):
         return True
 
     def header_row(self) -> Row:
+        if self.lang in PROBLEM_HEADER:
+            return [(PROBLEM_HEADER[self.lang].format(count=len(self.session.findings), groups=len(self.groups)),
+                     "header")]
         return [(f"  {count_words(self.session.findings)} in {len(self.groups)} "
                  f"group{'s' if len(self.groups) != 1 else ''} (by rule) · Enter: go to the frame · Esc: back",
                  "header")]
@@ -124,13 +129,18 @@ class ProblemsScreen(Screen[Finding | None]):
     BINDINGS = [Binding("escape,p,exclamation_mark,q", "close", "Back"),
                 Binding("enter", "go", "Go to the frame")]
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, lang: str = "en") -> None:
         super().__init__()
         self.session = session
+        self.lang = lang  # the tutorial's Japanese mode: "ja"
+        self.words = PROBLEM_WORDS[lang]
+        if lang != "en":
+            self._bindings = BindingsMap([Binding("escape,p,exclamation_mark,q", "close", self.words["back"]),
+                                          Binding("enter", "go", self.words["go"])])
 
     def compose(self) -> ComposeResult:
-        yield Static(" problems: the session's findings, grouped by rule", id="problems-title")
-        yield ProblemsView(self.session, id="problems")
+        yield Static(self.words["title"], id="problems-title")
+        yield ProblemsView(self.session, id="problems", lang=self.lang)
         yield Static(id="problem-detail")
         yield Footer()
 
@@ -154,14 +164,14 @@ class ProblemsScreen(Screen[Finding | None]):
         # layout=False: the box's size is fixed by the stylesheet, and a layout pass of the
         # whole screen on every cursor move would cost more than the move itself.
         if finding is None:
-            box.update(Text(" no findings: nothing in this session broke a rule the decoder checks"), layout=False)
+            box.update(Text(self.words["none"]), layout=False)
             return
         severity = SEVERITY_WORD[Severity(finding.severity)]
         rule = getattr(finding, "rule", None)
         box.update(Text(f" {SEVERITY_MARK[Severity(finding.severity)]} {severity}"
-                   + (f" · rule {rule}" if rule else "")
+                   + (f" · {self.words['rule']} {rule}" if rule else "")
                    + f" · {finding_where(self.session, finding)}\n {finding.message}\n"
-                        f" see {finding.reference or '(no reference)'}"), layout=False)
+                        f" {self.words['see']} {finding.reference or self.words['no_reference']}"), layout=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -28,7 +28,7 @@ class Timeline(FrameRows):
         width = max(20, self.scrollable_content_region.width or self.size.width or 120)
         layout = self._layouts.get(width)
         if layout is None:
-            layout = self._layouts[width] = ListLayout.choose(self._widths, self.time_width(), width)
+            layout = self._layouts[width] = ListLayout.choose(self._widths, self.time_width(), width, self.lang)
         return layout
 
     def row_width(self) -> int:
