@@ -15,7 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "tls": {"errors"},
     "http2": {"model", "flows", "tls", "errors"},
-    "capture": {"model", "flows", "errors", "tls", "http2"},
+    "capture": {"model", "flows", "errors", "tls", "http2", "proxy.spool"},  # a pipe's payloads, kept
     "rpc": {"model", "http2", "errors"},
     "views": {"model", "http2", "rpc", "errors", "tutorial.phrases"},
     "proxy": {"model", "flows", "http2", "errors", "views"},
