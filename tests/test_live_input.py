@@ -186,3 +186,19 @@ def test_stopping_a_followed_input_ends_its_read(tmp_path):
         assert waits == [1]
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("name", ["grpc-unary.pcap", "curl-ipv6.pcapng"])
+def test_record_writes_the_packets_of_a_pipe_as_pcapng(tmp_path, name):
+    recording = tmp_path / "seen.pcapng"
+    piped = _h2inspect("dump", "-", "--format", "jsonl", "--record", str(recording),
+                       stdin=(CAPTURES / name).read_bytes())
+    assert piped.returncode == 0, piped.stderr
+    assert recording.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"
+    assert _h2inspect("dump", str(recording), "--format", "jsonl").stdout == piped.stdout
+
+
+def test_record_of_a_file_that_is_not_live_is_refused():
+    result = _h2inspect("dump", str(CAPTURES / "grpc-unary.pcap"), "--record", "/tmp/never.pcapng")
+    assert result.returncode == 2
+    assert b"--record is for a live source" in result.stderr

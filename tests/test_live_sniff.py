@@ -86,7 +86,8 @@ def test_frames_sniffed_on_loopback_equal_tsharks_reading_of_a_capture_taken_at_
     with nghttpd(docroot) as port:
         reference = tmp_path / "reference.pcap"
         ref = start_capture(str(reference), port)
-        with live_dump(tmp_path, "-i", "lo", "-f", f"tcp port {port}") as live:
+        recording = tmp_path / "seen.pcapng"
+        with live_dump(tmp_path, "-i", "lo", "-f", f"tcp port {port}", "--record", str(recording)) as live:
             live.wait_for(lambda r: "capturing (tcp port" in r.stderr(), "the capture to start")
             _traffic(port)
             stop_capture(ref)
@@ -98,6 +99,9 @@ def test_frames_sniffed_on_loopback_equal_tsharks_reading_of_a_capture_taken_at_
             assert [_key(r) for r in live.frames()] == expected
             live.proc.send_signal(signal.SIGINT)
             assert live.proc.wait(timeout=30) == 0
+        # --record wrote what was seen: tshark reads the same frames from it, packet numbers too
+        assert tshark_frames(str(recording), [port]) == [
+            (r["packet"], r["stream_id"], r["type_code"], r["flags"], r["length"]) for r in live.frames()]
         assert re.search(r"h2inspect: lo: \d+ packets captured, \d+ received by the filter, 0 dropped by the kernel",
                          live.stderr()), live.stderr()
 

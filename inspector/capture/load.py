@@ -25,6 +25,7 @@ from inspector.capture.layers import (
 )
 from inspector.capture.live import LiveInput
 from inspector.capture.reader import CapturePayloads, CaptureReader, SpooledPayloads
+from inspector.capture.record import PcapngWriter
 from inspector.capture.sniff import CaptureStats, InterfaceSniffer
 from inspector.capture.tcp import TcpReassembler
 from inspector.errors import CaptureError, UsageError
@@ -57,6 +58,7 @@ class CaptureLoader:
         self.bytes_total = self.reader.size
         self.sniffer: InterfaceSniffer | None = None  # tcpdump, when an interface is sniffed
         self.stats: CaptureStats | None = None  # its counts, once it has ended
+        self.recording: PcapngWriter | None = None  # --record: the packets seen, written as read
 
     def _connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
         self.payloads.flows[conn.index] = (flow, client_is_a)
@@ -73,9 +75,12 @@ class CaptureLoader:
         # session handed out whenever the input has nothing more waiting, before it blocks.
         keep = self.payloads.keep if isinstance(self.payloads, SpooledPayloads) else None
         idle = live.idle if live is not None else None
+        record = self.recording.packet if self.recording is not None else None
         for number, time, linktype, data, original_length in self.reader:
             if keep is not None:
                 keep(number, data)
+            if record is not None:
+                record(time, linktype, data, original_length)
             seg = dissect(linktype, data)
             cut = original_length > len(data)
             if type(seg) is TcpSegment:
@@ -101,8 +106,12 @@ class CaptureLoader:
                 count = 0
                 session.packets = number
                 session.notify()
+                if self.recording is not None:
+                    self.recording.flush()
                 yield session
         session.packets = self.reader.count
+        if self.recording is not None:
+            self.recording.close()
         if self.sniffer is not None:
             self._sniffed()
         self._unfinished_datagrams()
@@ -234,6 +243,11 @@ def loader_for(args: argparse.Namespace, on_wait: Callable[[], None] | None = No
     loader = CaptureLoader(reader.path if reader is not None else args.capture, tuple(args.port or ()),
                            reader=reader)
     loader.sniffer = sniffer
+    record = getattr(args, "record", None)
+    if record:
+        if loader.live is None:
+            raise UsageError("--record is for a live source (-i, - or --follow); a file is already recorded")
+        loader.recording = PcapngWriter(record)
     if args.keylog:
         loader.builder.keylog = KeyLog.load(args.keylog)
     max_message = getattr(args, "max_message", None)
