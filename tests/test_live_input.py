@@ -202,3 +202,24 @@ def test_record_of_a_file_that_is_not_live_is_refused():
     result = _h2inspect("dump", str(CAPTURES / "grpc-unary.pcap"), "--record", "/tmp/never.pcapng")
     assert result.returncode == 2
     assert b"--record is for a live source" in result.stderr
+
+
+def test_a_followed_key_log_reads_secrets_written_after_it_was_opened(tmp_path):
+    import threading
+
+    from inspector.tls.keylog import FollowedKeyLog
+
+    path = tmp_path / "keys.log"
+    keylog = FollowedKeyLog(str(path), patience=0.1)  # the file does not exist yet
+    random, secret = bytes(range(32)), bytes(48)
+    assert keylog.get(b"\x01" * 32) == {}  # never logged: gives up after its patience... once
+    line = f"CLIENT_RANDOM {random.hex()} {secret.hex()}\n"
+    path.write_text(line[:20])  # a line being written is not read yet
+
+    def finish() -> None:
+        with path.open("a") as f:
+            f.write(line[20:])
+
+    keylog.patience = 10.0
+    threading.Timer(0.2, finish).start()
+    assert keylog.get(random) == {"CLIENT_RANDOM": secret}  # waited for the rest of its line

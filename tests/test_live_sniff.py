@@ -176,3 +176,28 @@ def test_without_the_right_to_capture_it_says_how_to_get_it():
     assert len(lines) == 1, lines
     assert lines[0].startswith("h2inspect: lo: you may not capture on lo: run as root")
     assert "setcap cap_net_raw,cap_net_admin+eip" in lines[0]
+
+
+def test_tls_started_after_the_sniff_is_decrypted_live_with_the_key_log_being_written(tmp_path, docroot):
+    require("openssl")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    assert run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost", "-days", "1"]).returncode == 0
+    keys = tmp_path / "keys.log"  # does not exist yet: curl writes it once it runs
+    with nghttpd(docroot, tls=(key, cert)) as port:
+        reference = tmp_path / "reference.pcap"
+        ref = start_capture(str(reference), port)
+        with live_dump(tmp_path, "-i", "lo", "-f", f"tcp port {port}", "--keylog", str(keys)) as live:
+            live.wait_for(lambda r: "capturing" in r.stderr(), "the capture to start")
+            for path in ("", "big.bin"):
+                got = run(["curl", "-sS", "-k", "--http2", f"https://127.0.0.1:{port}/{path}", "-o", "/dev/null"],
+                          env={**os.environ, "SSLKEYLOGFILE": str(keys)})
+                assert got.returncode == 0, got.stderr
+            stop_capture(ref)
+            expected = [(sid, t, fl, ln) for _, sid, t, fl, ln in
+                        tshark_frames(str(reference), extra=["-o", f"tls.keylog_file:{keys}"])]
+            assert len(expected) > 10
+            live.wait_for(lambda r: len(r.frames()) >= len(expected), f"{len(expected)} decrypted frames")
+            assert live.proc.poll() is None
+            assert [_key(r) for r in live.frames()] == expected
+            assert {r["type"] for r in live.frames()} >= {"HEADERS", "DATA", "SETTINGS"}

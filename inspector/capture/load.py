@@ -32,7 +32,7 @@ from inspector.errors import CaptureError, UsageError
 from inspector.flows import TcpFlow
 from inspector.http2.session_builder import SessionBuilder
 from inspector.model import Connection, Finding, Session, Severity
-from inspector.tls.keylog import KeyLog
+from inspector.tls.keylog import FollowedKeyLog, KeyLog
 
 
 class CaptureLoader:
@@ -249,7 +249,10 @@ def loader_for(args: argparse.Namespace, on_wait: Callable[[], None] | None = No
             raise UsageError("--record is for a live source (-i, - or --follow); a file is already recorded")
         loader.recording = PcapngWriter(record)
     if args.keylog:
-        loader.builder.keylog = KeyLog.load(args.keylog)
+        # A live capture's key log may still be being written (SSLKEYLOGFILE of a client that
+        # has not started yet): it is re-read as secrets are needed, never refused for being empty.
+        loader.builder.keylog = (FollowedKeyLog(args.keylog) if loader.live is not None
+                                 else KeyLog.load(args.keylog))
     max_message = getattr(args, "max_message", None)
     if max_message is not None:
         loader.session.calls.max_message = max_message
