@@ -201,3 +201,25 @@ def test_tls_started_after_the_sniff_is_decrypted_live_with_the_key_log_being_wr
             assert live.proc.poll() is None
             assert [_key(r) for r in live.frames()] == expected
             assert {r["type"] for r in live.frames()} >= {"HEADERS", "DATA", "SETTINGS"}
+
+
+def test_a_running_sniff_gives_its_drop_counts_when_asked():
+    require("tcpdump")
+    from inspector.capture.sniff import InterfaceSniffer
+
+    listening: list[bool] = []
+    sniffer = InterfaceSniffer("lo", "tcp port 1", on_listening=lambda: listening.append(True))
+    try:
+        deadline = time.monotonic() + 20
+        while not listening and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert listening
+        sniffer.ask_counts()  # what the TUI's status line does while the capture runs
+        while sniffer.counts() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        counts = sniffer.counts()
+        assert counts is not None and counts.dropped == 0
+        assert sniffer.proc.poll() is None  # asked, not stopped
+    finally:
+        sniffer.close()
+    assert sniffer.proc.returncode is not None

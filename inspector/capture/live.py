@@ -16,7 +16,9 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from queue import SimpleQueue
+from typing import Any
 
 CHUNK = 1 << 16  # bytes asked of the descriptor at a time
 POLL = 0.1  # seconds between looks at a followed file's end, and at the stop flag
@@ -89,3 +91,36 @@ class LiveInput:
 
     def close(self) -> None:
         """Nothing to release: the descriptor belongs to whoever opened it."""
+
+
+class PacketQueue:
+    """Packets read on a thread and decoded on the caller's (the TUI's event loop): reading a
+    live source blocks, and the loop that draws must not. Iterate it only when not `idle()`."""
+
+    def __init__(self, packets: Iterable[Any]) -> None:
+        self._queue: SimpleQueue[Any] = SimpleQueue()
+        self._packets = packets
+        self.ended = False  # the source has ended: what is queued is all there is
+        self._thread = threading.Thread(target=self._read, daemon=True, name="h2inspect-capture")
+        self._thread.start()
+
+    def _read(self) -> None:
+        put = self._queue.put
+        try:
+            for packet in self._packets:
+                put(packet)
+        finally:
+            self.ended = True
+            put(None)
+
+    def idle(self) -> bool:
+        """Nothing queued: the next packet would make the caller wait."""
+        return self._queue.empty()
+
+    def __iter__(self) -> Iterator[Any]:
+        get = self._queue.get
+        while True:
+            packet = get()
+            if packet is None:
+                return
+            yield packet

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from inspector.capture import damage as rules
 from inspector.capture.damage import CaptureDamage
@@ -23,8 +23,8 @@ from inspector.capture.layers import (
     dissect,
     tcp_in_datagram,
 )
-from inspector.capture.live import LiveInput
-from inspector.capture.reader import CapturePayloads, CaptureReader, SpooledPayloads
+from inspector.capture.live import LiveInput, PacketQueue
+from inspector.capture.reader import CapturedPacket, CapturePayloads, CaptureReader, SpooledPayloads
 from inspector.capture.record import PcapngWriter
 from inspector.capture.sniff import CaptureStats, InterfaceSniffer
 from inspector.capture.tcp import TcpReassembler
@@ -58,13 +58,15 @@ class CaptureLoader:
         self.bytes_total = self.reader.size
         self.sniffer: InterfaceSniffer | None = None  # tcpdump, when an interface is sniffed
         self.stats: CaptureStats | None = None  # its counts, once it has ended
+        self.drops: Finding | None = None  # the finding that says what the kernel dropped
         self.recording: PcapngWriter | None = None  # --record: the packets seen, written as read
 
     def _connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
         self.payloads.flows[conn.index] = (flow, client_is_a)
 
-    def batches(self, batch: int = 5000) -> Iterator[Session]:
-        """Decode the whole capture, yielding the session after each `batch` packets."""
+    def batches(self, batch: int = 5000, packets: PacketQueue | None = None) -> Iterator[Session]:
+        """Decode the whole capture, yielding the session after each `batch` packets (and, live,
+        whenever nothing more is waiting). `packets`: the reader's packets, read on a thread."""
         session = self.session
         segment = self.reassembler.segment
         counts = self._linktype_counts
@@ -74,9 +76,10 @@ class CaptureLoader:
         # A live capture: every packet's data spooled (the pipe cannot be read again), and the
         # session handed out whenever the input has nothing more waiting, before it blocks.
         keep = self.payloads.keep if isinstance(self.payloads, SpooledPayloads) else None
-        idle = live.idle if live is not None else None
+        idle = packets.idle if packets is not None else live.idle if live is not None else None
         record = self.recording.packet if self.recording is not None else None
-        for number, time, linktype, data, original_length in self.reader:
+        source: Iterable[CapturedPacket] = packets if packets is not None else self.reader
+        for number, time, linktype, data, original_length in source:
             if keep is not None:
                 keep(number, data)
             if record is not None:
@@ -169,10 +172,11 @@ class CaptureLoader:
         assert self.sniffer is not None
         self.stats = stats = self.sniffer.stats()
         if stats is not None and stats.dropped:
-            self.session.findings.append(Finding(
+            self.drops = Finding(
                 Severity.WARNING, f"the kernel dropped {stats.dropped} packets of {stats.received} on "
                 f"{self.sniffer.iface} (the capture could not keep up: frames of those packets are missing)",
-                "capture.kernel-drops"))
+                "tcpdump(1): packets dropped by kernel")
+            self.session.findings.append(self.drops)
 
     def load(self) -> Session:
         """Decode everything and return the session."""

@@ -112,14 +112,26 @@ class InterfaceSniffer:
             self._timer.cancel()
         return self.proc.returncode
 
+    def ask_counts(self) -> None:
+        """Ask a running tcpdump for its counts (SIGUSR1: it prints them and goes on); `counts` reads them."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGUSR1)
+            except ProcessLookupError:
+                pass
+
     def stats(self) -> CaptureStats | None:
         """tcpdump's counts, once it has ended (None if it printed none)."""
         self.stop()
         self.wait()
+        return self.counts()
+
+    def counts(self) -> CaptureStats | None:
+        """The last counts tcpdump printed (at its end, or when asked), or None."""
         found: dict[str, int] = {}
-        for line in self.messages:
-            m = re.match(r"(\d+) packets? (captured|received by filter|dropped by kernel)", line)
-            if m:
+        for line in list(self.messages):  # the newest counts win
+            # at its end a count a line; asked (SIGUSR1), all three on one line
+            for m in re.finditer(r"(\d+) packets? (captured|received by filter|dropped by kernel)", line):
                 found[m.group(2)] = int(m.group(1))
         if "captured" not in found:
             return None
