@@ -178,7 +178,19 @@ def main() -> int:
             if elapsed >= args.seconds:
                 break
         load_seconds = time.monotonic() - started
-        lags = {tool.name: tool.stop() for tool in tools}
+        load_end = time.monotonic()
+        # Each tool is stopped once it has printed nothing new for a second (or after a minute):
+        # its lag is from the end of the load to its last frame.
+        for tool in tools:
+            quiet_since, seen = time.monotonic(), tool.frames
+            while time.monotonic() - quiet_since < 1.0 and time.monotonic() - load_end < 60:
+                time.sleep(0.1)
+                tool.sample()
+                if tool.frames != seen:
+                    quiet_since, seen = time.monotonic(), tool.frames
+        lags = {tool.name: max(0.0, tool.last_frame - load_end) for tool in tools}
+        for tool in tools:
+            tool.stop()
         print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
         print(f"load: {rounds} x h2load -n {args.requests} -c 4 -m 10, {args.size}-byte responses, "
               f"{load_seconds:.1f} s")
@@ -186,6 +198,8 @@ def main() -> int:
               f"{'RSS MB start/middle/end':>24}")
         for tool in tools:
             rss = "/".join(f"{r / 1e6:.0f}" for r in (tool.rss[0], tool.rss[len(tool.rss) // 2], tool.rss[-1]))
+            said = [line for line in tool.err if "captured" in line or "dropped" in line]
+            print(f"  {tool.name} said: {' | '.join(said)}")
             print(f"{tool.name:10} {tool.frames:9} {tool.frames / load_seconds:9.0f} {lags[tool.name]:6.1f} "
                   f"{tool.drops():>6} {tool.cpu:6.1f} {tool.peak / 1e6:8.0f} {rss:>24}")
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 
@@ -217,7 +218,10 @@ def live_reader(args: argparse.Namespace, on_wait: Callable[[], None] | None = N
         except CaptureError:
             raise sniffer.failure() from None
     if args.capture == STDIN:
-        return CaptureReader.streaming(LiveInput(sys.stdin.fileno()), "stdin")
+        fd = sys.stdin.fileno()
+        # A pipe is drained as it fills (its writer must never wait on the decoder); a file
+        # given as standard input is read as it is needed.
+        return CaptureReader.streaming(LiveInput(fd, drain=stat.S_ISFIFO(os.fstat(fd).st_mode)), "stdin")
     if getattr(args, "follow", False):
         path = args.capture
         if not os.path.exists(path):

@@ -56,7 +56,7 @@ class InterfaceSniffer:
             cmd.append(bpf)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         assert self.proc.stdout is not None
-        self.input = LiveInput(self.proc.stdout.fileno())
+        self.input = LiveInput(self.proc.stdout.fileno(), drain=True)
         self.messages: list[str] = []
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
