@@ -11,6 +11,7 @@ packets it captured and how many the kernel dropped; `stats` reads them.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -25,6 +26,19 @@ from inspector.errors import CaptureError
 BUFFER_KIB = 65536  # tcpdump -B: a burst on loopback must not overrun the kernel's ring
 PERMISSION = ("you may not capture on {iface}: run as root, or give tcpdump the right with "
               "`sudo setcap cap_net_raw,cap_net_admin+eip {tcpdump}`")
+
+
+DECODER_NICENESS = 5
+
+
+def _decode_behind_capture() -> None:
+    """Lower the calling (decoding) thread's priority, not tcpdump's or the pipe's drain thread's
+    (Linux nices a thread): on a busy machine the capture gets the CPU first and the decoder
+    catches up after, from what the drain thread holds, instead of the kernel dropping packets."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + DECODER_NICENESS)
+    except (OSError, AttributeError):
+        pass
 
 
 class CaptureStats(NamedTuple):
@@ -61,6 +75,7 @@ class InterfaceSniffer:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         assert self.proc.stdout is not None
         self.input = LiveInput(self.proc.stdout.fileno(), drain=True)
+        _decode_behind_capture()
         self.messages: list[str] = []
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
