@@ -218,7 +218,7 @@ def live_reader(args: argparse.Namespace, on_wait: Callable[[], None] | None = N
         except CaptureError:
             raise sniffer.failure() from None
     if args.capture == STDIN:
-        fd = sys.stdin.fileno()
+        fd = getattr(args, "stdin_fd", None) or sys.stdin.fileno()
         # A pipe is drained as it fills (its writer must never wait on the decoder); a file
         # given as standard input is read as it is needed.
         return CaptureReader.streaming(LiveInput(fd, drain=stat.S_ISFIFO(os.fstat(fd).st_mode)), "stdin")
