@@ -124,6 +124,8 @@ def test_duration_stops_the_sniff(tmp_path, docroot):
 
 def test_a_tcpdump_pipe_dumps_as_tshark_reads_the_same_packets(tmp_path, docroot):
     with nghttpd(docroot) as port:
+        reference = tmp_path / "reference.pcap"
+        ref = start_capture(str(reference), port)
         tcpdump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-B", "65536", "-n", "-w", "-",
                                     f"tcp port {port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -135,19 +137,20 @@ def test_a_tcpdump_pipe_dumps_as_tshark_reads_the_same_packets(tmp_path, docroot
                 while b"listening on" not in said and time.monotonic() < deadline:
                     said += tcpdump.stderr.read() or b""
                     time.sleep(0.05)
+                assert b"listening on" in said
                 _traffic(port)
-                # tcpdump's own file would be the reference; with the pipe, tshark reads what
-                # h2inspect's input was, recorded by a second capture alongside.
-                live.wait_for(lambda r: sum(1 for f in r.frames() if f["type"] == "GOAWAY") >= 2
-                              or len(r.frames()) > 40, "frames from the pipe")
-                assert live.proc.poll() is None  # still reading the pipe: printed as they arrived
+                stop_capture(ref)
+                expected = [(sid, t, fl, ln) for _, sid, t, fl, ln in tshark_frames(str(reference), [port])]
+                assert len(expected) > 20
+                # printed as they came through the pipe, before tcpdump is stopped
+                live.wait_for(lambda r: len(r.frames()) >= len(expected), f"{len(expected)} frames from the pipe")
+                assert live.proc.poll() is None
+                assert [_key(r) for r in live.frames()] == expected
                 stop(tcpdump, signal.SIGINT)
                 assert live.proc.wait(timeout=30) == 0
-            rows = live.frames()
         finally:
             stop(tcpdump, signal.SIGINT)
-        assert {r["type"] for r in rows} >= {"SETTINGS", "HEADERS", "DATA"}
-        assert len({r["conn"] for r in rows}) == 3  # two curl connections and nghttp's
+        assert len({r["conn"] for r in live.frames()}) == 3  # two curl connections and nghttp's
 
 
 def test_no_such_interface_is_one_line_and_exit_2():
@@ -223,3 +226,26 @@ def test_a_running_sniff_gives_its_drop_counts_when_asked():
     finally:
         sniffer.close()
     assert sniffer.proc.returncode is not None
+
+
+def test_dump_follow_reads_a_file_tcpdump_is_writing_with_the_frames_of_reading_it_after(tmp_path, docroot):
+    with nghttpd(docroot) as port:
+        growing = tmp_path / "growing.pcap"
+        writer = start_capture(str(growing), port)  # tcpdump -U -w growing.pcap, listening
+        try:
+            with live_dump(tmp_path, "--follow", str(growing)) as live:
+                live.wait_for(lambda r: "waiting for more" in r.stderr(), "the end of the file so far")
+                _traffic(port)
+                stop_capture(writer)
+                after = [(sid, t, fl, ln) for _, sid, t, fl, ln in tshark_frames(str(growing), [port])]
+                assert len(after) > 20
+                live.wait_for(lambda r: len(r.frames()) >= len(after), f"{len(after)} frames followed")
+                assert live.proc.poll() is None  # still following
+                assert [_key(r) for r in live.frames()] == after
+                live.proc.send_signal(signal.SIGINT)
+                assert live.proc.wait(timeout=30) == 0
+        finally:
+            stop(writer, signal.SIGINT)
+        read_after = run([sys.executable, "-m", "inspector", "dump", str(growing), "--format", "jsonl"], env=ENV,
+                         cwd=ROOT)
+        assert read_after.stdout.decode().splitlines() == live.out.read_text().splitlines()
