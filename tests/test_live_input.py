@@ -223,3 +223,15 @@ def test_a_followed_key_log_reads_secrets_written_after_it_was_opened(tmp_path):
     keylog.patience = 10.0
     threading.Timer(0.2, finish).start()
     assert keylog.get(random) == {"CLIENT_RANDOM": secret}  # waited for the rest of its line
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    ((), "h2inspect: name a CAPTURE (a file, or - for standard input) or an interface with -i IFACE"),
+    (("x.pcap", "-i", "lo"), "h2inspect: either a CAPTURE (x.pcap) or -i lo, not both"),
+    (("x.pcap", "--count", "3"), "h2inspect: --count is for sniffing an interface (-i IFACE)"),
+    (("-i", "lo", "--follow"), "h2inspect: --follow is for a capture file; -i already reads as packets arrive"),
+])
+def test_a_live_command_line_that_cannot_work_is_one_line_and_exit_2(args, problem):
+    result = _h2inspect("dump", *args)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [problem]
