@@ -235,3 +235,37 @@ def test_a_live_command_line_that_cannot_work_is_one_line_and_exit_2(args, probl
     result = _h2inspect("dump", *args)
     assert result.returncode == 2
     assert result.stderr.decode().splitlines() == [problem]
+
+
+def test_rpcs_of_a_pipe_prints_each_call_once_it_has_ended_before_the_pipe_ends():
+    from inspector.capture.reader import CaptureReader
+
+    path = CAPTURES / "grpc-server-streaming.pcap"
+    data = path.read_bytes()
+    from_file = _h2inspect("rpcs", str(path), "--format", "jsonl").stdout.decode().splitlines()
+    frames = [json.loads(line) for line in _h2inspect("dump", str(path), "--format", "jsonl").stdout.splitlines()]
+    first_end = next(f["packet"] for f in frames if f["from"] == "server" and f["type"] == "HEADERS"
+                     and f["flags"] & 1)  # the trailers: END_STREAM
+    reader = CaptureReader(str(path))
+    for _ in reader:
+        pass
+    cut = reader.packet_ends[first_end - 1]  # the pipe gets up to the packet that ends the first call
+    assert cut < len(data)
+    proc = subprocess.Popen([*CMD, "rpcs", "-", "--format", "jsonl"], env=ENV, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(data[:cut])
+        proc.stdin.flush()
+        ready = selectors.DefaultSelector()
+        ready.register(proc.stdout, selectors.EVENT_READ)
+        assert ready.select(30), "no call printed while the pipe is open"
+        first = proc.stdout.readline()  # a call that has ended, printed with the pipe still open
+        assert json.loads(first)["ended_by"] in ("trailers", "trailers-only")
+        rest, _ = proc.communicate(data[cut:], timeout=60)  # the rest, then the end of the pipe
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = [first.decode().rstrip("\n")] + rest.decode().splitlines()
+    assert sorted(lines) == sorted(from_file) and len(lines) == len(from_file)
