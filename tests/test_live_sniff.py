@@ -72,6 +72,23 @@ def _traffic(port: int) -> None:
     assert run(["nghttp", "-n", url, url + "big.bin"]).returncode == 0
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+def _reference(path: Path, port: int) -> subprocess.Popen:
+    """tcpdump writing the reference capture, stopped after the test however it ends."""
+    proc = start_capture(str(path), port)
+    _STARTED.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _stop_reference_captures() -> Iterator[None]:
+    yield
+    while _STARTED:
+        stop(_STARTED.pop(), signal.SIGINT)
+
+
 @pytest.fixture
 def docroot(tmp_path: Path) -> Path:
     require("nghttpd", "nghttp", "curl", "tcpdump", "tshark")
@@ -85,7 +102,7 @@ def docroot(tmp_path: Path) -> Path:
 def test_frames_sniffed_on_loopback_equal_tsharks_reading_of_a_capture_taken_at_once(tmp_path, docroot):
     with nghttpd(docroot) as port:
         reference = tmp_path / "reference.pcap"
-        ref = start_capture(str(reference), port)
+        ref = _reference(reference, port)
         recording = tmp_path / "seen.pcapng"
         with live_dump(tmp_path, "-i", "lo", "-f", f"tcp port {port}", "--record", str(recording)) as live:
             live.wait_for(lambda r: "capturing (tcp port" in r.stderr(), "the capture to start")
@@ -125,7 +142,7 @@ def test_duration_stops_the_sniff(tmp_path, docroot):
 def test_a_tcpdump_pipe_dumps_as_tshark_reads_the_same_packets(tmp_path, docroot):
     with nghttpd(docroot) as port:
         reference = tmp_path / "reference.pcap"
-        ref = start_capture(str(reference), port)
+        ref = _reference(reference, port)
         tcpdump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-B", "65536", "-n", "-w", "-",
                                     f"tcp port {port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -189,7 +206,7 @@ def test_tls_started_after_the_sniff_is_decrypted_live_with_the_key_log_being_wr
     keys = tmp_path / "keys.log"  # does not exist yet: curl writes it once it runs
     with nghttpd(docroot, tls=(key, cert)) as port:
         reference = tmp_path / "reference.pcap"
-        ref = start_capture(str(reference), port)
+        ref = _reference(reference, port)
         with live_dump(tmp_path, "-i", "lo", "-f", f"tcp port {port}", "--keylog", str(keys)) as live:
             live.wait_for(lambda r: "capturing" in r.stderr(), "the capture to start")
             for path in ("", "big.bin"):
