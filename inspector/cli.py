@@ -34,6 +34,22 @@ def _size(text: str) -> int:
     return int(digits) * scale
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
+
+
 def _stream_id(text: str) -> int:
     try:
         value = int(text, 0)
@@ -68,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    def capture_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("capture", metavar="CAPTURE", help="a pcap or pcapng file")
+    def capture_args(p: argparse.ArgumentParser, live: bool = False) -> None:
+        p.add_argument("capture", metavar="CAPTURE", nargs="?" if live else None,
+                       help="a pcap or pcapng file; - reads standard input as it arrives "
+                            "(tcpdump -U -w - | h2inspect ...)")
         p.add_argument("--keylog", metavar="F", help="TLS key log (SSLKEYLOGFILE format)")
         p.add_argument("--port", metavar="N", type=_port, action="append",
                        help="treat this port as HTTP/2 even without a client preface (repeatable)")
@@ -77,18 +95,32 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a compressed gRPC message is inflated up to this size (default 64M); "
                             "past it the message is marked and not shown")
 
+    def follow_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--follow", action="store_true",
+                       help="keep reading CAPTURE as it is written, like tail -f, until Ctrl-C")
+        sniff = p.add_argument_group("sniffing an interface (through tcpdump; needs root or CAP_NET_RAW)")
+        sniff.add_argument("-i", "--interface", metavar="IFACE", help="capture on this interface (lo included) "
+                           "instead of reading CAPTURE, until Ctrl-C, --count or --duration")
+        sniff.add_argument("-f", "--filter", metavar="BPF", help='a capture filter, e.g. "tcp port 8080"')
+        sniff.add_argument("--count", metavar="N", type=_positive, help="stop after N packets")
+        sniff.add_argument("--duration", metavar="S", type=_seconds, help="stop after S seconds")
+        sniff.add_argument("--record", metavar="FILE.pcapng", help="also write the packets seen as pcapng")
+
     p = sub.add_parser("open", help="the TUI on a capture")
-    capture_args(p)
+    capture_args(p, live=True)
+    follow_arg(p)
     p.add_argument("--proto", metavar="FILE", action="append",
                    help=".proto file or descriptor set: gRPC messages decoded by name (repeatable)")
 
     p = sub.add_parser("dump", help="print every frame (text like nghttp -v, or JSON lines)")
-    capture_args(p)
+    capture_args(p, live=True)
+    follow_arg(p)
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
     p.add_argument("--stream", metavar="ID", type=_stream_id, help="only frames of this stream id")
 
     p = sub.add_parser("rpcs", help="the gRPC calls in a capture")
-    capture_args(p)
+    capture_args(p, live=True)
+    follow_arg(p)
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
     p.add_argument("--proto", metavar="FILE", action="append",
                    help=".proto file or descriptor set, for styles and payloads (repeatable)")

@@ -16,7 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "tls": {"errors"},
     "findings": {"model", "http2.frames", "errors"},
     "http2": {"model", "flows", "tls", "errors", "findings"},
-    "capture": {"model", "flows", "errors", "tls", "http2", "findings"},
+    "capture": {"model", "flows", "errors", "tls", "http2", "findings", "proxy.spool"},  # a pipe's payloads, kept
     "rpc": {"model", "http2", "errors", "findings"},
     "views": {"model", "http2", "rpc", "errors", "findings", "tutorial.phrases"},
     "proxy": {"model", "flows", "http2", "errors", "findings", "views"},

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator
 
 from inspector.capture import damage as rules
 from inspector.capture.damage import CaptureDamage
@@ -22,22 +24,29 @@ from inspector.capture.layers import (
     dissect,
     tcp_in_datagram,
 )
-from inspector.capture.reader import CapturePayloads, CaptureReader
+from inspector.capture.live import LiveInput, PacketQueue
+from inspector.capture.reader import CapturedPacket, CapturePayloads, CaptureReader, SpooledPayloads
+from inspector.capture.record import PcapngWriter
+from inspector.capture.sniff import CaptureStats, InterfaceSniffer
 from inspector.capture.tcp import TcpReassembler
-from inspector.errors import CaptureError
+from inspector.errors import CaptureError, UsageError
 from inspector.flows import TcpFlow
 from inspector.http2.session_builder import SessionBuilder
-from inspector.model import Connection, Session
-from inspector.tls.keylog import KeyLog
+from inspector.model import Connection, Finding, Session, Severity
+from inspector.tls.keylog import FollowedKeyLog, KeyLog
 
 
 class CaptureLoader:
     """Reads one capture into `self.session`, batch by batch."""
 
-    def __init__(self, path: str, ports: tuple[int, ...] = (), keylog: KeyLog | None = None) -> None:
+    def __init__(self, path: str, ports: tuple[int, ...] = (), keylog: KeyLog | None = None,
+                 reader: CaptureReader | None = None) -> None:
         self.path = path
-        self.reader = CaptureReader(path)  # raises CaptureError for anything not a capture
-        self.payloads = CapturePayloads(path, self.reader)
+        # raises CaptureError for anything not a capture
+        self.reader = reader if reader is not None else CaptureReader(path)
+        self.live = self.reader.live  # a capture still arriving: it cannot be read again
+        self.payloads = (SpooledPayloads(path, self.reader) if self.live is not None
+                         else CapturePayloads(path, self.reader))
         self.session = Session(os.path.basename(path), payloads=self.payloads)
         self.builder = SessionBuilder(self.session, ports, on_connection=self._connection, keylog=keylog,
                                       plaintext=self.payloads.plaintext)
@@ -47,6 +56,10 @@ class CaptureLoader:
         # link type -> [packets, first packet, packets that hold IP]: a link type none of whose
         # packets parse is probably the wrong one for the file
         self._linktype_counts: dict[int, list[int]] = {}
+        self.sniffer: InterfaceSniffer | None = None  # tcpdump, when an interface is sniffed
+        self.stats: CaptureStats | None = None  # its counts, once it has ended
+        self.drops: Finding | None = None  # the finding that says what the kernel dropped
+        self.recording: PcapngWriter | None = None  # --record: the packets seen, written as read
         self.reader.on_secrets(self._secrets)
 
     def _secrets(self, text: bytes) -> None:
@@ -61,14 +74,26 @@ class CaptureLoader:
     def _connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
         self.payloads.flows[conn.index] = (flow, client_is_a)
 
-    def batches(self, batch: int = 5000) -> Iterator[Session]:
-        """Decode the whole capture, yielding the session after each `batch` packets."""
+    def batches(self, batch: int = 5000, packets: PacketQueue | None = None) -> Iterator[Session]:
+        """Decode the whole capture, yielding the session after each `batch` packets (and, live,
+        whenever nothing more is waiting). `packets`: the reader's packets, read on a thread."""
         session = self.session
         segment = self.reassembler.segment
         counts = self._linktype_counts
         note = self.damage.note
         count = 0
-        for number, time, linktype, data, original_length in self.reader:
+        live = self.live
+        # A live capture: every packet's data spooled (the pipe cannot be read again), and the
+        # session handed out whenever the input has nothing more waiting, before it blocks.
+        keep = self.payloads.keep if isinstance(self.payloads, SpooledPayloads) else None
+        idle = packets.idle if packets is not None else live.idle if live is not None else None
+        record = self.recording.packet if self.recording is not None else None
+        source: Iterable[CapturedPacket] = packets if packets is not None else self.reader
+        for number, time, linktype, data, original_length in source:
+            if keep is not None:
+                keep(number, data)
+            if record is not None:
+                record(time, linktype, data, original_length)
             seg = dissect(linktype, data)
             cut = original_length > len(data)
             if type(seg) is TcpSegment:
@@ -90,12 +115,18 @@ class CaptureLoader:
             if seg != NOT_IP:
                 seen[2] += 1
             count += 1
-            if count == batch:
+            if count == batch or (idle is not None and idle()):
                 count = 0
                 session.packets = number
                 session.notify()
+                if self.recording is not None:
+                    self.recording.flush()
                 yield session
         session.packets = self.reader.count
+        if self.recording is not None:
+            self.recording.close()
+        if self.sniffer is not None:
+            self._sniffed()
         self._unfinished_datagrams()
         self.reassembler.finish()
         self.builder.finish()
@@ -139,6 +170,24 @@ class CaptureLoader:
             elif not with_ip:
                 self.damage.note(rules.LINKTYPE_MISMATCH, first, count=packets, detail=f"{linktype} ({name})")
 
+    def stop(self) -> None:
+        """End a live capture: what has arrived is decoded and the session completed."""
+        if self.sniffer is not None:
+            self.sniffer.stop()  # tcpdump writes what it holds and closes the pipe
+        elif self.live is not None:
+            self.live.stop()
+
+    def _sniffed(self) -> None:
+        """tcpdump's counts at the end of a sniff: what the kernel dropped is a finding, never silent."""
+        assert self.sniffer is not None
+        self.stats = stats = self.sniffer.stats()
+        if stats is not None and stats.dropped:
+            self.drops = Finding(
+                Severity.WARNING, f"the kernel dropped {stats.dropped} packets of {stats.received} on "
+                f"{self.sniffer.iface} (the capture could not keep up: frames of those packets are missing)",
+                "tcpdump(1): packets dropped by kernel")
+            self.session.findings.append(self.drops)
+
     def load(self) -> Session:
         """Decode everything and return the session."""
         for _ in self.batches():
@@ -146,11 +195,81 @@ class CaptureLoader:
         return self.session
 
 
-def loader_for(args: argparse.Namespace) -> CaptureLoader:
-    """The loader a capture command asks for: CAPTURE, --port, --keylog."""
-    loader = CaptureLoader(args.capture, tuple(args.port or ()))
+STDIN = "-"
+
+
+def sniffer_for(args: argparse.Namespace, on_listening: Callable[[], None] | None = None) -> InterfaceSniffer | None:
+    """tcpdump on the interface `-i` names (with -f, --count, --duration), or None."""
+    iface = getattr(args, "interface", None)
+    if iface is None:
+        if args.capture is None:
+            raise UsageError("name a CAPTURE (a file, or - for standard input) or an interface with -i IFACE")
+        for option in ("filter", "count", "duration"):
+            if getattr(args, option, None) is not None:
+                raise UsageError(f"--{option} is for sniffing an interface (-i IFACE)")
+        return None
+    if args.capture is not None:
+        raise UsageError(f"either a CAPTURE ({args.capture}) or -i {iface}, not both")
+    if getattr(args, "follow", False):
+        raise UsageError("--follow is for a capture file; -i already reads as packets arrive")
+    sniffer = InterfaceSniffer(iface, args.filter, args.count, on_listening=on_listening)
+    if args.duration is not None:
+        sniffer.stop_after(args.duration)
+    return sniffer
+
+
+def live_reader(args: argparse.Namespace, on_wait: Callable[[], None] | None = None,
+                sniffer: InterfaceSniffer | None = None) -> CaptureReader | None:
+    """The reader of a live source the command line names (`-i`, `-`, `--follow FILE`), or None for a file."""
+    if sniffer is not None:
+        try:
+            return CaptureReader.streaming(sniffer.input, sniffer.iface)
+        except CaptureError:
+            raise sniffer.failure() from None
+    if args.capture == STDIN:
+        fd = getattr(args, "stdin_fd", None) or sys.stdin.fileno()
+        # A pipe is drained as it fills (its writer must never wait on the decoder); a file
+        # given as standard input is read as it is needed.
+        return CaptureReader.streaming(LiveInput(fd, drain=stat.S_ISFIFO(os.fstat(fd).st_mode)), "stdin")
+    if getattr(args, "follow", False):
+        path = args.capture
+        if not os.path.exists(path):
+            raise CaptureError(path, "no such file")
+        if os.path.isdir(path):
+            raise CaptureError(path, "is a directory, not a capture")
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            raise CaptureError(path, exc.strerror or str(exc)) from None
+        return CaptureReader.streaming(LiveInput(fd, follow=True, on_wait=on_wait), path)
+    return None
+
+
+def loader_for(args: argparse.Namespace, on_wait: Callable[[], None] | None = None,
+               on_listening: Callable[[], None] | None = None) -> CaptureLoader:
+    """The loader a capture command asks for: CAPTURE (a file, `-`, or followed) or -i IFACE,
+    --port, --keylog. `on_wait` is told each time a followed file has nothing more for now,
+    `on_listening` when a sniffed interface is being captured."""
+    sniffer = sniffer_for(args, on_listening)
+    try:
+        reader = live_reader(args, on_wait, sniffer)
+    except BaseException:
+        if sniffer is not None:
+            sniffer.close()
+        raise
+    loader = CaptureLoader(reader.path if reader is not None else args.capture, tuple(args.port or ()),
+                           reader=reader)
+    loader.sniffer = sniffer
+    record = getattr(args, "record", None)
+    if record:
+        if loader.live is None:
+            raise UsageError("--record is for a live source (-i, - or --follow); a file is already recorded")
+        loader.recording = PcapngWriter(record)
     if args.keylog:
-        loader.builder.keylog = KeyLog.load(args.keylog)
+        # A live capture's key log may still be being written (SSLKEYLOGFILE of a client that
+        # has not started yet): it is re-read as secrets are needed, never refused for being empty.
+        loader.builder.keylog = (FollowedKeyLog(args.keylog) if loader.live is not None
+                                 else KeyLog.load(args.keylog))
     max_message = getattr(args, "max_message", None)
     if max_message is not None:
         loader.session.calls.max_message = max_message

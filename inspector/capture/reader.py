@@ -17,9 +17,11 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, NamedTuple
 
 from inspector.capture.inflate import InflatedCapture
+from inspector.capture.live import LiveInput
 from inspector.capture.pcapng import SHB_MAGIC, PcapngBlocks, PcapngDamage
 from inspector.errors import CaptureError
 from inspector.model import Direction
+from inspector.proxy.spool import PayloadSpool
 
 MAX_PACKET = 1 << 24  # a pcap record longer than this is damage (loopback packets reach 256 KiB)
 _PCAP_MAGIC = {  # magic -> (byte order, seconds per fraction unit)
@@ -58,13 +60,38 @@ class CaptureReader:
             raise CaptureError(path, "empty file, not a capture")
         self.compressed = start.startswith(_GZIP_MAGIC)
         self.inflated: InflatedCapture | None = None
-        self._file: BinaryIO | InflatedCapture
+        self.live: LiveInput | None = None
+        self._file: BinaryIO | InflatedCapture | LiveInput
         if self.compressed:
             self._file = self.inflated = InflatedCapture(path)
             start = self._file.read(4)
         else:
             self._file = open(path, "rb")  # noqa: SIM115 (closed when the iteration ends)
             self._file.read(4)
+        self._container(start)
+
+    @classmethod
+    def streaming(cls, source: LiveInput, name: str) -> CaptureReader:
+        """A reader of a capture still arriving (a pipe, a file being written): it never seeks."""
+        self = cls.__new__(cls)
+        self.path = name
+        self.size = 0
+        self.compressed = False
+        self.inflated = None
+        self.live = source
+        self._file = source
+        start = source.read(4)
+        if not start:
+            raise CaptureError(name, "empty input, not a capture")
+        if start.startswith(_GZIP_MAGIC):
+            raise CaptureError(name, "a gzip-compressed capture cannot be read as it arrives "
+                               "(pipe it through gunzip first)")
+        self._container(start)
+        return self
+
+    def _container(self, start: bytes) -> None:
+        """Read the file header whose first four bytes are `start`."""
+        path = self.path
         if start == SHB_MAGIC:
             self.format = "pcapng"
             try:
@@ -189,6 +216,10 @@ class CapturePayloads:
             self._fd = os.open(self.path, os.O_RDONLY)
         return os.pread(self._fd, size, position)
 
+    def _read_packet(self, packet: int, start: int, size: int) -> bytes:
+        """`size` bytes from `start` in the data of packet number `packet`."""
+        return self._read_at(self._starts[packet - 1] + start, size)
+
     def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
         """`length` bytes at stream `offset` of one direction of connection `conn`."""
         decrypted = self.plaintext.get(conn)
@@ -215,8 +246,7 @@ class CapturePayloads:
             skip = pos - seg_start
             if skip < seg_len:
                 take = min(seg_len - skip, want_end - pos)
-                out.append(self._read_at(self._starts[side.seg_packet[i] - 1] + side.seg_start[i] + skip,
-                                         take))
+                out.append(self._read_packet(side.seg_packet[i], side.seg_start[i] + skip, take))
                 pos += take
             i += 1
         return b"".join(out)
@@ -226,3 +256,21 @@ class CapturePayloads:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class SpooledPayloads(CapturePayloads):
+    """Payloads of a capture that cannot be read again (a pipe): each packet's data is kept
+    in the proxy's spool as it passes (the newest in memory, the rest in a ring file), so
+    memory stays flat however long the capture runs."""
+
+    def __init__(self, path: str, reader: CaptureReader, spool: PayloadSpool | None = None) -> None:
+        super().__init__(path, reader)
+        self.spool = spool or PayloadSpool()
+        self.keep = self.spool.keep  # (packet number, data), called for every packet read
+
+    def _read_packet(self, packet: int, start: int, size: int) -> bytes:
+        return self.spool.read(packet, start, size)
+
+    def close(self) -> None:
+        """Let go of the spool's file."""
+        self.spool.close()

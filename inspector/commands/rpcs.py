@@ -6,22 +6,48 @@ import argparse
 import sys
 
 from inspector.capture.load import loader_for
-from inspector.rpc.calls import find_calls
+from inspector.commands.live import capture_counts, listening_line, stopped_by_interrupt, waiting_line
+from inspector.rpc.calls import GrpcCall, find_calls
 from inspector.rpc.schema import load_schema
 from inspector.views.rpcs import jsonl_lines, text_lines
 
 
 def run(args: argparse.Namespace) -> int:
-    """Decode the capture, find its gRPC calls, print them."""
-    loader = loader_for(args)
+    """Decode the capture, find its gRPC calls, print them (live JSON lines: each call once it ends)."""
+    loader = loader_for(args, on_wait=waiting_line(args.capture), on_listening=listening_line(args))
     schema = load_schema(args.proto)
-    session = loader.load()
+    session = loader.session
+    if schema is not None:
+        session.calls.use_schema(schema)
+    printed: set[int] = set()  # id() of the calls already printed
+    out = sys.stdout
+
+    def ended(calls: list[GrpcCall]) -> list[GrpcCall]:
+        done = [c for c in calls if id(c) not in printed and c.ended_by != "capture-end"]
+        printed.update(id(c) for c in done)
+        return done
+
+    with stopped_by_interrupt(loader):
+        if loader.live is not None and args.format == "jsonl":
+            # A live source has no end to wait for: a call is printed as soon as it has ended.
+            for _ in loader.batches(batch=300):
+                done = ended(session.calls.calls)
+                if done:
+                    out.write("".join(jsonl_lines(done)))
+                    out.flush()
+        else:
+            loader.load()
     calls = find_calls(session, schema)
     session.flush_findings()
-    lines = jsonl_lines(calls) if args.format == "jsonl" else text_lines(calls, verbose=args.verbose,
-                                                                           schema=schema)
-    sys.stdout.write("".join(lines))
-    sys.stdout.flush()
+    if printed:
+        rest = [c for c in calls if id(c) not in printed]
+        lines = jsonl_lines(rest)
+    else:
+        lines = jsonl_lines(calls) if args.format == "jsonl" else text_lines(calls, verbose=args.verbose,
+                                                                               schema=schema)
+    out.write("".join(lines))
+    out.flush()
     for finding in session.findings:
-        print(f"h2inspect: {args.capture}: {finding.one_line()}", file=sys.stderr)
+        print(f"h2inspect: {loader.path}: {finding.one_line()}", file=sys.stderr)
+    capture_counts(loader)
     return 0

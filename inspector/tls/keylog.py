@@ -7,6 +7,8 @@ master secret (CLIENT_RANDOM); TLS 1.3 logs the traffic secrets of each phase.
 
 from __future__ import annotations
 
+import time
+
 from inspector.errors import UsageError
 
 #: the TLS 1.2 label; TLS 1.3's are read by name where they are used, others are kept and ignored
@@ -49,4 +51,59 @@ class KeyLog:
 
     def get(self, client_random: bytes) -> dict[str, bytes]:
         """The secrets logged for one connection (empty if none)."""
+        return self.secrets.get(client_random, {})
+
+
+TLS13_SECRETS = ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                 "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0")
+
+
+def _complete(entry: dict[str, bytes]) -> bool:
+    """A connection's secrets are all there: TLS 1.2's master secret, or TLS 1.3's four."""
+    return TLS12_MASTER in entry or all(name in entry for name in TLS13_SECRETS)
+
+
+class FollowedKeyLog(KeyLog):
+    """A key log the client is still writing (a live capture's `--keylog`): re-read as it grows.
+
+    A client writes a connection's secrets while its handshake runs, so the packets that
+    need them can be read a moment before they are in the file: a connection whose secrets
+    are missing or partial re-reads the new lines, waiting up to `patience` seconds for them
+    (once per connection: a connection never logged costs that wait once).
+    """
+
+    def __init__(self, path: str, patience: float = 1.0) -> None:
+        super().__init__()
+        self.path = path
+        self.patience = patience
+        self._read = 0  # bytes of the file read so far (whole lines only)
+        self._waited: set[bytes] = set()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the lines written since the last look (a missing file is a client not started yet)."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._read)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        if end:
+            for random, labels in KeyLog.parse(data[:end].decode("ascii", "replace")).secrets.items():
+                self.secrets.setdefault(random, {}).update(labels)
+            self._read += end
+
+    def get(self, client_random: bytes) -> dict[str, bytes]:
+        """The secrets of one connection, read again from the file until complete or out of patience."""
+        entry = self.secrets.get(client_random, {})
+        if _complete(entry):
+            return entry
+        self.refresh()
+        if client_random not in self._waited:
+            self._waited.add(client_random)
+            deadline = time.monotonic() + self.patience
+            while not _complete(self.secrets.get(client_random, {})) and time.monotonic() < deadline:
+                time.sleep(0.01)
+                self.refresh()
         return self.secrets.get(client_random, {})

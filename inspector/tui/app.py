@@ -30,6 +30,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
+from inspector.capture.live import PacketQueue
 from inspector.capture.load import CaptureLoader
 from inspector.model import Finding, Session, Severity
 from inspector.rpc.schema import Schema
@@ -104,6 +105,7 @@ class App(TextualApp[None]):
         Binding("Y", "copy_value", "Copy value", show=False),
         Binding("T", "next_theme", "Theme", show=False),
         Binding("escape", "clear", "Clear", show=False),
+        Binding("a", "follow_newest", "Follow newest", show=False),
     ]
 
     def __init__(self, session: Session, loader: CaptureLoader | None = None, title: str | None = None,
@@ -128,6 +130,11 @@ class App(TextualApp[None]):
         self.findings_by_frame: dict[int, list[Finding]] = {}
         self._frame_marks: dict[int, Severity] = {}
         self._stream_marks: dict[tuple[int, int], Severity] = {}
+        # A live source (-i, -, --follow): its packets read on a thread, decoded here.
+        self.live = loader is not None and loader.live is not None
+        self.following = False  # the cursor goes to the newest frame as frames arrive (a)
+        self._live_batches: Iterator[Session] | None = None
+        self._rate = (time.monotonic(), 0, 0.0)  # (when, frames then, frames per second)
 
     # ---- layout: the tutorial composes the parts it needs ------------------------------------
 
@@ -253,9 +260,46 @@ class App(TextualApp[None]):
         share = min(most, max(width * 30 // 100, streams.least_width())) if streams.compact else most
         left.styles.width = max(30, min(share, streams.wanted_width() + 1))
 
+    async def _load_live(self) -> None:
+        """A live source: packets read on a thread (reading blocks), decoded on this loop as they come."""
+        assert self.loader is not None
+        packets = PacketQueue(self.loader.reader)
+        self._live_batches = batches = self.loader.batches(batch=200, packets=packets)
+        last = 0.0
+        for _ in batches:
+            now = time.monotonic()
+            if now - last > 0.25:
+                last = now
+                self._refresh()
+            await asyncio.sleep(0)
+            while packets.idle() and not packets.ended:  # nothing yet: the screen is the user's
+                await asyncio.sleep(0.05)
+        self._live_batches = None
+        self.loaded = True
+        self._refresh()
+
+    def finish_live(self) -> None:
+        """After the app: stop the capture and decode what it still had (the recording, the counts)."""
+        if self.loader is None or not self.live:
+            return
+        self.loader.stop()
+        for _ in self._live_batches or ():
+            pass
+        self._live_batches = None
+
+    def action_follow_newest(self) -> None:
+        """Follow the newest frame as frames arrive (like tail -f), or stop following."""
+        self.following = not self.following
+        if self.following:
+            self.frame_view.action_jump(-1)
+        self.say("following the newest frame (a stops)" if self.following else "not following (a follows)")
+
     async def _load(self) -> None:
         """Decode the capture in small batches, letting the screen breathe between them."""
         assert self.loader is not None
+        if self.live:
+            await self._load_live()
+            return
         started = time.monotonic()
         last = started - 1.0  # the first batch shows at once
         for _ in self.loader.batches(batch=200):
@@ -278,7 +322,29 @@ class App(TextualApp[None]):
 
     # ---- keeping the views in step with the model -------------------------------------------
 
+    def _live_words(self) -> str:
+        """live · packets, frames, drops, rate: what a live source has brought so far."""
+        session, loader = self.session, self.loader
+        assert loader is not None
+        now, frames = time.monotonic(), len(session.frames)
+        then, before, rate = self._rate
+        if now - then >= 1.0:
+            rate = (frames - before) / (now - then)
+            self._rate = (now, frames, rate)
+        words = f"{'live' if not self.loaded else 'ended'} · {session.packets} packets · {rate:.0f} frames/s"
+        sniffer = loader.sniffer
+        if sniffer is not None:
+            counts = loader.stats or sniffer.counts()
+            words += f" · {counts.dropped if counts is not None else '?'} dropped"
+            if not self.loaded:
+                sniffer.ask_counts()  # for the next look
+        if self.following:
+            words += " · following (a)"
+        return words
+
     def _progress(self) -> str:
+        if self.live:
+            return self._live_words()
         if self.loaded:
             return "loaded" if self.loader is not None or self.session.complete else "live"
         reader = self.loader.reader if self.loader else None
@@ -319,6 +385,8 @@ class App(TextualApp[None]):
                 self.show(first)
         else:
             self.frame_view.rebuild(self.frame_view.current_frame(), keep=True)
+            if self.following:
+                self.frame_view.action_jump(-1)
             self._title()
 
     def _read_findings(self) -> None:

@@ -1,0 +1,271 @@
+"""Live sources without real peers: a capture piped on standard input, a capture file
+still being written (`--follow`), and input that is not a capture."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CAPTURES, ROOT
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+CMD = [sys.executable, "-m", "inspector"]
+
+
+def _h2inspect(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CMD, *args], input=stdin, capture_output=True, env=ENV, timeout=60)
+
+
+@pytest.mark.parametrize("name", ["curl-ipv6.pcapng", "grpc-unary.pcap", "h2load-three-connections.pcap"])
+def test_a_capture_piped_on_stdin_dumps_as_the_file_does(name):
+    data = (CAPTURES / name).read_bytes()
+    piped = _h2inspect("dump", "-", "--format", "jsonl", stdin=data)
+    from_file = _h2inspect("dump", str(CAPTURES / name), "--format", "jsonl")
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout and piped.stdout == from_file.stdout
+
+
+def test_payloads_of_a_pipe_are_read_back_from_the_spool():
+    # rpcs -v reads every message's bytes back: from a pipe they can only come from the spool.
+    path = CAPTURES / "grpc-large-messages.pcap"
+    piped = _h2inspect("rpcs", "-", "-v", stdin=path.read_bytes())
+    from_file = _h2inspect("rpcs", str(path), "-v")
+    assert piped.returncode == 0, piped.stderr
+    assert b"message" in piped.stdout
+    assert piped.stdout == from_file.stdout
+
+
+def test_the_text_dump_of_a_pipe_is_the_text_dump_of_the_file():
+    path = CAPTURES / "grpc-bidi-streaming.pcap"
+    piped = _h2inspect("dump", "-", stdin=path.read_bytes())
+    assert piped.returncode == 0
+    assert piped.stdout == _h2inspect("dump", str(path)).stdout
+
+
+@pytest.mark.parametrize(("data", "problem"), [
+    (b"hello, this is not a capture\n", "stdin: not a pcap or pcapng capture"),
+    (b"", "stdin: empty input, not a capture"),
+])
+def test_stdin_that_is_not_a_capture_is_one_line_and_exit_2(data, problem):
+    result = _h2inspect("dump", "-", stdin=data)
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert lines == [f"h2inspect: {problem}"]
+
+
+def _read_until(proc: subprocess.Popen, want: int, timeout: float = 30.0) -> tuple[list[dict], str]:
+    """JSON lines from a running dump until `want` frames have come (or the timeout), and its stderr so far."""
+    rows: list[dict] = []
+    err = b""
+    sel = selectors.DefaultSelector()
+    assert proc.stdout is not None and proc.stderr is not None
+    os.set_blocking(proc.stdout.fileno(), False)
+    os.set_blocking(proc.stderr.fileno(), False)
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while len(rows) < want and time.monotonic() < deadline:
+        for key, _ in sel.select(0.2):
+            chunk = os.read(key.fd, 65536)
+            if key.fileobj is proc.stdout:
+                out += chunk
+                *lines, out = out.split(b"\n")
+                rows += [json.loads(line) for line in lines]
+            else:
+                err += chunk
+    sel.close()
+    return rows, err.decode()
+
+
+def _pieces(data: bytes, parts: int) -> list[bytes]:
+    size = -(-len(data) // parts)
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def test_a_followed_file_is_read_as_it_is_written(tmp_path):
+    source = CAPTURES / "grpc-server-streaming.pcap"
+    expected = [json.loads(line) for line in _h2inspect("dump", str(source), "--format", "jsonl").stdout.splitlines()]
+    pieces = _pieces(source.read_bytes(), 4)  # cuts fall inside records: the reader must wait for the rest
+    growing = tmp_path / "growing.pcap"
+    growing.write_bytes(pieces[0])
+    proc = subprocess.Popen([*CMD, "dump", "--follow", str(growing), "--format", "jsonl"], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        rows, err = [], ""
+        for piece in pieces[1:]:
+            # Each piece written only once the reader has said it waits: it reads what is there, then waits.
+            deadline = time.monotonic() + 30
+            while "waiting for more" not in err and time.monotonic() < deadline:
+                more, said = _read_until(proc, len(rows) + 1, timeout=0.3)
+                rows += more
+                err += said
+            assert "waiting for more" in err
+            err = err.replace("waiting for more", "waited", 1)
+            with growing.open("ab") as f:
+                f.write(piece)
+        more, said = _read_until(proc, len(expected) - len(rows))
+        rows += more
+        assert rows == expected
+        assert proc.poll() is None  # still following
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_followed_file_stopped_by_ctrl_c_has_printed_every_frame_so_far(tmp_path):
+    source = CAPTURES / "curl-h2c-prior-knowledge.pcap"
+    expected = [json.loads(line) for line in _h2inspect("dump", str(source), "--format", "jsonl").stdout.splitlines()]
+    growing = tmp_path / "whole.pcap"
+    growing.write_bytes(source.read_bytes())
+    proc = subprocess.Popen([*CMD, "dump", str(growing), "--follow", "--format", "jsonl"], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        rows, err = _read_until(proc, len(expected))
+        assert rows == expected  # printed before the end: a followed file has none
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert rest == b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_following_a_file_that_does_not_exist_is_one_line_and_exit_2(tmp_path):
+    result = _h2inspect("dump", "--follow", str(tmp_path / "nothing.pcap"))
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [f"h2inspect: {tmp_path / 'nothing.pcap'}: no such file"]
+
+
+def test_a_live_input_reads_a_pipe_as_it_comes():
+    from inspector.capture.live import LiveInput
+
+    read_end, write_end = os.pipe()
+    try:
+        live = LiveInput(read_end)
+        os.write(write_end, b"abcdef")
+        assert live.read(4) == b"abcd"
+        assert not live.idle()
+        assert live.read(2) == b"ef"
+        assert live.idle() and live.tell() == 6
+        os.close(write_end)
+        write_end = -1
+        assert live.read(4) == b""
+        assert live.ended
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+
+
+def test_stopping_a_followed_input_ends_its_read(tmp_path):
+    import threading
+
+    from inspector.capture.live import LiveInput
+
+    path = Path(tmp_path / "f")
+    path.write_bytes(b"xy")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        waits: list[int] = []
+        live = LiveInput(fd, follow=True, on_wait=lambda: waits.append(1))
+        threading.Timer(0.5, live.stop).start()
+        assert live.read(10) == b"xy"  # returns once stopped, with what there was
+        assert waits == [1]
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("name", ["grpc-unary.pcap", "curl-ipv6.pcapng"])
+def test_record_writes_the_packets_of_a_pipe_as_pcapng(tmp_path, name):
+    recording = tmp_path / "seen.pcapng"
+    piped = _h2inspect("dump", "-", "--format", "jsonl", "--record", str(recording),
+                       stdin=(CAPTURES / name).read_bytes())
+    assert piped.returncode == 0, piped.stderr
+    assert recording.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"
+    assert _h2inspect("dump", str(recording), "--format", "jsonl").stdout == piped.stdout
+
+
+def test_record_of_a_file_that_is_not_live_is_refused():
+    result = _h2inspect("dump", str(CAPTURES / "grpc-unary.pcap"), "--record", "/tmp/never.pcapng")
+    assert result.returncode == 2
+    assert b"--record is for a live source" in result.stderr
+
+
+def test_a_followed_key_log_reads_secrets_written_after_it_was_opened(tmp_path):
+    import threading
+
+    from inspector.tls.keylog import FollowedKeyLog
+
+    path = tmp_path / "keys.log"
+    keylog = FollowedKeyLog(str(path), patience=0.1)  # the file does not exist yet
+    random, secret = bytes(range(32)), bytes(48)
+    assert keylog.get(b"\x01" * 32) == {}  # never logged: gives up after its patience... once
+    line = f"CLIENT_RANDOM {random.hex()} {secret.hex()}\n"
+    path.write_text(line[:20])  # a line being written is not read yet
+
+    def finish() -> None:
+        with path.open("a") as f:
+            f.write(line[20:])
+
+    keylog.patience = 10.0
+    threading.Timer(0.2, finish).start()
+    assert keylog.get(random) == {"CLIENT_RANDOM": secret}  # waited for the rest of its line
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    ((), "h2inspect: name a CAPTURE (a file, or - for standard input) or an interface with -i IFACE"),
+    (("x.pcap", "-i", "lo"), "h2inspect: either a CAPTURE (x.pcap) or -i lo, not both"),
+    (("x.pcap", "--count", "3"), "h2inspect: --count is for sniffing an interface (-i IFACE)"),
+    (("-i", "lo", "--follow"), "h2inspect: --follow is for a capture file; -i already reads as packets arrive"),
+])
+def test_a_live_command_line_that_cannot_work_is_one_line_and_exit_2(args, problem):
+    result = _h2inspect("dump", *args)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [problem]
+
+
+def test_rpcs_of_a_pipe_prints_each_call_once_it_has_ended_before_the_pipe_ends():
+    from inspector.capture.reader import CaptureReader
+
+    path = CAPTURES / "grpc-server-streaming.pcap"
+    data = path.read_bytes()
+    from_file = _h2inspect("rpcs", str(path), "--format", "jsonl").stdout.decode().splitlines()
+    frames = [json.loads(line) for line in _h2inspect("dump", str(path), "--format", "jsonl").stdout.splitlines()]
+    first_end = next(f["packet"] for f in frames if f["from"] == "server" and f["type"] == "HEADERS"
+                     and f["flags"] & 1)  # the trailers: END_STREAM
+    reader = CaptureReader(str(path))
+    for _ in reader:
+        pass
+    cut = reader.packet_ends[first_end - 1]  # the pipe gets up to the packet that ends the first call
+    assert cut < len(data)
+    proc = subprocess.Popen([*CMD, "rpcs", "-", "--format", "jsonl"], env=ENV, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(data[:cut])
+        proc.stdin.flush()
+        ready = selectors.DefaultSelector()
+        ready.register(proc.stdout, selectors.EVENT_READ)
+        assert ready.select(30), "no call printed while the pipe is open"
+        first = proc.stdout.readline()  # a call that has ended, printed with the pipe still open
+        assert json.loads(first)["ended_by"] in ("trailers", "trailers-only")
+        rest, _ = proc.communicate(data[cut:], timeout=60)  # the rest, then the end of the pipe
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = [first.decode().rstrip("\n")] + rest.decode().splitlines()
+    assert sorted(lines) == sorted(from_file) and len(lines) == len(from_file)

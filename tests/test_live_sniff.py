@@ -1,0 +1,268 @@
+"""Sniffing loopback with real peers: what `h2inspect dump -i lo` prints live equals tshark's
+reading of a tcpdump capture taken at the same time; the same through a pipe; bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from oracle import tshark_frames
+from proxykit import ROOT, nghttpd, require, run, stop
+from wirekit import start_capture, stop_capture
+
+pytestmark = pytest.mark.peers
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+class LiveRun:
+    """A running `h2inspect dump ... --format jsonl` whose output goes to files, read as it grows."""
+
+    def __init__(self, proc: subprocess.Popen, out: Path, err: Path) -> None:
+        self.proc, self.out, self.err = proc, out, err
+
+    def frames(self) -> list[dict]:
+        lines = self.out.read_text().split("\n")[:-1]  # the last piece may be a line being written
+        return [json.loads(line) for line in lines]
+
+    def stderr(self) -> str:
+        return self.err.read_text()
+
+    def wait_for(self, predicate, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return
+            if self.proc.poll() is not None and not predicate(self):
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; stderr:\n{self.stderr()}")
+
+
+@contextmanager
+def live_dump(tmp_path: Path, *args: str, stdin: int | None = None) -> Iterator[LiveRun]:
+    n = len(list(tmp_path.glob("live-*.out")))
+    out, err = tmp_path / f"live-{n}.out", tmp_path / f"live-{n}.err"
+    with out.open("w") as fo, err.open("w") as fe:
+        proc = subprocess.Popen([sys.executable, "-m", "inspector", "dump", *args, "--format", "jsonl"],
+                                stdout=fo, stderr=fe, stdin=stdin, env=ENV, cwd=ROOT)
+    try:
+        yield LiveRun(proc, out, err)
+    finally:
+        stop(proc, signal.SIGINT)
+
+
+def _key(row: dict) -> tuple[int, int, int, int]:
+    return (row["stream_id"], row["type_code"], row["flags"], row["length"])
+
+
+def _traffic(port: int) -> None:
+    url = f"http://127.0.0.1:{port}/"
+    for path in ("", "big.bin"):  # one connection each (curl 7.88 with two URLs on one fails)
+        assert run(["curl", "-sS", "--http2-prior-knowledge", url + path, "-o", "/dev/null"]).returncode == 0
+    assert run(["nghttp", "-n", url, url + "big.bin"]).returncode == 0
+
+
+_STARTED: list[subprocess.Popen] = []
+
+
+def _reference(path: Path, port: int) -> subprocess.Popen:
+    """tcpdump writing the reference capture, stopped after the test however it ends."""
+    proc = start_capture(str(path), port)
+    _STARTED.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _stop_reference_captures() -> Iterator[None]:
+    yield
+    while _STARTED:
+        stop(_STARTED.pop(), signal.SIGINT)
+
+
+@pytest.fixture
+def docroot(tmp_path: Path) -> Path:
+    require("nghttpd", "nghttp", "curl", "tcpdump", "tshark")
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "index.html").write_text("hello\n")
+    (root / "big.bin").write_bytes(os.urandom(200_000))
+    return root
+
+
+def test_frames_sniffed_on_loopback_equal_tsharks_reading_of_a_capture_taken_at_once(tmp_path, docroot):
+    with nghttpd(docroot) as port:
+        reference = tmp_path / "reference.pcap"
+        ref = _reference(reference, port)
+        recording = tmp_path / "seen.pcapng"
+        with live_dump(tmp_path, "-i", "lo", "-f", f"tcp port {port}", "--record", str(recording)) as live:
+            live.wait_for(lambda r: "capturing (tcp port" in r.stderr(), "the capture to start")
+            _traffic(port)
+            stop_capture(ref)
+            expected = [(sid, t, fl, ln) for _, sid, t, fl, ln in tshark_frames(str(reference), [port])]
+            assert len(expected) > 20
+            # Printed live: every frame is out before the capture is stopped.
+            live.wait_for(lambda r: len(r.frames()) >= len(expected), f"{len(expected)} frames")
+            assert live.proc.poll() is None
+            assert [_key(r) for r in live.frames()] == expected
+            live.proc.send_signal(signal.SIGINT)
+            assert live.proc.wait(timeout=30) == 0
+        # --record wrote what was seen: tshark reads the same frames from it, packet numbers too
+        assert tshark_frames(str(recording), [port]) == [
+            (r["packet"], r["stream_id"], r["type_code"], r["flags"], r["length"]) for r in live.frames()]
+        assert re.search(r"h2inspect: lo: \d+ packets captured, \d+ received by the filter, 0 dropped by the kernel",
+                         live.stderr()), live.stderr()
+
+
+def test_count_stops_the_sniff_and_the_frames_are_those_of_its_packets(tmp_path, docroot):
+    with nghttpd(docroot) as port, live_dump(tmp_path, "-i", "lo", "-f", f"tcp port {port}", "--count", "12") as live:
+        live.wait_for(lambda r: "capturing" in r.stderr(), "the capture to start")
+        _traffic(port)
+        assert live.proc.wait(timeout=30) == 0  # ended by itself after 12 packets
+        assert "12 packets captured" in live.stderr()
+        frames = live.frames()
+        assert frames and max(r["packet"] for r in frames) <= 12
+
+
+def test_duration_stops_the_sniff(tmp_path, docroot):
+    with live_dump(tmp_path, "-i", "lo", "-f", "tcp port 1", "--duration", "0.5") as live:
+        assert live.proc.wait(timeout=30) == 0
+        assert "0 packets captured" in live.stderr() or "packets captured" in live.stderr()
+
+
+def test_a_tcpdump_pipe_dumps_as_tshark_reads_the_same_packets(tmp_path, docroot):
+    with nghttpd(docroot) as port:
+        reference = tmp_path / "reference.pcap"
+        ref = _reference(reference, port)
+        tcpdump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-B", "65536", "-n", "-w", "-",
+                                    f"tcp port {port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert tcpdump.stdout is not None and tcpdump.stderr is not None
+            os.set_blocking(tcpdump.stderr.fileno(), False)
+            with live_dump(tmp_path, "-", stdin=tcpdump.stdout.fileno()) as live:
+                tcpdump.stdout.close()
+                said, deadline = b"", time.monotonic() + 20
+                while b"listening on" not in said and time.monotonic() < deadline:
+                    said += tcpdump.stderr.read() or b""
+                    time.sleep(0.05)
+                assert b"listening on" in said
+                _traffic(port)
+                stop_capture(ref)
+                expected = [(sid, t, fl, ln) for _, sid, t, fl, ln in tshark_frames(str(reference), [port])]
+                assert len(expected) > 20
+                # printed as they came through the pipe, before tcpdump is stopped
+                live.wait_for(lambda r: len(r.frames()) >= len(expected), f"{len(expected)} frames from the pipe")
+                assert live.proc.poll() is None
+                assert [_key(r) for r in live.frames()] == expected
+                stop(tcpdump, signal.SIGINT)
+                assert live.proc.wait(timeout=30) == 0
+        finally:
+            stop(tcpdump, signal.SIGINT)
+        assert len({r["conn"] for r in live.frames()}) == 3  # two curl connections and nghttp's
+
+
+def test_no_such_interface_is_one_line_and_exit_2():
+    require("tcpdump")
+    result = run([sys.executable, "-m", "inspector", "dump", "-i", "no-such-if0"], env=ENV, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == ["h2inspect: no-such-if0: no such interface (`ip link` lists them)"]
+
+
+def test_a_bpf_filter_that_does_not_compile_is_one_line_and_exit_2():
+    require("tcpdump")
+    result = run([sys.executable, "-m", "inspector", "rpcs", "-i", "lo", "-f", "tcp port and"], env=ENV, cwd=ROOT)
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("h2inspect: lo: the BPF filter does not compile: ")
+    assert "syntax error" in lines[0]
+
+
+def test_without_the_right_to_capture_it_says_how_to_get_it():
+    require("tcpdump", "setpriv")
+    # root without CAP_NET_RAW and CAP_NET_ADMIN (and so tcpdump, its child, without them)
+    result = run(["setpriv", "--bounding-set=-net_raw,-net_admin", "--inh-caps=-net_raw,-net_admin",
+                  sys.executable, "-m", "inspector", "dump", "-i", "lo"], env=ENV, cwd=ROOT)
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 2, lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("h2inspect: lo: you may not capture on lo: run as root")
+    assert "setcap cap_net_raw,cap_net_admin+eip" in lines[0]
+
+
+def test_tls_started_after_the_sniff_is_decrypted_live_with_the_key_log_being_written(tmp_path, docroot):
+    require("openssl")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    assert run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost", "-days", "1"]).returncode == 0
+    keys = tmp_path / "keys.log"  # does not exist yet: curl writes it once it runs
+    with nghttpd(docroot, tls=(key, cert)) as port:
+        reference = tmp_path / "reference.pcap"
+        ref = _reference(reference, port)
+        with live_dump(tmp_path, "-i", "lo", "-f", f"tcp port {port}", "--keylog", str(keys)) as live:
+            live.wait_for(lambda r: "capturing" in r.stderr(), "the capture to start")
+            for path in ("", "big.bin"):
+                got = run(["curl", "-sS", "-k", "--http2", f"https://127.0.0.1:{port}/{path}", "-o", "/dev/null"],
+                          env={**os.environ, "SSLKEYLOGFILE": str(keys)})
+                assert got.returncode == 0, got.stderr
+            stop_capture(ref)
+            expected = [(sid, t, fl, ln) for _, sid, t, fl, ln in
+                        tshark_frames(str(reference), extra=["-o", f"tls.keylog_file:{keys}"])]
+            assert len(expected) > 10
+            live.wait_for(lambda r: len(r.frames()) >= len(expected), f"{len(expected)} decrypted frames")
+            assert live.proc.poll() is None
+            assert [_key(r) for r in live.frames()] == expected
+            assert {r["type"] for r in live.frames()} >= {"HEADERS", "DATA", "SETTINGS"}
+
+
+def test_a_running_sniff_gives_its_drop_counts_when_asked():
+    require("tcpdump")
+    from inspector.capture.sniff import InterfaceSniffer
+
+    listening: list[bool] = []
+    sniffer = InterfaceSniffer("lo", "tcp port 1", on_listening=lambda: listening.append(True))
+    try:
+        deadline = time.monotonic() + 20
+        while not listening and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert listening
+        sniffer.ask_counts()  # what the TUI's status line does while the capture runs
+        while sniffer.counts() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        counts = sniffer.counts()
+        assert counts is not None and counts.dropped == 0
+        assert sniffer.proc.poll() is None  # asked, not stopped
+    finally:
+        sniffer.close()
+    assert sniffer.proc.returncode is not None
+
+
+def test_dump_follow_reads_a_file_tcpdump_is_writing_with_the_frames_of_reading_it_after(tmp_path, docroot):
+    with nghttpd(docroot) as port:
+        growing = tmp_path / "growing.pcap"
+        writer = start_capture(str(growing), port)  # tcpdump -U -w growing.pcap, listening
+        try:
+            with live_dump(tmp_path, "--follow", str(growing)) as live:
+                live.wait_for(lambda r: "waiting for more" in r.stderr(), "the end of the file so far")
+                _traffic(port)
+                stop_capture(writer)
+                after = [(sid, t, fl, ln) for _, sid, t, fl, ln in tshark_frames(str(growing), [port])]
+                assert len(after) > 20
+                live.wait_for(lambda r: len(r.frames()) >= len(after), f"{len(after)} frames followed")
+                assert live.proc.poll() is None  # still following
+                assert [_key(r) for r in live.frames()] == after
+                live.proc.send_signal(signal.SIGINT)
+                assert live.proc.wait(timeout=30) == 0
+        finally:
+            stop(writer, signal.SIGINT)
+        read_after = run([sys.executable, "-m", "inspector", "dump", str(growing), "--format", "jsonl"], env=ENV,
+                         cwd=ROOT)
+        assert read_after.stdout.decode().splitlines() == live.out.read_text().splitlines()

@@ -1,0 +1,73 @@
+"""The TUI on a live source (a pipe here; -i and --follow are the same path): it says it is
+live, keeps the cursor where the user put it while rows arrive, and follows the newest
+frame on `a`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from conftest import CAPTURES
+
+from inspector.capture.live import LiveInput
+from inspector.capture.load import CaptureLoader
+from inspector.capture.reader import CaptureReader
+from inspector.tui.app import App
+
+
+def _status(app) -> str:  # type: ignore[no-untyped-def]
+    return str(app.query_one("#status").render())
+
+
+async def _until(pilot, condition, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def test_a_live_pipe_in_the_tui_keeps_the_cursor_and_follows_the_newest_frame_on_a():
+    data = (CAPTURES / "grpc-server-streaming.pcap").read_bytes()
+    whole = CaptureLoader(str(CAPTURES / "grpc-server-streaming.pcap")).load()
+    cut = [len(data) // 3, 2 * len(data) // 3]
+    read_end, write_end = os.pipe()
+    os.write(write_end, data[:cut[0]])
+    reader = CaptureReader.streaming(LiveInput(read_end), "stdin")
+    loader = CaptureLoader("stdin", reader=reader)
+    app = App(loader.session, loader)
+    closed: list[int] = []
+
+    async def scenario() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            session = loader.session
+            await _until(pilot, lambda: len(session.frames) > 0 and app.frame_view.count > 1, "the first frames")
+            assert "live ·" in _status(app) and "packets" in _status(app)
+            view = app.frame_view
+            view.action_jump(0)
+            first = view.current_frame()
+            shown = view.count
+            os.write(write_end, data[cut[0]:cut[1]])
+            await _until(pilot, lambda: app.frame_view.count > shown, "more rows in the view")
+            assert app.frame_view.cursor == 0 and app.frame_view.current_frame() == first  # not moved
+            await pilot.press("a")
+            assert "following" in _status(app)
+            assert app.frame_view.cursor == app.frame_view.count - 1
+            shown = app.frame_view.count
+            os.write(write_end, data[cut[1]:])
+            os.close(write_end)
+            closed.append(write_end)
+            await _until(pilot, lambda: app.loaded, "the end of the pipe")
+            await pilot.pause(0.6)  # the refresh timer's next look
+            assert len(session.frames) == len(whole.frames)
+            assert app.frame_view.count > shown
+            assert app.frame_view.cursor == app.frame_view.count - 1  # followed to the newest
+            assert "ended ·" in _status(app)
+            await pilot.press("q")
+    try:
+        asyncio.run(scenario())
+        app.finish_live()
+    finally:
+        if not closed:
+            os.close(write_end)
+        os.close(read_end)
