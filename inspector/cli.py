@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="find protocol problems, gRPC conformance problems, stalls and abuse")
     p.add_argument("capture", metavar="CAPTURE", nargs="?", help="a pcap or pcapng file")
+    follow_arg(p)
     p.add_argument("--keylog", metavar="F", help="TLS key log (SSLKEYLOGFILE format)")
     p.add_argument("--port", metavar="N", type=_port, action="append",
                    help="treat this port as HTTP/2 even without a client preface (repeatable)")

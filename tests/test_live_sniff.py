@@ -266,3 +266,23 @@ def test_dump_follow_reads_a_file_tcpdump_is_writing_with_the_frames_of_reading_
         read_after = run([sys.executable, "-m", "inspector", "dump", str(growing), "--format", "jsonl"], env=ENV,
                          cwd=ROOT)
         assert read_after.stdout.decode().splitlines() == live.out.read_text().splitlines()
+
+
+def test_check_sniffs_an_interface_too(tmp_path, docroot):
+    """`check -i`: the findings of what passed, once the sniff stops (here after --count packets)."""
+    with nghttpd(docroot) as port:
+        proc = subprocess.Popen([sys.executable, "-m", "inspector", "check", "-i", "lo", "-f", f"tcp port {port}",
+                                 "--count", "30", "--format", "jsonl"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 20
+            while proc.poll() is None and time.monotonic() < deadline:
+                _traffic(port)  # until 30 packets have passed; each round is real traffic
+                if proc.poll() is not None:
+                    break
+            out, err = proc.communicate(timeout=30)
+        finally:
+            stop(proc, signal.SIGINT)
+    assert proc.returncode == 0, err
+    assert "30 packets captured" in err
+    assert all(json.loads(line)["severity"] != "error" for line in out.splitlines())

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from inspector.capture.load import loader_for
+from inspector.commands.live import capture_counts, listening_line, stopped_by_interrupt, waiting_line
 from inspector.errors import UsageError
 from inspector.findings.presets import Limits, parse_limit
 from inspector.model import Severity
@@ -27,26 +28,29 @@ def run(args: argparse.Namespace) -> int:
     if args.list_rules:
         sys.stdout.write("".join(rule_lines(limits, args.lang)))
         return 0
-    if args.capture is None:
-        raise UsageError("check: give a CAPTURE (or --list-rules)")
+    if args.capture is None and not getattr(args, "interface", None):
+        raise UsageError("check: give a CAPTURE, - for standard input, or -i IFACE (or --list-rules)")
     fail_at = SEVERITIES[args.severity]
     shown = min(fail_at, Severity.WARNING)  # warnings are shown even when only errors fail the check
     schema = load_schema(args.proto)
-    loader = loader_for(args)
+    loader = loader_for(args, on_wait=waiting_line(args.capture), on_listening=listening_line(args))
     session = loader.session
     session.findings_engine.use_limits(limits)
     engine = session.findings_engine
     calls = session.calls  # kept current batch by batch: the grpc.* rules see each call as it ends
     if schema is not None:
         calls.use_schema(schema)
-    for _ in loader.batches():
-        if engine.maybe_grpc:  # no gRPC request yet: nothing for the call log to read
-            calls.update()
+    with stopped_by_interrupt(loader):  # a live source (-i, -, --follow) ends at Ctrl-C: check what came
+        for _ in loader.batches():
+            if engine.maybe_grpc:  # no gRPC request yet: nothing for the call log to read
+                calls.update()
     if engine.maybe_grpc:
         calls.update()
     session.flush_findings()
     findings = session.findings
-    lines = jsonl_lines(findings, shown) if args.format == "jsonl" else text_lines(findings, args.capture, shown)
+    source = args.capture or f"-i {args.interface}"
+    lines = jsonl_lines(findings, shown) if args.format == "jsonl" else text_lines(findings, source, shown)
     sys.stdout.write("".join(lines))
     sys.stdout.flush()
+    capture_counts(loader)
     return 1 if any(f.severity >= fail_at for f in findings) else 0
