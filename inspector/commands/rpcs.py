@@ -11,6 +11,8 @@ from inspector.rpc.calls import GrpcCall, find_calls
 from inspector.rpc.schema import load_schema
 from inspector.views.rpcs import jsonl_lines, text_lines
 
+WRITE_LINES = 4000
+
 
 def run(args: argparse.Namespace) -> int:
     """Decode the capture, find its gRPC calls, print them (live JSON lines: each call once it ends)."""
@@ -45,7 +47,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         lines = jsonl_lines(calls) if args.format == "jsonl" else text_lines(calls, verbose=args.verbose,
                                                                                schema=schema)
-    out.write("".join(lines))
+    chunk: list[str] = []
+    for line in lines:  # written a few thousand lines at a time: the listing is never all in memory
+        chunk.append(line)
+        if len(chunk) >= WRITE_LINES:
+            out.write("".join(chunk))
+            chunk.clear()
+    out.write("".join(chunk))
     out.flush()
     for finding in session.findings:
         print(f"h2inspect: {loader.path}: {finding.one_line()}", file=sys.stderr)
