@@ -286,3 +286,17 @@ def test_check_sniffs_an_interface_too(tmp_path, docroot):
     assert proc.returncode == 0, err
     assert "30 packets captured" in err
     assert all(json.loads(line)["severity"] != "error" for line in out.splitlines())
+
+
+def test_a_sniff_gives_the_decoding_thread_its_priority_back_when_it_ends():
+    """Decoding runs niced behind the capture while it lasts; after, the process is as it was
+    (a process that sniffs many times, a test run, must not be left lowered, nor lowered again)."""
+    from inspector.capture.sniff import DECODER_NICENESS, InterfaceSniffer
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    sniffer = InterfaceSniffer("lo", "tcp port 1", count=1)
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, 0) == before + DECODER_NICENESS
+    finally:
+        sniffer.close()
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before

@@ -31,12 +31,27 @@ PERMISSION = ("you may not capture on {iface}: run as root, or give tcpdump the 
 DECODER_NICENESS = 5
 
 
-def _decode_behind_capture() -> None:
+def _decode_behind_capture() -> int | None:
     """Lower the calling (decoding) thread's priority, not tcpdump's or the pipe's drain thread's
     (Linux nices a thread): on a busy machine the capture gets the CPU first and the decoder
-    catches up after, from what the drain thread holds, instead of the kernel dropping packets."""
+    catches up after, from what the drain thread holds, instead of the kernel dropping packets.
+    Returns the niceness it had, for `_restore_priority`; None when it was left as it was."""
     try:
-        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + DECODER_NICENESS)
+        before = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, before + DECODER_NICENESS)
+    except (OSError, AttributeError):
+        return None
+    return before
+
+
+def _restore_priority(before: int | None) -> None:
+    """The sniff is over: the thread gets its niceness back (where it may: raising a priority
+    needs CAP_SYS_NICE, which root and a capture-capable process usually have), so a process
+    that sniffs many times, a test run or a library user, is not left lowered, nor lowered again."""
+    if before is None:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
     except (OSError, AttributeError):
         pass
 
@@ -75,7 +90,7 @@ class InterfaceSniffer:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         assert self.proc.stdout is not None
         self.input = LiveInput(self.proc.stdout.fileno(), drain=True)
-        _decode_behind_capture()
+        self._niceness = _decode_behind_capture()
         self.messages: list[str] = []
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
@@ -157,9 +172,11 @@ class InterfaceSniffer:
         return CaptureStats(found["captured"], found.get("received by filter", 0), found.get("dropped by kernel", 0))
 
     def close(self) -> None:
-        """Stop tcpdump if it still runs, and release the pipe."""
+        """Stop tcpdump if it still runs, release the pipe, and give the thread its priority back."""
         self.stop()
         self.wait()
+        _restore_priority(self._niceness)
+        self._niceness = None
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         if self.proc.stderr is not None:
