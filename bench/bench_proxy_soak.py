@@ -29,27 +29,11 @@ import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_proxy import free_port, wait_port  # noqa: E402  (its neighbour: one copy of the port helpers)
+
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1 << 20
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    import socket
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
 
 
 def rss(pid: int) -> int:
@@ -147,8 +131,11 @@ def main() -> int:
                                       f"127.0.0.1:{listen}", "--upstream", f"127.0.0.1:{up}",
                                       "--headless", "--format", "jsonl"], stdout=sink, stderr=err, env=env)
         try:
-            wait_port(up)
-            wait_port(listen)
+            try:
+                wait_port(up, 20.0)
+                wait_port(listen, 20.0)
+            except RuntimeError as exc:
+                raise SystemExit(str(exc)) from None
             done = [0]
             target = run_our_client if args.client == "ours" else run_h2load
             extra = () if args.client == "ours" else (tmp,)
