@@ -191,7 +191,7 @@ def test_fixed_length_frames_of_the_wrong_length_are_each_found_and_the_server_s
     want = [(FrameType.PRIORITY, 4, 3), (FrameType.RST_STREAM, 3, 1), (FrameType.WINDOW_UPDATE, 5, None),
             (FrameType.PING, 7, None)]
     assert [f.conn for f in found] == [0, 1, 2, 3]
-    for finding, (type_code, length, stream_id) in zip(found, want):
+    for finding, (type_code, length, stream_id) in zip(found, want, strict=True):
         frame = session.frames[finding.frame]
         assert (frame.type_code, frame.length, frame.direction, frame.conn) == (type_code, length, Direction.CLIENT,
                                                                                 finding.conn)
@@ -199,7 +199,7 @@ def test_fixed_length_frames_of_the_wrong_length_are_each_found_and_the_server_s
         assert f"of {length} bytes (it is " in finding.message
     goaways = _goaways(session, "FRAME_SIZE_ERROR")
     assert [g.conn for g in goaways] == [0, 1, 2, 3]
-    assert all(g.frame > f.frame for g, f in zip(goaways, found))  # nghttpd's answer comes after each
+    assert all(g.frame > f.frame for g, f in zip(goaways, found, strict=True))  # nghttpd's answer comes after each
 
 
 def test_a_stream_id_with_the_reserved_bit_is_a_warning_and_read_without_it():

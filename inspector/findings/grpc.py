@@ -117,9 +117,12 @@ def _messages(call: Any, report: Report) -> None:
     response_type = call.response.get("content-type") if call.response is not None else None
     grpc_responses = response_type is None or CONTENT_TYPE.fullmatch(response_type) is not None
     sides = [(call.requests, response_accepts)] + ([(call.responses, request_accepts)] if grpc_responses else [])
+    # A call that began before the capture may be seen from the middle of a message: its first prefix is
+    # not one, so nothing can be said to run past the end.
+    began_in_capture = call.request is not None
     for messages, accepts in sides:  # (a response that is not gRPC, an error page, is not cut into messages)
         for m in messages:
-            if m.ended and not m.whole and m.received:
+            if began_in_capture and m.ended and not m.whole and m.received:
                 report("grpc.message-truncated",
                        f"{m.label} message #{m.index + 1} declares {m.length} bytes; the stream ended after "
                        f"{max(0, m.received - 5)}", **_where(call, m.frames[-1]))
@@ -144,8 +147,8 @@ def _listed(value: str | None) -> set[str] | None:
 
 def _counts(call: Any, report: Report, reset: bool) -> None:
     """With a schema: the number of messages each style allows (connectrpc's "unexpected" cases)."""
-    if call.style_source != "schema" or reset:
-        return
+    if call.style_source != "schema" or reset or call.request is None:
+        return  # (a call that began before the capture: its first messages may be missing)
     style = call.style
     requests, responses = len(call.requests), len(call.responses)
     if style in ("unary", "server-streaming") and call.ended[0] and requests != 1:
