@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from inspector.errors import UsageError
-from inspector.model import Severity
 from inspector.proxy.forward import ForwardSettings
 from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
 from inspector.proxy.recorder import PcapngRecorder
@@ -124,7 +123,8 @@ def _ask_reflection(loop: asyncio.AbstractEventLoop, args: argparse.Namespace, s
 
     up = settings.upstream
     if up is None:
-        source.event("--reflect: forward mode does not ask its targets yet; give --proto", None, Severity.INFO)
+        source.event("proxy.reflection-unavailable", "--reflect: forward mode does not ask its targets yet; give "
+                     "--proto")
         return
     roots = None
     if settings.upstream_tls is not None and args.upstream_ca:
@@ -136,16 +136,16 @@ def _ask_reflection(loop: asyncio.AbstractEventLoop, args: argparse.Namespace, s
         try:
             fds, services = fut.result()
         except ReflectionError as exc:
-            source.event(f"--reflect: {exc}; messages are shown in raw wire format", None, Severity.INFO)
+            source.event("proxy.reflection-unavailable", f"--reflect: {exc}; messages are shown in raw wire format")
             return
         except Exception as exc:  # noqa: BLE001 (whatever it was, the relay goes on)
-            source.event(f"--reflect: {type(exc).__name__}: {exc}", None, Severity.WARNING)
+            source.event("proxy.reflection-failed", f"--reflect: {type(exc).__name__}: {exc}")
             return
         target = schema if schema is not None else Schema()
         target.add_files(fds)
         source.session.calls.use_schema(target)
-        source.event(f"--reflect: {len(services)} service{'s' if len(services) != 1 else ''} from {up} "
-                     f"({', '.join(services)}): messages decoded by name", None, Severity.INFO)
+        source.event("proxy.reflection", f"--reflect: {len(services)} service{'s' if len(services) != 1 else ''} "
+                     f"from {up} ({', '.join(services)}): messages decoded by name")
     future.add_done_callback(done)
 
 
@@ -156,8 +156,8 @@ def _report_bad_server_names(source: LiveSource) -> Callable[[Any], None]:
 
     def hook(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, UnicodeDecodeError) and isinstance(unraisable.object, bytes):
-            source.event(f"TLS server name {shown(unraisable.object)} is not ASCII (international names "
-                         "are sent as IDNA A-labels, xn--...): TLS handshake refused", None, Severity.WARNING)
+            source.event("proxy.bad-sni", f"TLS server name {shown(unraisable.object)} is not ASCII (international "
+                         "names are sent as IDNA A-labels, xn--...): TLS handshake refused")
             return
         default(unraisable)
     return hook
@@ -193,7 +193,7 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
         _ask_reflection(loop, args, settings, source, schema)
     relay = Relay(settings, source)
     if settings.client_certificates is not None:
-        settings.client_certificates.report = lambda message: source.event(message, None, Severity.WARNING)
+        settings.client_certificates.report = lambda message: source.event("proxy.bad-sni", message)
     sys.unraisablehook = _report_bad_server_names(source)
     pacer = DecodePacer(loop, source)
     try:
