@@ -48,6 +48,7 @@ def test_messages_are_decoded_by_name_from_reflection_with_no_proto(tmp_path: Pa
         p.wait_for(lambda r: any(f.get("role") == "trailers" for f in r.frames()))
         assert p.stop() == 0
     assert "h2inspect.demo.Demo" in p.stderr()
+    assert f"info proxy.reflection: --reflect: 1 service from 127.0.0.1:{reflecting_server} (" in p.stderr()
     (entry,) = json.loads(har.read_text())["log"]["entries"]
     grpc_call = entry["_grpc"]
     assert grpc_call["style_source"] == "schema" and grpc_call["style"] == "unary"
@@ -64,6 +65,7 @@ def test_upstream_without_reflection_is_one_info_line_and_raw_decoding(tmp_path:
         p.wait_for(lambda r: any(f.get("role") == "trailers" for f in r.frames()))
         assert p.stop() == 0
     assert "no server reflection (UNIMPLEMENTED); messages are shown in raw wire format" in p.stderr()
+    assert "info proxy.reflection-unavailable: --reflect: " in p.stderr()
     (entry,) = json.loads(har.read_text())["log"]["entries"]
     assert entry["_grpc"]["style_source"] == "traffic"
     assert "decoded" not in entry["_grpc"]["requests"][0]

@@ -101,7 +101,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "refused the connection"
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return f"did not answer within {CONNECT_TIMEOUT:.0f} s"
+        return f"did not answer within {CONNECT_TIMEOUT:g} s"
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc) or type(exc).__name__
