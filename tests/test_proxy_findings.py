@@ -305,3 +305,34 @@ def test_the_tui_over_a_live_proxy_shows_an_upstream_that_refuses_as_it_happens(
         pacer.cancel()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.peers
+@pytest.mark.usefixtures("peers")
+def test_the_real_proxy_command_in_a_terminal_shows_the_refusal_live(tmp_path):
+    """`h2inspect proxy` without --headless, in tmux: the problems view is open when curl comes; the
+    refusal appears in it, and after Esc the status line counts it."""
+    import shlex
+    import sys
+
+    from conftest import ROOT
+    from tmuxkit import exit_status, keys, terminal, wait_for
+
+    dead, listen = free_port(), free_port()
+    command = (f"H2INSPECT_HOME={shlex.quote(str(tmp_path / 'h2home'))} PYTHONPATH={shlex.quote(str(ROOT))} "
+               f"{shlex.quote(sys.executable)} -m inspector proxy --listen 127.0.0.1:{listen} "
+               f"--upstream 127.0.0.1:{dead}")
+    done = tmp_path / "exit-status"
+    with terminal(command, done, cwd=ROOT, size=(120, 40)) as name:
+        wait_for(name, "no findings")
+        keys(name, "p")
+        wait_for(name, "problems: the session's findings")
+        got = run(["curl", "-sS", "--http2-prior-knowledge", f"http://127.0.0.1:{listen}/"])
+        assert got.returncode != 0
+        shown = wait_for(name, "upstream refused the connection")
+        assert "proxy.upstream-refused" in shown and "×1" in shown
+        assert f"conn 0: upstream 127.0.0.1:{dead} refused the connection" in shown
+        keys(name, "Escape")
+        shown = wait_for(name, "1 error (p)")
+        keys(name, "q")
+        assert exit_status(done) == "0"
