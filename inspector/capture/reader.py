@@ -220,14 +220,14 @@ class CapturePayloads:
         """`size` bytes from `start` in the data of packet number `packet`."""
         return self._read_at(self._starts[packet - 1] + start, size)
 
-    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
-        """`length` bytes at stream `offset` of one direction of connection `conn`."""
-        decrypted = self.plaintext.get(conn)
+    def read(self, conn_index: int, direction: Direction, offset: int, length: int) -> bytes:
+        """`length` bytes at stream `offset` of one direction of connection `conn_index`."""
+        decrypted = self.plaintext.get(conn_index)
         if decrypted is not None:
             return bytes(decrypted[0 if direction == 0 else 1][offset:offset + length])
         from bisect import bisect_right
 
-        entry = self.flows.get(conn)
+        entry = self.flows.get(conn_index)
         if entry is None or length <= 0:
             return b""
         flow, client_is_a = entry

@@ -434,7 +434,7 @@ class Exchange:
 
 def lesson_calls(session: Session, lessons: list[Lesson]) -> list[tuple[Lesson, LessonCall, GrpcCall | None]]:
     """Each call a lesson made, with the gRPC call the decoder found for it (None until it appears)."""
-    found = sorted(find_calls(session), key=lambda c: (c.conn, c.stream_id))
+    found = sorted(find_calls(session), key=lambda c: (c.conn_index, c.stream_id))
     out: list[tuple[Lesson, LessonCall, GrpcCall | None]] = []
     for lesson in lessons:
         for made in lesson.calls:

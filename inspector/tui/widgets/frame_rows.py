@@ -23,7 +23,7 @@ TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
 DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
 FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
 
-Selection = tuple[int, int | None]  # (conn, stream id), or (conn, None) for the whole connection
+Selection = tuple[int, int | None]  # (conn_index, stream id), or (conn_index, None) for the whole connection
 
 
 @dataclass(slots=True, frozen=True)
@@ -99,7 +99,7 @@ class FrameRows(RowList):
             return []
         conn_index, sid = selection
         if sid is None:
-            conns = self.session.frames.column("conn")
+            conns = self.session.frames.column("conn_index")
             return [i for i in range(len(conns)) if conns[i] == conn_index]
         return list(self.session.stream_frames.of(conn_index, sid))
 
@@ -206,7 +206,7 @@ class FrameRows(RowList):
             previous = self.session.frames.time[self.frames[i - 1]]
         elif mode == "stream" and self.connection_view:
             log = self.session.frames
-            own = self.session.stream_frames.of(log.conn[self.frames[i]], log.stream_id[self.frames[i]])
+            own = self.session.stream_frames.of(log.conn_index[self.frames[i]], log.stream_id[self.frames[i]])
             start = log.time[own[0]] if len(own) else t
         return self.clock.text(t, start, previous)
 
