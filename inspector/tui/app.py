@@ -16,7 +16,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, Unpack
 
 from rich.text import Text
 from textual import on, work
@@ -46,6 +46,7 @@ from inspector.tui.widgets.frame_rows import (
     TYPE_FILTERS,
     FrameRows,
     Selection,
+    StateChange,
 )
 from inspector.tui.widgets.help import HelpScreen
 from inspector.tui.widgets.ladder import Ladder
@@ -706,7 +707,7 @@ class App(TextualApp[None]):
         if box is not None:
             box.focus()
 
-    def _change(self, **changes: object) -> None:
+    def _change(self, **changes: Unpack[StateChange]) -> None:
         self.frame_view.change(**changes)
         if not self.frame_view.frames:
             self.detail_view.show(None)

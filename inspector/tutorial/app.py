@@ -337,8 +337,8 @@ class TutorialApp(App):
             if self.exchange.progress.stage != "done":
                 return
             self.runs.append(summarize(self.session, self.exchange.lessons, only=lesson.key))
-        changed = Experiment(**{name: value for name, value in experiment.given().items()  # type: ignore[arg-type]
-                                if getattr(lesson.settings, name) != value})
+        changed = Experiment.of({name: value for name, value in experiment.given().items()
+                                 if getattr(lesson.settings, name) != value})
         options = " ".join(changed.options()) or phrase(self.lang, "form.own_values")
         self.experiment_running = True
         self._show_compare(Text(phrase(self.lang, "form.running", lesson=phrase(self.lang, f"lesson.{lesson.key}"),

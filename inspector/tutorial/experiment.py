@@ -66,7 +66,7 @@ def parse_experiment(texts: dict[str, str | None], lang: str = "en") -> Experime
             values[name] = _number(lang, name, str(text))
         else:
             raise KeyError(name)
-    return Experiment(**values)  # type: ignore[arg-type]
+    return Experiment.of(values)
 
 
 @dataclass(slots=True, frozen=True)

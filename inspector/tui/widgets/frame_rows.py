@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypedDict, Unpack
 
 from textual.message import Message
 
@@ -24,6 +25,16 @@ DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles throu
 FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
 
 Selection = tuple[int, int | None]  # (conn_index, stream id), or (conn_index, None) for the whole connection
+
+
+class StateChange(TypedDict, total=False):
+    """Part of a FrameViewState, by field name: what `FrameView.change` may be given."""
+
+    selection: Selection | None
+    type_filter: int
+    direction_filter: int
+    flag_filter: int
+    time_mode: str
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,9 +99,9 @@ class FrameRows(RowList):
         self.clock.mode = state.time_mode
         self.rebuild(frame)
 
-    def change(self, **changes: object) -> None:
+    def change(self, **changes: Unpack[StateChange]) -> None:
         """Change part of the state (a filter, the time mode), keeping the cursor's frame if it stays."""
-        self.apply(replace(self.state, **changes), self.current_frame())  # type: ignore[arg-type]
+        self.apply(replace(self.state, **changes), self.current_frame())
 
     def select_frames(self) -> list[int]:
         """The frames of the selection, before the filters."""
