@@ -516,6 +516,8 @@ class App(TextualApp[None]):
 
     @on(StreamList.Selected)
     def _stream_selected(self, event: StreamList.Selected) -> None:
+        if not self.is_running:
+            return  # quitting: a cursor move still queued finds its views already removed
         if event.entry != self.selected:
             self.show(event.entry)
         if event.chosen:
