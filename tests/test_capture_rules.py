@@ -53,7 +53,7 @@ def test_a_lost_packet_is_a_gap_where_decoding_resumes(tmp_path):
     damaged = _without(unary, lost)
     session = _check(damaged, tmp_path, "gap")
     gap = _one(session, "capture.gap")
-    assert (gap.conn, gap.stream_id, gap.packet) == (0, None, damaged.next_data_from(40280, lost))
+    assert (gap.conn_index, gap.stream_id, gap.packet) == (0, None, damaged.next_data_from(40280, lost))
     assert "9 bytes from the client are missing" in gap.message
     assert [c.method for c in session.calls] == ["/h2inspect.demo.Demo/Unary"]  # the call is still read whole
 
@@ -63,7 +63,7 @@ def test_a_capture_that_starts_mid_connection_says_so_and_raises_no_alarm(tmp_pa
     start = unary.data_packets()[2]  # after the preface and both SETTINGS
     session = _check(Pcap(unary.header, unary.records[start:]), tmp_path, "midstream", ports=(UNARY_PORT,))
     note = _one(session, "capture.midstream")
-    assert (note.conn, note.stream_id, note.severity) == (0, None, Severity.INFO)
+    assert (note.conn_index, note.stream_id, note.severity) == (0, None, Severity.INFO)
     # the client's two WINDOW_UPDATEs of the connection's start: no flood, whatever came before
     assert not [f.one_line() for f in session.findings if f.severity > Severity.INFO]
 
@@ -73,7 +73,7 @@ def test_a_capture_that_starts_inside_a_frame_skips_to_a_frame_boundary_and_rais
     start = large.data_packets()[7]  # inside the client's first big DATA frame
     session = _check(Pcap(large.header, large.records[start:]), tmp_path, "mid-frame", ports=(37735,))
     skipped = _one(session, "capture.unframed-bytes")
-    assert (skipped.conn, skipped.stream_id) == (0, None)
+    assert (skipped.conn_index, skipped.stream_id) == (0, None)
     assert skipped.message.startswith("skipped 3081 bytes from the client that do not form HTTP/2 frames")
     first = next(f for f in session.frames if f.direction is Direction.CLIENT)
     assert first.packet == skipped.packet  # decoding resumed in that packet, at the frame that follows
@@ -88,7 +88,7 @@ def test_a_capture_that_ends_inside_a_frame(tmp_path):
     end = large.data_packets()[6]  # the second packet of the client's first 300 kB DATA frame
     session = _check(Pcap(large.header, large.records[:end + 1]), tmp_path, "cut-frame")
     cut = _one(session, "capture.unfinished-frame")
-    assert (cut.conn, cut.stream_id) == (0, None)
+    assert (cut.conn_index, cut.stream_id) == (0, None)
     assert "the capture ends inside a frame from the client (127763 bytes of it captured)" in cut.message
     assert _one(session, "flow.stream-open-at-end").stream_id == 1  # info: it may have finished later
 
@@ -98,7 +98,7 @@ def test_a_capture_that_ends_inside_a_header_block(tmp_path):
     last = flood.data_packets()[-1]
     session = _check(Pcap(flood.header, flood.records[:last + 1]), tmp_path, "cut-block")
     cut = _one(session, "capture.unfinished-header-block")
-    assert (cut.conn, cut.stream_id) == (0, 1) and "no END_HEADERS" in cut.message
+    assert (cut.conn_index, cut.stream_id) == (0, 1) and "no END_HEADERS" in cut.message
     # the connection did not close in the capture: no header block "never ends"
     assert not by_rule(session, "abuse.header-block-unterminated")
 
@@ -109,7 +109,7 @@ def test_bytes_lost_before_the_protocol_was_known(tmp_path):
     damaged = _without(unary, preface)
     session = _check(damaged, tmp_path, "undecided")
     lost = _one(session, "capture.undecided-gap")
-    assert (lost.conn, lost.packet) == (0, damaged.next_data_from(40280, preface))  # the client's next bytes
+    assert (lost.conn_index, lost.packet) == (0, damaged.next_data_from(40280, preface))  # the client's next bytes
     assert "82 bytes from 127.0.0.1:40280 are missing" in lost.message
     assert not session.frames  # nothing is decoded from a connection whose start is lost
 
@@ -120,7 +120,7 @@ def test_a_retransmission_with_other_bytes_keeps_the_first(tmp_path):
     records = unary.records[:i + 1] + [unary.records[i].with_payload_byte(3, 0x55)] + unary.records[i + 1:]
     session = _check(Pcap(unary.header, records), tmp_path, "retransmission")
     differs = _one(session, "capture.tcp-retransmission-differs")
-    assert (differs.conn, differs.packet) == (0, i + 2)  # the copy
+    assert (differs.conn_index, differs.packet) == (0, i + 2)  # the copy
     assert "127.0.0.1:40280 resends sequence numbers already seen, with other bytes" in differs.message
     assert [c.method for c in session.calls] == ["/h2inspect.demo.Demo/Unary"]
 
@@ -134,9 +134,9 @@ def test_impossible_sequence_numbers_and_acknowledgements(tmp_path):
     records[ack] = records[ack].with_ack((1 << 30) + (1 << 20))
     session = _check(Pcap(unary.header, records), tmp_path, "impossible")
     sequence = _one(session, "capture.tcp-impossible-sequence")
-    assert (sequence.conn, sequence.packet) == (0, seq + 1) and "127.0.0.1:43189" in sequence.message
+    assert (sequence.conn_index, sequence.packet) == (0, seq + 1) and "127.0.0.1:43189" in sequence.message
     acknowledgement = _one(session, "capture.tcp-impossible-ack")
-    assert (acknowledgement.conn, acknowledgement.packet) == (0, ack + 1)
+    assert (acknowledgement.conn_index, acknowledgement.packet) == (0, ack + 1)
     assert "127.0.0.1:40280 acknowledges bytes the other side could not have sent" in acknowledgement.message
     assert _one(session, "capture.gap").packet > seq + 1  # the skipped segment's bytes are a hole
 
@@ -146,14 +146,14 @@ def test_acknowledged_bytes_the_capture_never_holds(tmp_path):
     last = unary.data_packets()[-1]  # the server's last segment (its PING ACK), acknowledged by the client
     session = _check(_without(unary, last), tmp_path, "acked-unseen")
     unseen = _one(session, "capture.tcp-acked-unseen")
-    assert (unseen.conn, unseen.packet) == (0, 20)  # the client's ACK of it
+    assert (unseen.conn_index, unseen.packet) == (0, 20)  # the client's ACK of it
     assert "acknowledged 18 bytes from its peer that the capture does not hold" in unseen.message
 
 
 def test_a_link_type_h2inspect_cannot_read(tmp_path):
     session = _check(Pcap.read(UNARY).with_linktype(147), tmp_path, "linktype")
     skipped = _one(session, "capture.linktype-unsupported")
-    assert (skipped.conn, skipped.packet) == (None, 1)
+    assert (skipped.conn_index, skipped.packet) == (None, 1)
     assert "link type 147 is not supported: 21 packets skipped" in skipped.message
 
 
@@ -162,7 +162,7 @@ def test_an_ip_header_that_does_not_parse(tmp_path):
     records = unary.records[:5] + [unary.records[5].with_ip_header_length(3)] + unary.records[5:]
     session = _check(Pcap(unary.header, records), tmp_path, "malformed")
     bad = _one(session, "capture.malformed-ip")
-    assert (bad.conn, bad.packet) == (None, 6) and "header length 12" in bad.message
+    assert (bad.conn_index, bad.packet) == (None, 6) and "header length 12" in bad.message
     assert [c.method for c in session.calls] == ["/h2inspect.demo.Demo/Unary"]  # the good copy is read
 
 
@@ -178,14 +178,14 @@ def test_an_upgrade_never_answered(tmp_path, monkeypatch):
     monkeypatch.setattr(session_builder, "MAX_UPGRADE_HELD", 100_000)
     session = CaptureLoader(path).load()
     finding = _one(session, "capture.upgrade-unanswered")
-    assert (finding.conn, finding.severity) == (0, Severity.WARNING)
+    assert (finding.conn_index, finding.severity) == (0, Severity.WARNING)
     assert session.connections[0].protocol == "http/1.1"
 
 
 def test_tls_without_its_key_log_is_not_decrypted():
     session = CaptureLoader(str(CAPTURES / "curl-tls-keylog.pcap")).load()
     found = by_rule(session, "tls.not-decrypted")
-    assert [f.conn for f in found] == [0, 1, 2, 3, 4] and all("give --keylog FILE" in f.message for f in found)
+    assert [f.conn_index for f in found] == [0, 1, 2, 3, 4] and all("give --keylog FILE" in f.message for f in found)
     assert not session.frames
 
 
@@ -195,9 +195,9 @@ def test_a_tls_record_lost_stops_decryption_of_that_direction(tmp_path):
     damaged = _without(tls, lost)
     session = _check(damaged, tmp_path, "tls-gap", keylog=True)
     gap = _one(session, "tls.gap")
-    assert (gap.conn, gap.packet) == (0, damaged.next_data_from(tls.records[lost].source_port, lost))
+    assert (gap.conn_index, gap.packet) == (0, damaged.next_data_from(tls.records[lost].source_port, lost))
     assert "79 bytes of a TLS stream from the server are missing" in gap.message
-    assert [f.conn for f in by_rule(session, "tls.decrypted")] == [0, 1, 2, 3, 4]
+    assert [f.conn_index for f in by_rule(session, "tls.decrypted")] == [0, 1, 2, 3, 4]
 
 
 def test_a_finding_made_without_a_rule_gets_the_default_ones():

@@ -154,7 +154,7 @@ def test_check_with_a_schema_finds_unary_calls_with_the_wrong_number_of_messages
     frames = session.frames
 
     def last_of(conn, stream_id, side, type_name):
-        return [f.index for f in frames if (f.conn, f.stream_id, f.direction.label, f.type_name) ==
+        return [f.index for f in frames if (f.conn_index, f.stream_id, f.direction.label, f.type_name) ==
                 (conn, stream_id, side, type_name)][-1]
     assert [(f["conn"], f["stream_id"], f["frame"]) for f in found] == [
         (0, 1, last_of(0, 1, "server", "HEADERS")),  # two replies: at the trailers that end the call

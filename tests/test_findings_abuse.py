@@ -178,7 +178,7 @@ def test_a_client_that_never_sends_the_preface():
     finding = _one(session, "h2.preface")
     first_of_client = next(f for f in session.frames if f.direction == Direction.CLIENT)
     # the finding points at what the client sent instead: its SETTINGS, after the server's
-    assert (finding.conn, finding.stream_id, finding.frame) == (0, None, first_of_client.index)
+    assert (finding.conn_index, finding.stream_id, finding.frame) == (0, None, first_of_client.index)
     assert first_of_client.type_code == FrameType.SETTINGS and first_of_client.index == 1
     assert finding.severity is Severity.ERROR and finding.reference == "RFC 9113 §3.4"
 
@@ -190,15 +190,15 @@ def test_fixed_length_frames_of_the_wrong_length_are_each_found_and_the_server_s
     # PING of 7 on stream 0
     want = [(FrameType.PRIORITY, 4, 3), (FrameType.RST_STREAM, 3, 1), (FrameType.WINDOW_UPDATE, 5, None),
             (FrameType.PING, 7, None)]
-    assert [f.conn for f in found] == [0, 1, 2, 3]
+    assert [f.conn_index for f in found] == [0, 1, 2, 3]
     for finding, (type_code, length, stream_id) in zip(found, want, strict=True):
         frame = session.frames[finding.frame]
-        assert (frame.type_code, frame.length, frame.direction, frame.conn) == (type_code, length, Direction.CLIENT,
-                                                                                finding.conn)
+        assert (frame.type_code, frame.length, frame.direction, frame.conn_index) == (type_code, length, Direction.CLIENT,
+                                                                                finding.conn_index)
         assert finding.stream_id == stream_id
         assert f"of {length} bytes (it is " in finding.message
     goaways = _goaways(session, "FRAME_SIZE_ERROR")
-    assert [g.conn for g in goaways] == [0, 1, 2, 3]
+    assert [g.conn_index for g in goaways] == [0, 1, 2, 3]
     assert all(g.frame > f.frame for g, f in zip(goaways, found, strict=True))  # nghttpd's answer comes after each
 
 
@@ -218,10 +218,10 @@ def test_malformed_settings_and_a_settings_ack_with_a_payload():
     sent = [f for f in session.frames if f.type_code == FrameType.SETTINGS and f.direction == Direction.CLIENT]
     [seven] = [f.index for f in sent if f.length == 7]
     [ack] = [f.index for f in sent if f.length == 6 and f.flags & 1]
-    assert [(f.conn, f.stream_id, f.frame) for f in found] == [(0, None, seven), (1, None, ack)]
+    assert [(f.conn_index, f.stream_id, f.frame) for f in found] == [(0, None, seven), (1, None, ack)]
     assert "SETTINGS length 7 is not a multiple of 6" in found[0].message
     assert "SETTINGS ACK with a payload of 6 bytes" in found[1].message
-    assert [g.conn for g in _goaways(session, "FRAME_SIZE_ERROR")] == [0, 1]
+    assert [g.conn_index for g in _goaways(session, "FRAME_SIZE_ERROR")] == [0, 1]
 
 
 def test_a_field_block_that_hpack_cannot_decode():

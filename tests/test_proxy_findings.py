@@ -184,7 +184,7 @@ def test_an_upstream_that_never_accepts_is_a_timeout(monkeypatch):
         filler.close()
         full.close()
     [finding] = [f for f in source.session.findings if f.rule.startswith("proxy.")]
-    assert (finding.rule, finding.severity, finding.conn) == ("proxy.upstream-timeout", Severity.ERROR, 0)
+    assert (finding.rule, finding.severity, finding.conn_index) == ("proxy.upstream-timeout", Severity.ERROR, 0)
     assert finding.message == f"upstream 127.0.0.1:{port} did not answer within 0.3 s; the client's connection is reset"
 
 
@@ -221,7 +221,7 @@ def test_bytes_that_reach_a_side_already_closing_are_dropped_and_said():
 
     source = asyncio.run(scenario())
     found = [f for f in source.session.findings if f.rule == "proxy.side-closed"]
-    assert [(f.conn, f.severity) for f in found] == [(0, Severity.WARNING)]
+    assert [(f.conn_index, f.severity) for f in found] == [(0, Severity.WARNING)]
     assert found[0].message.startswith("the client's side is already closed: bytes still arriving")
 
 
