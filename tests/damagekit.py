@@ -95,6 +95,16 @@ class Pcap:
         """0-based indexes of the packets that carry TCP payload."""
         return [i for i, r in enumerate(self.records) if r.tcp_payload]
 
+    def server_ports(self) -> tuple[int, ...]:
+        """The ports that answered a SYN (SYN and ACK set), in order: the servers'."""
+        ports: list[int] = []
+        for r in self.records:
+            ihl = (r.data[_IP_START] & 15) * 4
+            flags = r.data[_IP_START + ihl + 13] if len(r.data) > _IP_START + ihl + 13 else 0
+            if flags & 0x12 == 0x12 and r.source_port not in ports:
+                ports.append(r.source_port)
+        return tuple(ports)
+
     def next_data_from(self, port: int, start: int) -> int:
         """The 1-based number of the first packet at or after index `start` with payload from `port`."""
         return next(i + 1 for i in range(start, len(self.records))

@@ -6,6 +6,7 @@ rule id and where it points (connection, stream, packet or frame)."""
 from __future__ import annotations
 
 import hostile
+import pytest
 from conftest import CAPTURES
 from damagekit import Pcap
 from findingskit import by_rule
@@ -205,3 +206,26 @@ def test_a_finding_made_without_a_rule_gets_the_default_ones():
     assert Finding(Severity.WARNING, "something broke").rule == DEFAULT_RULE_PROBLEM == "capture.damage"
     assert Finding(Severity.ERROR, "worse").rule == "capture.damage"
     assert Finding(Severity.INFO, "for what it is worth").rule == DEFAULT_RULE_NOTE == "capture.note"
+
+
+WELL_BEHAVED = sorted(p.name for p in CAPTURES.glob("*.pcap")
+                      if "tls" not in p.name and Pcap.read(p).linktype == 1)
+
+
+@pytest.mark.parametrize("share", [0.3, 0.5, 0.7])
+@pytest.mark.parametrize("name", WELL_BEHAVED)
+def test_a_well_behaved_capture_joined_mid_way_raises_no_alarm(tmp_path, name, share):
+    """Cut where a capture started late would be (after 30%, 50%, 70% of its data packets), read with
+    --port: what a capture does not hold (windows, message boundaries, requests, pings answered by a side
+    never found) is not taken for a protocol error; only capture.* says what is missing."""
+    if name == "curl-h2c-upgrade.pcap" and share == 0.3:
+        pytest.skip("a cut between the Upgrade request and the preface reads as a new connection whose "
+                    "stream 1 (opened by the Upgrade) is idle: nothing in the bytes says otherwise")
+    whole = Pcap.read(CAPTURES / name)
+    data = whole.data_packets()
+    start = data[int(len(data) * share)]
+    session = _check(Pcap(whole.header, whole.records[start:]), tmp_path, f"late-{name}",
+                     ports=whole.server_ports())
+    assert session.frames  # something was decoded
+    assert not [f.one_line() for f in session.findings
+                if f.severity >= Severity.WARNING and not f.rule.startswith("capture.")]

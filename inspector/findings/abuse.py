@@ -209,29 +209,24 @@ class AbuseState:
                          f"payload and no END_STREAM (limit {limit:g})", "empty_data_frames", frame, packet, time, sid)
 
     def priority(self, sender: int, frame: int, packet: int, time: float) -> None:
-        if sender != C:
+        # Envoy counts from the connection's start: a capture that joined it mid-way cannot.
+        if sender != C or self.checks.midstream:
             return
         self.priorities += 1
         per_stream = self.limits["priority_per_stream"]
-        streams = self._streams()
+        streams = self.checks.streams_opened
         if per_stream is not None and self.priorities > per_stream * (1 + streams):
             self._report("abuse.priority-flood",
                          f"{self.priorities} PRIORITY frames from the client for {streams} streams "
                          f"(limit {per_stream:g} per stream, plus one stream)", "priority_per_stream", frame, packet,
                          time)
 
-    def _streams(self) -> int:
-        """Streams the client opened, for the allowances that grow with them. A capture that starts
-        mid-connection missed the openings of the streams already under way: every stream it shows counts."""
-        checks = self.checks
-        return max(checks.streams_opened, len(checks.conn.streams)) if checks.midstream else checks.streams_opened
-
     def window_update(self, sender: int, frame: int, packet: int, time: float) -> None:
-        if sender != C:
+        if sender != C or self.checks.midstream:  # (counted from the connection's start, as priority)
             return
         self.window_updates += 1
         per_data = self.limits["window_updates_per_data"]
-        streams = self._streams()
+        streams = self.checks.streams_opened
         if per_data is None or self.window_updates <= 1 + 2 * streams:
             return
         log = self.checks.engine.session.frames

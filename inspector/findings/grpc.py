@@ -108,8 +108,29 @@ def request(call: CallFacts, report: Report) -> None:
         report("grpc.method", f"{call.method} called with {method}, not POST", **_where(call, frame))
 
 
+def _said_grpc(block: HeaderBlock | None) -> bool:
+    """A server block that says it is gRPC (content-type application/grpc..., or a grpc-status)."""
+    return block is not None and (CONTENT_TYPE.fullmatch(block.get("content-type") or "") is not None
+                                  or block.get("grpc-status") is not None)
+
+
+def _asked_grpc(call: CallFacts) -> bool:
+    """The call's request was seen and says content-type application/grpc..."""
+    request = call.request
+    return request is not None and (request.get("content-type") or "").startswith("application/grpc")
+
+
+def _known_grpc(call: CallFacts) -> bool:
+    """Whether the call is known to be gRPC: its request says so, or (a call that began before the
+    capture, or whose content-type refers to a field the capture never saw) its server does. A stream
+    of a connection joined mid-way may be anything."""
+    return _asked_grpc(call) or _said_grpc(call.response) or _said_grpc(call.trailers_block)
+
+
 def server_block(call: CallFacts, block: HeaderBlock, report: Report) -> None:
     """A response or trailers block (or a Trailers-Only response) of a call."""
+    if not _asked_grpc(call) and not _said_grpc(block):
+        return  # (nothing says this call is gRPC: a stream of a connection joined mid-way)
     frame = block.frame
     status = block.get(":status")
     if status is not None and block.role in (Role.RESPONSE, Role.TRAILERS) and status != "200":
@@ -138,6 +159,8 @@ def server_block(call: CallFacts, block: HeaderBlock, report: Report) -> None:
 
 def ended(call: CallFacts, report: Report, *, connection_closed: bool, capture_over: bool) -> None:
     """A call that is over (or still going when the capture ended): what it ended without."""
+    if not _known_grpc(call):
+        return
     last = call.last_frame
     stream = call.stream
     reset = stream is not None and stream.reset_code is not None
@@ -152,7 +175,8 @@ def ended(call: CallFacts, report: Report, *, connection_closed: bool, capture_o
             and not call.trailers_block.unknown_refs:
         report("grpc.missing-status", f"the trailers of {call.method} carry no grpc-status",
                **_where(call, call.trailers_block.frame))
-    if call.response is None and call.trailers_block is not None and call.responses:
+    if call.response is None and call.trailers_block is not None and call.responses and call.request is not None:
+        # (without the request, the response headers may have come before the capture)
         report("grpc.trailers-only-body", f"{len(call.responses)} response message(s) with a Trailers-Only "
                "response", **_where(call, call.responses[0].frames[0]))
     _messages(call, report)
