@@ -82,8 +82,18 @@ class _Stream:
         except ReflectionProtocolError as exc:
             raise ReflectionError(f"reflection answered what cannot be read: {exc}", UNREADABLE_RULE) from None
 
-    def close(self) -> None:
+    def close(self, politely: bool) -> None:
+        """End the stream: politely, the client's side closed and the server's status read (so the
+        server ends it as usual, with trailers); else cancelled (RST_STREAM)."""
         self._requests.put(None)
+        if politely:
+            try:
+                for _ in self._call:
+                    break  # an answer nobody asked for: not waited out
+                else:
+                    return
+            except Exception:  # noqa: BLE001 (grpc.RpcError: the server ended it otherwise)
+                return
         self._call.cancel()
 
 
@@ -99,7 +109,7 @@ def reflect(target: str, root_certificates: bytes | None = None, tls: bool = Fal
     channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates), options) if tls \
         else grpc.insecure_channel(target, options)
     try:
-        return _reflect(channel, timeout)
+        return reflect_channel(channel, timeout)
     except ReflectionError as exc:
         raise ReflectionError(f"{target}: {exc}", exc.rule) from None
     except grpc.RpcError as exc:
@@ -122,11 +132,14 @@ def _rpc_error(target: str, exc: Any, timeout: float) -> ReflectionError:
                            UNREADABLE_RULE)
 
 
-def _reflect(channel: Any, timeout: float) -> Reflected:
+def reflect_channel(channel: Any, timeout: float = REFLECTION_TIMEOUT) -> Reflected:
+    """`reflect` over a grpcio channel already open (the calls that follow may share its connection);
+    raises ReflectionError, or grpc.RpcError for a failure that is not the protocol's."""
     import grpc
 
     for version, service in (("v1", V1), ("v1alpha", V1ALPHA)):
         stream = _Stream(channel, service, timeout)
+        done = False
         try:
             try:
                 listed = stream.ask(list_services_request())
@@ -134,9 +147,11 @@ def _reflect(channel: Any, timeout: float) -> Reflected:
                 if hasattr(exc, "code") and exc.code() is grpc.StatusCode.UNIMPLEMENTED:
                     continue
                 raise
-            return _describe(stream, listed, version)
+            described = _describe(stream, listed, version)
+            done = True
+            return described
         finally:
-            stream.close()
+            stream.close(politely=done)
     raise ReflectionError("no server reflection (UNIMPLEMENTED for grpc.reflection.v1 and v1alpha)")
 
 
