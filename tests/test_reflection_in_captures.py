@@ -51,7 +51,13 @@ def test_the_shipped_reflection_capture_decodes_by_field_name_with_no_proto():
              c["grpc_status"]) for c in demo] == [
         (e["method"], e["style"], "schema", e["request_messages"], e["response_messages"], e["grpc_status"])
         for e in ENTRY["reflection_calls"]]
-    assert {c["method"] for c in calls if c not in demo} == {V1ALPHA}
+    reflection = [c for c in calls if c not in demo]
+    assert {(c["method"], c["style"], c["style_source"]) for c in reflection} == {
+        (V1ALPHA, "bidi-streaming", "schema")}  # the reflection protocol's own schema, built in
+    verbose = h2inspect("rpcs", str(REFLECTION_CAPTURE), "-v").stdout
+    assert 'grpc.reflection.v1alpha.ServerReflectionResponse { original_request {   list_services: "" } ' \
+           'list_services_response {' in verbose
+    assert 'file_descriptor_proto {     name: "demo.proto"     package: "h2inspect.demo"' in verbose
 
 
 def test_the_reflection_exchange_is_an_info_finding_and_nothing_worse():

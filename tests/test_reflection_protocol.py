@@ -121,3 +121,33 @@ def test_a_descriptor_set_without_the_well_known_types_it_imports_still_loads(tm
     schema = Schema()
     schema.load(str(path))
     assert schema.method("/w.S/Ping") is not None and schema.decode("google.protobuf.Empty", b"") == ""
+
+
+def test_the_built_in_reflection_schema_is_reflection_proto_field_for_field():
+    from inspector.rpc.reflection_protocol import reflection_schema
+
+    official = rpb.DESCRIPTOR
+    pool = reflection_schema().pool
+    for version in ("v1", "v1alpha"):
+        for name, message in official.message_types_by_name.items():
+            ours = pool.FindMessageTypeByName(f"grpc.reflection.{version}.{name}")
+            theirs = {f.name: (f.number, f.is_repeated, f.type) for f in message.fields}
+            mine = {f.name: (f.number, f.is_repeated, f.type) for f in ours.fields}
+            if name == "FileDescriptorResponse":  # bytes there, the FileDescriptorProto they hold here
+                assert theirs["file_descriptor_proto"][:2] == mine["file_descriptor_proto"][:2]
+                continue
+            assert mine == theirs, name
+        method = reflection_schema().method(f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo")
+        assert method is not None and method.style == "bidi-streaming"
+
+
+def test_a_response_is_read_by_name_with_each_file_it_carries():
+    from inspector.rpc.reflection_protocol import reflection_schema
+
+    response = rpb.ServerReflectionResponse(
+        original_request=rpb.ServerReflectionRequest(file_containing_symbol="h2inspect.demo.Demo"),
+        file_descriptor_response=rpb.FileDescriptorResponse(file_descriptor_proto=[
+            _proto(demo_pb2).SerializeToString()]))
+    text = reflection_schema().decode("grpc.reflection.v1alpha.ServerReflectionResponse", response.SerializeToString())
+    assert text is not None and 'file_containing_symbol: "h2inspect.demo.Demo"' in text
+    assert 'name: "demo.proto"' in text and 'package: "h2inspect.demo"' in text and 'name: "Request"' in text

@@ -19,7 +19,7 @@ from inspector.http2.payloads import data_body
 from inspector.model import Direction, Finding, HeaderBlock, Role, Session, Stream, StreamState
 from inspector.rpc.messages import MAX_MESSAGE, PREFIX, GrpcMessage, MessageSplitter
 from inspector.rpc.protobuf_wire import format_raw
-from inspector.rpc.reflection_protocol import REFLECTION_METHODS
+from inspector.rpc.reflection_protocol import REFLECTION_METHODS, reflection_schema
 from inspector.rpc.reflection_seen import ReflectionSeen
 from inspector.rpc.schema import MethodInfo, Schema
 from inspector.rpc.status import (
@@ -442,13 +442,16 @@ class CallLog:
         self.connection_schemas[conn_index] = schema
 
     def schema_for(self, conn_index: int, method: str) -> Schema | None:
-        """The schema that knows `method` on a connection: the connection's own, else the session's."""
+        """The schema that knows `method` on a connection: the connection's own, else the session's;
+        a reflection call's is the reflection protocol's (`reflection_protocol.reflection_schema`)."""
         own = self.connection_schemas.get(conn_index)
         if own is not None and method in own.methods:
             return own
         schema = self.schema
         if schema is not None and method in schema.methods:
             return schema
+        if method in REFLECTION_METHODS:
+            return reflection_schema()
         return None
 
     @property

@@ -16,9 +16,10 @@ is needed for either.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from inspector.rpc.protobuf_wire import LEN, VARINT, decode_fields
+from inspector.rpc.schema import Schema
 
 V1 = "grpc.reflection.v1.ServerReflection"
 V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
@@ -130,3 +131,70 @@ def parse_response(data: bytes) -> ReflectionResponse:
                 message = _text(value, "error_message")
         return ReflectionResponse("error", error=(code, message))
     return ReflectionResponse("other")
+
+
+def _reflection_file(version: str) -> Any:
+    """reflection.proto of one version, as a FileDescriptorProto, so that reflection calls have their
+    style (bidi-streaming) and their messages read by name. file_descriptor_proto is declared as
+    FileDescriptorProto messages, which is what its bytes are, so a listing shows each file by name."""
+    from google.protobuf import descriptor_pb2 as d
+
+    f = d.FieldDescriptorProto
+    string, int32, message = f.TYPE_STRING, f.TYPE_INT32, f.TYPE_MESSAGE
+    one, many = f.LABEL_OPTIONAL, f.LABEL_REPEATED
+    package = f"grpc.reflection.{version}"
+    file = d.FileDescriptorProto(name=f"h2inspect/known/{package.replace('.', '/')}/reflection.proto",
+                                 package=package, syntax="proto3", dependency=["google/protobuf/descriptor.proto"])
+
+    def add(name: str, fields: list[tuple[str, int, int, int, str, int | None]], oneof: str | None = None) -> None:
+        m = file.message_type.add(name=name)
+        if oneof:
+            m.oneof_decl.add(name=oneof)
+        for field_name, number, kind, label, type_name, index in fields:
+            field = m.field.add(name=field_name, number=number, type=kind, label=label)
+            if type_name:
+                field.type_name = type_name if type_name.startswith(".google") else f".{package}.{type_name}"
+            if index is not None:
+                field.oneof_index = index
+
+    add("ServerReflectionRequest", [
+        ("host", 1, string, one, "", None), ("file_by_filename", 3, string, one, "", 0),
+        ("file_containing_symbol", 4, string, one, "", 0),
+        ("file_containing_extension", 5, message, one, "ExtensionRequest", 0),
+        ("all_extension_numbers_of_type", 6, string, one, "", 0), ("list_services", 7, string, one, "", 0)],
+        "message_request")
+    add("ExtensionRequest", [("containing_type", 1, string, one, "", None),
+                             ("extension_number", 2, int32, one, "", None)])
+    add("ServerReflectionResponse", [
+        ("valid_host", 1, string, one, "", None),
+        ("original_request", 2, message, one, "ServerReflectionRequest", None),
+        ("file_descriptor_response", 4, message, one, "FileDescriptorResponse", 0),
+        ("all_extension_numbers_response", 5, message, one, "ExtensionNumberResponse", 0),
+        ("list_services_response", 6, message, one, "ListServiceResponse", 0),
+        ("error_response", 7, message, one, "ErrorResponse", 0)], "message_response")
+    add("FileDescriptorResponse", [("file_descriptor_proto", 1, message, many, ".google.protobuf.FileDescriptorProto",
+                                    None)])
+    add("ExtensionNumberResponse", [("base_type_name", 1, string, one, "", None),
+                                    ("extension_number", 2, int32, many, "", None)])
+    add("ListServiceResponse", [("service", 1, message, many, "ServiceResponse", None)])
+    add("ServiceResponse", [("name", 1, string, one, "", None)])
+    add("ErrorResponse", [("error_code", 1, int32, one, "", None), ("error_message", 2, string, one, "", None)])
+    service = file.service.add(name="ServerReflection")
+    service.method.add(name="ServerReflectionInfo", input_type=f".{package}.ServerReflectionRequest",
+                       output_type=f".{package}.ServerReflectionResponse", client_streaming=True,
+                       server_streaming=True)
+    return file
+
+
+_SCHEMA: list[Schema] = []
+
+
+def reflection_schema() -> Schema:
+    """The reflection services themselves (v1 and v1alpha), made once: the schema of every
+    ServerReflectionInfo call, whatever else a connection knows."""
+    if not _SCHEMA:
+        schema = Schema()
+        problems = schema.add_protos([_reflection_file("v1"), _reflection_file("v1alpha")])
+        assert not problems and not schema.missing, problems
+        _SCHEMA.append(schema)
+    return _SCHEMA[0]
