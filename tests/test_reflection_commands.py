@@ -104,6 +104,7 @@ def test_reflect_over_tls_verifies_the_server_with_reflect_ca(tmp_path: Path):
     for other in (untrusted, plain):  # the system's CAs do not know this one; plaintext meets TLS
         assert other.returncode == 0 and "h2inspect.demo.Request" not in other.stdout
         assert "grpc.reflection-unavailable" in other.stderr or "grpc.reflection-unreadable" in other.stderr
+        assert len(other.stderr.strip().splitlines()) == 1, other.stderr  # grpc's own log lines are not let out
 
 
 def test_reflect_adds_to_a_proto_given_too():

@@ -284,7 +284,10 @@ class GrpcCall:
     def schema(self) -> Schema | None:
         """The schema that knows this call's method: its connection's (forward mode's reflection of
         its host, or a reflection exchange in the traffic), else the session's (--proto, --reflect)."""
-        return self.log.schema_for(self.conn, self.method)
+        log = self.log
+        if log.schema is None and not log.connection_schemas and not log.reflection_seen.calls:
+            return None  # no schema anywhere: the method is not even looked up
+        return log.schema_for(self.conn, self.method)
 
     @property
     def method_info(self) -> MethodInfo | None:

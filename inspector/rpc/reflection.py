@@ -9,7 +9,9 @@ loop's executor, never on the relay's path; the capture commands run it before t
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +103,8 @@ def reflect(target: str, root_certificates: bytes | None = None, tls: bool = Fal
             server_name: str | None = None, timeout: float = REFLECTION_TIMEOUT) -> Reflected:
     """The schema a server describes by reflection (v1, else v1alpha); raises ReflectionError,
     with the rule its finding gets. `root_certificates` None verifies TLS against the system's."""
+    if "grpc" not in sys.modules:  # grpc core logs a failed handshake itself: the finding says it, once
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     import grpc
 
     options: list[tuple[str, int | str]] = [("grpc.enable_http_proxy", 0)]  # straight to it, never via a proxy
