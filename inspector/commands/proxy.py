@@ -35,6 +35,10 @@ from inspector.views.headless import PREFIX, HeadlessPrinter
 if TYPE_CHECKING:
     from textual.app import App as TextualApp
 
+    from inspector.model import Session
+
+    AppFactory = Callable[[Session], TextualApp[Any]]  # the TUI's App class: it takes the session
+
 STOP_GRACE = 0.25  # seconds links get to close politely on Ctrl-C before they are aborted
 FINISH_BUDGET = 0.25  # seconds of decoding left to the backlog on Ctrl-C
 
@@ -159,8 +163,7 @@ def _ask_reflection(loop: asyncio.AbstractEventLoop, args: argparse.Namespace, s
     """--reflect: the upstream asked at once (reverse mode), or each intercepted gRPC host once its
     first gRPC request is decoded (forward mode); on the loop's executor, never on the relay's path."""
     if settings.forward is not None:
-        forward: ForwardSettings = settings.forward  # type: ignore[assignment]
-        ask = _reflection_asker(loop, source, forward.upstream_tls)
+        ask = _reflection_asker(loop, source, settings.forward.upstream_tls)
         def host_of(conn_index: int) -> ReflectHost | None:
             route = source.routes.get(conn_index)
             if route is None:
@@ -213,7 +216,7 @@ def _recorder(path: str | None) -> PcapngRecorder:
         raise UsageError(f"--record {path}: {exc.strerror or exc}") from None
 
 
-def _tui_app_class() -> type:
+def _tui_app_class() -> AppFactory:
     """The TUI's App (it takes a Session); a one-line error if this build has none."""
     try:
         from inspector.tui.app import App
@@ -223,7 +226,7 @@ def _tui_app_class() -> type:
 
 
 async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str | None,
-                 source: LiveSource, app_class: type | None) -> None:
+                 source: LiveSource, app_class: AppFactory | None) -> None:
     schema = load_schema(getattr(args, "proto", None))  # a bad schema is bad input: before listening
     if schema is not None:
         source.session.calls.use_schema(schema)
@@ -242,7 +245,7 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
     err = sys.stderr
     where = ", ".join(str(b) for b in bound)
     if settings.forward is not None:
-        forward: ForwardSettings = settings.forward  # type: ignore[assignment]
+        forward = settings.forward
         which = ", ".join(forward.intercept) if forward.intercept else "every host"
         err.write(f"{PREFIX}listening on {where}, forward proxy (CONNECT, http://; TLS intercepted for "
                   f"{which}{'; Basic proxy authentication' if forward.auth else ''})\n")
@@ -270,7 +273,8 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
             HeadlessPrinter(source.session, args.format, sys.stdout, err)
             await stop.wait()
         else:
-            await _run_tui(app_class(source.session), stop)  # type: ignore[misc]
+            assert app_class is not None, "the TUI's class was found before listening"
+            await _run_tui(app_class(source.session), stop)
     finally:
         # Ctrl-C stops at once, however far decoding is behind: the relay closes its links,
         # the decoder gets a moment more, and what it did not reach is said in one line.

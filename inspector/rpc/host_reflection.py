@@ -64,7 +64,7 @@ class HostReflection:
         end = len(blocks)
         if self.blocks_read >= end:
             return
-        conns, roles, headers = blocks.conn, blocks.role, blocks.headers
+        conns, roles, headers = blocks.conn_index, blocks.role, blocks.headers
         seen = self.seen
         for hb in range(self.blocks_read, end):
             conn_index = conns[hb]
@@ -95,11 +95,12 @@ class HostReflection:
         report = self.session.findings_engine.report
         if isinstance(outcome, ReflectionError):
             report(outcome.rule, f"--reflect: {outcome}; its messages are shown in raw wire format",
-                   conn=first)
+                   conn_index=first)
             state.waiting.clear()
             return
         state.schema = outcome.schema
         for conn_index in state.waiting:
             self.session.calls.use_connection_schema(conn_index, outcome.schema)
         state.waiting.clear()
-        report(SCHEMA_RULE, f"--reflect: {host.address}: {outcome.summary()}: messages decoded by name", conn=first)
+        report(SCHEMA_RULE, f"--reflect: {host.address}: {outcome.summary()}: messages decoded by name",
+               conn_index=first)

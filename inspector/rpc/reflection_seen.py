@@ -62,21 +62,21 @@ class ReflectionSeen:
             response = parse_response(data)
         except ReflectionProtocolError as exc:
             log.report(UNREADABLE_RULE, f"a reflection response that cannot be read ({exc}); it is not used "
-                       "as a schema", conn=call.conn, stream_id=call.stream_id, frame=frame)
+                       "as a schema", conn_index=call.conn_index, stream_id=call.stream_id, frame=frame)
             return
         if response.kind != "files" or not response.files:
             return
-        schema = log.connection_schemas.get(call.conn)
+        schema = log.connection_schemas.get(call.conn_index)
         if schema is None:
-            schema = log.connection_schemas[call.conn] = Schema()
+            schema = log.connection_schemas[call.conn_index] = Schema()
         before = set(schema.methods)
         problems = schema.add_serialized(response.files)
         for problem in problems:
             log.report(UNREADABLE_RULE, f"a file descriptor in a reflection response cannot be used: {problem}",
-                       conn=call.conn, stream_id=call.stream_id, frame=frame)
+                       conn_index=call.conn_index, stream_id=call.stream_id, frame=frame)
         added = sorted({path[1:].rsplit("/", 1)[0] for path in schema.methods if path not in before})
-        if added and call.conn not in self.told:
-            self.told.add(call.conn)
+        if added and call.conn_index not in self.told:
+            self.told.add(call.conn_index)
             log.report(SCHEMA_RULE, f"the schema of this connection comes from the reflection exchange on stream "
                        f"{call.stream_id} ({', '.join(added)}): its messages are decoded by name",
-                       conn=call.conn, stream_id=call.stream_id, frame=frame)
+                       conn_index=call.conn_index, stream_id=call.stream_id, frame=frame)
