@@ -285,7 +285,7 @@ class GrpcCall:
         """The schema that knows this call's method: its connection's (forward mode's reflection of
         its host, or a reflection exchange in the traffic), else the session's (--proto, --reflect)."""
         log = self.log
-        if log.schema is None and not log.connection_schemas and not log.reflection_seen.calls:
+        if log.schema is None and not log.connection_schemas and not log.reflection_seen.seen:
             return None  # no schema anywhere: the method is not even looked up
         return log.schema_for(self.conn_index, self.method)
 

@@ -25,24 +25,27 @@ SCHEMA_RULE, UNREADABLE_RULE = "grpc.reflection-schema", "grpc.reflection-unread
 class ReflectionSeen:
     """The reflection calls of a session, and how many of each one's responses were read."""
 
-    __slots__ = ("log", "calls", "read", "told")
+    __slots__ = ("log", "calls", "read", "told", "seen")
 
     def __init__(self, log: CallLog) -> None:
         self.log = log
         self.calls: list[GrpcCall] = []
         self.read: list[int] = []  # responses of calls[i] already read
         self.told: set[int] = set()  # connection indexes whose schema was reported
+        self.seen = False  # a reflection call was ever watched (its calls may be let go since)
 
     def watch(self, call: GrpcCall) -> None:
         """A reflection call opened (its :path is a ServerReflectionInfo method)."""
+        self.seen = True
         self.calls.append(call)
         self.read.append(0)
 
     def update(self) -> None:
-        """Read the responses that became whole since the last look."""
-        for i, call in enumerate(self.calls):
+        """Read the responses that became whole since the last look; a call that is over and
+        read to its end is let go (a client may open a stream per question: hundreds of them)."""
+        kept_calls, kept_read = [], []
+        for call, n in zip(self.calls, self.read, strict=True):
             responses = call.responses
-            n = self.read[i]
             while n < len(responses):
                 message = responses[n]
                 if not message.whole:
@@ -52,7 +55,10 @@ class ReflectionSeen:
                     continue
                 n += 1
                 self._take(call, message.data, message.frames[-1])
-            self.read[i] = n
+            if n < len(responses) or call.ended_by == "capture-end":
+                kept_calls.append(call)
+                kept_read.append(n)
+        self.calls, self.read = kept_calls, kept_read
 
     def _take(self, call: GrpcCall, data: bytes | None, frame: int) -> None:
         if data is None:
