@@ -225,35 +225,6 @@ def test_bytes_that_reach_a_side_already_closing_are_dropped_and_said():
     assert found[0].message.startswith("the client's side is already closed: bytes still arriving")
 
 
-def test_a_reflection_that_fails_unexpectedly_is_a_warning_and_the_relay_goes_on(monkeypatch):
-    """An error `reflect` does not turn into a ReflectionError (none is known today: this is the
-    guard for the next one) is a proxy.reflection-failed warning, not a traceback."""
-    import argparse
-
-    from inspector.commands import proxy as proxy_command
-    from inspector.rpc import reflection
-
-    def broken(*args: object) -> None:
-        raise RuntimeError("the descriptor pool is on fire")
-
-    monkeypatch.setattr(reflection, "reflect", broken)
-
-    async def scenario() -> LiveSource:
-        source = LiveSource(PcapngRecorder(None))
-        settings = RelaySettings(Endpoint("127.0.0.1", 0), Endpoint("127.0.0.1", free_port()))
-        proxy_command._ask_reflection(asyncio.get_running_loop(), argparse.Namespace(upstream_ca=None), settings,
-                                      source, None)
-        for _ in range(200):
-            if source.session.findings:
-                break
-            await asyncio.sleep(0.01)
-        return source
-
-    [finding] = asyncio.run(scenario()).session.findings
-    assert (finding.rule, finding.severity) == ("proxy.reflection-failed", Severity.WARNING)
-    assert finding.message == "--reflect: RuntimeError: the descriptor pool is on fire"
-
-
 def test_the_tui_over_a_live_proxy_shows_an_upstream_that_refuses_as_it_happens():
     """`h2inspect proxy` without --headless: the problems view is open when a client comes; the
     refusal joins it live, grouped under its rule, and the status line counts it."""

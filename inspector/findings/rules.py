@@ -194,6 +194,19 @@ _TABLE: tuple[Rule, ...] = (
     Rule("grpc.deadline", W, "call ran past its grpc-timeout", f"{GRPC}: Requests (Timeout)",
          "A call with grpc-timeout should be over (DEADLINE_EXCEEDED) once the timeout has passed.",
          "grpc-timeout のある呼び出しは、その時間を過ぎたら (DEADLINE_EXCEEDED で) 終わっているはずである。"),
+    Rule("grpc.reflection-schema", N, "schema from server reflection", "gRPC server-reflection.md",
+         "The services' files came from gRPC server reflection (asked, or seen in the traffic): messages are "
+         "decoded by field name.",
+         "サービスのファイルを gRPC サーバーリフレクションから得た (問い合わせたか、通信の中に見つけた)。"
+         "メッセージはフィールド名で復号する。"),
+    Rule("grpc.reflection-unavailable", N, "no server reflection", "gRPC server-reflection.md",
+         "The host answers no gRPC server reflection (v1 or v1alpha), or cannot be reached: messages are shown "
+         "in raw wire format.",
+         "ホストが gRPC サーバーリフレクション (v1 も v1alpha も) に応じないか、接続できない。"
+         "メッセージは生のワイヤー形式で表示する。"),
+    Rule("grpc.reflection-unreadable", W, "reflection answer that cannot be read", "gRPC server-reflection.md",
+         "The reflection service answered what is not a usable schema: messages are shown in raw wire format.",
+         "リフレクションサービスの応答がスキーマとして使えない。メッセージは生のワイヤー形式で表示する。"),
     # ---- flow.*: flow control and liveness ----------------------------------------------------
     Rule("flow.blocked", N, "sender waited on a zero window", "RFC 9113 §6.9",
          "A window reached 0 and the sender waited for a WINDOW_UPDATE before it could send more.",
@@ -333,7 +346,7 @@ _TABLE: tuple[Rule, ...] = (
     Rule("tls.gap", W, "TLS bytes missing", "RFC 8446 §5",
          "Bytes of a TLS stream are missing, so its records cannot be decrypted past that point.",
          "TLS ストリームのバイトが欠けており、それ以降のレコードは復号できない。"),
-    # ---- proxy.*: what the proxy itself met (relay, TLS legs, forward mode, decoding, reflection) ---
+    # ---- proxy.*: what the proxy itself met (relay, TLS legs, forward mode, decoding) ------------
     Rule("proxy.upstream-refused", E, "upstream refused the connection", "RFC 9293 §3.5.2",
          "Nothing listens on the upstream's port: it answered the proxy's SYN with a reset, and the proxy reset "
          "the client's connection.",
@@ -414,17 +427,6 @@ _TABLE: tuple[Rule, ...] = (
     Rule("proxy.forward-auth", W, "proxy authentication refused", "RFC 9110 §15.5.8",
          "A request came without the Proxy-Authorization that --auth asks for: answered 407.",
          "--auth が求める Proxy-Authorization のないリクエストが来たため、407 で応答した。"),
-    Rule("proxy.reflection", N, "schema from server reflection", "gRPC server-reflection.md",
-         "The upstream's schema came by gRPC server reflection: messages are decoded by name.",
-         "上流のスキーマを gRPC サーバーリフレクションで得た。メッセージは名前付きで復号する。"),
-    Rule("proxy.reflection-unavailable", N, "no schema from server reflection", "gRPC server-reflection.md",
-         "No schema came by server reflection (the upstream has none, or forward mode): messages are shown in "
-         "raw wire format.",
-         "サーバーリフレクションでスキーマを得られなかった (上流が未対応、またはフォワードモード)。メッセージは"
-         "生のワイヤー形式で表示する。"),
-    Rule("proxy.reflection-failed", W, "server reflection failed", "gRPC server-reflection.md",
-         "Asking the upstream for its schema failed in an unexpected way; the relay goes on, decoding messages raw.",
-         "上流へのスキーマの問い合わせが想定外の形で失敗した。中継は続け、メッセージは生のまま復号する。"),
 )
 
 RULES: dict[str, Rule] = {r.id: r for r in _TABLE}
