@@ -170,6 +170,61 @@ def test_a_live_input_reads_a_pipe_as_it_comes():
             os.close(write_end)
 
 
+def _pattern(size: int) -> bytes:
+    """Bytes that show a lost, doubled or reordered piece: each 8-byte word is its own offset."""
+    return b"".join(i.to_bytes(8, "big") for i in range(0, size, 8))
+
+
+def test_a_drained_pipe_takes_everything_its_writer_writes_while_nothing_reads_it():
+    """tcpdump must never wait on the decoder: a drained pipe's writer finishes writing 16 MiB
+    (16 times the biggest pipe) before a byte is read, and every byte then arrives in order,
+    Ctrl-C sent to the buffer on the way (the terminal sends it to the whole group)."""
+    import threading
+
+    from inspector.capture.live import LiveInput
+
+    data = _pattern(16 << 20)
+    read_end, write_end = os.pipe()
+    live = LiveInput(read_end, drain=True)
+    os.close(read_end)  # the buffer holds its own end
+    assert live.buffer is not None
+    written = threading.Event()
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+        written.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    try:
+        assert written.wait(120), "the writer was kept waiting by a reader that did not read"
+        os.kill(live.buffer.pid, signal.SIGINT)
+        got = bytearray()
+        while piece := live.read(1 << 20):
+            got += piece
+        assert len(got) == len(data) and got == data
+        assert live.ended
+    finally:
+        live.close()
+    assert live.buffer.proc.returncode == 0
+
+
+def test_a_pipe_buffer_ends_when_its_reader_goes_away():
+    """Stopped early (the user quit), the buffer does not linger behind a writer that is quiet."""
+    from inspector.capture.live import LiveInput
+
+    read_end, write_end = os.pipe()
+    live = LiveInput(read_end, drain=True)
+    os.close(read_end)
+    try:
+        os.write(write_end, b"held and never read")
+        assert live.read(4) == b"held"
+        live.close()
+        assert live.buffer is not None and live.buffer.proc.returncode == 0  # ended by itself, not killed
+    finally:
+        os.close(write_end)
+
+
 def test_stopping_a_followed_input_ends_its_read(tmp_path):
     import threading
 
