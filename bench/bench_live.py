@@ -274,7 +274,11 @@ def one_run(run: int, port: int, args: argparse.Namespace, makers: list[Callable
             tools.append(make(bpf))
         for tool in tools:
             tool.sample()
-        rounds, seconds = _load(port, args.requests, args.seconds, lambda: [t.sample() for t in tools])
+        def sample_all() -> None:
+            for tool in tools:
+                tool.sample()
+
+        rounds, seconds = _load(port, args.requests, args.seconds, sample_all)
         lags = _until_quiet(tools, time.monotonic())
         for tool in tools:
             tool.stop()
@@ -354,7 +358,7 @@ def scapy_child(mode: str, bpf: str) -> int:
         while not stopping.is_set():
             try:
                 data, address, stamp = receive(ins, 262144)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             if address[2] == socket.PACKET_OUTGOING:
                 continue  # loopback shows each packet twice: keep the received copy, as libpcap does
