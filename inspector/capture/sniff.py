@@ -4,8 +4,12 @@ libpcap through tcpdump is the capture path: it sets the kernel BPF filter,
 sizes the ring buffer, knows every interface (loopback included) and counts
 what the kernel dropped, and its pipe is the same stream `h2inspect dump -`
 reads, so a sniffed interface is a pipe h2inspect opened itself (README:
-"Why tcpdump"). tcpdump says what went wrong on its stderr before it writes
-a byte; those lines become one `CaptureError`. At its end it prints how many
+"Why tcpdump", with the figures that chose it over scapy's live sockets).
+The pipe is emptied by a child process (`pipe_buffer.py`) so tcpdump never
+waits on the decoder, and tcpdump and that child capture at a higher priority
+than the decoding thread where the process may change priorities. tcpdump
+says what went wrong on its stderr before it writes a byte; those lines
+become one `CaptureError`. At its end it prints how many
 packets it captured and how many the kernel dropped; `stats` reads them.
 """
 
@@ -30,6 +34,8 @@ PERMISSION = ("you may not capture on {iface}: run as root, or give tcpdump the 
 
 DECODER_NICENESS = 5  # added to the decoding thread's niceness while a sniff lasts
 CAPTURE_NICENESS = -10  # tcpdump's and its pipe buffer's, where the process may raise a priority
+
+
 def _capture_first(pid: int) -> None:
     """Give a capturing process (tcpdump, its pipe buffer) more CPU than the load it watches,
     where that is allowed (root, CAP_SYS_NICE): on a busy machine a capture that waits for the
