@@ -8,9 +8,9 @@ refuses is a 502 the client can read, then:
   client starts TLS is intercepted: the client's TLS ends in the proxy with a
   certificate for its SNI name (or the CONNECT host) from the local CA, and a TLS
   connection to the target offers what the client negotiated (ALPN passed through).
-  The client's TLS bytes go through a socket pair to a TLS server leg of the
-  ordinary relay, so decoding, recording, backpressure and closing are the reverse
-  proxy's own;
+  The client's own transport becomes a TLS server leg of the ordinary relay (its
+  handshake fed the ClientHello already read: `tls_accept`), so decoding, recording,
+  backpressure and closing are the reverse proxy's own;
 - a CONNECT whose client speaks plaintext (h2c prior knowledge) is relayed and decoded;
 - any other tunnel is relayed untouched (still recorded, listed as TLS with its SNI
   and ALPN).
@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from inspector.model import Severity
 from inspector.proxy.server_names import BadServerName
 from inspector.proxy.tls import ClientFacingTls, UpstreamTls
+from inspector.proxy.tls_accept import accept_tls
 
 if TYPE_CHECKING:
     from inspector.proxy.relay import Relay, Route
@@ -175,48 +176,6 @@ def client_hello_names(data: bytes) -> tuple[str | None, list[str]] | None:
         return sni, alpn
     except IndexError:
         return None
-
-
-class _Pipe(asyncio.Protocol):
-    """One end of a byte pipe between two transports (the client's socket and the socket pair
-    whose other end is the TLS leg): bytes, FIN, close and backpressure passed on as they are."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.peer: _Pipe | None = None
-        self.lost = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        peer = self.peer
-        if peer is not None and peer.transport is not None and not peer.lost and not peer.transport.is_closing():
-            peer.transport.write(data)
-
-    def eof_received(self) -> bool:
-        peer = self.peer
-        if peer is not None and peer.transport is not None and not peer.lost and peer.transport.can_write_eof():
-            peer.transport.write_eof()
-            return True
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        peer = self.peer
-        if peer is not None and peer.transport is not None and not peer.lost:
-            if exc is not None:
-                peer.transport.abort()
-            else:
-                peer.transport.close()
-
-    def pause_writing(self) -> None:
-        if self.peer is not None and self.peer.transport is not None and not self.peer.lost:
-            self.peer.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self.peer is not None and self.peer.transport is not None and not self.peer.lost:
-            self.peer.transport.resume_reading()
 
 
 class ForwardRequest(asyncio.Protocol):
@@ -425,28 +384,13 @@ class ForwardRequest(asyncio.Protocol):
             self._event(f"CONNECT {host}:{port}: {exc}: TLS handshake refused", Severity.WARNING)
             self.transport.close()
             return
-        loop = asyncio.get_running_loop()
-        outer, inner = socket.socketpair()
         route = self._route(name, settings.upstream_tls)
         client = self.transport
-        near = _Pipe()
-        client.set_protocol(near)
-        near.connection_made(client)
-        try:
-            _, far = await loop.connect_accepted_socket(_Pipe, outer)
-        except OSError:
-            client.close()
-            inner.close()
-            if route.sock is not None:
-                route.sock.close()
-            return
-        near.peer, far.peer = far, near
-        far.transport.write(bytes(self.buffer))  # type: ignore[union-attr]
-        self.buffer.clear()
         link = _Link(self.relay, route)
+        first = bytes(self.buffer)
+        self.buffer.clear()
         try:
-            await loop.connect_accepted_socket(lambda: _TlsLeg(link, True), inner, ssl=ctx,
-                                               ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
+            await accept_tls(client, _TlsLeg(link, True), ctx, first, HANDSHAKE_TIMEOUT)
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             rejected = "UNKNOWN_CA" in reason or "BAD_CERTIFICATE" in reason or "CERTIFICATE_UNKNOWN" in reason
@@ -459,5 +403,3 @@ class ForwardRequest(asyncio.Protocol):
                             Severity.WARNING)
             if route.sock is not None:
                 route.sock.close()
-            client.close()
-            inner.close()
