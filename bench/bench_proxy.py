@@ -294,7 +294,7 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
     if mp is not None:
         assert mitm_ca is not None
         connect_load(direct, 200, size, mitm_ca, mp)
-    for name, counter in counters.items():
+    for counter in counters.values():
         counter.wait_for(500)
     rps: dict[str, list[float]] = {"direct": [], "reverse": [], "forward": [], "mitmproxy": []}
     cpu: dict[str, list[float]] = {"reverse": [], "forward": []}
