@@ -375,3 +375,40 @@ def test_the_proxys_credentials_do_not_reach_the_origin(tmp_path):
         assert b"x-kept: yes" in got.stdout.lower() and b"GET " in got.stdout
         assert b"proxy-authorization" not in got.stdout.lower()
     assert stopped_cleanly(p)
+
+
+def _banner_then_echo(conn: socket.socket) -> None:
+    conn.sendall(b"220 banner.test ready\r\n")
+    while chunk := conn.recv(4096):
+        conn.sendall(b"echo:" + chunk)
+
+
+def _read_exactly(sock: socket.socket, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+@pytest.mark.parametrize("intercept", [[], ["--intercept", "elsewhere.test"]], ids=["intercepted", "untouched"])
+def test_a_tunnel_whose_server_speaks_first_is_relayed_at_once(tmp_path, intercept):
+    """The banner reaches the client with the client silent: nothing waits for its first bytes
+    (the head timeout is an hour, so a tunnel that waited would never pass this test)."""
+    from proxykit import ThreadServer
+
+    with ThreadServer(_banner_then_echo) as banner, \
+            proxy(tmp_path, "", *intercept, env={"H2INSPECT_HEAD_TIMEOUT": "3600"}) as p:
+        with socket.create_connection(("127.0.0.1", p.port), 10) as client:
+            client.settimeout(20)
+            client.sendall(f"CONNECT 127.0.0.1:{banner.port} HTTP/1.1\r\n\r\n".encode())
+            answer = b"HTTP/1.1 200 Connection established\r\n\r\n"
+            assert _read_exactly(client, len(answer)) == answer
+            assert _read_exactly(client, 23) == b"220 banner.test ready\r\n"
+            client.sendall(b"EHLO me\r\n")
+            assert _read_exactly(client, 14) == b"echo:EHLO me\r\n"
+        p.wait_for(lambda r: "the server spoke first" in r.stderr())
+    assert f"tunnel to 127.0.0.1:{banner.port}: the server spoke first; relayed as it is" in p.stderr()
+    assert stopped_cleanly(p)

@@ -193,6 +193,7 @@ class ForwardRequest(asyncio.Protocol):
         self.tunnel = False  # 200 sent: what follows is the tunnel's
         self.busy = False  # connecting to the target
         self.done = False
+        self.watching = False  # waiting for the target's first bytes too (a server that speaks first)
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -210,16 +211,25 @@ class ForwardRequest(asyncio.Protocol):
                     Severity.WARNING)
         if self.transport is not None:
             self.transport.close()
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+        self._drop_target()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        if not self.done and self.sock is not None:
+        if not self.done:
+            self._drop_target()
+
+    def _drop_target(self) -> None:
+        """Close the target's socket (nothing was handed over)."""
+        self._unwatch_target()
+        if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+    def _unwatch_target(self) -> None:
+        if self.watching and self.sock is not None:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.watching = False
 
     def _event(self, message: str, severity: Severity = Severity.INFO) -> None:
         self.relay.source.event(message, None, severity)
@@ -232,9 +242,7 @@ class ForwardRequest(asyncio.Protocol):
             self.transport.write(f"HTTP/1.1 {status}\r\n{extra}content-type: text/plain\r\n"
                                  f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode() + body)
             self.transport.close()
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+        self._drop_target()
 
     def data_received(self, data: bytes) -> None:
         if self.done:
@@ -308,12 +316,27 @@ class ForwardRequest(asyncio.Protocol):
             self.transport.resume_reading()
             if self.buffer:
                 self._tunnel_bytes()
+            else:
+                # Whoever speaks first decides: a server that sends a banner before its client
+                # says anything (SMTP, SSH...) is relayed at once; TLS would have the client first.
+                self.watching = True
+                loop.add_reader(sock.fileno(), self._target_spoke)
         else:
             # Absolute-form HTTP/1.1: the request goes on as it came, to the host it names, but
             # for the credentials meant for this proxy (hop by hop, RFC 9110 §11.7.4).
             self.buffer[:self.head.length] = without_proxy_credentials(bytes(self.buffer[:self.head.length]))
             self._hand_over()
             self.transport.resume_reading()
+
+    def _target_spoke(self) -> None:
+        """The target sent bytes (or closed) before its client sent any: relay the tunnel as it is."""
+        self._unwatch_target()
+        if self.done:
+            return
+        assert self.target is not None
+        host, port = self.target
+        self._event(f"tunnel to {host}:{port}: the server spoke first; relayed as it is")
+        self._hand_over()
 
     def _tunnel_bytes(self) -> None:
         assert self.target is not None
@@ -340,6 +363,7 @@ class ForwardRequest(asyncio.Protocol):
     def _route(self, server_name: str | None, upstream_tls: UpstreamTls | None) -> Route:
         from inspector.proxy.relay import Endpoint, Route
 
+        self._unwatch_target()
         assert self.target is not None and self.sock is not None and self.transport is not None
         host, port = self.target
         client = self.transport.get_extra_info("peername")[:2]
@@ -383,6 +407,7 @@ class ForwardRequest(asyncio.Protocol):
         except BadServerName as exc:
             self._event(f"CONNECT {host}:{port}: {exc}: TLS handshake refused", Severity.WARNING)
             self.transport.close()
+            self._drop_target()
             return
         route = self._route(name, settings.upstream_tls)
         client = self.transport
