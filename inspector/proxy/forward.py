@@ -194,6 +194,7 @@ class ForwardRequest(asyncio.Protocol):
         self.busy = False  # connecting to the target
         self.done = False
         self.watching = False  # waiting for the target's first bytes too (a server that speaks first)
+        self.client_eof = False  # the client sent FIN after its request, before it was handed on
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -212,6 +213,14 @@ class ForwardRequest(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
         self._drop_target()
+
+    def eof_received(self) -> bool:
+        """A client may send its whole request and FIN at once: it still gets its answer (the
+        FIN is passed on after the request). Nothing sent at all, or a tunnel: closed."""
+        if self.done or self.tunnel or not self.buffer:
+            return False
+        self.client_eof = True
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.timer is not None:
@@ -323,9 +332,14 @@ class ForwardRequest(asyncio.Protocol):
                 loop.add_reader(sock.fileno(), self._target_spoke)
         else:
             # Absolute-form HTTP/1.1: the request goes on as it came, to the host it names, but
-            # for the credentials meant for this proxy (hop by hop, RFC 9110 §11.7.4).
-            self.buffer[:self.head.length] = without_proxy_credentials(bytes(self.buffer[:self.head.length]))
-            self._hand_over()
+            # for the credentials meant for this proxy (hop by hop, RFC 9110 §11.7.4); so do the
+            # next ones on this connection, each to the host it names (proxy/http_forward.py).
+            from inspector.proxy.http_forward import http_link
+
+            self.done = True
+            data = bytes(self.buffer)
+            self.buffer.clear()
+            http_link(self, self.transport, data)
             self.transport.resume_reading()
 
     def _target_spoke(self) -> None:
@@ -372,6 +386,10 @@ class ForwardRequest(asyncio.Protocol):
         name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         return Route(Endpoint(host, port), name, server_name, upstream_tls, sock, (client, server))
 
+    def route_for_http(self) -> Route:
+        """The route of a plain link to the target (the connected socket handed on with it)."""
+        return self._route(None, None)
+
     def _hand_over(self) -> None:
         """The client's own transport becomes the client leg of a plain link to the target."""
         from inspector.proxy.relay import _Leg, _Link
@@ -386,6 +404,8 @@ class ForwardRequest(asyncio.Protocol):
         if self.buffer:
             leg.data_received(bytes(self.buffer))
             self.buffer.clear()
+        if self.client_eof:
+            leg.eof_received()
 
     def _intercept_tls(self, sni: str | None) -> None:
         self.done = True
