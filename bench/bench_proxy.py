@@ -261,6 +261,18 @@ def curl_download(url: str, size: int, cacert: Path, proxy: str | None = None) -
     return float(speed)
 
 
+def wait_idle(pid: int, quiet: float = 0.005, every: float = 0.05, timeout: float = 60.0) -> None:
+    """Until process `pid` used less than `quiet` s of CPU in `every` s (its backlog is decoded)."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        now = cpu_seconds(pid)
+        if now - last < quiet:
+            return
+        last = now
+
+
 def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path, tls_port: int,
                  www: Path, procs: list[subprocess.Popen]) -> None:
     """Direct, reverse mode, forward mode and mitmproxy on the same work, in turns."""
@@ -300,16 +312,20 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
     cpu: dict[str, list[float]] = {"reverse": [], "forward": []}
     lags: dict[str, list[float]] = {"reverse": [], "forward": []}
 
-    def through(name: str, url: str, proxy: str | None) -> None:
+    def through(name: str) -> None:
+        url, proxy = (via_reverse, None) if name == "reverse" else (direct, fw)
         before, cpu_before = counters[name].update(), cpu_seconds(pids[name])
         rps[name].append(connect_load(url, n, size, ca_file, proxy))
         cpu[name].append(cpu_seconds(pids[name]) - cpu_before)
         lags[name].append(counters[name].wait_for(before + n))
+        wait_idle(pids[name])  # its decoding done: the next run has the machine to itself
 
-    for _ in range(opts.rounds):
+    # Reverse and forward take turns at going first (ABBA): neither always runs just after the other.
+    turns = [("reverse", "forward"), ("forward", "reverse")]
+    for i in range(opts.rounds):
         rps["direct"].append(connect_load(direct, n, size, ca_file))
-        through("reverse", via_reverse, None)
-        through("forward", direct, fw)
+        for name in turns[i % 2]:
+            through(name)
         if mp is not None:
             assert mitm_ca is not None
             rps["mitmproxy"].append(connect_load(direct, mn, size, mitm_ca, mp))
@@ -334,19 +350,25 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
             print(f"      decoding paused in {name} mode (backlog bound reached): its req/s do not count")
     # Downloads: one large body, each way, in turns.
     got: dict[str, list[float]] = {"direct": [], "reverse": [], "forward": [], "mitmproxy": []}
-    for _ in range(opts.rounds):
+    download_cpu: dict[str, list[float]] = {"reverse": [], "forward": []}
+    ways = {"reverse": (f"https://127.0.0.1:{r_port}/big", None), "forward": (f"https://127.0.0.1:{tls_port}/big", fw)}
+    for i in range(opts.rounds):
         got["direct"].append(curl_download(f"https://127.0.0.1:{tls_port}/big", opts.download, ca_file))
-        for name, url, proxy in (("reverse", f"https://127.0.0.1:{r_port}/big", None),
-                                 ("forward", f"https://127.0.0.1:{tls_port}/big", fw)):
-            before = counters[name].update()
+        for name in turns[i % 2]:
+            url, proxy = ways[name]
+            before, cpu_before = counters[name].update(), cpu_seconds(pids[name])
             got[name].append(curl_download(url, opts.download, ca_file, proxy))
             counters[name].wait_for(before + 1)
+            wait_idle(pids[name])  # the body decoded (or its decoding given up): the CPU it took is all counted
+            download_cpu[name].append(cpu_seconds(pids[name]) - cpu_before)
         if mp is not None:
             assert mitm_ca is not None
             got["mitmproxy"].append(curl_download(f"https://127.0.0.1:{tls_port}/big", opts.download, mitm_ca, mp))
     mb = {name: statistics.median(v) / 1e6 for name, v in got.items() if v}
     print("      download (curl), MB/s: " + "; ".join(
         f"{name} {mb[name]:.0f} ({', '.join(f'{x / 1e6:.0f}' for x in got[name])})" for name in mb))
+    print("      proxy CPU per download, relaying and decoding (median): " + "; ".join(
+        f"{name} {statistics.median(v) * 1000:.0f} ms" for name, v in download_cpu.items()))
     for name in ("reverse", "forward"):
         if (work / f"{name}.err").read_text().count(paused) > 0:
             print(f"      decoding paused in {name} mode by the end of the downloads (the relay went on; each "

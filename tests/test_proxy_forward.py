@@ -527,3 +527,51 @@ def test_a_later_request_without_the_proxys_credentials_is_refused(tmp_path, two
     assert first.endswith(f"{a} GET http://127.0.0.1:{a}/ok 0 auth=False\n".encode())
     assert rest.startswith(b"HTTP/1.1 407 ")
     assert stopped_cleanly(p)
+
+
+def test_a_request_followed_at_once_by_fin_is_still_answered(tmp_path, two_origins):
+    a, _ = two_origins
+    with proxy(tmp_path, "") as p:
+        got = _ask(p.port, f"GET http://127.0.0.1:{a}/bye HTTP/1.1\r\nhost: 127.0.0.1:{a}\r\n\r\n".encode())
+    assert got.startswith(b"HTTP/1.0 200 ") or got.startswith(b"HTTP/1.1 200 ")
+    assert got.endswith(f"{a} GET http://127.0.0.1:{a}/bye 0 auth=False\n".encode())
+    assert stopped_cleanly(p)
+
+
+def _client_hello(server_name: str) -> bytes:
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.set_alpn_protocols(["h2"])
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+def test_client_hellos_the_proxy_cannot_serve_are_said_in_one_line_and_others_are_served(tmp_path, docroot):
+    """A ClientHello straight at the proxy (no CONNECT); one in a tunnel to a host not
+    intercepted, whose target is no TLS server; one with an SNI name no certificate can have."""
+    def closes_at_once(conn: socket.socket) -> None:
+        conn.recv(65536)
+
+    from proxykit import ThreadServer
+
+    with nghttpd(docroot) as port, ThreadServer(closes_at_once) as plain, \
+            proxy(tmp_path, "", "--intercept", "127.0.0.1") as p:
+        assert _ask(p.port, _client_hello("direct.test")).startswith(b"HTTP/1.1 400 ")
+        untouched = _ask(p.port, f"CONNECT localhost:{plain.port} HTTP/1.1\r\n\r\n".encode()
+                         + _client_hello("elsewhere.test"))
+        assert untouched == b"HTTP/1.1 200 Connection established\r\n\r\n"  # then the target closed
+        refused = _ask(p.port, f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode() + _client_hello("-bad.test"))
+        assert refused == b"HTTP/1.1 200 Connection established\r\n\r\n"  # then closed: no handshake
+        p.wait_for(lambda r: "TLS handshake refused" in r.stderr())
+        ok = _curl(p, "-p", "--http2-prior-knowledge", f"http://127.0.0.1:{port}/a.txt")
+        assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
+    err = p.stderr()
+    assert "forward proxy: not an HTTP request: b'\\x16\\x03" in err
+    assert f"tunnel to localhost:{plain.port} relayed untouched (not intercepted): TLS, SNI elsewhere.test, " \
+           "ALPN offered h2" in err
+    assert f"CONNECT 127.0.0.1:{port}: TLS server name '-bad.test' is not a host name" in err
+    assert stopped_cleanly(p)
