@@ -529,12 +529,16 @@ def test_a_later_request_without_the_proxys_credentials_is_refused(tmp_path, two
     assert stopped_cleanly(p)
 
 
-def test_a_request_followed_at_once_by_fin_is_still_answered(tmp_path, two_origins):
-    a, _ = two_origins
+def test_requests_to_two_origins_followed_at_once_by_fin_are_all_answered(tmp_path, two_origins):
+    """The client's FIN comes while its request for the second origin waits for the first to
+    answer: it is passed on after that request, not to the first origin, and not lost."""
+    a, b = two_origins
     with proxy(tmp_path, "") as p:
-        got = _ask(p.port, f"GET http://127.0.0.1:{a}/bye HTTP/1.1\r\nhost: 127.0.0.1:{a}\r\n\r\n".encode())
-    assert got.startswith(b"HTTP/1.0 200 ") or got.startswith(b"HTTP/1.1 200 ")
-    assert got.endswith(f"{a} GET http://127.0.0.1:{a}/bye 0 auth=False\n".encode())
+        got = _ask(p.port, f"GET http://127.0.0.1:{a}/one HTTP/1.1\r\nhost: 127.0.0.1:{a}\r\n\r\n"
+                           f"GET http://127.0.0.1:{b}/two HTTP/1.1\r\nhost: 127.0.0.1:{b}\r\n\r\n".encode())
+    assert got.count(b"HTTP/1.1 200 ") == 2
+    assert f"{a} GET http://127.0.0.1:{a}/one 0 auth=False\n".encode() in got
+    assert got.endswith(f"{b} GET http://127.0.0.1:{b}/two 0 auth=False\n".encode())
     assert stopped_cleanly(p)
 
 

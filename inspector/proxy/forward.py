@@ -194,7 +194,6 @@ class ForwardRequest(asyncio.Protocol):
         self.busy = False  # connecting to the target
         self.done = False
         self.watching = False  # waiting for the target's first bytes too (a server that speaks first)
-        self.client_eof = False  # the client sent FIN after its request, before it was handed on
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -213,14 +212,6 @@ class ForwardRequest(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
         self._drop_target()
-
-    def eof_received(self) -> bool:
-        """A client may send its whole request and FIN at once: it still gets its answer (the
-        FIN is passed on after the request). Nothing sent at all, or a tunnel: closed."""
-        if self.done or self.tunnel or not self.buffer:
-            return False
-        self.client_eof = True
-        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.timer is not None:
@@ -404,8 +395,6 @@ class ForwardRequest(asyncio.Protocol):
         if self.buffer:
             leg.data_received(bytes(self.buffer))
             self.buffer.clear()
-        if self.client_eof:
-            leg.eof_received()
 
     def _intercept_tls(self, sni: str | None) -> None:
         self.done = True

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from inspector.model import Severity
-from inspector.proxy.forward import ForwardRequest, ForwardSettings, split_host_port, without_proxy_credentials
+from inspector.proxy.forward import ForwardRequest, ForwardSettings, without_proxy_credentials
 from inspector.proxy.http1 import Head, RequestFramer, ResponseFramer
 from inspector.proxy.relay import _Leg, _Link
 
@@ -37,7 +37,7 @@ class HttpClientLeg(_Leg):
     """The client leg of an http:// link: requests for its origin go on, the first for another
     ends the link when its origin has answered the rest (see the module's docstring)."""
 
-    __slots__ = ("target", "settings", "framer", "responses", "held", "eof_held", "told")
+    __slots__ = ("target", "settings", "framer", "responses", "held", "told")
 
     def __init__(self, link: _Link, target: tuple[str, int], settings: ForwardSettings) -> None:
         super().__init__(link, True)
@@ -45,12 +45,11 @@ class HttpClientLeg(_Leg):
         self.settings = settings
         self.framer = RequestFramer()
         self.responses = ResponseFramer()  # the origin's side, fed by HttpUpstreamLeg
-        self.held: bytearray | None = None  # from the first request for elsewhere on
-        self.eof_held = False  # the client's FIN, come while `held`
+        self.held: bytearray | None = None  # from the first request for elsewhere on (reading stops)
         self.told = False
 
     def data_received(self, data: bytes) -> None:
-        if self.held is not None:  # read before reading stopped
+        if self.held is not None:  # reading stopped when it was set; never a byte out of order
             self.held += data
             return
         pieces = self.framer.feed(data)
@@ -89,12 +88,6 @@ class HttpClientLeg(_Leg):
         if self.responses.answered:
             self.switch()
 
-    def eof_received(self) -> bool:
-        if self.held is not None:
-            self.eof_held = True
-            return True  # kept open: the requests held still go to their origin
-        return super().eof_received()
-
     def answered(self) -> None:
         """The origin has answered something: if that was all, and a request waits, go on."""
         if self.held is not None and self.responses.answered:
@@ -117,8 +110,6 @@ class HttpClientLeg(_Leg):
         request.connection_made(transport)
         transport.resume_reading()
         request.data_received(held)
-        if self.eof_held:
-            request.eof_received()
 
 
 class HttpUpstreamLeg(_Leg):
@@ -156,8 +147,4 @@ def http_link(request: ForwardRequest, transport: asyncio.Transport, data: bytes
     leg.connection_made(transport)
     if data:
         leg.data_received(data)
-    if request.client_eof:
-        leg.eof_received()
 
-
-__all__ = ["HttpClientLeg", "HttpUpstreamLeg", "http_link", "split_host_port"]
