@@ -579,3 +579,21 @@ def test_client_hellos_the_proxy_cannot_serve_are_said_in_one_line_and_others_ar
            "ALPN offered h2" in err
     assert f"CONNECT 127.0.0.1:{port}: TLS server name '-bad.test' is not a host name" in err
     assert stopped_cleanly(p)
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_intercepted_tls_starts_from_the_client_hello_already_read_on_either_event_loop(
+        tmp_path, docroot, tls_server, upstream_ca, loop):
+    """The ClientHello the proxy read for its SNI is handed to the loop's own TLS protocol
+    (uvloop's or asyncio's): the handshake completes, the body is whole, a client that rejects
+    the CA is still told to trust ca.pem."""
+    with nghttpd(docroot, tls=tls_server) as port, \
+            proxy(tmp_path, "", "--upstream-ca", str(upstream_ca.cert_path),
+                  env={"H2INSPECT_LOOP": "asyncio" if loop == "asyncio" else ""}) as p:
+        got = _curl(p, "--cacert", _ca(tmp_path), f"https://localhost:{port}/big.bin")
+        assert got.returncode == 0, got.stderr
+        assert md5(got.stdout) == md5((docroot / "big.bin").read_bytes())
+        assert _curl(p, f"https://localhost:{port}/a.txt").returncode == 60
+        p.wait_for(lambda r: "rejected the certificate" in r.stderr())
+    assert f"make the client trust {_ca(tmp_path)}" in p.stderr()
+    assert stopped_cleanly(p)
