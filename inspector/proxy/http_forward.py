@@ -101,7 +101,7 @@ class HttpClientLeg(_Leg):
         held, self.held = bytes(self.held or b""), None
         if transport is None or self.lost or transport.is_closing():
             return
-        link.source.close(link.live, True, "FIN")  # type: ignore[arg-type]  # this connection's client side ends
+        link.source.close(link.connection, True, "FIN")  # this connection's client side ends
         link.detach_client()
         if link.upstream is not None and not link.upstream.lost:
             link.upstream.close()
@@ -131,7 +131,7 @@ class HttpUpstreamLeg(_Leg):
             # The origin closed (a body that ends at close, or it is done) while a request for
             # elsewhere waits: the client goes on to it instead of closing with this origin.
             self.eof = True
-            self.link.source.close(self.link.live, False, "FIN")  # type: ignore[arg-type]
+            self.link.source.close(self.link.connection, False, "FIN")
             client.switch()
             return False
         return super().eof_received()

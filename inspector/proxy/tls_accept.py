@@ -14,37 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import Any, Protocol
+from typing import Any
 
 
-class _TlsProtocol(Protocol):
-    """What this module uses of the event loop's TLS protocol (uvloop's and asyncio's alike)."""
-
-    def get_buffer(self, sizehint: int) -> Any: ...
-
-    def buffer_updated(self, nbytes: int) -> None: ...
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
-
-
-def _tls_protocol(loop: asyncio.AbstractEventLoop, protocol: asyncio.BaseProtocol, ctx: ssl.SSLContext,
-                  waiter: asyncio.Future[None], handshake_timeout: float) -> _TlsProtocol:
-    """The TLS protocol the running loop uses for its own TLS servers, server side."""
+def _loop_tls_class(loop: asyncio.AbstractEventLoop) -> Any:
+    """The TLS protocol class the running loop uses for its own TLS servers."""
     try:
-        import uvloop
-    except ImportError:
-        uvloop = None  # type: ignore[assignment]
-    if uvloop is not None and isinstance(loop, uvloop.Loop):
         import uvloop.loop
-
-        cls: Any = uvloop.loop.SSLProtocol  # type: ignore[attr-defined]
+    except ImportError:
+        pass
     else:
-        from asyncio import sslproto
+        if isinstance(loop, uvloop.Loop):
+            return uvloop.loop.__dict__["SSLProtocol"]  # not in uvloop's stubs, there in the module
+    from asyncio import sslproto
 
-        cls = sslproto.SSLProtocol
-    made: _TlsProtocol = cls(loop, protocol, ctx, waiter, server_side=True, server_hostname=None,
-                             ssl_handshake_timeout=handshake_timeout)
-    return made
+    return sslproto.SSLProtocol
 
 
 async def accept_tls(transport: asyncio.Transport, protocol: asyncio.BaseProtocol, ctx: ssl.SSLContext,
@@ -54,14 +38,15 @@ async def accept_tls(transport: asyncio.Transport, protocol: asyncio.BaseProtoco
     handshake raised (ssl.SSLError, a timeout, OSError); the transport is then closed."""
     loop = asyncio.get_running_loop()
     waiter: asyncio.Future[None] = loop.create_future()
-    tls = _tls_protocol(loop, protocol, ctx, waiter, handshake_timeout)
+    tls: asyncio.BufferedProtocol = _loop_tls_class(loop)(
+        loop, protocol, ctx, waiter, server_side=True, server_hostname=None, ssl_handshake_timeout=handshake_timeout)
     transport.pause_reading()
-    transport.set_protocol(tls)  # type: ignore[arg-type]
+    transport.set_protocol(tls)
     # Before connection_made the protocol only stores what it is given (its incoming BIO);
     # the handshake then starts from those bytes as if they had just been read.
     rest = memoryview(already_read)
     while rest:
-        buffer = tls.get_buffer(len(rest))
+        buffer = memoryview(tls.get_buffer(len(rest)))
         n = min(len(buffer), len(rest))
         buffer[:n] = rest[:n]
         tls.buffer_updated(n)
