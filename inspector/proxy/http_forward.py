@@ -93,7 +93,6 @@ class HttpClientLeg(_Leg):
         if self.held is not None and self.responses.answered:
             self.switch()
 
-
     def switch(self) -> None:
         """End this link and hand the client's transport to a new ForwardRequest, with what is held."""
         link = self.link
