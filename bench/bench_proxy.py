@@ -344,6 +344,9 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
     print(f"      kept, round by round (each over the direct run of its round): reverse "
           f"{', '.join(f'{100 * k:.0f}%' for k in kept['reverse'])}; forward "
           f"{', '.join(f'{100 * k:.0f}%' for k in kept['forward'])}")
+    paired = [f / r for f, r in zip(rps["forward"], rps["reverse"], strict=True)]
+    print(f"      forward / reverse, round by round (each pair run back to back): median "
+          f"{statistics.median(paired):.2f} ({', '.join(f'{x:.2f}' for x in paired)})")
     paused = "decoding of this connection paused"
     for name in ("reverse", "forward"):
         if paused in (work / f"{name}.err").read_text():
@@ -367,6 +370,9 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
     mb = {name: statistics.median(v) / 1e6 for name, v in got.items() if v}
     print("      download (curl), MB/s: " + "; ".join(
         f"{name} {mb[name]:.0f} ({', '.join(f'{x / 1e6:.0f}' for x in got[name])})" for name in mb))
+    paired = [f / r for f, r in zip(got["forward"], got["reverse"], strict=True)]
+    print(f"      download forward / reverse, round by round: median {statistics.median(paired):.2f} "
+          f"({', '.join(f'{x:.2f}' for x in paired)})")
     print("      proxy CPU per download, relaying and decoding (median): " + "; ".join(
         f"{name} {statistics.median(v) * 1000:.0f} ms" for name, v in download_cpu.items()))
     for name in ("reverse", "forward"):
