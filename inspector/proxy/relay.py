@@ -214,7 +214,7 @@ class _Leg(asyncio.Protocol):
         self.received += len(data)
         other = link.upstream if self.from_client else link.client
         if other is None:
-            if link.failed:
+            if link.failed or link.detached:
                 self.dropped += len(data)
                 return
             link.hold(data)
@@ -282,7 +282,9 @@ class _Link:
         self.alpn: str | None = None
         self.connecting = False
         self.failed = False
+        self.detached = False  # the client's transport went on to another link (forward mode's http://)
         self.told_undeliverable = False
+        self.upstream_class: type[_Leg] = _Leg  # the upstream leg, when it is plain TCP
 
     # ---- the client leg ---------------------------------------------------------
 
@@ -346,7 +348,7 @@ class _Link:
         if upstream_tls is not None:
             ctx = upstream_tls.context_for((self.alpn,) if self.alpn else ())
         loop = asyncio.get_running_loop()
-        leg_class = _Leg if ctx is None else _TlsLeg
+        leg_class = self.upstream_class if ctx is None else _TlsLeg
         name = (route.server_name or up.host) if route is not None else up.host
         sock = route.sock if route is not None else None
         if route is not None:
@@ -390,6 +392,12 @@ class _Link:
         client.resume(_PENDING_FULL)
         if client.eof:
             leg.send_eof()
+
+    def detach_client(self) -> None:
+        """The client's transport leaves this link for another (its leg no longer acts on it):
+        what the upstream still sends is dropped, and its closing closes no client."""
+        self.detached = True
+        self.client = None
 
     # ---- closing, as TCP would ----------------------------------------------------
 
