@@ -539,6 +539,9 @@ class Session:
     findings: list[Finding] = field(default_factory=list)
     payloads: PayloadStore = field(default_factory=EmptyPayloads)
     packets: int = 0
+    #: epoch seconds of the source's first packet (a capture's first packet, whatever it carries; a
+    #: proxy's first connection): the one zero every view counts time from. None before any packet.
+    start: float | None = None
     complete: bool = False  # the source has ended
     cut_short: str | None = None  # where a truncated capture ends
     listeners: list[Callable[[Session], None]] = field(default_factory=list)
@@ -575,6 +578,13 @@ class Session:
         """Bring grouped findings' counts up to date in `findings` (done on every notify)."""
         if self._engine is not None:
             self._engine.flush()
+
+    def time_zero(self) -> float:
+        """The zero of relative times: the source's first packet, else the first frame kept (a
+        session built from bytes in a test has no packets), else 0."""
+        if self.start is not None:
+            return self.start
+        return self.frames.time[0] if len(self.frames) else 0.0
 
     def frame_payload(self, frame: FrameRecord) -> bytes:
         """The payload of a frame, read back from the source."""

@@ -233,7 +233,7 @@ def test_each_time_mode_reads_the_time_column_its_own_way():
             app.jump(1, 1)
             log = app.session.frames
             frames = app.frame_view.frames
-            zero, start = log.time[0], log.time[frames[0]]
+            zero, start = app.session.start, log.time[frames[0]]  # the first packet (test_tui_time_zero.py)
 
             def second_row_time() -> str:
                 return _rows(app.query_one("#timeline"))[1].split()[0]

@@ -38,6 +38,7 @@ from inspector.tui.columns import TIME_MODES
 from inspector.tui.describe import count_words
 from inspector.tui.query import GotoError, SearchProgress, goto, search
 from inspector.tui.save import SaveError, Scope, format_of, save
+from inspector.tui.view_cache import ViewCache
 from inspector.tui.widgets.boxes import Box, SaveScreen
 from inspector.tui.widgets.frame_detail import FrameDetail
 from inspector.tui.widgets.frame_rows import (
@@ -118,6 +119,7 @@ class App(TextualApp[None]):
         self.sub_title = title or session.name
         self.loaded = loader is None
         self.search_state = SearchState()
+        self.view_cache = ViewCache(session)  # the list's and the ladder's rows, worked out once for both
         self.message = ""  # what the last key did, when it says so in the status line
         self.ladder = False  # which frame view shows: the list or the ladder
         self._detail_timer: Timer | None = None
@@ -158,8 +160,8 @@ class App(TextualApp[None]):
     def frame_pane(self) -> Iterator[Widget]:
         with Vertical(id="right"):
             yield Static(id="timeline-title")
-            yield Timeline(self.session, id="timeline")
-            yield Ladder(self.session, id="ladder")
+            yield Timeline(self.session, cache=self.view_cache, id="timeline")
+            yield Ladder(self.session, cache=self.view_cache, id="ladder")
             yield FrameDetail(self.session, id="detail")
 
     def boxes(self) -> Iterator[Widget]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.text import Text
@@ -193,7 +194,7 @@ class TutorialApp(App):
             self._title()
 
     @property
-    def timeline(self) -> list[int]:
+    def timeline(self) -> Sequence[int]:
         """The frames the timeline shows (FrameLog indexes)."""
         return self.frame_view.frames
 

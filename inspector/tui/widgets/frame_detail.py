@@ -37,8 +37,7 @@ class FrameDetail(RowList):
         detail = self.detail
         head = len(detail.head)
         width = max(max(map(len, detail.head), default=0), 80 if detail.payload else 0) + 1
-        # the finding lines come right after the title, the purpose and a blank line
-        kinds = {3 + n: SEVERITY_WORD[Severity(f.severity)] for n, f in enumerate(found)}
+        kinds = {detail.findings_at + n: SEVERITY_WORD[Severity(f.severity)] for n, f in enumerate(found)}
 
         def row(i: int) -> Row:
             line = detail.line(i)

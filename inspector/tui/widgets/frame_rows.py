@@ -8,22 +8,26 @@ the ladder (`l`) and back without either knowing the other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from textual.message import Message
 
-from inspector.http2 import frames as F
-from inspector.model import Direction, FrameRecord, Session, Severity
+from inspector.model import FrameRecord, Session, Severity
 from inspector.tui.columns import TIME_MODE_WORDS, Clock
 from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, FrameCells, frame_cells
+from inspector.tui.view_cache import (
+    DIRECTION_FILTERS,
+    FLAG_FILTERS,
+    TYPE_FILTERS,
+    Filters,
+    Selection,
+    ViewCache,
+    position,
+)
 from inspector.tui.widgets.row_list import Row, RowList
 
-TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
-DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
-FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
-
-Selection = tuple[int, int | None]  # (conn, stream id), or (conn, None) for the whole connection
+__all__ = ["DIRECTION_FILTERS", "FLAG_FILTERS", "TYPE_FILTERS", "FrameRows", "FrameViewState", "Selection"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -35,6 +39,10 @@ class FrameViewState:
     direction_filter: int = 0
     flag_filter: int = 0
     time_mode: str = "capture"
+
+    @property
+    def filters(self) -> Filters:
+        return (self.type_filter, self.direction_filter, self.flag_filter)
 
     def filter_words(self) -> list[str]:
         """The filters in words ("DATA only", "from client"), none when showing everything."""
@@ -62,13 +70,16 @@ class FrameRows(RowList):
             self.view = view
             self.frame = frame
 
-    def __init__(self, session: Session, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, session: Session, *, cache: ViewCache | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.session = session
+        #: what the rows need, worked out once: shared with the other frame view (`l` reads no frame again)
+        self.cache = cache if cache is not None else ViewCache(session)
         self.state = FrameViewState()
         self.clock = Clock()
-        self.frames: list[int] = []  # FrameLog indexes on screen, in capture order
-        self.all_frames: list[int] = []  # the same before the filters
+        self.frames: Sequence[int] = ()  # FrameLog indexes on screen, in capture order
+        self.all_frames: Sequence[int] = ()  # the same before the filters
         self.matches: set[int] = set()  # frames that match the search
         self.marks: dict[int, Severity] = {}  # frames with a finding: the worst one's severity
         #: a frame's cells; the tutorial's Japanese mode puts its own words in
@@ -92,43 +103,17 @@ class FrameRows(RowList):
         """Change part of the state (a filter, the time mode), keeping the cursor's frame if it stays."""
         self.apply(replace(self.state, **changes), self.current_frame())  # type: ignore[arg-type]
 
-    def select_frames(self) -> list[int]:
+    def select_frames(self) -> Sequence[int]:
         """The frames of the selection, before the filters."""
-        selection = self.state.selection
-        if selection is None:
-            return []
-        conn_index, sid = selection
-        if sid is None:
-            conns = self.session.frames.column("conn")
-            return [i for i in range(len(conns)) if conns[i] == conn_index]
-        return list(self.session.stream_frames.of(conn_index, sid))
-
-    def filtered(self, indexes: list[int]) -> list[int]:
-        log = self.session.frames
-        state = self.state
-        wanted_type = TYPE_FILTERS[state.type_filter]
-        if wanted_type == "control":
-            types = log.column("type_code")
-            indexes = [i for i in indexes if types[i] not in (F.FrameType.DATA, F.FrameType.HEADERS)]
-        elif wanted_type is not None:
-            code, types = F.FrameType[wanted_type], log.column("type_code")
-            indexes = [i for i in indexes if types[i] == code]
-        wanted_dir = DIRECTION_FILTERS[state.direction_filter]
-        if wanted_dir is not None:
-            directions = log.column("direction")
-            indexes = [i for i in indexes if directions[i] == wanted_dir]
-        wanted_flag = FLAG_FILTERS[state.flag_filter]
-        if wanted_flag is not None:
-            types, flags = log.column("type_code"), log.column("flags")
-            indexes = [i for i in indexes if wanted_flag in F.flag_names(types[i], flags[i])]
-        return indexes
+        return self.cache.frames(self.state.selection)
 
     def rebuild(self, frame: int | None = None, keep: bool = False) -> None:
-        """Read the selection's frames again (a new selection, a filter, a live session that grew)."""
+        """Read the selection's frames again (a new selection, a filter, a live session that grew):
+        the cache reads only what it has not read before."""
         log = self.session.frames
         self.all_frames = self.select_frames()
-        self.frames = self.filtered(self.all_frames)
-        self.clock.zero = log.time[0] if len(log) else 0.0
+        self.frames = self.cache.filtered(self.state.selection, self.state.filters)
+        self.clock.zero = self.session.time_zero()
         self._stream_start = log.time[self.all_frames[0]] if self.all_frames else 0.0
         self.prepare()
         cursor = self.cursor if keep else 0
@@ -144,10 +129,7 @@ class FrameRows(RowList):
 
     def row_of(self, frame: int) -> int | None:
         """The row of a frame, if shown."""
-        import bisect
-
-        row = bisect.bisect_left(self.frames, frame)
-        return row if row < len(self.frames) and self.frames[row] == frame else None
+        return position(self.frames, frame)
 
     def current_frame(self) -> int | None:
         """The FrameLog index under the cursor."""
@@ -189,7 +171,7 @@ class FrameRows(RowList):
         raise NotImplementedError
 
     def cells(self, i: int) -> FrameCells:
-        return self.describe(self.session, self.session.frames[self.frames[i]])
+        return self.cache.cells(self.describe, self.frames[i])
 
     def marks_of(self, index: int) -> tuple[tuple[str, str], tuple[str, str]]:
         """The two mark columns: a search match (●), a finding (✖ error, ▲ warning, ℹ info)."""

@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from inspector.rpc.status import format_duration
-from inspector.tui.columns import LadderLayout, cell_width, content_widths, fit, lane_cells
+from inspector.tui.columns import LadderLayout, cell_width, fit, lane_cells
 from inspector.tui.detail_words import COLUMN_WORDS
-from inspector.tui.lanes import OVERFLOW, Lanes, LaneTracker
+from inspector.tui.lanes import OVERFLOW, Lanes
+from inspector.tui.view_cache import position
 from inspector.tui.widgets.frame_rows import FrameRows
 from inspector.tui.widgets.row_list import Row
 
@@ -34,10 +35,10 @@ class Ladder(FrameRows):
         self._length_digits = 1
         self._gap = GAP_AT_LEAST
         self._lanes: Lanes | None = None
-        self._lane_row: dict[int, int] | None = None  # frame -> row in `all_frames`, when filtered
+        self._filtered = False  # a filter hides frames: a row's lanes are found by its frame
 
     def prepare(self) -> None:
-        widths = content_widths(self.session.frames, self.session.header_blocks, self.frames)
+        widths = self.cache.widths(self.state.selection, self.state.filters, self.frames)
         # type, role, a gRPC message's number and part or a control value, END_STREAM
         self._label_width = widths.type + (1 + widths.role_short if widths.role_short else 0) + 18 + \
             (11 if widths.flags_spelled >= 10 else 0)
@@ -45,11 +46,11 @@ class Ladder(FrameRows):
         log = self.session.frames
         span = log.time[self.frames[-1]] - log.time[self.frames[0]] if self.frames else 0.0
         self._gap = max(GAP_AT_LEAST, GAP_SHARE * span)
-        if self.connection_view:
+        selection = self.state.selection
+        if selection is not None and selection[1] is None:
             # Lanes come from every frame of the connection: a filter must not hide a stream's end.
-            self._lanes = LaneTracker(log).extend(self.all_frames)
-            self._lane_row = None if len(self.frames) == len(self.all_frames) else \
-                {frame: pos for pos, frame in enumerate(self.all_frames)}
+            self._lanes = self.cache.lanes(selection[0])
+            self._filtered = len(self.frames) != len(self.all_frames)
         else:
             self._lanes = None
 
@@ -85,7 +86,7 @@ class Ladder(FrameRows):
         marks = self.marks_of(cells.index)
         if self._lanes is None:
             return self.columns().row(cells, time_text, marks, self.gap_text(i))
-        pos = i if self._lane_row is None else self._lane_row[self.frames[i]]
+        pos = i if not self._filtered else position(self.all_frames, self.frames[i]) or 0
         width = self._room()
         time_width = self.time_width()
         fitting = max(1, min(self._lanes.width, (width - time_width - 3 - 30) // LANE_CELL))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector.tui.columns import ContentWidths, ListLayout, content_widths
+from inspector.tui.columns import ContentWidths, ListLayout
 from inspector.tui.widgets.frame_rows import FrameRows
 from inspector.tui.widgets.row_list import Row
 
@@ -20,7 +20,7 @@ class Timeline(FrameRows):
         self._layouts: dict[int, ListLayout] = {}
 
     def prepare(self) -> None:
-        self._widths = content_widths(self.session.frames, self.session.header_blocks, self.frames)
+        self._widths = self.cache.widths(self.state.selection, self.state.filters, self.frames)
         self._layouts.clear()
 
     def columns(self) -> ListLayout:
