@@ -274,7 +274,7 @@ def test_problems_view_groups_findings_and_jumps_to_the_frame(findings_capture):
             assert rows[0].startswith("✖ ERROR") and any("WARNING" in r for r in rows)
             assert any("DATA from the client on a stream that is closed" in r and "RFC 9113 §5.1" in r
                        for r in rows)
-            row = next(i for i, (_, f) in enumerate(view.rows) if f is late)
+            row = next(i for i in range(view.count) if view.entry(i)[1] is late)
             view.move_to(row)
             await pilot.pause(0.05)
             assert "see RFC 9113 §5.1" in str(app.screen.query_one("#problem-detail").render())

@@ -32,10 +32,10 @@ from textual.widgets import Footer, Input, Static
 
 from inspector.capture.live import PacketQueue
 from inspector.capture.load import CaptureLoader
-from inspector.model import Finding, Session, Severity
+from inspector.model import Finding, Session
 from inspector.rpc.schema import Schema
 from inspector.tui.columns import TIME_MODES
-from inspector.tui.describe import count_words
+from inspector.tui.finding_index import FindingIndex
 from inspector.tui.query import GotoError, SearchProgress, goto, search
 from inspector.tui.save import SaveError, Scope, format_of, save
 from inspector.tui.view_cache import ViewCache
@@ -128,10 +128,9 @@ class App(TextualApp[None]):
         self._seen = (-1, -1)
         self._status = ""
         self._title_text = ""
-        self._findings_seen = 0
-        self.findings_by_frame: dict[int, list[Finding]] = {}
-        self._frame_marks: dict[int, Severity] = {}
-        self._stream_marks: dict[tuple[int, int], Severity] = {}
+        #: the findings read once as they come: row marks, the detail's, the status line's counts, the
+        #: problems view's groups
+        self.finding_index = FindingIndex(session)
         # A live source (-i, -, --follow): its packets read on a thread, decoded here.
         self.live = loader is not None and loader.live is not None
         self.following = False  # the cursor goes to the newest frame as frames arrive (a)
@@ -220,7 +219,7 @@ class App(TextualApp[None]):
             ladder.display = False
         for view in self._frame_views():
             view.follow = self._follower(view)
-        self.detail_view.findings_of = lambda frame: self.findings_by_frame.get(frame, [])
+        self.detail_view.findings_of = self.finding_index.findings_of
         streams = self.streams
         (streams or self.timeline_view).focus()
         self._layout_for(self.size.width)
@@ -393,26 +392,13 @@ class App(TextualApp[None]):
 
     def _read_findings(self) -> None:
         """New findings: their marks on frames and streams (the detail and the lists show them)."""
-        findings = self.session.findings
-        if len(findings) == self._findings_seen:
+        if not self.finding_index.update():
             return
-        log = self.session.frames
-        for finding in findings[self._findings_seen:]:
-            severity = Severity(finding.severity)
-            conn, sid = finding.conn, finding.stream_id
-            if finding.frame is not None and finding.frame < len(log):
-                self.findings_by_frame.setdefault(finding.frame, []).append(finding)
-                self._frame_marks[finding.frame] = max(severity, self._frame_marks.get(finding.frame, severity))
-                conn, sid = log.conn[finding.frame], log.stream_id[finding.frame]
-            if conn is not None:
-                key = (conn, sid or 0)
-                self._stream_marks[key] = max(severity, self._stream_marks.get(key, severity))
-        self._findings_seen = len(findings)
         for view in self._frame_views():
-            view.set_marks(marks=self._frame_marks)
+            view.set_marks(marks=self.finding_index.frame_marks)
         streams = self.streams
         if streams is not None:
-            streams.marks = self._stream_marks
+            streams.marks = self.finding_index.stream_marks
             streams.redraw()
         if self.detail_view.frame is not None:
             self.detail_view.show(self.detail_view.frame)
@@ -420,7 +406,7 @@ class App(TextualApp[None]):
     def _set_status(self) -> None:
         session = self.session
         words = (f" {session.name} · {len(session.connections)} connections · {len(session.frames)} frames · "
-                 f"{count_words(session.findings)} (p) · {self._progress()}"
+                 f"{self.finding_index.count_words()} (p) · {self._progress()}"
                  + (f" · {self.message}" if self.message else ""))
         # A timer asks twice a second: the same words are not drawn again, and new ones
         # need no layout, since the stylesheet fixes the line's size (a layout would
@@ -675,7 +661,7 @@ class App(TextualApp[None]):
                  else "the stream list is back")
 
     def action_problems(self) -> None:
-        self.push_screen(ProblemsScreen(self.session), callback=self._finding_chosen)
+        self.push_screen(ProblemsScreen(self.session, index=self.finding_index), callback=self._finding_chosen)
 
     def _finding_chosen(self, finding: Finding | None) -> None:
         if finding is None:

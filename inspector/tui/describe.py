@@ -314,6 +314,11 @@ def count_words(findings: Iterable[Finding]) -> str:
     counts = {s: 0 for s in Severity}
     for f in findings:
         counts[Severity(f.severity)] += 1
+    return severity_counts_words(counts)
+
+
+def severity_counts_words(counts: dict[Severity, int]) -> str:
+    """The words of `count_words` from counts by severity."""
     parts = [f"{n} {SEVERITY_WORD[s]}{'s' if n != 1 and s is not Severity.INFO else ''}"
              for s, n in sorted(counts.items(), reverse=True) if n]
     return ", ".join(parts) if parts else "no findings"

@@ -443,7 +443,7 @@ class TutorialApp(App):
         self.say(phrase(self.lang, "tui.said.cleared"))
 
     def action_problems(self) -> None:
-        self.push_screen(ProblemsScreen(self.session, self.lang), callback=self._finding_chosen)
+        self.push_screen(ProblemsScreen(self.session, self.lang, self.finding_index), callback=self._finding_chosen)
 
     def action_help(self) -> None:
         screen = HelpScreen(phrase(self.lang, "tui.help"))
