@@ -250,7 +250,8 @@ class _PackedLog:
                 if width == 1:
                     col.frombytes(buf[start:end:size])
                 elif not offset % width and not size % width:  # aligned: one strided pass of items
-                    with memoryview(buf) as raw, raw.cast(col.typecode) as items:
+                    typecode: str = col.typecode
+                    with memoryview(buf) as raw, raw.cast(typecode) as items:
                         col.frombytes(items[start // width:end // width:size // width].tobytes())
                 else:
                     out = bytearray((count - done) * width)
