@@ -17,7 +17,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, cast
 
 from inspector.http2.frames import DEFAULT_WINDOW, FRAME_HEADER_LENGTH, flag_names, type_name
 
@@ -250,8 +250,8 @@ class _PackedLog:
                 if width == 1:
                     col.frombytes(buf[start:end:size])
                 elif not offset % width and not size % width:  # aligned: one strided pass of items
-                    typecode: str = col.typecode
-                    with memoryview(buf) as raw, raw.cast(typecode) as items:
+                    code = cast("Literal['I']", col.typecode)  # the stubs take one literal code per overload
+                    with memoryview(buf) as raw, raw.cast(code) as items:
                         col.frombytes(items[start // width:end // width:size // width].tobytes())
                 else:
                     out = bytearray((count - done) * width)
