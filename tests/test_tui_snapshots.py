@@ -43,7 +43,7 @@ def test_frame_detail_of_trailers(snap_compare, capture, size):
     capture("grpc-errors.pcap")
 
     async def select(pilot):
-        pilot.app.query_one("#timeline").focus()
+        pilot.app.query_one("#frames").focus()
         await pilot.press("G")
 
     assert snap_compare(APP, terminal_size=size, run_before=select)

@@ -28,7 +28,7 @@ from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from inspector.capture.live import PacketQueue
 from inspector.capture.load import CaptureLoader
@@ -40,6 +40,7 @@ from inspector.tui.query import GotoError, SearchProgress, goto, search
 from inspector.tui.save import SaveError, Scope, format_of, save
 from inspector.tui.view_cache import ViewCache
 from inspector.tui.widgets.boxes import Box, SaveScreen
+from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.frame_detail import FrameDetail
 from inspector.tui.widgets.frame_rows import (
     DIRECTION_FILTERS,
@@ -49,10 +50,8 @@ from inspector.tui.widgets.frame_rows import (
     Selection,
 )
 from inspector.tui.widgets.help import HelpScreen
-from inspector.tui.widgets.ladder import Ladder
 from inspector.tui.widgets.problems import ProblemsScreen
 from inspector.tui.widgets.stream_list import SORTS, StreamList
-from inspector.tui.widgets.timeline import Timeline
 
 DETAIL_SETTLE = 0.03  # seconds between cursor moves that make them one burst
 STACKED_BELOW = 100  # columns: below this the stream list sits above the timeline
@@ -121,7 +120,6 @@ class App(TextualApp[None]):
         self.search_state = SearchState()
         self.view_cache = ViewCache(session)  # the list's and the ladder's rows, worked out once for both
         self.message = ""  # what the last key did, when it says so in the status line
-        self.ladder = False  # which frame view shows: the list or the ladder
         self._detail_timer: Timer | None = None
         self._spinner: Timer | None = None
         self._last_move = 0.0  # when a frame view's cursor last moved (time.monotonic)
@@ -145,7 +143,7 @@ class App(TextualApp[None]):
             yield from self.stream_pane()
             yield from self.frame_pane()
         yield from self.boxes()
-        yield Footer()
+        yield KeyFooter()
 
     def status_bar(self) -> Iterator[Widget]:
         yield Static(id="status")
@@ -159,8 +157,7 @@ class App(TextualApp[None]):
     def frame_pane(self) -> Iterator[Widget]:
         with Vertical(id="right"):
             yield Static(id="timeline-title")
-            yield Timeline(self.session, cache=self.view_cache, id="timeline")
-            yield Ladder(self.session, cache=self.view_cache, id="ladder")
+            yield FrameRows(self.session, cache=self.view_cache, id="frames")
             yield FrameDetail(self.session, id="detail")
 
     def boxes(self) -> Iterator[Widget]:
@@ -180,18 +177,20 @@ class App(TextualApp[None]):
         return self._widget("#streams", StreamList)
 
     @property
-    def timeline_view(self) -> Timeline:
-        return self.query_one("#timeline", Timeline)
-
-    @property
-    def ladder_view(self) -> Ladder | None:
-        return self._widget("#ladder", Ladder)
+    def timeline_view(self) -> FrameRows:
+        """The frame view (the list or the ladder: one widget, two shapes)."""
+        return self.query_one("#frames", FrameRows)
 
     @property
     def frame_view(self) -> FrameRows:
-        """The frame view on screen: the list or the ladder."""
-        ladder = self.ladder_view
-        return ladder if self.ladder and ladder is not None else self.timeline_view
+        """The frame view on screen, drawn as a list or as a ladder."""
+        return self.timeline_view
+
+    @property
+    def ladder(self) -> bool:
+        """The frames show as a ladder (else as a list)."""
+        view = self._widget("#frames", FrameRows)
+        return view is not None and view.ladder
 
     @property
     def detail_view(self) -> FrameDetail:
@@ -214,9 +213,6 @@ class App(TextualApp[None]):
     def on_mount(self) -> None:
         for box in self.query(".popup"):
             box.display = False
-        ladder = self.ladder_view
-        if ladder is not None:
-            ladder.display = False
         for view in self._frame_views():
             view.follow = self._follower(view)
         self.detail_view.findings_of = self.finding_index.findings_of
@@ -232,8 +228,8 @@ class App(TextualApp[None]):
         return lambda row: self._follow_cursor(view, row)
 
     def _frame_views(self) -> list[FrameRows]:
-        ladder = self.ladder_view
-        return [self.timeline_view] + ([ladder] if ladder is not None else [])
+        view = self._widget("#frames", FrameRows)
+        return [view] if view is not None else []
 
     def on_resize(self, event: Resize) -> None:
         self._layout_for(event.size.width)
@@ -309,8 +305,10 @@ class App(TextualApp[None]):
             # rebuilding a list of 100,000 streams is work the loading could be doing.
             if now - last > (0.25 if now - started < 2 else 1.0):
                 last = now
+                self.view_cache.warm()
                 self._refresh()
             await asyncio.sleep(0)
+        self.view_cache.warm()
         self.loaded = True
         # The model is complete and lives as long as the app. Left to the collector, each of
         # its full passes walks every object in it, 100 ms and more on bench/big.pcap, in the
@@ -618,17 +616,7 @@ class App(TextualApp[None]):
         self.push_screen(HelpScreen())
 
     def action_toggle_ladder(self) -> None:
-        ladder = self.ladder_view
-        if ladder is None:
-            return
-        old = self.frame_view
-        had_focus = old.has_focus
-        self.ladder = not self.ladder
-        new = self.frame_view
-        new.apply(old.state, old.current_frame())
-        old.display, new.display = False, True
-        if had_focus:
-            new.focus()
+        self.frame_view.show_as(not self.ladder)
         self.say(f"the timeline as a {'ladder' if self.ladder else 'list'}")
         self._title()
 
@@ -661,7 +649,11 @@ class App(TextualApp[None]):
                  else "the stream list is back")
 
     def action_problems(self) -> None:
-        self.push_screen(ProblemsScreen(self.session, index=self.finding_index), callback=self._finding_chosen)
+        # One screen, kept between visits (installed): opening it again composes nothing, and its
+        # cursor is where it was left.
+        if not self.is_screen_installed("problems"):
+            self.install_screen(ProblemsScreen(self.session, index=self.finding_index), name="problems")
+        self.push_screen("problems", callback=self._finding_chosen)
 
     def _finding_chosen(self, finding: Finding | None) -> None:
         if finding is None:

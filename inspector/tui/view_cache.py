@@ -35,6 +35,9 @@ Describe = Callable[[Session, FrameRecord], FrameCells]
 
 KEPT_RESULTS = 64  # filter results, widths and lanes kept, the most recently used
 KEPT_CELLS = 8192  # rows' cells kept: a few screens of every view
+#: the frame log's columns read over a whole selection (filters, widths, lanes, gaps)
+WARM_COLUMNS = ("conn", "stream_id", "type_code", "flags", "length", "header_block", "direction", "stream_state",
+                "time")
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
@@ -110,6 +113,14 @@ class ViewCache:
         self._lanes: _Recent[int, LaneTracker] = _Recent(KEPT_RESULTS)
         self._cells: dict[Describe, dict[int, FrameCells]] = {}
         self._cells_for = (0, False)  # (frames, complete) of the session the cells were made from
+
+    def warm(self) -> None:
+        """Extend the log's columns the views read over many rows to the frames decoded so far: called
+        between loading batches, so the first view of a connection does not build them whole."""
+        log = self.session.frames
+        for name in WARM_COLUMNS:
+            log.column(name)
+        self.session.header_blocks.column("role")
 
     # ---- the frames of a selection --------------------------------------------------------------
 

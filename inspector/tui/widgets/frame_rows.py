@@ -1,9 +1,12 @@
-"""What the timeline and the ladder share: the frames of the chosen stream (or
-connection) after the filters, the clock, the marks of search matches and
-findings, and the cursor kept on a frame as the view changes.
+"""The frame view: the frames of the chosen stream (or connection) after the
+filters, the clock, the marks of search matches and findings, and the cursor
+kept on a frame as the view changes, drawn in one of two shapes: a list
+(`timeline.ListShape`) or a ladder (`ladder.LadderShape`).
 
-A view's state is a `FrameViewState`, so the app can hand it from the list to
-the ladder (`l`) and back without either knowing the other.
+One widget with two shapes, not two widgets: `l` draws the rows on screen in
+the other shape and does nothing else. Two widgets shown in turn cost a layout
+of the whole screen, the focus moved and every row class restyled on each `l`,
+several times the rows themselves.
 """
 
 from __future__ import annotations
@@ -25,9 +28,13 @@ from inspector.tui.view_cache import (
     ViewCache,
     position,
 )
+from inspector.tui.widgets.ladder import LadderShape
 from inspector.tui.widgets.row_list import Row, RowList
+from inspector.tui.widgets.timeline import ListShape
 
 __all__ = ["DIRECTION_FILTERS", "FLAG_FILTERS", "TYPE_FILTERS", "FrameRows", "FrameViewState", "Selection"]
+
+RowShape = ListShape | LadderShape
 
 
 @dataclass(slots=True, frozen=True)
@@ -60,7 +67,8 @@ class FrameViewState:
 
 
 class FrameRows(RowList):
-    """A line-API view of frames: the rows come from `describe` as cells; subclasses lay them out."""
+    """A line-API view of frames: the rows come from `describe` as cells, laid out by the shape (list or
+    ladder)."""
 
     class FrameHighlighted(Message):
         """The cursor is on a frame (a FrameLog index)."""
@@ -86,6 +94,27 @@ class FrameRows(RowList):
         self.describe: Callable[[Session, FrameRecord], FrameCells] = frame_cells
         self.lang = "en"  # of the column names, directions and roles (the tutorial's Japanese mode: "ja")
         self._stream_start: float = 0.0
+        self.list_shape, self.ladder_shape = ListShape(), LadderShape()
+        self.shape: RowShape = self.list_shape
+
+    @property
+    def ladder(self) -> bool:
+        """The frames are drawn as a ladder (else as a list)."""
+        return self.shape is self.ladder_shape
+
+    def show_as(self, ladder: bool) -> None:
+        """Draw the same frames as a ladder or as a list: the cursor and the scroll stay, nothing is read
+        again (the cache has the widths and the lanes), only the rows on screen are drawn."""
+        shape = self.ladder_shape if ladder else self.list_shape
+        if shape is self.shape:
+            return
+        self.shape = shape
+        cursor, top = self.cursor, self.scroll_offset.y
+        self.prepare()
+        self.set_rows(len(self.frames), self.draw_row, keep_cursor=True, width=self.row_width(),
+                      header=self.header_row)
+        self.cursor = cursor
+        self.scroll_to(y=top, animate=False, immediate=True)
 
     # ---- what is shown -----------------------------------------------------------------------
 
@@ -156,19 +185,25 @@ class FrameRows(RowList):
             self.marks = marks
         self.redraw()
 
-    # ---- drawing: subclasses lay out the cells -------------------------------------------------
+    # ---- drawing: the shape lays out the cells ----------------------------------------------------
 
     def prepare(self) -> None:
-        """Work out column widths for the rows now selected."""
+        """Work out column widths (and a connection ladder's lanes) for the rows now selected."""
+        self.shape.prepare(self)
 
     def row_width(self) -> int:
-        return 200
+        return 0  # as wide as the view: the shape fits its columns to it
 
     def header_row(self) -> Row | None:
-        return None
+        return self.shape.header_row(self)
 
     def draw_row(self, i: int) -> Row:
-        raise NotImplementedError
+        return self.shape.draw_row(self, i)
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self.header = self.header_row()
+        self.refresh()
 
     def cells(self, i: int) -> FrameCells:
         return self.cache.cells(self.describe, self.frames[i])

@@ -16,13 +16,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.timer import Timer
+from textual.widgets import Static
 
 from inspector.model import Finding, Session, Severity
 from inspector.tui.columns import fit
 from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, finding_where
 from inspector.tui.detail_words import PROBLEM_HEADER, PROBLEM_WORDS
 from inspector.tui.finding_index import FindingGroup, FindingIndex
+from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.row_list import Row, RowList
 
 __all__ = ["FindingGroup", "ProblemsScreen", "ProblemsView"]
@@ -136,6 +138,7 @@ class ProblemsScreen(Screen[Finding | None]):
         self.session = session
         self.lang = lang  # the tutorial's Japanese mode: "ja"
         self.index = index  # the app's index of the findings, if it keeps one
+        self._timer: Timer | None = None
         self.words = PROBLEM_WORDS[lang]
         if lang != "en":
             self._bindings = BindingsMap([Binding("escape,p,exclamation_mark,q", "close", self.words["back"]),
@@ -145,14 +148,25 @@ class ProblemsScreen(Screen[Finding | None]):
         yield Static(self.words["title"], id="problems-title")
         yield ProblemsView(self.session, id="problems", lang=self.lang, index=self.index)
         yield Static(id="problem-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         view = self.query_one(ProblemsView)
         view.model_changed()
         view.focus()
         self._explain(view.finding_at(view.cursor))
-        self.set_interval(0.5, self._grow)  # a live session's findings join as they come
+        self._timer = self.set_interval(0.5, self._grow)  # a live session's findings join as they come
+
+    def on_screen_resume(self) -> None:
+        # The app keeps this screen (installed) between visits: what came meanwhile, and the
+        # cursor where it was left.
+        if self._timer is not None:
+            self._grow()
+            self._timer.resume()
+
+    def on_screen_suspend(self) -> None:
+        if self._timer is not None:
+            self._timer.pause()
 
     def _grow(self) -> None:
         view = self.query_one(ProblemsView)
