@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 
 import hpack
 import pytest
@@ -172,6 +174,13 @@ def test_the_stream_filter_takes_header_terms():
             streams.set_filter("user-agent~grpc-python unary")  # a header term and a word
             assert [e for e in streams.entries if e[1]] == [(0, 1), (0, 3)]
             assert "header user-agent contains 'grpc-python' and 'unary'" in streams.words()
+            streams.set_filter("")
+            await pilot.press("F", *"grpc-status!=0")  # typed in the box, as a person would
+            rows = _rows(streams)
+            assert len(rows) == 2 and rows[1].split()[0] == "1" and "NOT_FOUND" in rows[1]
+            assert "1 of 3 streams" in str(app.query_one("#streams-title").render())
+            await pilot.press("escape")
+            assert len(_rows(streams)) == 4
     asyncio.run(scenario())
 
 
@@ -289,6 +298,42 @@ def test_problems_view_groups_findings_and_jumps_to_the_frame(findings_capture):
             assert isinstance(app.screen, ProblemsScreen)
             await pilot.press("escape")
             assert not isinstance(app.screen, ProblemsScreen)
+    asyncio.run(scenario())
+
+
+def test_problems_view_on_an_abuse_capture_jumps_to_the_frame_check_names():
+    """The problems view of a Rapid Reset capture: its finding, as `h2inspect check` reports it, is a
+    group of its own; Enter goes to the frame check names, on its stream, marked, explained."""
+    path = CAPTURES / "abuse" / "rapid-reset.pcap"
+    out = subprocess.run([sys.executable, "-m", "inspector", "check", str(path), "--format", "jsonl"],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    reported = next(json.loads(line) for line in out.stdout.splitlines() if '"abuse.rapid-reset"' in line)
+
+    async def scenario():
+        app, ctx = await _open(str(path))
+        async with ctx as pilot:
+            await _loaded(app, pilot)
+            assert "error" in _status(app)
+            await pilot.press("p")
+            assert isinstance(app.screen, ProblemsScreen)
+            view = app.screen.query_one(ProblemsView)
+            rows = _rows(view)
+            group = next(i for i, row in enumerate(rows) if "abuse.rapid-reset" in row)
+            assert rows[group].startswith("✖ ERROR")
+            view.move_to(group + 1)  # the finding under its group's row
+            await pilot.pause(0.05)
+            assert "CVE-2023-44487" in str(app.screen.query_one("#problem-detail").render())
+            await pilot.press("enter")
+            assert not isinstance(app.screen, ProblemsScreen)
+            frame = reported["frame"]
+            log = app.session.frames
+            assert app.frame_view.current_frame() == frame
+            assert app.selected == (reported["conn"], log.stream_id[frame] or None)
+            assert _rows(app.frame_view)[app.frame_view.cursor][1] == "✖"
+            assert any("abuse.rapid-reset" in line or "CVE-2023-44487" in line for line in app.detail[:8])
+            assert f"packet {reported['packet']}" in app.detail[0]
+            await pilot.press("p")  # the screen comes back as it was left: on that finding
+            assert app.screen.query_one(ProblemsView).cursor == group + 1
     asyncio.run(scenario())
 
 
