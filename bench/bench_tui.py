@@ -118,7 +118,7 @@ async def measure(path: str) -> dict[str, float | int]:
         real = len(session.findings)
         for i in range(0, len(log), 10):
             session.findings.append(Finding(Severity.WARNING if i % 20 else Severity.ERROR,
-                                            f"bench finding on frame {i}", "RFC 9113 §5.1", log.conn[i],
+                                            f"bench finding on frame {i}", "RFC 9113 §5.1", log.conn_index[i],
                                             log.stream_id[i], log.packet[i], i))
         app._refresh()
         await pilot.pause(0.5)
@@ -129,7 +129,7 @@ async def measure(path: str) -> dict[str, float | int]:
         await scrolling("problems")
         opened, closed, chosen = [], [], []
         closed.append(await key("escape"))
-        for n in range(REPEATS):
+        for _ in range(REPEATS):
             opened.append(await key("p"))
             closed.append(await key("escape"))
         put("p, open the problems view (warm)", opened)
@@ -168,12 +168,13 @@ def compare(other: str, capture: str, rounds: int) -> int:
     print(f"machine: {machine()}; load after: {load()}; {rounds} round(s), before = {trees['before']}")
     names = list(runs["after"][0])
     print(f"{'':<58} {'before':>10} {'after':>10}")
+    def value(label: str, name: str) -> float:
+        """The figure over the rounds: the worst of the maxima, the median of the rest."""
+        values = [r.get(name, float("nan")) for r in runs[label]]
+        return float((max if "max ms" in name else statistics.median)(values))
+
     for name in names:
-        def value(label: str) -> float:
-            values = [r.get(name, float("nan")) for r in runs[label]]
-            agg = max if "max ms" in name else statistics.median
-            return float(agg(values))
-        print(f"{name:<58} {value('before'):10.3f} {value('after'):10.3f}")
+        print(f"{name:<58} {value('before', name):10.3f} {value('after', name):10.3f}")
     return 0
 
 

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from inspector import __version__
 from inspector.errors import InspectorError
@@ -71,7 +72,7 @@ LIMITS = """limits (each one, when hit, is said on the frame, block or message i
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with one line, as every error here does."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}\n")
 
 

@@ -36,4 +36,4 @@ def test_columns_of_values_at_their_limits():
         assert list(log.column(name)) == [r[k] for r in records], name
     assert log.column("time")[0] == 1.5e9 + 0.123456 and log.column("conn_window_client")[0] == -2**31
     blocks = HeaderBlockLog()
-    assert list(blocks.column("conn")) == []
+    assert list(blocks.column("conn_index")) == []

@@ -40,7 +40,7 @@ class FindingIndex:
         self.seen = 0  # findings read so far
         self.by_frame: dict[int, list[int]] = {}
         self.frame_marks: dict[int, Severity] = {}  # frame -> the worst severity on it
-        self.stream_marks: dict[tuple[int, int], Severity] = {}  # (conn, stream id; 0: the connection)
+        self.stream_marks: dict[tuple[int, int], Severity] = {}  # (conn_index, stream id; 0: the connection)
         self.counts: dict[Severity, int] = {s: 0 for s in Severity}
         self.groups: dict[str, FindingGroup] = {}
         self._ordered: list[FindingGroup] = []
@@ -55,21 +55,21 @@ class FindingIndex:
             return False
         log = self.session.frames
         frames = len(log)
-        conns, sids = log.column("conn"), log.column("stream_id")
+        conns, sids = log.column("conn_index"), log.column("stream_id")
         by_frame, frame_marks, stream_marks = self.by_frame, self.frame_marks, self.stream_marks
         counts, groups = self.counts, self.groups
         for position in range(self.seen, len(findings)):
             finding = findings[position]
             severity = Severity(finding.severity)
             counts[severity] += 1
-            conn, sid, frame = finding.conn, finding.stream_id, finding.frame
+            conn_index, sid, frame = finding.conn_index, finding.stream_id, finding.frame
             if frame is not None and 0 <= frame < frames:
                 by_frame.setdefault(frame, []).append(position)
                 if frame_marks.get(frame, -1) < severity:
                     frame_marks[frame] = severity
-                conn, sid = conns[frame], sids[frame]
-            if conn is not None:
-                key = (conn, sid or 0)
+                conn_index, sid = conns[frame], sids[frame]
+            if conn_index is not None:
+                key = (conn_index, sid or 0)
                 if stream_marks.get(key, -1) < severity:
                     stream_marks[key] = severity
             rule = finding_rule(finding)

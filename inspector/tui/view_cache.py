@@ -29,14 +29,14 @@ TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
 DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
 FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
 
-Selection = tuple[int, int | None]  # (conn, stream id), or (conn, None) for the whole connection
+Selection = tuple[int, int | None]  # (conn_index, stream id), or (conn_index, None) for the whole connection
 Filters = tuple[int, int, int]  # indexes into TYPE_FILTERS, DIRECTION_FILTERS, FLAG_FILTERS
 Describe = Callable[[Session, FrameRecord], FrameCells]
 
 KEPT_RESULTS = 64  # filter results, widths and lanes kept, the most recently used
 KEPT_CELLS = 8192  # rows' cells kept: a few screens of every view
 #: the frame log's columns read over a whole selection (filters, widths, lanes, gaps)
-WARM_COLUMNS = ("conn", "stream_id", "type_code", "flags", "length", "header_block", "direction", "stream_state",
+WARM_COLUMNS = ("conn_index", "stream_id", "type_code", "flags", "length", "header_block", "direction", "stream_state",
                 "time")
 
 _K = TypeVar("_K", bound=Hashable)
@@ -107,7 +107,7 @@ class ViewCache:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._connections: dict[int, _Extended] = {}  # conn -> its frames (array), log rows read
+        self._connections: dict[int, _Extended] = {}  # conn_index -> its frames (array), log rows read
         self._filtered: _Recent[tuple[Selection, Filters], _Extended] = _Recent(KEPT_RESULTS)
         self._widths: _Recent[tuple[Selection, Filters], _Extended] = _Recent(KEPT_RESULTS)
         self._lanes: _Recent[int, LaneTracker] = _Recent(KEPT_RESULTS)
@@ -124,19 +124,19 @@ class ViewCache:
 
     # ---- the frames of a selection --------------------------------------------------------------
 
-    def connection_frames(self, conn: int) -> array:
+    def connection_frames(self, conn_index: int) -> array:
         """FrameLog indexes of every frame of a connection, in capture order."""
         log = self.session.frames
-        entry = self._connections.get(conn)
+        entry = self._connections.get(conn_index)
         if entry is None:
-            entry = self._connections[conn] = _Extended(0, array("I"))
+            entry = self._connections[conn_index] = _Extended(0, array("I"))
         n = len(log)
         if entry.done < n:
-            conns = log.column("conn")
+            conns = log.column("conn_index")
             frames = entry.value
             assert isinstance(frames, array)
             start = entry.done
-            frames.extend(compress(range(start, n), map(conn.__eq__, conns[start:n])))
+            frames.extend(compress(range(start, n), map(conn_index.__eq__, conns[start:n])))
             entry.done = n
         assert isinstance(entry.value, array)
         return entry.value
@@ -145,10 +145,10 @@ class ViewCache:
         """The frames of a stream or a connection, before the filters."""
         if selection is None:
             return array("I")
-        conn, sid = selection
+        conn_index, sid = selection
         if sid is None:
-            return self.connection_frames(conn)
-        return self.session.stream_frames.of(conn, sid)
+            return self.connection_frames(conn_index)
+        return self.session.stream_frames.of(conn_index, sid)
 
     def filtered(self, selection: Selection | None, filters: Filters) -> Sequence[int]:
         """The frames of a selection that the filters keep."""
@@ -187,13 +187,13 @@ class ViewCache:
         assert isinstance(entry.value, ContentWidths)
         return entry.value
 
-    def lanes(self, conn: int) -> Lanes:
+    def lanes(self, conn_index: int) -> Lanes:
         """The connection ladder's lanes, a row per frame of the connection (filters never hide a
         stream's end from them)."""
-        tracker = self._lanes.get(conn)
+        tracker = self._lanes.get(conn_index)
         if tracker is None:
-            tracker = self._lanes.put(conn, LaneTracker(self.session.frames))
-        return tracker.extend(self.connection_frames(conn))
+            tracker = self._lanes.put(conn_index, LaneTracker(self.session.frames))
+        return tracker.extend(self.connection_frames(conn_index))
 
     def cells(self, describe: Describe, index: int) -> FrameCells:
         """The cells of frame `index`, made once while the session stays as it is (a frame's words can

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypedDict, Unpack
 
 from textual.message import Message
 
@@ -32,9 +33,20 @@ from inspector.tui.widgets.ladder import LadderShape
 from inspector.tui.widgets.row_list import Row, RowList
 from inspector.tui.widgets.timeline import ListShape
 
-__all__ = ["DIRECTION_FILTERS", "FLAG_FILTERS", "TYPE_FILTERS", "FrameRows", "FrameViewState", "Selection"]
+__all__ = ["DIRECTION_FILTERS", "FLAG_FILTERS", "TYPE_FILTERS", "FrameRows", "FrameViewState", "Selection",
+           "StateChange"]
 
 RowShape = ListShape | LadderShape
+
+
+class StateChange(TypedDict, total=False):
+    """Part of a FrameViewState, by field name: what `FrameView.change` may be given."""
+
+    selection: Selection | None
+    type_filter: int
+    direction_filter: int
+    flag_filter: int
+    time_mode: str
 
 
 @dataclass(slots=True, frozen=True)
@@ -128,9 +140,9 @@ class FrameRows(RowList):
         self.clock.mode = state.time_mode
         self.rebuild(frame)
 
-    def change(self, **changes: object) -> None:
+    def change(self, **changes: Unpack[StateChange]) -> None:
         """Change part of the state (a filter, the time mode), keeping the cursor's frame if it stays."""
-        self.apply(replace(self.state, **changes), self.current_frame())  # type: ignore[arg-type]
+        self.apply(replace(self.state, **changes), self.current_frame())
 
     def select_frames(self) -> Sequence[int]:
         """The frames of the selection, before the filters."""
@@ -223,7 +235,7 @@ class FrameRows(RowList):
             previous = self.session.frames.time[self.frames[i - 1]]
         elif mode == "stream" and self.connection_view:
             log = self.session.frames
-            own = self.session.stream_frames.of(log.conn[self.frames[i]], log.stream_id[self.frames[i]])
+            own = self.session.stream_frames.of(log.conn_index[self.frames[i]], log.stream_id[self.frames[i]])
             start = log.time[own[0]] if len(own) else t
         return self.clock.text(t, start, previous)
 
