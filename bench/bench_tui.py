@@ -116,9 +116,10 @@ async def measure(path: str) -> dict[str, float | int]:
         session = app.session
         log = session.frames
         real = len(session.findings)
+        conns = log.column("conn_index" if "conn_index" in log.FIELDS else "conn")  # its name before 2026-12
         for i in range(0, len(log), 10):
             session.findings.append(Finding(Severity.WARNING if i % 20 else Severity.ERROR,
-                                            f"bench finding on frame {i}", "RFC 9113 §5.1", log.conn_index[i],
+                                            f"bench finding on frame {i}", "RFC 9113 §5.1", conns[i],
                                             log.stream_id[i], log.packet[i], i))
         app._refresh()
         await pilot.pause(0.5)
