@@ -154,6 +154,9 @@ class ProblemsScreen(Screen[Finding | None]):
         view = self.query_one(ProblemsView)
         view.model_changed()
         view.focus()
+        # Explained from the move itself, not from its Highlighted message: the words below land in
+        # the same screen update as the cursor (a message comes a few hops later, a second update).
+        view.follow = lambda row: self._explain(view.finding_at(row))
         self._explain(view.finding_at(view.cursor))
         self._timer = self.set_interval(0.5, self._grow)  # a live session's findings join as they come
 
@@ -172,9 +175,6 @@ class ProblemsScreen(Screen[Finding | None]):
         view = self.query_one(ProblemsView)
         if view.model_changed():
             self._explain(view.finding_at(view.cursor))
-
-    def on_problems_view_finding_highlighted(self, event: ProblemsView.FindingHighlighted) -> None:
-        self._explain(event.finding)
 
     def _explain(self, finding: Finding | None) -> None:
         box = self.query_one("#problem-detail", Static)
