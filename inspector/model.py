@@ -12,11 +12,12 @@ session's `PayloadStore` reads it back from the capture or the recording.
 from __future__ import annotations
 
 import struct
+import sys
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, cast
 
 from inspector.http2.frames import DEFAULT_WINDOW, FRAME_HEADER_LENGTH, flag_names, type_name
 
@@ -190,10 +191,19 @@ class _PackedLog:
     LAYOUT: tuple[tuple[str, str], ...] = ()
     RECORD = struct.Struct("<")
     FIELDS: tuple[str, ...] = ()
+    PLACES: tuple[tuple[int, int], ...] = ()  # (offset in the record, width) of each field
+    SLICEABLE: tuple[bool, ...] = ()
 
     def __init_subclass__(cls) -> None:
-        cls.RECORD = struct.Struct("<" + "".join(code for _, code in cls.LAYOUT))
+        codes = "".join(code for _, code in cls.LAYOUT)
+        cls.RECORD = struct.Struct("<" + codes)
         cls.FIELDS = tuple(name for name, _ in cls.LAYOUT)
+        # Where each field sits in a record, and whether an array of its type holds it byte for byte,
+        # so a column can be cut out of the packed records with strided slices instead of unpacking.
+        cls.PLACES = tuple((struct.calcsize("<" + codes[:k]), struct.calcsize("<" + code))
+                           for k, code in enumerate(codes))
+        cls.SLICEABLE = tuple(sys.byteorder == "little" and array(code.replace("?", "B")).itemsize == width
+                              for code, (_, width) in zip(codes, cls.PLACES, strict=True))
 
     def __init__(self) -> None:
         self.buf = bytearray()  # RECORD after RECORD
@@ -232,9 +242,26 @@ class _PackedLog:
         done, count = self._rows[name], len(self)
         if done < count:
             size = self.RECORD.size
-            view = memoryview(self.buf)[done * size:count * size]
-            col.extend([r[k] for r in self.RECORD.iter_unpack(view)])
-            view.release()
+            if self.SLICEABLE[k]:
+                # The field's bytes of every record, one strided slice per byte of it: C speed,
+                # 600,000 records in milliseconds, where unpacking them takes most of a second.
+                offset, width = self.PLACES[k]
+                start, end, buf = done * size + offset, count * size, self.buf
+                if width == 1:
+                    col.frombytes(buf[start:end:size])
+                elif not offset % width and not size % width:  # aligned: one strided pass of items
+                    code = cast("Literal['I']", col.typecode)  # the stubs take one literal code per overload
+                    with memoryview(buf) as raw, raw.cast(code) as items:
+                        col.frombytes(items[start // width:end // width:size // width].tobytes())
+                else:
+                    out = bytearray((count - done) * width)
+                    for j in range(width):
+                        out[j::width] = buf[start + j:end:size]
+                    col.frombytes(out)
+            else:
+                view = memoryview(self.buf)[done * size:count * size]
+                col.extend([r[k] for r in self.RECORD.iter_unpack(view)])
+                view.release()
             self._rows[name] = count
         return col
 
@@ -539,6 +566,9 @@ class Session:
     findings: list[Finding] = field(default_factory=list)
     payloads: PayloadStore = field(default_factory=EmptyPayloads)
     packets: int = 0
+    #: epoch seconds of the source's first packet (a capture's first packet, whatever it carries; a
+    #: proxy's first connection): the one zero every view counts time from. None before any packet.
+    start: float | None = None
     complete: bool = False  # the source has ended
     cut_short: str | None = None  # where a truncated capture ends
     listeners: list[Callable[[Session], None]] = field(default_factory=list)
@@ -575,6 +605,13 @@ class Session:
         """Bring grouped findings' counts up to date in `findings` (done on every notify)."""
         if self._engine is not None:
             self._engine.flush()
+
+    def time_zero(self) -> float:
+        """The zero of relative times: the source's first packet, else the first frame kept (a
+        session built from bytes in a test has no packets), else 0."""
+        if self.start is not None:
+            return self.start
+        return self.frames.time[0] if len(self.frames) else 0.0
 
     def frame_payload(self, frame: FrameRecord) -> bytes:
         """The payload of a frame, read back from the source."""

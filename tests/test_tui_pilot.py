@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 
 import hpack
 import pytest
@@ -63,7 +65,7 @@ def test_stream_list_and_timeline_show_a_request_in_order():
             assert streams[0].lstrip().startswith("conn 0")
             assert "GET /index.html" in streams[1] and ":status 200" in streams[1]
             assert any("POST /index.html" in row for row in streams)
-            timeline = _rows(app.query_one("#timeline"))
+            timeline = _rows(app.query_one("#frames"))
             # request headers, then response headers, then DATA with END_STREAM closing the stream
             assert "HEADERS" in timeline[0] and "request headers" in timeline[0] and "GET /index.html" in timeline[0]
             assert "END_STREAM END_HEADERS" in timeline[0] and "client ─▶" in timeline[0]
@@ -100,11 +102,11 @@ def test_pushed_streams_and_push_promise_are_named():
             assert any("pushed GET /style.css" in row for row in streams)
             app.query_one("#streams").select((0, 13))
             await pilot.pause(0.1)
-            timeline = _rows(app.query_one("#timeline"))
+            timeline = _rows(app.query_one("#frames"))
             assert any("PUSH_PROMISE" in row and "push-request" in row and "promises stream" in row
                        and "/style.css" in row for row in timeline), timeline
             await pilot.press("l")
-            ladder = _rows(app.query_one("#ladder"))
+            ladder = _rows(app.query_one("#frames"))
             assert any("◀═" in row and "PUSH_PROMISE push-request promises" in row for row in ladder), ladder
     asyncio.run(scenario())
 
@@ -114,22 +116,22 @@ def test_filters_say_in_words_what_they_hide_and_d_labels_both_directions():
         app, ctx = await _open("curl-h2c-prior-knowledge.pcap")
         async with ctx as pilot:
             await _loaded(app, pilot)
-            app.query_one("#timeline").focus()
+            app.query_one("#frames").focus()
             await pilot.press("f")  # HEADERS only
-            assert all("HEADERS" in row for row in _rows(app.query_one("#timeline")))
+            assert all("HEADERS" in row for row in _rows(app.query_one("#frames")))
             assert "filter: HEADERS only" in _title(app)
             await pilot.press("f")  # DATA only
-            assert all("DATA" in row for row in _rows(app.query_one("#timeline")))
+            assert all("DATA" in row for row in _rows(app.query_one("#frames")))
             await pilot.press("escape")
             assert "filter" not in _title(app) and "cleared" in _status(app)
             await pilot.press("d")
-            rows = _rows(app.query_one("#timeline"))
+            rows = _rows(app.query_one("#frames"))
             assert "filter: from client only" in _title(app) and rows and all("client ─▶" in r for r in rows)
             await pilot.press("d")
-            rows = _rows(app.query_one("#timeline"))
+            rows = _rows(app.query_one("#frames"))
             assert "filter: from server only" in _title(app) and rows and all("◀─ server" in r for r in rows)
             await pilot.press("d", "e")  # all directions; frames with END_STREAM
-            rows = _rows(app.query_one("#timeline"))
+            rows = _rows(app.query_one("#frames"))
             assert len(rows) == 2 and all("END_STREAM" in row for row in rows)
             assert "flag END_STREAM only" in _title(app) and "2 of 3 frames" in _title(app)
     asyncio.run(scenario())
@@ -172,6 +174,13 @@ def test_the_stream_filter_takes_header_terms():
             streams.set_filter("user-agent~grpc-python unary")  # a header term and a word
             assert [e for e in streams.entries if e[1]] == [(0, 1), (0, 3)]
             assert "header user-agent contains 'grpc-python' and 'unary'" in streams.words()
+            streams.set_filter("")
+            await pilot.press("F", *"grpc-status!=0")  # typed in the box, as a person would
+            rows = _rows(streams)
+            assert len(rows) == 2 and rows[1].split()[0] == "1" and "NOT_FOUND" in rows[1]
+            assert "1 of 3 streams" in str(app.query_one("#streams-title").render())
+            await pilot.press("escape")
+            assert len(_rows(streams)) == 4
     asyncio.run(scenario())
 
 
@@ -191,7 +200,7 @@ def test_search_finds_matches_across_streams_and_n_moves_between_them():
             await pilot.press("n")
             assert app.selected == (1, 1) and app.frame_view.current_frame() == matches[1]
             assert "match 2 of 3" in _title(app)
-            assert any(row.startswith("●") for row in _rows(app.query_one("#timeline")))
+            assert any(row.startswith("●") for row in _rows(app.query_one("#frames")))
             await pilot.press("n", "n")  # round to the first
             assert app.selected == (0, 1) and "match 1 of 3" in _title(app)
             await pilot.press("N")
@@ -233,10 +242,10 @@ def test_each_time_mode_reads_the_time_column_its_own_way():
             app.jump(1, 1)
             log = app.session.frames
             frames = app.frame_view.frames
-            zero, start = log.time[0], log.time[frames[0]]
+            zero, start = app.session.start, log.time[frames[0]]  # the first packet (test_tui_time_zero.py)
 
             def second_row_time() -> str:
-                return _rows(app.query_one("#timeline"))[1].split()[0]
+                return _rows(app.query_one("#frames"))[1].split()[0]
 
             assert second_row_time() == f"{log.time[frames[1]] - zero:.6f}"  # since capture start
             assert "time since capture start" in _title(app)
@@ -274,14 +283,14 @@ def test_problems_view_groups_findings_and_jumps_to_the_frame(findings_capture):
             assert rows[0].startswith("✖ ERROR") and any("WARNING" in r for r in rows)
             assert any("DATA from the client on a stream that is closed" in r and "RFC 9113 §5.1" in r
                        for r in rows)
-            row = next(i for i, (_, f) in enumerate(view.rows) if f is late)
+            row = next(i for i in range(view.count) if view.entry(i)[1] is late)
             view.move_to(row)
             await pilot.pause(0.05)
             assert "see RFC 9113 §5.1" in str(app.screen.query_one("#problem-detail").render())
             await pilot.press("enter")
             assert not isinstance(app.screen, ProblemsScreen)
             assert app.selected == (0, 1) and app.frame_view.current_frame() == late.frame
-            timeline_row = _rows(app.query_one("#timeline"))[app.frame_view.cursor]
+            timeline_row = _rows(app.query_one("#frames"))[app.frame_view.cursor]
             assert timeline_row[1] == "✖"  # the mark of a finding on the frame's row
             assert any("error: DATA from the client on a stream that is closed" in line and "RFC 9113 §5.1" in line
                        for line in app.detail[:6])
@@ -289,6 +298,42 @@ def test_problems_view_groups_findings_and_jumps_to_the_frame(findings_capture):
             assert isinstance(app.screen, ProblemsScreen)
             await pilot.press("escape")
             assert not isinstance(app.screen, ProblemsScreen)
+    asyncio.run(scenario())
+
+
+def test_problems_view_on_an_abuse_capture_jumps_to_the_frame_check_names():
+    """The problems view of a Rapid Reset capture: its finding, as `h2inspect check` reports it, is a
+    group of its own; Enter goes to the frame check names, on its stream, marked, explained."""
+    path = CAPTURES / "abuse" / "rapid-reset.pcap"
+    out = subprocess.run([sys.executable, "-m", "inspector", "check", str(path), "--format", "jsonl"],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    reported = next(json.loads(line) for line in out.stdout.splitlines() if '"abuse.rapid-reset"' in line)
+
+    async def scenario():
+        app, ctx = await _open(str(path))
+        async with ctx as pilot:
+            await _loaded(app, pilot)
+            assert "error" in _status(app)
+            await pilot.press("p")
+            assert isinstance(app.screen, ProblemsScreen)
+            view = app.screen.query_one(ProblemsView)
+            rows = _rows(view)
+            group = next(i for i, row in enumerate(rows) if "abuse.rapid-reset" in row)
+            assert rows[group].startswith("✖ ERROR")
+            view.move_to(group + 1)  # the finding under its group's row
+            await pilot.pause(0.05)
+            assert "CVE-2023-44487" in str(app.screen.query_one("#problem-detail").render())
+            await pilot.press("enter")
+            assert not isinstance(app.screen, ProblemsScreen)
+            frame = reported["frame"]
+            log = app.session.frames
+            assert app.frame_view.current_frame() == frame
+            assert app.selected == (reported["conn"], log.stream_id[frame] or None)
+            assert _rows(app.frame_view)[app.frame_view.cursor][1] == "✖"
+            assert any("abuse.rapid-reset" in line or "CVE-2023-44487" in line for line in app.detail[:8])
+            assert f"packet {reported['packet']}" in app.detail[0]
+            await pilot.press("p")  # the screen comes back as it was left: on that finding
+            assert app.screen.query_one(ProblemsView).cursor == group + 1
     asyncio.run(scenario())
 
 
@@ -371,7 +416,7 @@ def test_a_message_over_several_frames_says_where_it_starts_and_ends_and_the_hex
         app, ctx = await _open("grpc-large-messages.pcap", size=(200, 45))
         async with ctx as pilot:
             await _loaded(app, pilot)
-            rows = [r for r in _rows(app.query_one("#timeline")) if " DATA " in r]
+            rows = [r for r in _rows(app.query_one("#frames")) if " DATA " in r]
             assert "request #1 starts" in rows[0] and "request #1 continues" in rows[1]
             assert "request #1 ends" in rows[2] and "response #1 ends" in rows[-1]
             big = max(app.frame_view.frames, key=lambda i: app.session.frames.length[i])
@@ -406,15 +451,15 @@ def test_ladder_draws_a_stream_and_a_connection_side_by_side():
         async with ctx as pilot:
             await _loaded(app, pilot)
             await pilot.press("l")
-            assert app.ladder and app.query_one("#ladder").display and not app.query_one("#timeline").display
-            rows = _rows(app.query_one("#ladder"))
+            assert app.ladder and app.frame_view.shape is app.frame_view.ladder_shape
+            rows = _rows(app.query_one("#frames"))
             assert "│─ HEADERS request " in rows[0] and "▶│" in rows[0]
             assert any("│◀" in r and "HEADERS trailers END_STREAM ─│" in r for r in rows)
-            header = app.query_one("#ladder").header
+            header = app.query_one("#frames").header
             assert "client" in header[0][0] and "server" in header[0][0]
             await pilot.press("c")
-            rows = _rows(app.query_one("#ladder"))
-            assert len(rows) == 163 and "a ladder per open stream" in app.query_one("#ladder").header[0][0]
+            rows = _rows(app.query_one("#frames"))
+            assert len(rows) == 163 and "a ladder per open stream" in app.query_one("#frames").header[0][0]
             assert max(r.count("│  │") for r in rows) >= 4  # several calls in flight at once
             assert any("│─▶│" in r and " s1 HEADERS request" in r for r in rows)
             await pilot.press("l")
@@ -456,7 +501,7 @@ def test_help_theme_and_ctrl_c():
             await pilot.press("escape")
             await pilot.press("T")
             assert app.theme == "textual-light" and "theme textual-light" in _status(app)
-            assert _rows(app.query_one("#timeline"))
+            assert _rows(app.query_one("#frames"))
             await pilot.press("ctrl+c")
         assert app.return_code == 0
     asyncio.run(scenario())
@@ -468,7 +513,7 @@ def test_jumping_to_the_last_frame_shows_its_detail_in_the_same_screen_update():
         async with ctx as pilot:
             await _loaded(app, pilot)
             await pilot.press("c")
-            timeline = app.query_one("#timeline")
+            timeline = app.query_one("#frames")
             timeline.focus()
             timeline.action_jump(-1)  # what G does; checked before the app gets to run again
             assert timeline.cursor == timeline.count - 1
@@ -599,7 +644,7 @@ def test_a_live_session_gets_its_grpc_words_and_its_findings_as_they_happen():
                     break
                 await pilot.pause(0.1)
             assert "1 warning" in _status(app)
-            assert _rows(app.query_one("#timeline"))[-1][1] == "▲"
+            assert _rows(app.query_one("#frames"))[-1][1] == "▲"
     asyncio.run(scenario())
 
 

@@ -1,6 +1,6 @@
 """Snapshot tests: what a person sees is a reviewed change. Every main screen (streams and the
-list timeline, the ladder, the connection view, the frame detail, the problems view, help) at
-80x24, 120x40 and 200x50. Update with `pytest tests/test_tui_snapshots.py --snapshot-update`
+list timeline, the ladder, the connection view as a ladder and as a list, the frame detail, the
+problems view, help) at 80x24, 120x40 and 200x50. Update with `pytest tests/test_tui_snapshots.py --snapshot-update`
 and review the SVGs."""
 
 from __future__ import annotations
@@ -39,11 +39,17 @@ def test_connection_view_as_a_ladder_with_server_push(snap_compare, capture, siz
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_connection_view_as_a_list_of_concurrent_calls(snap_compare, capture, size):
+    capture("grpc-concurrent.pcap")
+    assert snap_compare(APP, terminal_size=size, press=["c"])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_frame_detail_of_trailers(snap_compare, capture, size):
     capture("grpc-errors.pcap")
 
     async def select(pilot):
-        pilot.app.query_one("#timeline").focus()
+        pilot.app.query_one("#frames").focus()
         await pilot.press("G")
 
     assert snap_compare(APP, terminal_size=size, run_before=select)

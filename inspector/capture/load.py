@@ -95,7 +95,10 @@ class CaptureLoader:
         record = self.recording.packet if self.recording is not None else None
         source: Iterable[CapturedPacket] = packets if packets is not None else self.reader
         awaiting = self.builder.awaiting
+        first = session.start is None
         for number, time, linktype, data, original_length in source:
+            if first:  # the zero of every view's time: this packet, whether it carries a frame or not
+                session.start, first = time, False
             if keep is not None:
                 keep(number, data)
             if record is not None:

@@ -142,7 +142,10 @@ class LiveSource:
                                                       0x20000 * (index + 1) & 0xFFFF_FFFF), tls)
         self.connections.append(live)
         self.payloads.flows[index] = live.flow
-        self.recorder.handshake(live.recorded, time or _time.time())
+        time = time or _time.time()
+        if self.session.start is None:  # the recording's first packet: this handshake
+            self.session.start = time
+        self.recorder.handshake(live.recorded, time)
         return live
 
     def data(self, live: LiveConnection, from_client: bool, data: bytes, time: float) -> None:

@@ -28,17 +28,19 @@ from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from inspector.capture.live import PacketQueue
 from inspector.capture.load import SECRETS_POLL, CaptureLoader
-from inspector.model import Finding, Session, Severity
+from inspector.model import Finding, Session
 from inspector.rpc.schema import Schema
 from inspector.tui.columns import TIME_MODES
-from inspector.tui.describe import count_words
+from inspector.tui.finding_index import FindingIndex
 from inspector.tui.query import GotoError, SearchProgress, goto, search
 from inspector.tui.save import SaveError, Scope, format_of, save
+from inspector.tui.view_cache import ViewCache
 from inspector.tui.widgets.boxes import Box, SaveScreen
+from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.frame_detail import FrameDetail
 from inspector.tui.widgets.frame_rows import (
     DIRECTION_FILTERS,
@@ -49,10 +51,8 @@ from inspector.tui.widgets.frame_rows import (
     StateChange,
 )
 from inspector.tui.widgets.help import HelpScreen
-from inspector.tui.widgets.ladder import Ladder
 from inspector.tui.widgets.problems import ProblemsScreen
 from inspector.tui.widgets.stream_list import SORTS, StreamList
-from inspector.tui.widgets.timeline import Timeline
 
 DETAIL_SETTLE = 0.03  # seconds between cursor moves that make them one burst
 STACKED_BELOW = 100  # columns: below this the stream list sits above the timeline
@@ -119,18 +119,17 @@ class App(TextualApp[None]):
         self.sub_title = title or session.name
         self.loaded = loader is None
         self.search_state = SearchState()
+        self.view_cache = ViewCache(session)  # the list's and the ladder's rows, worked out once for both
         self.message = ""  # what the last key did, when it says so in the status line
-        self.ladder = False  # which frame view shows: the list or the ladder
         self._detail_timer: Timer | None = None
         self._spinner: Timer | None = None
         self._last_move = 0.0  # when a frame view's cursor last moved (time.monotonic)
         self._seen = (-1, -1)
         self._status = ""
         self._title_text = ""
-        self._findings_seen = 0
-        self.findings_by_frame: dict[int, list[Finding]] = {}
-        self._frame_marks: dict[int, Severity] = {}
-        self._stream_marks: dict[tuple[int, int], Severity] = {}
+        #: the findings read once as they come: row marks, the detail's, the status line's counts, the
+        #: problems view's groups
+        self.finding_index = FindingIndex(session)
         # A live source (-i, -, --follow): its packets read on a thread, decoded here.
         self.live = loader is not None and loader.live is not None
         self.following = False  # the cursor goes to the newest frame as frames arrive (a)
@@ -145,7 +144,7 @@ class App(TextualApp[None]):
             yield from self.stream_pane()
             yield from self.frame_pane()
         yield from self.boxes()
-        yield Footer()
+        yield KeyFooter()
 
     def status_bar(self) -> Iterator[Widget]:
         yield Static(id="status")
@@ -159,8 +158,7 @@ class App(TextualApp[None]):
     def frame_pane(self) -> Iterator[Widget]:
         with Vertical(id="right"):
             yield Static(id="timeline-title")
-            yield Timeline(self.session, id="timeline")
-            yield Ladder(self.session, id="ladder")
+            yield FrameRows(self.session, cache=self.view_cache, id="frames")
             yield FrameDetail(self.session, id="detail")
 
     def boxes(self) -> Iterator[Widget]:
@@ -180,18 +178,20 @@ class App(TextualApp[None]):
         return self._widget("#streams", StreamList)
 
     @property
-    def timeline_view(self) -> Timeline:
-        return self.query_one("#timeline", Timeline)
-
-    @property
-    def ladder_view(self) -> Ladder | None:
-        return self._widget("#ladder", Ladder)
+    def timeline_view(self) -> FrameRows:
+        """The frame view (the list or the ladder: one widget, two shapes)."""
+        return self.query_one("#frames", FrameRows)
 
     @property
     def frame_view(self) -> FrameRows:
-        """The frame view on screen: the list or the ladder."""
-        ladder = self.ladder_view
-        return ladder if self.ladder and ladder is not None else self.timeline_view
+        """The frame view on screen, drawn as a list or as a ladder."""
+        return self.timeline_view
+
+    @property
+    def ladder(self) -> bool:
+        """The frames show as a ladder (else as a list)."""
+        view = self._widget("#frames", FrameRows)
+        return view is not None and view.ladder
 
     @property
     def detail_view(self) -> FrameDetail:
@@ -214,12 +214,9 @@ class App(TextualApp[None]):
     def on_mount(self) -> None:
         for box in self.query(".popup"):
             box.display = False
-        ladder = self.ladder_view
-        if ladder is not None:
-            ladder.display = False
         for view in self._frame_views():
             view.follow = self._follower(view)
-        self.detail_view.findings_of = lambda frame: self.findings_by_frame.get(frame, [])
+        self.detail_view.findings_of = self.finding_index.findings_of
         streams = self.streams
         (streams or self.timeline_view).focus()
         self._layout_for(self.size.width)
@@ -232,8 +229,8 @@ class App(TextualApp[None]):
         return lambda row: self._follow_cursor(view, row)
 
     def _frame_views(self) -> list[FrameRows]:
-        ladder = self.ladder_view
-        return [self.timeline_view] + ([ladder] if ladder is not None else [])
+        view = self._widget("#frames", FrameRows)
+        return [view] if view is not None else []
 
     def on_resize(self, event: Resize) -> None:
         self._layout_for(event.size.width)
@@ -317,8 +314,10 @@ class App(TextualApp[None]):
             # rebuilding a list of 100,000 streams is work the loading could be doing.
             if now - last > (0.25 if now - started < 2 else 1.0):
                 last = now
+                self.view_cache.warm()
                 self._refresh()
             await asyncio.sleep(0)
+        self.view_cache.warm()
         self.loaded = True
         # The model is complete and lives as long as the app. Left to the collector, each of
         # its full passes walks every object in it, 100 ms and more on bench/big.pcap, in the
@@ -402,26 +401,13 @@ class App(TextualApp[None]):
 
     def _read_findings(self) -> None:
         """New findings: their marks on frames and streams (the detail and the lists show them)."""
-        findings = self.session.findings
-        if len(findings) == self._findings_seen:
+        if not self.finding_index.update():
             return
-        log = self.session.frames
-        for finding in findings[self._findings_seen:]:
-            severity = Severity(finding.severity)
-            conn_index, sid = finding.conn_index, finding.stream_id
-            if finding.frame is not None and finding.frame < len(log):
-                self.findings_by_frame.setdefault(finding.frame, []).append(finding)
-                self._frame_marks[finding.frame] = max(severity, self._frame_marks.get(finding.frame, severity))
-                conn_index, sid = log.conn_index[finding.frame], log.stream_id[finding.frame]
-            if conn_index is not None:
-                key = (conn_index, sid or 0)
-                self._stream_marks[key] = max(severity, self._stream_marks.get(key, severity))
-        self._findings_seen = len(findings)
         for view in self._frame_views():
-            view.set_marks(marks=self._frame_marks)
+            view.set_marks(marks=self.finding_index.frame_marks)
         streams = self.streams
         if streams is not None:
-            streams.marks = self._stream_marks
+            streams.marks = self.finding_index.stream_marks
             streams.redraw()
         if self.detail_view.frame is not None:
             self.detail_view.show(self.detail_view.frame)
@@ -429,7 +415,7 @@ class App(TextualApp[None]):
     def _set_status(self) -> None:
         session = self.session
         words = (f" {session.name} · {len(session.connections)} connections · {len(session.frames)} frames · "
-                 f"{count_words(session.findings)} (p) · {self._progress()}"
+                 f"{self.finding_index.count_words()} (p) · {self._progress()}"
                  + (f" · {self.message}" if self.message else ""))
         # A timer asks twice a second: the same words are not drawn again, and new ones
         # need no layout, since the stylesheet fixes the line's size (a layout would
@@ -644,17 +630,7 @@ class App(TextualApp[None]):
         self.push_screen(HelpScreen())
 
     def action_toggle_ladder(self) -> None:
-        ladder = self.ladder_view
-        if ladder is None:
-            return
-        old = self.frame_view
-        had_focus = old.has_focus
-        self.ladder = not self.ladder
-        new = self.frame_view
-        new.apply(old.state, old.current_frame())
-        old.display, new.display = False, True
-        if had_focus:
-            new.focus()
+        self.frame_view.show_as(not self.ladder)
         self.say(f"the timeline as a {'ladder' if self.ladder else 'list'}")
         self._title()
 
@@ -687,7 +663,11 @@ class App(TextualApp[None]):
                  else "the stream list is back")
 
     def action_problems(self) -> None:
-        self.push_screen(ProblemsScreen(self.session), callback=self._finding_chosen)
+        # One screen, kept between visits (installed): opening it again composes nothing, and its
+        # cursor is where it was left.
+        if not self.is_screen_installed("problems"):
+            self.install_screen(ProblemsScreen(self.session, index=self.finding_index), name="problems")
+        self.push_screen("problems", callback=self._finding_chosen)
 
     def _finding_chosen(self, finding: Finding | None) -> None:
         if finding is None:

@@ -10,6 +10,7 @@ on their own; colour only helps.
 from __future__ import annotations
 
 import re
+import time as _time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -316,6 +317,11 @@ def count_words(findings: Iterable[Finding]) -> str:
     counts = {s: 0 for s in Severity}
     for f in findings:
         counts[Severity(f.severity)] += 1
+    return severity_counts_words(counts)
+
+
+def severity_counts_words(counts: dict[Severity, int]) -> str:
+    """The words of `count_words` from counts by severity."""
     parts = [f"{n} {SEVERITY_WORD[s]}{'s' if n != 1 and s is not Severity.INFO else ''}"
              for s, n in sorted(counts.items(), reverse=True) if n]
     return ", ".join(parts) if parts else "no findings"
@@ -331,6 +337,7 @@ class Detail:
 
     head: list[str]
     payload: bytes
+    findings_at: int = 4  # the line of the first finding on the frame, if there is one
 
     def __len__(self) -> int:
         return len(self.head) + (len(self.payload) + 15) // 16
@@ -370,7 +377,7 @@ def frame_detail(session: Session, frame: FrameRecord, lang: str = "en",
     lines = [w["title"].format(type_name=frame.type_name, type=frame.type_code, side=SIDE[lang][frame.direction],
                                stream=frame.stream_id, length=frame.length, packet=frame.packet)
              + w["frame_number"].format(frame=frame.index),
-             f"{purpose} ({section})", ""]
+             time_line(session, frame, lang), f"{purpose} ({section})", ""]
     for finding in findings:
         lines.append(w["finding"].format(severity=SEVERITY_WORD[Severity(finding.severity)],
                                          mark=SEVERITY_MARK[Severity(finding.severity)],
@@ -431,6 +438,24 @@ def frame_detail(session: Session, frame: FrameRecord, lang: str = "en",
     if payload:
         lines.append(w["payload"].format(length=len(payload)))
     return Detail(lines, payload)
+
+
+def time_line(session: Session, frame: FrameRecord, lang: str = "en") -> str:
+    """When a frame came: since the capture's first packet (the zero of every view), on the wall clock,
+    and since its stream's first frame."""
+    w = WORDS[lang]
+    words = w["time"].format(since=f"{frame.time - session.time_zero():.6f}", wall=wall_clock(frame.time))
+    if frame.stream_id:
+        own = session.stream_frames.of(frame.conn_index, frame.stream_id)
+        if len(own):
+            words += w["time_stream"].format(since=f"{frame.time - session.frames.time[own[0]]:.6f}",
+                                             stream=frame.stream_id)
+    return words
+
+
+def wall_clock(t: float) -> str:
+    """HH:MM:SS.ffffff in the local time zone."""
+    return _time.strftime("%H:%M:%S", _time.localtime(t)) + f".{int(t * 1_000_000) % 1_000_000:06d}"
 
 
 def header_value(line: str) -> str | None:

@@ -10,6 +10,7 @@ and kept as two compact arrays, so drawing a row costs a few string joins.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from heapq import heappop, heappush
 
@@ -52,7 +53,7 @@ class LaneTracker:
         self._free = list(range(1, OVERFLOW))  # a heap: the leftmost free lane first
         self._busy = 1  # lane 0, the connection, is always there
 
-    def extend(self, rows: list[int]) -> Lanes:
+    def extend(self, rows: Sequence[int]) -> Lanes:
         """Assign lanes to the rows not seen yet: `rows` (FrameLog indexes, in time order) is what
         the view shows now, and begins with every row seen before."""
         log = self.log
@@ -83,6 +84,6 @@ class LaneTracker:
         return self.lanes
 
 
-def assign_lanes(log: FrameLog, rows: list[int]) -> Lanes:
+def assign_lanes(log: FrameLog, rows: Sequence[int]) -> Lanes:
     """Lanes for the frames `rows` (FrameLog indexes, in time order) of one connection."""
     return LaneTracker(log).extend(rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.text import Text
@@ -21,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, VerticalScroll
 from textual.dom import DOMNode
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from inspector.errors import InspectorError
 from inspector.model import FrameRecord, Session
@@ -29,6 +30,7 @@ from inspector.rpc.calls import GrpcCall
 from inspector.tui.app import App
 from inspector.tui.describe import FrameCells, frame_cells
 from inspector.tui.widgets.boxes import Box
+from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.help import HelpScreen
 from inspector.tui.widgets.problems import ProblemsScreen
 from inspector.tui.widgets.row_list import RowList
@@ -118,7 +120,7 @@ class TutorialApp(App):
                 yield Static(id="diagram")
             yield from self.frame_pane()
         yield from self.boxes()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.detail_view.lang = self.lang
@@ -182,18 +184,11 @@ class TutorialApp(App):
 
     def _set_ladder(self, on: bool) -> None:
         if on != self.ladder:
-            old = self.frame_view
-            had_focus = old.has_focus
-            self.ladder = on
-            new = self.frame_view
-            new.apply(old.state, old.current_frame())
-            old.display, new.display = False, True
-            if had_focus:
-                new.focus()
+            self.frame_view.show_as(on)
             self._title()
 
     @property
-    def timeline(self) -> list[int]:
+    def timeline(self) -> Sequence[int]:
         """The frames the timeline shows (FrameLog indexes)."""
         return self.frame_view.frames
 
@@ -201,7 +196,7 @@ class TutorialApp(App):
         index = self.frame_view.current_frame()
         return self.session.frames[index] if index is not None else None
 
-    @on(RowList.Highlighted, "#timeline, #ladder")
+    @on(RowList.Highlighted, "#frames")
     def _step_highlighted(self, event: RowList.Highlighted) -> None:
         self._teach_pane()
 
@@ -442,7 +437,7 @@ class TutorialApp(App):
         self.say(phrase(self.lang, "tui.said.cleared"))
 
     def action_problems(self) -> None:
-        self.push_screen(ProblemsScreen(self.session, self.lang), callback=self._finding_chosen)
+        self.push_screen(ProblemsScreen(self.session, self.lang, self.finding_index), callback=self._finding_chosen)
 
     def action_help(self) -> None:
         screen = HelpScreen(phrase(self.lang, "tui.help"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,6 +15,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from inspector.capture.load import CaptureLoader  # noqa: E402
+
+# The frame detail gives the wall-clock time too: the same zone wherever the snapshots are taken.
+os.environ["TZ"] = "UTC"
+time.tzset()
 from inspector.tui.app import App  # noqa: E402
 
 

@@ -25,11 +25,19 @@ class FrameDetail(RowList):
         #: the findings on a frame (FrameLog index); the app knows them
         self.findings_of: Callable[[int], list[Finding]] = lambda frame: []
         self.tables = DynamicTables(session)  # the HPACK listing's tables, replayed forward once
+        self._shown: tuple[object, ...] | None = None  # what the detail on screen was made from
 
     def show(self, frame: int | None) -> None:
         """Show frame `frame` (a FrameLog index), or say there is none."""
-        self.frame = frame
         found = self.findings_of(frame) if frame is not None else []
+        session = self.session
+        # The same frame of the same session (a view switch, the cursor put back where it was):
+        # nothing to make or draw again.
+        shown = (frame, self.lang, len(session.frames), session.complete, tuple(map(id, found)))
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self.frame = frame
         if frame is None:
             self.detail = Detail([WORDS[self.lang]["no_frames"]], b"")
         else:
@@ -37,8 +45,7 @@ class FrameDetail(RowList):
         detail = self.detail
         head = len(detail.head)
         width = max(max(map(len, detail.head), default=0), 80 if detail.payload else 0) + 1
-        # the finding lines come right after the title, the purpose and a blank line
-        kinds = {3 + n: SEVERITY_WORD[Severity(f.severity)] for n, f in enumerate(found)}
+        kinds = {detail.findings_at + n: SEVERITY_WORD[Severity(f.severity)] for n, f in enumerate(found)}
 
         def row(i: int) -> Row:
             line = detail.line(i)

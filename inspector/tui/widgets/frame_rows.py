@@ -1,30 +1,42 @@
-"""What the timeline and the ladder share: the frames of the chosen stream (or
-connection) after the filters, the clock, the marks of search matches and
-findings, and the cursor kept on a frame as the view changes.
+"""The frame view: the frames of the chosen stream (or connection) after the
+filters, the clock, the marks of search matches and findings, and the cursor
+kept on a frame as the view changes, drawn in one of two shapes: a list
+(`timeline.ListShape`) or a ladder (`ladder.LadderShape`).
 
-A view's state is a `FrameViewState`, so the app can hand it from the list to
-the ladder (`l`) and back without either knowing the other.
+One widget with two shapes, not two widgets: `l` draws the rows on screen in
+the other shape and does nothing else. Two widgets shown in turn cost a layout
+of the whole screen, the focus moved and every row class restyled on each `l`,
+several times the rows themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypedDict, Unpack
 
 from textual.message import Message
 
-from inspector.http2 import frames as F
-from inspector.model import Direction, FrameRecord, Session, Severity
+from inspector.model import FrameRecord, Session, Severity
 from inspector.tui.columns import TIME_MODE_WORDS, Clock
 from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, FrameCells, frame_cells
+from inspector.tui.view_cache import (
+    DIRECTION_FILTERS,
+    FLAG_FILTERS,
+    TYPE_FILTERS,
+    Filters,
+    Selection,
+    ViewCache,
+    position,
+)
+from inspector.tui.widgets.ladder import LadderShape
 from inspector.tui.widgets.row_list import Row, RowList
+from inspector.tui.widgets.timeline import ListShape
 
-TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
-DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
-FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
+__all__ = ["DIRECTION_FILTERS", "FLAG_FILTERS", "TYPE_FILTERS", "FrameRows", "FrameViewState", "Selection",
+           "StateChange"]
 
-Selection = tuple[int, int | None]  # (conn_index, stream id), or (conn_index, None) for the whole connection
+RowShape = ListShape | LadderShape
 
 
 class StateChange(TypedDict, total=False):
@@ -47,6 +59,10 @@ class FrameViewState:
     flag_filter: int = 0
     time_mode: str = "capture"
 
+    @property
+    def filters(self) -> Filters:
+        return (self.type_filter, self.direction_filter, self.flag_filter)
+
     def filter_words(self) -> list[str]:
         """The filters in words ("DATA only", "from client"), none when showing everything."""
         words = []
@@ -63,7 +79,8 @@ class FrameViewState:
 
 
 class FrameRows(RowList):
-    """A line-API view of frames: the rows come from `describe` as cells; subclasses lay them out."""
+    """A line-API view of frames: the rows come from `describe` as cells, laid out by the shape (list or
+    ladder)."""
 
     class FrameHighlighted(Message):
         """The cursor is on a frame (a FrameLog index)."""
@@ -73,19 +90,43 @@ class FrameRows(RowList):
             self.view = view
             self.frame = frame
 
-    def __init__(self, session: Session, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, session: Session, *, cache: ViewCache | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.session = session
+        #: what the rows need, worked out once: shared with the other frame view (`l` reads no frame again)
+        self.cache = cache if cache is not None else ViewCache(session)
         self.state = FrameViewState()
         self.clock = Clock()
-        self.frames: list[int] = []  # FrameLog indexes on screen, in capture order
-        self.all_frames: list[int] = []  # the same before the filters
+        self.frames: Sequence[int] = ()  # FrameLog indexes on screen, in capture order
+        self.all_frames: Sequence[int] = ()  # the same before the filters
         self.matches: set[int] = set()  # frames that match the search
         self.marks: dict[int, Severity] = {}  # frames with a finding: the worst one's severity
         #: a frame's cells; the tutorial's Japanese mode puts its own words in
         self.describe: Callable[[Session, FrameRecord], FrameCells] = frame_cells
         self.lang = "en"  # of the column names, directions and roles (the tutorial's Japanese mode: "ja")
         self._stream_start: float = 0.0
+        self.list_shape, self.ladder_shape = ListShape(), LadderShape()
+        self.shape: RowShape = self.list_shape
+
+    @property
+    def ladder(self) -> bool:
+        """The frames are drawn as a ladder (else as a list)."""
+        return self.shape is self.ladder_shape
+
+    def show_as(self, ladder: bool) -> None:
+        """Draw the same frames as a ladder or as a list: the cursor and the scroll stay, nothing is read
+        again (the cache has the widths and the lanes), only the rows on screen are drawn."""
+        shape = self.ladder_shape if ladder else self.list_shape
+        if shape is self.shape:
+            return
+        self.shape = shape
+        cursor, top = self.cursor, self.scroll_offset.y
+        self.prepare()
+        self.set_rows(len(self.frames), self.draw_row, keep_cursor=True, width=self.row_width(),
+                      header=self.header_row)
+        self.cursor = cursor
+        self.scroll_to(y=top, animate=False, immediate=True)
 
     # ---- what is shown -----------------------------------------------------------------------
 
@@ -103,43 +144,17 @@ class FrameRows(RowList):
         """Change part of the state (a filter, the time mode), keeping the cursor's frame if it stays."""
         self.apply(replace(self.state, **changes), self.current_frame())
 
-    def select_frames(self) -> list[int]:
+    def select_frames(self) -> Sequence[int]:
         """The frames of the selection, before the filters."""
-        selection = self.state.selection
-        if selection is None:
-            return []
-        conn_index, sid = selection
-        if sid is None:
-            conns = self.session.frames.column("conn_index")
-            return [i for i in range(len(conns)) if conns[i] == conn_index]
-        return list(self.session.stream_frames.of(conn_index, sid))
-
-    def filtered(self, indexes: list[int]) -> list[int]:
-        log = self.session.frames
-        state = self.state
-        wanted_type = TYPE_FILTERS[state.type_filter]
-        if wanted_type == "control":
-            types = log.column("type_code")
-            indexes = [i for i in indexes if types[i] not in (F.FrameType.DATA, F.FrameType.HEADERS)]
-        elif wanted_type is not None:
-            code, types = F.FrameType[wanted_type], log.column("type_code")
-            indexes = [i for i in indexes if types[i] == code]
-        wanted_dir = DIRECTION_FILTERS[state.direction_filter]
-        if wanted_dir is not None:
-            directions = log.column("direction")
-            indexes = [i for i in indexes if directions[i] == wanted_dir]
-        wanted_flag = FLAG_FILTERS[state.flag_filter]
-        if wanted_flag is not None:
-            types, flags = log.column("type_code"), log.column("flags")
-            indexes = [i for i in indexes if wanted_flag in F.flag_names(types[i], flags[i])]
-        return indexes
+        return self.cache.frames(self.state.selection)
 
     def rebuild(self, frame: int | None = None, keep: bool = False) -> None:
-        """Read the selection's frames again (a new selection, a filter, a live session that grew)."""
+        """Read the selection's frames again (a new selection, a filter, a live session that grew):
+        the cache reads only what it has not read before."""
         log = self.session.frames
         self.all_frames = self.select_frames()
-        self.frames = self.filtered(self.all_frames)
-        self.clock.zero = log.time[0] if len(log) else 0.0
+        self.frames = self.cache.filtered(self.state.selection, self.state.filters)
+        self.clock.zero = self.session.time_zero()
         self._stream_start = log.time[self.all_frames[0]] if self.all_frames else 0.0
         self.prepare()
         cursor = self.cursor if keep else 0
@@ -155,10 +170,7 @@ class FrameRows(RowList):
 
     def row_of(self, frame: int) -> int | None:
         """The row of a frame, if shown."""
-        import bisect
-
-        row = bisect.bisect_left(self.frames, frame)
-        return row if row < len(self.frames) and self.frames[row] == frame else None
+        return position(self.frames, frame)
 
     def current_frame(self) -> int | None:
         """The FrameLog index under the cursor."""
@@ -185,22 +197,28 @@ class FrameRows(RowList):
             self.marks = marks
         self.redraw()
 
-    # ---- drawing: subclasses lay out the cells -------------------------------------------------
+    # ---- drawing: the shape lays out the cells ----------------------------------------------------
 
     def prepare(self) -> None:
-        """Work out column widths for the rows now selected."""
+        """Work out column widths (and a connection ladder's lanes) for the rows now selected."""
+        self.shape.prepare(self)
 
     def row_width(self) -> int:
-        return 200
+        return 0  # as wide as the view: the shape fits its columns to it
 
     def header_row(self) -> Row | None:
-        return None
+        return self.shape.header_row(self)
 
     def draw_row(self, i: int) -> Row:
-        raise NotImplementedError
+        return self.shape.draw_row(self, i)
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self.header = self.header_row()
+        self.refresh()
 
     def cells(self, i: int) -> FrameCells:
-        return self.describe(self.session, self.session.frames[self.frames[i]])
+        return self.cache.cells(self.describe, self.frames[i])
 
     def marks_of(self, index: int) -> tuple[tuple[str, str], tuple[str, str]]:
         """The two mark columns: a search match (●), a finding (✖ error, ▲ warning, ℹ info)."""

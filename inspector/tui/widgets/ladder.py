@@ -11,95 +11,91 @@ time (the line API), so it scrolls 600,000 frames as the list does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from inspector.rpc.status import format_duration
-from inspector.tui.columns import LadderLayout, cell_width, content_widths, fit, lane_cells
+from inspector.tui.columns import LadderLayout, cell_width, fit, lane_cells
 from inspector.tui.detail_words import COLUMN_WORDS
-from inspector.tui.lanes import OVERFLOW, Lanes, LaneTracker
-from inspector.tui.widgets.frame_rows import FrameRows
+from inspector.tui.lanes import OVERFLOW, Lanes
+from inspector.tui.view_cache import position
 from inspector.tui.widgets.row_list import Row
+
+if TYPE_CHECKING:
+    from inspector.tui.widgets.frame_rows import FrameRows
 
 GAP_AT_LEAST = 0.010  # seconds: a pause shorter than this is never drawn
 GAP_SHARE = 0.10  # a pause is drawn when it is this share of the view's whole span, or more
 LANE_CELL = 5  # "│─▶│ "
 
 
-class Ladder(FrameRows):
-    """Frames of a stream (two lifelines) or of a connection (a ladder per stream, side by side)."""
+class LadderShape:
+    """How a frame view draws a stream (two lifelines) or a connection (a ladder per stream, side by side)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    name = "ladder"
+
+    def __init__(self) -> None:
         self._label_width = 24
         self._length_digits = 1
         self._gap = GAP_AT_LEAST
         self._lanes: Lanes | None = None
-        self._lane_row: dict[int, int] | None = None  # frame -> row in `all_frames`, when filtered
+        self._filtered = False  # a filter hides frames: a row's lanes are found by its frame
 
-    def prepare(self) -> None:
-        widths = content_widths(self.session.frames, self.session.header_blocks, self.frames)
+    def prepare(self, view: FrameRows) -> None:
+        widths = view.cache.widths(view.state.selection, view.state.filters, view.frames)
         # type, role, a gRPC message's number and part or a control value, END_STREAM
         self._label_width = widths.type + (1 + widths.role_short if widths.role_short else 0) + 18 + \
             (11 if widths.flags_spelled >= 10 else 0)
         self._length_digits = widths.length
-        log = self.session.frames
-        span = log.time[self.frames[-1]] - log.time[self.frames[0]] if self.frames else 0.0
+        log, frames = view.session.frames, view.frames
+        span = log.time[frames[-1]] - log.time[frames[0]] if frames else 0.0
         self._gap = max(GAP_AT_LEAST, GAP_SHARE * span)
-        if self.connection_view:
+        selection = view.state.selection
+        if selection is not None and selection[1] is None:
             # Lanes come from every frame of the connection: a filter must not hide a stream's end.
-            self._lanes = LaneTracker(log).extend(self.all_frames)
-            self._lane_row = None if len(self.frames) == len(self.all_frames) else \
-                {frame: pos for pos, frame in enumerate(self.all_frames)}
+            self._lanes = view.cache.lanes(selection[0])
+            self._filtered = len(frames) != len(view.all_frames)
         else:
             self._lanes = None
 
-    def _room(self) -> int:
-        return max(30, self.scrollable_content_region.width or self.size.width or 120)
+    @staticmethod
+    def _room(view: FrameRows) -> int:
+        return max(30, view.scrollable_content_region.width or view.size.width or 120)
 
-    def columns(self) -> LadderLayout:
-        return LadderLayout.choose(self._label_width, self._length_digits, self.time_width(), self._room(),
-                                   self.lang)
+    def columns(self, view: FrameRows) -> LadderLayout:
+        return LadderLayout.choose(self._label_width, self._length_digits, view.time_width(), self._room(view),
+                                   view.lang)
 
-    def row_width(self) -> int:
-        return 0
-
-    def header_row(self) -> Row | None:
-        if not self.frames:
+    def header_row(self, view: FrameRows) -> Row | None:
+        if not view.frames:
             return None
         if self._lanes is not None:
-            words = COLUMN_WORDS[self.lang]
-            return [("  " + fit(words["time"], self.time_width()) + " " + fit(words["lanes"], self._room()),
+            words = COLUMN_WORDS[view.lang]
+            return [("  " + fit(words["time"], view.time_width()) + " " + fit(words["lanes"], self._room(view)),
                      "header")]
-        return self.columns().header()
+        return self.columns(view).header()
 
-    def gap_text(self, i: int) -> str:
+    def gap_text(self, view: FrameRows, i: int) -> str:
         if i == 0:
             return ""
-        log = self.session.frames
-        gap = log.time[self.frames[i]] - log.time[self.frames[i - 1]]
+        log, frames = view.session.frames, view.frames
+        gap = log.time[frames[i]] - log.time[frames[i - 1]]
         return f"⋮ {format_duration(gap)}" if gap >= self._gap else ""
 
-    def draw_row(self, i: int) -> Row:
-        cells = self.cells(i)
-        time_text = self.time_text(i, cells.time)
-        marks = self.marks_of(cells.index)
+    def draw_row(self, view: FrameRows, i: int) -> Row:
+        cells = view.cells(i)
+        time_text = view.time_text(i, cells.time)
+        marks = view.marks_of(cells.index)
         if self._lanes is None:
-            return self.columns().row(cells, time_text, marks, self.gap_text(i))
-        pos = i if self._lane_row is None else self._lane_row[self.frames[i]]
-        width = self._room()
-        time_width = self.time_width()
+            return self.columns(view).row(cells, time_text, marks, self.gap_text(view, i))
+        pos = i if not self._filtered else position(view.all_frames, view.frames[i]) or 0
+        width = self._room(view)
+        time_width = view.time_width()
         fitting = max(1, min(self._lanes.width, (width - time_width - 3 - 30) // LANE_CELL))
         lanes = lane_cells(self._lanes.lane[pos], self._lanes.busy[pos], fitting, cells,
                            min(OVERFLOW, fitting - 1) if self._lanes.width > fitting else OVERFLOW)
         label = f"s{cells.stream_id} {cells.arrow}" + (f"  {cells.meaning}" if cells.meaning else "")
         room = width - 2 - time_width - 1 - cell_width(lanes) - 1
-        gap = self.gap_text(i)
+        gap = self.gap_text(view, i)
         return [marks[0], marks[1], (fit(time_text, time_width, right=True), "time"), (" ", ""),
                 (lanes, "lane"), (" ", ""), (fit((gap + " " if gap else "") + label, room),
                                              "arrow-client" if cells.direction == 0 else "arrow-server")]
-
-    def on_resize(self) -> None:
-        super().on_resize()
-        self.header = self.header_row()
-        self.refresh()
-

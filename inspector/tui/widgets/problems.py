@@ -9,41 +9,33 @@ engine gives one), else by their message with the numbers taken out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_right
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.timer import Timer
+from textual.widgets import Static
 
 from inspector.model import Finding, Session, Severity
 from inspector.tui.columns import fit
-from inspector.tui.describe import (
-    SEVERITY_MARK,
-    SEVERITY_WORD,
-    count_words,
-    finding_rule,
-    finding_title,
-    finding_where,
-)
+from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, finding_where
 from inspector.tui.detail_words import PROBLEM_HEADER, PROBLEM_WORDS
+from inspector.tui.finding_index import FindingGroup, FindingIndex
+from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.row_list import Row, RowList
 
-
-@dataclass(slots=True)
-class FindingGroup:
-    """The findings of one rule."""
-
-    rule: str
-    title: str
-    severity: Severity
-    findings: list[Finding] = field(default_factory=list)
+__all__ = ["FindingGroup", "ProblemsScreen", "ProblemsView"]
 
 
 class ProblemsView(RowList):
-    """A row per rule (severity, count, title), then a row per finding (where, message, reference)."""
+    """A row per rule (severity, count, title), then a row per finding (where, message, reference).
+
+    Rows are found, not listed: a group's first row is kept (`starts`), and row i is the
+    group it falls in and a position in that group, so 60,000 findings cost nothing until
+    their rows scroll into view."""
 
     class FindingChosen(Message):
         """Enter on a finding (or on a group: its first finding)."""
@@ -59,53 +51,65 @@ class ProblemsView(RowList):
             super().__init__()
             self.finding = finding
 
-    def __init__(self, session: Session, *, id: str | None = None, lang: str = "en") -> None:
+    def __init__(self, session: Session, *, id: str | None = None, lang: str = "en",
+                 index: FindingIndex | None = None) -> None:
         super().__init__(id=id)
         self.session = session
         self.lang = lang
-        self.groups: dict[str, FindingGroup] = {}
-        self.rows: list[tuple[FindingGroup, Finding | None]] = []
-        self.seen = 0  # findings read from the session so far
+        #: the findings indexed as they came (the app's, shared with its marks and status line)
+        self.index = index if index is not None else FindingIndex(session)
+        self.ordered: list[FindingGroup] = []
+        self.starts: list[int] = []  # the row of each group's own row
+        self._drawn = -1  # the index's version the rows were laid out from
+
+    @property
+    def groups(self) -> dict[str, FindingGroup]:
+        return self.index.groups
 
     def model_changed(self) -> bool:
-        """Read the findings added since last time; True if there were any."""
-        findings = self.session.findings
-        if len(findings) == self.seen:
+        """Read the findings added since last time; True if the rows changed."""
+        self.index.update()
+        if self.index.version == self._drawn:
             return False
-        for finding in findings[self.seen:]:
-            rule = finding_rule(finding)
-            group = self.groups.get(rule)
-            if group is None:
-                group = self.groups[rule] = FindingGroup(rule, finding_title(finding), Severity(finding.severity))
-            group.findings.append(finding)
-            group.severity = max(group.severity, Severity(finding.severity))
-        self.seen = len(findings)
-        ordered = sorted(self.groups.values(), key=lambda g: (-g.severity, -len(g.findings), g.rule))
-        self.rows = [row for g in ordered for row in [(g, None), *((g, f) for f in g.findings)]]
-        self.set_rows(len(self.rows), self.draw_row, keep_cursor=True, width=0, header=self.header_row())
+        self._drawn = self.index.version
+        self.ordered = self.index.ordered()
+        starts, row = [], 0
+        for group in self.ordered:
+            starts.append(row)
+            row += 1 + len(group.findings)
+        self.starts = starts
+        self.set_rows(row, self.draw_row, keep_cursor=True, width=0, header=self.header_row())
         return True
 
     def header_row(self) -> Row:
+        count = self.index.seen
+        groups = len(self.ordered)
         if self.lang in PROBLEM_HEADER:
-            return [(PROBLEM_HEADER[self.lang].format(count=len(self.session.findings), groups=len(self.groups)),
-                     "header")]
-        return [(f"  {count_words(self.session.findings)} in {len(self.groups)} "
-                 f"group{'s' if len(self.groups) != 1 else ''} (by rule) · Enter: go to the frame · Esc: back",
+            return [(PROBLEM_HEADER[self.lang].format(count=count, groups=groups), "header")]
+        return [(f"  {self.index.count_words()} in {groups} "
+                 f"group{'s' if groups != 1 else ''} (by rule) · Enter: go to the frame · Esc: back",
                  "header")]
 
+    def entry(self, row: int) -> tuple[FindingGroup, Finding | None]:
+        """The group of a row, and its finding (None on the group's own row)."""
+        g = bisect_right(self.starts, row) - 1
+        group = self.ordered[g]
+        k = row - self.starts[g]
+        return group, (self.session.findings[group.findings[k - 1]] if k else None)
+
     def finding_at(self, row: int) -> Finding | None:
-        if not 0 <= row < len(self.rows):
+        if not 0 <= row < self.count:
             return None
-        group, finding = self.rows[row]
-        return finding if finding is not None else group.findings[0]
+        group, finding = self.entry(row)
+        return finding if finding is not None else self.session.findings[group.findings[0]]
 
     def draw_row(self, i: int) -> Row:
-        group, finding = self.rows[i]
+        group, finding = self.entry(i)
         width = max(20, self.scrollable_content_region.width or 100)
         if finding is None:
             word = SEVERITY_WORD[group.severity]
             head = f"{SEVERITY_MARK[group.severity]} {word.upper():<7} ×{len(group.findings):<5} "
-            name = getattr(group.findings[0], "rule", None)
+            name = getattr(self.session.findings[group.findings[0]], "rule", None)
             title = f"{name}: {group.title}" if name else group.title
             return [(head, word), (fit(title, width - len(head)), "rule")]
         severity = Severity(finding.severity)
@@ -129,10 +133,12 @@ class ProblemsScreen(Screen[Finding | None]):
     BINDINGS = [Binding("escape,p,exclamation_mark,q", "close", "Back"),
                 Binding("enter", "go", "Go to the frame")]
 
-    def __init__(self, session: Session, lang: str = "en") -> None:
+    def __init__(self, session: Session, lang: str = "en", index: FindingIndex | None = None) -> None:
         super().__init__()
         self.session = session
         self.lang = lang  # the tutorial's Japanese mode: "ja"
+        self.index = index  # the app's index of the findings, if it keeps one
+        self._timer: Timer | None = None
         self.words = PROBLEM_WORDS[lang]
         if lang != "en":
             self._bindings = BindingsMap([Binding("escape,p,exclamation_mark,q", "close", self.words["back"]),
@@ -140,24 +146,35 @@ class ProblemsScreen(Screen[Finding | None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self.words["title"], id="problems-title")
-        yield ProblemsView(self.session, id="problems", lang=self.lang)
+        yield ProblemsView(self.session, id="problems", lang=self.lang, index=self.index)
         yield Static(id="problem-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         view = self.query_one(ProblemsView)
         view.model_changed()
         view.focus()
+        # Explained from the move itself, not from its Highlighted message: the words below land in
+        # the same screen update as the cursor (a message comes a few hops later, a second update).
+        view.follow = lambda row: self._explain(view.finding_at(row))
         self._explain(view.finding_at(view.cursor))
-        self.set_interval(0.5, self._grow)  # a live session's findings join as they come
+        self._timer = self.set_interval(0.5, self._grow)  # a live session's findings join as they come
+
+    def on_screen_resume(self) -> None:
+        # The app keeps this screen (installed) between visits: what came meanwhile, and the
+        # cursor where it was left.
+        if self._timer is not None:
+            self._grow()
+            self._timer.resume()
+
+    def on_screen_suspend(self) -> None:
+        if self._timer is not None:
+            self._timer.pause()
 
     def _grow(self) -> None:
         view = self.query_one(ProblemsView)
         if view.model_changed():
             self._explain(view.finding_at(view.cursor))
-
-    def on_problems_view_finding_highlighted(self, event: ProblemsView.FindingHighlighted) -> None:
-        self._explain(event.finding)
 
     def _explain(self, finding: Finding | None) -> None:
         box = self.query_one("#problem-detail", Static)
