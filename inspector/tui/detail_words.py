@@ -10,7 +10,7 @@ flags, SETTINGS parameters, header fields) stay as the RFC spells them.
 from __future__ import annotations
 
 from inspector.http2 import frames as F
-from inspector.model import Direction, Role, StreamState
+from inspector.model import Direction, Role, Severity, StreamState
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -154,13 +154,22 @@ COLUMN_ROLES: dict[str, dict[str, tuple[str, str]]] = {
            "push-request": ("プッシュされるリクエスト", "プッシュ")},
 }
 
-# The problems view's own words (a finding's message is the decoder's, in English).
+# The problems view's own words (a finding's message and its rule's title in Japanese are
+# in findings/messages.py).
 PROBLEM_WORDS: dict[str, dict[str, str]] = {
     "en": {"title": " problems: the session's findings, grouped by rule",
            "none": " no findings: nothing in this session broke a rule the decoder checks",
-           "back": "Back", "go": "Go to the frame", "rule": "rule", "see": "see", "no_reference": "(no reference)"},
+           "back": "Back", "go": "Go to the frame", "rule": "rule", "see": "see", "no_reference": "(no reference)",
+           "conn": "conn", "stream": "stream", "frame": "frame", "packet": "packet", "comma": ", ",
+           "session": "the session", "colon": ": "},
     "ja": {"title": " 問題：セッションの検出事項を規則ごとに",
            "none": " 検出事項なし：このセッションにデコーダーが確かめる規則を破ったものはありません",
-           "back": "戻る", "go": "フレームへ移動", "rule": "規則", "see": "参照", "no_reference": "（参照なし）"},
+           "back": "戻る", "go": "フレームへ移動", "rule": "規則", "see": "参照", "no_reference": "（参照なし）",
+           "conn": "コネクション", "stream": "ストリーム", "frame": "フレーム", "packet": "パケット", "comma": "、",
+           "session": "セッション全体", "colon": "："},
+}
+SEVERITY_WORDS: dict[str, dict[Severity, str]] = {
+    "en": {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"},
+    "ja": {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"},
 }
 PROBLEM_HEADER = {"ja": "  検出事項 {count} 件、{groups} グループ（規則ごと） · Enter：フレームへ移動 · Esc：戻る"}
