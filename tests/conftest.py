@@ -51,6 +51,8 @@ def every_finding_reads_in_japanese(monkeypatch):
     from inspector.capture.damage import CaptureDamage
     from inspector.findings.engine import FindingsEngine
     from inspector.findings.messages import japanese
+    from inspector.model import DEFAULT_RULE_NOTE, DEFAULT_RULE_PROBLEM, Severity
+    from inspector.proxy.live_source import LiveSource
 
     made: dict[tuple[str, str], None] = {}
     per_rule: Counter[str] = Counter()
@@ -60,7 +62,7 @@ def every_finding_reads_in_japanese(monkeypatch):
             made[(rule, message)] = None
             per_rule[rule] += 1
 
-    report, tallied = FindingsEngine.report, CaptureDamage.findings
+    report, tallied, event = FindingsEngine.report, CaptureDamage.findings, LiveSource.event
 
     def noting_report(self, rule_id, message, **where):  # type: ignore[no-untyped-def]
         note(rule_id, message)
@@ -72,8 +74,13 @@ def every_finding_reads_in_japanese(monkeypatch):
             note(finding.rule, finding.message)
         return findings
 
+    def noting_event(self, message, live=None, severity=Severity.INFO):  # type: ignore[no-untyped-def]
+        note(DEFAULT_RULE_NOTE if severity == Severity.INFO else DEFAULT_RULE_PROBLEM, message)
+        return event(self, message, live, severity)
+
     monkeypatch.setattr(FindingsEngine, "report", noting_report)
     monkeypatch.setattr(CaptureDamage, "findings", noting_findings)
+    monkeypatch.setattr(LiveSource, "event", noting_event)
     yield
     number = re.compile(r"\d+")
     unread = []

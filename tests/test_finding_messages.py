@@ -40,12 +40,18 @@ PIECE_SITES = {("http2/hpack_decoder.py", "HpackError", 0): "hpack_error",
                ("capture/tcp.py", "example", None): "example",
                ("capture/load.py", "example", None): "example",
                ("capture/reader.py", "cut_short", None): "cut_short",
-               ("capture/inflate.py", "cut_short", None): "inflated"}
+               ("capture/inflate.py", "cut_short", None): "inflated",
+               ("proxy/forward.py", "BadRequestHead", 0): "bad_head",
+               ("proxy/server_names.py", "BadServerName", 0): "server_name",
+               ("proxy/relay.py", "return:_describe", None): "describe"}
+# what the proxy says as it relays (a finding of its own: capture.note, or capture.damage when it
+# matters): the call -> (the message's argument, the severity's argument; None: always a warning)
+EVENTS = {"event": (0, 2), "_event": (0, 1), "_refuse": (1, None)}
 # what a Japanese template may hold that is not prose, besides what jakit knows
 NOT_PROSE = [r"\bh2inspect\b", r"\bh2c?\b",  # the program, HTTP/2's ALPN names
              r"（[a-z][a-z ()-]*）",  # the RFC's (or the CVE's) own name after the Japanese
              r"\.(?:pcapng|jsonl|mmd)\b", r"application/grpc\[\+format\]", r"ChaCha20-Poly1305", r"\bIPv[46]\b",
-             r"Pad Length", r"\bUpgrade\b", r"\bMermaid\b", r"(?<=\d) s\b",
+             r"Pad Length", r"\bUpgrade\b", r"\bMermaid\b", r"(?<=\d) s\b", r"\bProxy-Authorization\b", r"xn--\.\.\.",
              r"(?<![A-Za-z])(?:Enter|Esc|Tab|j/k|[a-zA-Z])(?![A-Za-z])"]  # keys
 
 
@@ -212,6 +218,14 @@ def _site(node: ast.AST, module: _Module, env: dict[str, list[ast.expr]],
             rules = _rules_of(node.args[0], module, env, function)
             if rules:
                 out.append(Site(where, rules, None, tuple(expand(node.args[1], module, env))))
+        if module.name.startswith("proxy/") and name in EVENTS and len(node.args) > EVENTS[name][0]:
+            message, severity = EVENTS[name]
+            given = node.args[severity] if severity is not None and len(node.args) > severity else None
+            given = given or next((k.value for k in node.keywords if k.arg == "severity"), None)
+            level = given.attr if isinstance(given, ast.Attribute) else "WARNING" if severity is None else "INFO"
+            if not isinstance(node.args[message], ast.Name) or module.name != "proxy/live_source.py":
+                rule = "capture.note" if level == "INFO" else "capture.damage"
+                out.append(Site(where, (rule,), None, tuple(expand(node.args[message], module, env))))
         if name == "Finding" and len(node.args) >= 2 and isinstance(node.args[0], ast.Attribute) \
                 and getattr(node.args[0].value, "id", "") == "Severity" and len(node.args) < 8:
             rule = "capture.note" if node.args[0].attr == "INFO" else "capture.damage"
@@ -229,6 +243,10 @@ def _site(node: ast.AST, module: _Module, env: dict[str, list[ast.expr]],
     if isinstance(node, ast.Tuple) and len(node.elts) == 2 and isinstance(node.elts[0], ast.Constant) \
             and node.elts[0].value in RULES:  # a header rule's (rule id, message), findings/h2.py
         return [Site(where, (node.elts[0].value,), None, tuple(expand(node.elts[1], module, env)))]
+    if isinstance(node, ast.Return) and function is not None and node.value is not None:
+        kind = PIECE_SITES.get((module.name, f"return:{function.name}", None))
+        if kind is not None:
+            return [Site(where, (), kind, tuple(expand(node.value, module, env)))]
     if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Attribute):
         kind = PIECE_SITES.get((module.name, node.targets[0].attr, None))
         if kind is not None:

@@ -156,6 +156,40 @@ PIECES: dict[str, tuple[Form, ...]] = {
                   "途中で切れた gzip ストリーム：伸張した {size} バイトの後、終端の印がない"),
                  ("a damaged gzip stream after {size} inflated bytes ({why})",
                   "伸張した {size} バイトの後で gzip ストリームが壊れている（「{why}」）")),
+    # the proxy: why a peer could not be reached (proxy/relay.py _describe), a request head it could not
+    # read (proxy/forward.py), a TLS server name it cannot make a certificate for (proxy/server_names.py)
+    "describe": (("certificate verify failed: {why}", "証明書の検証に失敗した（「{why}」）"), ("TLS: {why}", "TLS："
+                                                                                              "「{why}」"),
+                 ("refused the connection", "接続を拒否した"), ("did not answer within {seconds} s", "{seconds} s "
+                                                                                              "以内に応答しなかった"),
+                 ("{why}", "「{why}」")),
+    "bad_head": (("no end of the request head in {size} bytes", "{size} バイト以内にリクエストヘッドの終わりがない"),
+                 ("not an HTTP request: {data}", "HTTP リクエストではない：{data}"),
+                 ("not an HTTP/1.1 request line: {line}", "HTTP/1.1 のリクエスト行ではない：{line}"),
+                 ("not a header line: {line}", "ヘッダー行ではない：{line}"),
+                 ("CONNECT target without a port: {target}", "ポートのない CONNECT の宛先：{target}"),
+                 ("not a HOST:PORT target: {target}", "HOST:PORT の形の宛先ではない：{target}"),
+                 ("{method} {target}: a forward proxy needs CONNECT or an absolute http:// URL",
+                  "{method} {target}：フォワードプロキシには CONNECT か http:// の絶対 URL が必要"),
+                 ("{why}", "「{why}」")),
+    "server_name": (("TLS server name {name} is not ASCII (international names are sent as IDNA A-labels, xn--...)",
+                     "TLS サーバー名 {name} が ASCII ではない（国際化ドメイン名は IDNA の A ラベル xn--... で送る）"),
+                    ("TLS server name {name} is longer than a host name can be ({length} characters; at most {most})",
+                     "TLS サーバー名 {name} がホスト名として長すぎる（{length} 文字。最大 {most}）"),
+                    ("TLS server name {name} is not a host name (label {label}: 1 to 63 letters, digits and inner "
+                     "hyphens)",
+                     "TLS サーバー名 {name} はホスト名ではない（ラベル {label}：英字・数字・内側のハイフンで 1 から 63 "
+                     "文字）"),
+                    ("TLS server name {name} has a label that is not valid IDNA ({label})",
+                     "TLS サーバー名 {name} に IDNA として正しくないラベルがある（{label}）")),
+    "none_or": (("none", "なし"), ("{value}", "{value}")),
+    "peer_side": (("client", "クライアント"), ("upstream server", "上流のサーバー")),
+    "waited_for": (("bytes into its tunnel", "トンネルへのバイト"), ("request head", "リクエストヘッド")),
+    "kept": (("are in the recording only", "記録にだけ残っている"),
+             ("were not decoded (use --record to keep every byte)", "復号していない（すべてのバイトを残すには --record "
+                                                                    "を使う）")),
+    "kept_still": (("the recording keeps every byte", "記録はすべてのバイトを残している"),
+                   ("use --record to keep every byte", "すべてのバイトを残すには --record を使う")),
 }
 
 #: kinds whose value is a list of pieces: (separator in English, the kind of each piece, separator in Japanese)
@@ -415,8 +449,61 @@ RULE_WORDS: dict[str, tuple[str, tuple[Form, ...]]] = {
         ("the kernel dropped {dropped} packets of {received} on {iface} (the capture could not keep up: frames of "
          "those packets are missing)",
          "カーネルが {iface} のパケット {received} 個のうち {dropped} 個を落とした（キャプチャが追いつかなかった。"
-         "それらのパケットのフレームは欠けている）"),)),
-    "capture.note": ("入力元からの注記", ()),
+         "それらのパケットのフレームは欠けている）"),
+        # what the proxy saw while it relayed (proxy/relay.py, live_source.py, forward.py)
+        ("upstream {upstream} {why:describe}; the client's connection is reset",
+         "上流のサーバー {upstream}：{why}。クライアントの接続はリセットする"),
+        ("upstream negotiated ALPN {chosen}, the client {offered}",
+         "上流のサーバーとは ALPN {chosen}、クライアントとは {offered} で合意した"),
+        ("the {side:peer_side}'s side is already closed: bytes still arriving from the other side are dropped, and "
+         "that side closed too",
+         "{side}の側はもう閉じている：反対側から届き続けるバイトは捨て、その側も閉じた"),
+        ("the client reset the connection ({why:describe}); passed on as a reset",
+         "クライアントが接続をリセットした（{why}）。リセットとして伝えた"),
+        ("the client reset the connection ({why:describe})", "クライアントが接続をリセットした（{why}）"),
+        ("the upstream server reset the connection ({why:describe}) after {size} bytes; all {received} are written to "
+         "the client, then its connection is closed",
+         "上流のサーバーが {size} バイトの後で接続をリセットした（{why}）。{received} "
+         "バイトすべてをクライアントに書いて"
+         "から、その接続を閉じる"),
+        ("the upstream server reset the connection ({why:describe}) after {size} bytes",
+         "上流のサーバーが {size} バイトの後で接続をリセットした（{why}）"),
+        ("decoding of this connection paused: {queued} MiB wait to be decoded (limit {limit} MiB per connection, "
+         "{total} MiB in all); the relay goes on and the recording keeps every byte",
+         "このコネクションの復号を一時停止した：{queued} MiB が復号を待っている（上限はコネクションごとに {limit} MiB、"
+         "全体で {total} MiB）。中継は続き、記録はすべてのバイトを残す"),
+        ("decoding of this connection resumes; {size} bytes relayed while it was paused {kept:kept}",
+         "このコネクションの復号を再開する。一時停止中に中継した {size} バイトは{kept}"),
+        ("decoding of this connection stopped: {size} bytes took {ms} ms of CPU to decode (the limit is {limit} ms), "
+         "which would hold up every connection; its bytes are still relayed ({kept:kept_still})",
+         "このコネクションの復号をやめた：{size} バイトの復号に CPU で {ms} ms かかり（上限は {limit} ms）、"
+         "すべてのコネクションを止めてしまうため。バイトの中継は続ける（{kept}）"),
+        ("the client's first bytes are neither the HTTP/2 preface nor HTTP/1.1 ({data}); relayed, not decoded",
+         "クライアントの最初のバイトは HTTP/2 のプリフェイスでも HTTP/1.1 でもない（{data}）。中継するが復号しない"),
+        ("forward proxy: a client sent no {what:waited_for} in {seconds} s; closed",
+         "フォワードプロキシ：クライアントが {seconds} s の間に{what}を送らなかったので閉じた"),
+        ("CONNECT {host}:{port}: {why:server_name}: TLS handshake refused",
+         "CONNECT {host}:{port}：{why}。TLS ハンドシェイクを拒否した"),
+        ("CONNECT {host}:{port}: the client rejected the certificate the proxy made for {name} ({why}): make the "
+         "client trust {ca} (curl --cacert {path})",
+         "CONNECT {host}:{port}：プロキシが {name} 用に作った証明書をクライアントが拒否した（「{why}」）。"
+         "クライアントに"
+         " {ca} を信頼させること（`curl --cacert {path}`）"),
+        ("CONNECT {host}:{port}: TLS handshake with the client failed ({why})",
+         "CONNECT {host}:{port}：クライアントとの TLS ハンドシェイクに失敗した（「{why}」）"),
+        ("forward proxy: a request without the right Proxy-Authorization (--auth) is refused",
+         "フォワードプロキシ：正しい Proxy-Authorization（--auth）のないリクエストは拒否する"),
+        ("forward proxy: {method} {host}:{port}: the target {why:describe}",
+         "フォワードプロキシ：{method} {host}:{port}：宛先が{why}"),
+        ("forward proxy: {why:bad_head}", "フォワードプロキシ：{why}"))),
+    "capture.note": ("入力元からの注記", (
+        ("HTTP/1.1: relayed, shown as such, not decoded as HTTP/2", "HTTP/1.1：中継し、そのまま表示する。HTTP/2 "
+                                                                    "としては復号しない"),
+        ("tunnel to {host}:{port} relayed untouched (not intercepted): TLS, SNI {sni:none_or}, ALPN offered "
+         "{alpn:none_or}",
+         "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）：TLS、SNI {sni}、提示された ALPN {alpn}"),
+        ("tunnel to {host}:{port} relayed untouched (not intercepted)",
+         "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）"))),
     "capture.gap": ("キャプチャから欠けたバイト", (
         ("{size} bytes from the {side:side} are missing from the capture (a hole just before packet {packet}); "
          "decoding resumes at the next frame boundary it can prove",

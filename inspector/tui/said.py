@@ -92,7 +92,7 @@ SAID: dict[str, dict[str, str]] = {
         "save.failed": "保存できませんでした：{path}：{reason}",
         "saving": "{what}を {path} に保存しています…",
         "saved.pcapng": "{what}を {path} に保存しました：フレーム {frames} 個、パケット {packets} 個（pcapng）",
-        "saved.jsonl": "{what}を {path} に保存しました：フレーム {frames} 個（JSON Lines）",
+        "saved.jsonl": "{what}を {path} に保存しました：フレーム {frames} 個（JSONL）",
         "saved.mermaid": "{what}を {path} に保存しました：フレーム {frames} 個の Mermaid シーケンス図",
         "copied_detail": "フレームの詳細（{lines} 行）をクリップボードにコピーしました（OSC 52）",
         "copy_where": "値をコピーするには、詳細のカーソルをヘッダーの行に置いてください（Tab で詳細へ、j/k で移動）",
