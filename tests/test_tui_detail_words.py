@@ -69,7 +69,8 @@ def test_a_save_or_go_to_error_says_the_same_thing_in_japanese(tmp_path):
     with pytest.raises(GotoError) as caught:
         goto(session, "f999")
     assert str(caught.value) == f"no frame 999: frames are 0 to {len(session.frames) - 1}"
-    assert caught.value.words_in("ja") == f"フレーム 999 はありません：フレームは 0 から {len(session.frames) - 1} までです"
+    last = len(session.frames) - 1
+    assert caught.value.words_in("ja") == f"フレーム 999 はありません：フレームは 0 から {last} までです"
     target = goto(session, "1")
     assert target.words == "stream 1 of connection 0" and target.words_in("ja") == "コネクション 0 のストリーム 1"
     missing = str(tmp_path / "no" / "such" / "dir" / "s.jsonl")
