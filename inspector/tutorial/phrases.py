@@ -201,6 +201,11 @@ EN: dict[str, str] = {
     "error.empty": "empty file, not a capture",
     "error.denied": "permission denied",
     "error.other": "cannot be used ({reason})",
+    "error.arg_value": "argument {option}: expected one argument",
+    "error.arg_explicit": "argument {option}: ignored explicit argument '{value}'",
+    "error.arg_unknown": "unrecognized arguments: {arguments}",
+    "error.arg_ambiguous": "ambiguous option: {option} could match {choices}",
+    "error.arg_other": "{message}",
     "never_appeared": "call {number} never appeared on the wire",
     # --- frames, again: what the experiments change --------------------------------------------
     "headers.encoding": "grpc-encoding {encoding}: this side compresses its messages with it (the "
@@ -562,6 +567,11 @@ JA: dict[str, str] = {
     "error.empty": "空のファイルです（キャプチャーではありません）",
     "error.denied": "読み書きの権限がありません",
     "error.other": "使えません（「{reason}」）",
+    "error.arg_value": "{option} の後に値がありません",
+    "error.arg_explicit": "{option} には値を付けられません（{value}）",
+    "error.arg_unknown": "使えない引数です：{arguments}",
+    "error.arg_ambiguous": "{option} がどのオプションのことか決められません（{choices}）",
+    "error.arg_other": "引数が正しくありません（「{message}」）",
     "never_appeared": "呼び出し {number} はワイヤー上に現れませんでした",
     # --- frames, again: what the experiments change --------------------------------------------
     "headers.encoding": "grpc-encoding {encoding}：この側はメッセージをこの方式で圧縮します（どのメッセージが"
