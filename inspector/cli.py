@@ -6,7 +6,6 @@ The forms and options here are a public contract (see docs/ARCHITECTURE.md): ext
 from __future__ import annotations
 
 import argparse
-import functools
 import importlib
 import os
 import re
@@ -126,7 +125,7 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
                      "frame by frame and stream by stream, and what gRPC makes of it.",
                      epilog=LIMITS, formatter_class=argparse.RawDescriptionHelpFormatter, lang=lang)
     parser.add_argument("--version", action="version", version=f"h2inspect {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=functools.partial(_Parser, lang=lang))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     def capture_args(p: argparse.ArgumentParser, live: bool = False) -> None:
@@ -253,6 +252,8 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
     p.add_argument("--conn", metavar="N", type=int, help="only calls of this connection index")
     p.add_argument("--lang", choices=("en", "ja"), default="en")
     p.add_argument("--window-updates", action="store_true", help="draw WINDOW_UPDATE frames too")
+    for command in sub.choices.values():
+        command.lang = lang
     return parser
 
 
