@@ -10,7 +10,7 @@ import importlib
 import os
 import re
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from inspector import __version__
 from inspector.errors import InspectorError
@@ -78,7 +78,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.lang = lang
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {argument_error(self.lang, message)}\n")
 
 

@@ -33,6 +33,10 @@ from inspector.views.headless import PREFIX, HeadlessPrinter
 if TYPE_CHECKING:
     from textual.app import App as TextualApp
 
+    from inspector.model import Session
+
+    AppFactory = Callable[[Session], TextualApp[Any]]  # the TUI's App class: it takes the session
+
 STOP_GRACE = 0.25  # seconds links get to close politely on Ctrl-C before they are aborted
 FINISH_BUDGET = 0.25  # seconds of decoding left to the backlog on Ctrl-C
 
@@ -174,7 +178,7 @@ def _recorder(path: str | None) -> PcapngRecorder:
         raise UsageError(f"--record {path}: {exc.strerror or exc}") from None
 
 
-def _tui_app_class() -> type:
+def _tui_app_class() -> AppFactory:
     """The TUI's App (it takes a Session); a one-line error if this build has none."""
     try:
         from inspector.tui.app import App
@@ -184,7 +188,7 @@ def _tui_app_class() -> type:
 
 
 async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str | None,
-                 source: LiveSource, app_class: type | None) -> None:
+                 source: LiveSource, app_class: AppFactory | None) -> None:
     schema = load_schema(getattr(args, "proto", None))  # a bad schema is bad input: before listening
     if schema is not None:
         source.session.calls.use_schema(schema)
@@ -203,7 +207,7 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
     err = sys.stderr
     where = ", ".join(str(b) for b in bound)
     if settings.forward is not None:
-        forward: ForwardSettings = settings.forward  # type: ignore[assignment]
+        forward = settings.forward
         which = ", ".join(forward.intercept) if forward.intercept else "every host"
         err.write(f"{PREFIX}listening on {where}, forward proxy (CONNECT, http://; TLS intercepted for "
                   f"{which}{'; Basic proxy authentication' if forward.auth else ''})\n")
@@ -231,7 +235,8 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
             HeadlessPrinter(source.session, args.format, sys.stdout, err)
             await stop.wait()
         else:
-            await _run_tui(app_class(source.session), stop)  # type: ignore[misc]
+            assert app_class is not None, "the TUI's class was found before listening"
+            await _run_tui(app_class(source.session), stop)
     finally:
         # Ctrl-C stops at once, however far decoding is behind: the relay closes its links,
         # the decoder gets a moment more, and what it did not reach is said in one line.

@@ -79,9 +79,9 @@ class LivePayloads:
             return self.spool.read(packet, start, length)
         return self.recorder.read(self.recorder.data_offsets[packet] + start, length)
 
-    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
-        """`length` bytes from `offset` in one direction's byte stream of connection `conn`."""
-        flow = self.flows.get(conn)
+    def read(self, conn_index: int, direction: Direction, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` in one direction's byte stream of connection `conn_index`."""
+        flow = self.flows.get(conn_index)
         if flow is None or length <= 0:
             return b""
         side = flow.sides[0 if direction == Direction.CLIENT else 1]  # the client is always side A

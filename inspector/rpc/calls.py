@@ -40,14 +40,14 @@ _DATA, _HEADERS, _GOAWAY, _RST = FrameType.DATA, FrameType.HEADERS, FrameType.GO
 class GrpcCall:
     """One gRPC call: one HTTP/2 stream (unary calls too), kept up to date by its CallLog."""
 
-    __slots__ = ("log", "conn", "stream_id", "_request", "requests_split", "responses_split", "_response",
+    __slots__ = ("log", "conn_index", "stream_id", "_request", "requests_split", "responses_split", "_response",
                  "_trailers", "first_time", "end_time", "ended", "client_end_frame", "short_frames",
                  "seen_grpc_reply", "last_frame", "checked")
 
-    def __init__(self, log: CallLog, conn: int, stream_id: int, request: HeaderBlock | None,
+    def __init__(self, log: CallLog, conn_index: int, stream_id: int, request: HeaderBlock | None,
                  start_time: float | None) -> None:
         self.log = log
-        self.conn = conn
+        self.conn_index = conn_index
         self.stream_id = stream_id
         # Header blocks by index (-1: none), so a call holds ints, not records: a capture of
         # many calls keeps them all. _request -1: the call began before the capture did.
@@ -162,7 +162,7 @@ class GrpcCall:
 
     @property
     def stream(self) -> Stream | None:
-        return self.log.session.stream(self.conn, self.stream_id)
+        return self.log.session.stream(self.conn_index, self.stream_id)
 
     @property
     def request_metadata(self) -> list[Header]:
@@ -193,7 +193,7 @@ class GrpcCall:
         stream = self.stream
         if stream is not None and stream.reset_code is not None:
             return "rst_stream"
-        if self.log.cut_by_goaway(self.conn, self.stream_id, stream):
+        if self.log.cut_by_goaway(self.conn_index, self.stream_id, stream):
             return "goaway"
         return "capture-end"
 
@@ -276,7 +276,7 @@ class GrpcCall:
         """The session's findings about this call's stream (grpc.* and h2.* alike)."""
         session = self.log.session
         session.flush_findings()
-        return [f for f in session.findings if f.conn == self.conn and f.stream_id == self.stream_id]
+        return [f for f in session.findings if f.conn_index == self.conn_index and f.stream_id == self.stream_id]
 
     def _style(self) -> tuple[str, str, bool, str]:
         """(style, source, certain, note). The schema knows; traffic can only suggest."""
@@ -336,7 +336,7 @@ class GrpcCall:
         style, source, certain, _ = self._style()
         requests, responses = self.requests, self.responses
         return {
-            "conn": self.conn, "stream_id": self.stream_id, "method": self.method, "style": style,
+            "conn": self.conn_index, "stream_id": self.stream_id, "method": self.method, "style": style,
             "style_source": source, "request_messages": self.request_count,
             "response_messages": self.response_count, "grpc_status": self.grpc_status,
             "grpc_message": self.grpc_message, "ended_by": self.ended_by,
@@ -352,7 +352,7 @@ class GrpcCall:
         }
 
     def __repr__(self) -> str:
-        return f"GrpcCall(conn {self.conn}, stream {self.stream_id}, {self.method})"
+        return f"GrpcCall(conn {self.conn_index}, stream {self.stream_id}, {self.method})"
 
 
 def _exactly_messages(messages: list[GrpcMessage]) -> bool:
@@ -377,7 +377,7 @@ class CallLog:
         self._unproven: set[tuple[int, int]] = set()  # calls listed only if they look like gRPC
         self._not_grpc: set[tuple[int, int]] = set()
         self._grpc_seen: dict[int, tuple[tuple[Header, ...], bool | None]] = {}  # id(headers) -> (them, is gRPC)
-        self._goaway_min: dict[int, int] = {}  # conn -> lowest last stream id of its GOAWAYs
+        self._goaway_min: dict[int, int] = {}  # conn_index -> lowest last stream id of its GOAWAYs
         self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
         self.report = session.findings_engine.report
         self._final = False
@@ -394,7 +394,7 @@ class CallLog:
         if not self._unproven:
             return self._calls
         return [c for c in self._calls
-                if (c.conn, c.stream_id) not in self._unproven or c.looks_like_grpc()]
+                if (c.conn_index, c.stream_id) not in self._unproven or c.looks_like_grpc()]
 
     def __iter__(self) -> Iterator[GrpcCall]:
         return iter(self.calls)
@@ -402,11 +402,11 @@ class CallLog:
     def __len__(self) -> int:
         return len(self.calls)
 
-    def for_stream(self, conn: int, stream_id: int) -> GrpcCall | None:
+    def for_stream(self, conn_index: int, stream_id: int) -> GrpcCall | None:
         """The call on one stream, if that stream carries gRPC."""
         self.update()
-        call = self.by_stream.get((conn, stream_id))
-        if call is not None and (conn, stream_id) in self._unproven and not call.looks_like_grpc():
+        call = self.by_stream.get((conn_index, stream_id))
+        if call is not None and (conn_index, stream_id) in self._unproven and not call.looks_like_grpc():
             return None
         return call
 
@@ -450,16 +450,16 @@ class CallLog:
         start, self.frames_read = self.frames_read, end
         by_stream, not_grpc = self.by_stream, self._not_grpc
         roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
-        for (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
+        for (conn_index, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
              value) in log.rows(start, end):
             index = start
             start += 1
             if not sid:
                 if type_code == _GOAWAY:
-                    low = self._goaway_min.get(conn)
-                    self._goaway_min[conn] = value if low is None else min(low, value)
+                    low = self._goaway_min.get(conn_index)
+                    self._goaway_min[conn_index] = value if low is None else min(low, value)
                 continue
-            key = (conn, sid)
+            key = (conn_index, sid)
             call: GrpcCall | None = by_stream.get(key)
             block = None
             if hb >= 0 and call is None and roles[hb] == Role.REQUEST and block_sids[hb] == sid:
@@ -472,10 +472,10 @@ class CallLog:
             elif call is None:
                 if key in not_grpc or type_code not in (_DATA, _HEADERS):
                     continue
-                stream = session.stream(conn, sid)
+                stream = session.stream(conn_index, sid)
                 if stream is None or stream.seen & Stream.REQUEST_SEEN or sid % 2 == 0:
                     continue  # a request was seen, and it was not gRPC; or a pushed stream
-                call = self._open(conn, sid, None, index)  # a call already under way when the capture began
+                call = self._open(conn_index, sid, None, index)  # a call already under way when the capture began
                 self._unproven.add(key)
             if call is not None:
                 if block is None and hb >= 0:
@@ -501,20 +501,20 @@ class CallLog:
             self._final = True
             over = over + self._calls
         for call in over:
-            if not call.checked and ((call.conn, call.stream_id) not in self._unproven or call.looks_like_grpc()):
+            if not call.checked and ((call.conn_index, call.stream_id) not in self._unproven or call.looks_like_grpc()):
                 call.checked = True
-                conn = session.connection(call.conn)
+                conn = session.connection(call.conn_index)
                 grpc_rules.ended(call, self.report, connection_closed=conn is not None and conn.closed_by is not None,
                                  capture_over=session.complete)
         self.over = []
 
     def _request(self, block: HeaderBlock, frame: int | None) -> GrpcCall | None:
-        key = (block.conn, block.stream_id)
+        key = (block.conn_index, block.stream_id)
         is_grpc = _is_grpc(block.headers)
         if is_grpc is False:
             self._not_grpc.add(key)
             return None
-        call = self._open(block.conn, block.stream_id, block, frame)
+        call = self._open(block.conn_index, block.stream_id, block, frame)
         if is_grpc is None:
             self._unproven.add(key)
         else:
@@ -525,15 +525,15 @@ class CallLog:
         """A call's start time became known: sort again before the calls are next read."""
         self._sorted = False
 
-    def _open(self, conn: int, sid: int, request: HeaderBlock | None, frame: int | None) -> GrpcCall:
+    def _open(self, conn_index: int, sid: int, request: HeaderBlock | None, frame: int | None) -> GrpcCall:
         """A new call; the frames its stream had before `frame` (or, for an upgrade request
         that has no frame, before the frames not read yet) are read into it first."""
         session = self.session
         limit = frame if frame is not None else self.frames_read
-        earlier = [i for i in session.stream_frames.of(conn, sid) if i < limit]
+        earlier = [i for i in session.stream_frames.of(conn_index, sid) if i < limit]
         first = earlier[0] if earlier else frame
-        call = GrpcCall(self, conn, sid, request, session.frames.time[first] if first is not None else None)
-        self.by_stream[(conn, sid)] = call
+        call = GrpcCall(self, conn_index, sid, request, session.frames.time[first] if first is not None else None)
+        self.by_stream[(conn_index, sid)] = call
         calls = self._calls
         if calls and _call_order(calls[-1]) > _call_order(call):
             self._sorted = False
@@ -567,30 +567,30 @@ class CallLog:
             frame = session.frames[i]
             start, end = frame.payload_offset, frame.payload_offset + frame.length
             if frame.flags & PADDED:  # as payloads.data_body: a pad that does not fit is no padding
-                pad = session.payloads.read(frame.conn, frame.direction, start, 1)
+                pad = session.payloads.read(frame.conn_index, frame.direction, start, 1)
                 if pad and pad[0] < frame.length:
                     start, end = start + 1, end - pad[0]
             if skip >= end - start:
                 skip -= end - start
                 continue
             take = min(left, end - start - skip)
-            parts.append(session.payloads.read(frame.conn, frame.direction, start + skip, take))
+            parts.append(session.payloads.read(frame.conn_index, frame.direction, start + skip, take))
             left -= take
             skip = 0
             if not left:
                 break
         return b"".join(parts)
 
-    def cut_by_goaway(self, conn: int, stream_id: int, stream: Stream | None) -> bool:
+    def cut_by_goaway(self, conn_index: int, stream_id: int, stream: Stream | None) -> bool:
         """A GOAWAY whose last stream id is below this stream: the peer will not finish it."""
-        low = self._goaway_min.get(conn)
+        low = self._goaway_min.get(conn_index)
         if low is None:
             return False
         return low < stream_id or (stream is not None and stream.state is not StreamState.CLOSED)
 
 
 def _call_order(call: GrpcCall) -> tuple[float, int, int]:
-    return call.start_time, call.conn, call.stream_id
+    return call.start_time, call.conn_index, call.stream_id
 
 
 def _is_grpc(headers: tuple[Header, ...]) -> bool | None:
@@ -611,9 +611,9 @@ def find_calls(session: Session, schema: Schema | None = None) -> list[GrpcCall]
     return session.calls.calls
 
 
-def call_for_stream(session: Session, conn: int, stream_id: int) -> GrpcCall | None:
+def call_for_stream(session: Session, conn_index: int, stream_id: int) -> GrpcCall | None:
     """The call on one stream, if that stream carries gRPC."""
-    return session.calls.for_stream(conn, stream_id)
+    return session.calls.for_stream(conn_index, stream_id)
 
 
 def messages_in_frame(session: Session, frame_index: int) -> list[GrpcMessage]:

@@ -84,16 +84,16 @@ class StreamHeaders:
         self.done = 0
         self.by_stream: dict[tuple[int, int], list[tuple[str, str]]] = {}
 
-    def of(self, conn: int, stream_id: int) -> list[tuple[str, str]]:
+    def of(self, conn_index: int, stream_id: int) -> list[tuple[str, str]]:
         blocks = self.session.header_blocks
         n = len(blocks)
         if self.done < n:
-            conns, sids, headers = blocks.column("conn"), blocks.column("stream_id"), blocks.headers
+            conns, sids, headers = blocks.column("conn_index"), blocks.column("stream_id"), blocks.headers
             by_stream = self.by_stream
             for hb in range(self.done, n):
                 by_stream.setdefault((conns[hb], sids[hb]), []).extend(headers[hb])
             self.done = n
-        return self.by_stream.get((conn, stream_id), [])
+        return self.by_stream.get((conn_index, stream_id), [])
 
 
 # ---- go to -----------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ _GOTO = re.compile(r"^\s*(?:(stream|s|frame|f|#|packet|p)\s*)?(\d+)\s*$", re.IGN
 class Target:
     """Where go-to leads: a frame (FrameLog index) or a stream, and how to say it (a key of `said.SAID`)."""
 
-    conn: int
+    conn_index: int
     stream_id: int | None  # None: the connection's view
     frame: int | None
     where: str  # "where.stream", "where.frame"...
@@ -143,8 +143,8 @@ def goto(session: Session, text: str, conn_hint: int | None = None) -> Target:
     if kind in ("frame", "f", "#"):
         if not 0 <= number < len(log):
             raise GotoError("goto.no_frame", number=number, last=len(log) - 1)
-        conn, sid = log.conn[number], log.stream_id[number]
-        return Target(conn, sid if sid else None, number, "where.frame", (("frame", number),))
+        conn_index, sid = log.conn_index[number], log.stream_id[number]
+        return Target(conn_index, sid if sid else None, number, "where.frame", (("frame", number),))
     if kind in ("packet", "p"):
         packets = log.column("packet")
         import bisect
@@ -153,14 +153,14 @@ def goto(session: Session, text: str, conn_hint: int | None = None) -> Target:
         if i >= len(packets) or packets[i] != number:
             raise GotoError("goto.no_packet", number=number)
         sid = log.stream_id[i]
-        return Target(log.conn[i], sid if sid else None, i, "where.packet", (("packet", number), ("frame", i)))
+        return Target(log.conn_index[i], sid if sid else None, i, "where.packet", (("packet", number), ("frame", i)))
     conns = [c for c in session.connections if c.index == conn_hint] + \
         [c for c in session.connections if c.index != conn_hint]
     for c in conns:
         if number in c.streams:
             if number == 0:
-                return Target(c.index, None, None, "where.connection", (("conn", c.index),))
-            return Target(c.index, number, None, "where.stream", (("stream", number), ("conn", c.index)))
+                return Target(c.index, None, None, "where.connection", (("conn_index", c.index),))
+            return Target(c.index, number, None, "where.stream", (("stream", number), ("conn_index", c.index)))
     raise GotoError("goto.no_stream", number=number)
 
 

@@ -93,7 +93,7 @@ class TextFrames:
         directions = (Direction.CLIENT, Direction.SERVER)
         data_type = F.FrameType.DATA
         i = start - 1
-        for (conn, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
+        for (conn_index, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
              _) in log.rows(start, end):
             i += 1
             if stream is not None and sid != stream:
@@ -102,12 +102,12 @@ class TextFrames:
                 self.origin = time
             name, after_length, extra, flag_line = self._type_part(type_code, flags)
             arrow = "client → server" if d == 0 else "server → client"
-            yield (f"[{time - self.origin:10.6f}] #{packet} conn {conn} {arrow} "
+            yield (f"[{time - self.origin:10.6f}] #{packet} conn {conn_index} {arrow} "
                    f"{name} frame <length={length}{after_length}{sid}>{extra}\n")
             if flag_line:
                 yield flag_line
             if type_code in _SHOW_FIELDS:
-                payload = session.payloads.read(conn, directions[d], offset + F.FRAME_HEADER_LENGTH, length)
+                payload = session.payloads.read(conn_index, directions[d], offset + F.FRAME_HEADER_LENGTH, length)
                 yield f"{INDENT}({_fields_line(parse_fields(type_code, flags, payload))})\n"
             if type_code == data_type and i in by_frame:
                 yield from self._grpc_lines(i)
