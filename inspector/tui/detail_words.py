@@ -138,15 +138,18 @@ COLUMN_WORDS: dict[str, dict[str, str]] = {
     "en": {"time": "time", "from": "from", "stream": "stream", "s": "s", "type": "type", "flags": "flags",
            "role": "role", "length": "length", "len": "len", "meaning": "what it carries", "client": "client",
            "server": "server", "client_dir": "client ─▶", "server_dir": "◀─ server",
+           "client_short": "C▶", "server_short": "◀S",
            "lanes": "a ladder per open stream: client │ on its left, server │ on its right; "
                     "lane 1 is the connection (stream 0)"},
     "ja": {"time": "時刻", "from": "方向", "stream": "ストリーム", "s": "#", "type": "種類", "flags": "フラグ",
            "role": "役割", "length": "長さ", "len": "長さ", "meaning": "内容", "client": "クライアント",
            "server": "サーバー", "client_dir": "クライアント─▶", "server_dir": "◀─サーバー",
+           "client_short": "ク▶", "server_short": "◀サ",
            "lanes": "開いているストリームごとの小さなラダー：左の │ がクライアント、右の │ がサーバー。"
                     "レーン 1 はコネクション（ストリーム 0）"},
 }
 DIRECTION_CELLS = {"en": 9, "ja": 14}  # the spelled direction column, in terminal cells
+SHORT_DIRECTION_CELLS = {"en": 2, "ja": 3}  # the same column narrowed to a mark (C▶, ク▶)
 COLUMN_ROLES: dict[str, dict[str, tuple[str, str]]] = {
     "ja": {"request": ("リクエストヘッダー", "リクエスト"), "response": ("レスポンスヘッダー", "レスポンス"),
            "informational": ("情報レスポンス 1xx", "1xx"), "trailers": ("トレーラー", "トレーラー"),

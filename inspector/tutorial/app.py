@@ -380,8 +380,8 @@ class TutorialApp(App):
             assert call is not None
             words += phrase(lang, "tui.status_call", number=self.call_number + 1, total=len(calls),
                             style=notes.style_name(lang, call.style))
-        if self.message:
-            words += " · " + self.message
+        if self.message:  # what the last key did comes first: on a narrow terminal the rest is cut
+            words = f" {self.message} ·{words}"
         if words != self._status:
             self._status = words
             self.query_one("#status", Static).update(Text(words), layout=False)
@@ -398,10 +398,10 @@ class TutorialApp(App):
                        frames=len(view.all_frames), view=shown)
         if len(view.frames) != len(view.all_frames):
             words += phrase(lang, "tui.view.filtered", shown=len(view.frames), total=len(view.all_frames))
-        words += " · " + phrase(lang, f"tui.time.{view.state.time_mode}")
         s = self.search_state
         if s.needle:
             words += phrase(lang, "tui.search", needle=s.needle, count=len(s.matches))
+        words += " · " + phrase(lang, f"tui.time.{view.state.time_mode}")  # last: the first cut when narrow
         if words != self._title_text:
             self._title_text = words
             title = self._widget("#timeline-title", Static)
