@@ -40,6 +40,7 @@ def _frames(stdout: str) -> list[tuple]:
 # ---- pcapng sections in either byte order ------------------------------------------------------
 
 
+@pytest.mark.peers  # tshark is the reference
 @pytest.mark.parametrize("second_link", ["raw", "ethernet"])
 def test_two_section_pcapng_in_both_byte_orders_decodes_like_tshark(tmp_path, second_link):
     path = hostile.two_section_pcapng(str(tmp_path / "two.pcapng"), calls=4, second_link=second_link)
@@ -123,6 +124,7 @@ def test_a_cut_preface_says_the_connection_is_not_decoded(tmp_path):
 # ---- IP fragments -------------------------------------------------------------------------------
 
 
+@pytest.mark.peers  # tshark is the reference
 @pytest.mark.parametrize("ipv6", [False, True])
 def test_ip_fragments_are_reassembled_as_tshark_does(tmp_path, ipv6):
     path = hostile.ip_fragments(str(tmp_path / "frag.pcap"), ipv6=ipv6)
@@ -192,6 +194,7 @@ def test_a_supported_but_wrong_link_type_is_said(tmp_path):
 # ---- a short first HTTP/1.1 segment ---------------------------------------------------------------
 
 
+@pytest.mark.peers  # tshark is the reference
 @pytest.mark.parametrize("first", [1, 2, 20, 41])
 def test_an_upgrade_whose_first_segment_is_shorter_than_its_request_line_is_decoded(tmp_path, first):
     path = hostile.short_first_segment(str(tmp_path / "up.pcap"), first=first)
