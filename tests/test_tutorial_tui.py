@@ -323,6 +323,9 @@ def test_every_screen_of_teaching_mode_speaks_japanese(lesson, tmp_path):
             await say(("y",), "をクリップボードにコピーしました", "copy the detail")
             await say(("Y",), "値をコピーするには", "copy a value with no header line")
             await say(("T",), "テーマ", "theme")
+            await say(("z",), "レッスンの欄を隠し", "z hides the lesson pane")
+            assert not app.query_one("#lesson-side").display
+            await say(("z",), "レッスンの欄を表示しました", "z shows it again")
             # saving what is shown: the box, a file written, a name without a format, a folder that is not there
             for name, said in (("saved.jsonl", "に保存しました：フレーム"), ("saved.txt", "形式を選ぶため"),
                                ("none/saved.pcapng", "保存できませんでした")):

@@ -412,6 +412,14 @@ class TutorialApp(App):
         self._set_ladder(not self.ladder)
         self.say(phrase(self.lang, "tui.said.ladder" if self.ladder else "tui.said.list"))
 
+    def action_zoom(self) -> None:
+        """z: the lesson pane hides, so the frames take the whole width (the App's z hides its stream list)."""
+        side = self.query_one("#lesson-side", VerticalScroll)
+        if side.display:
+            self.frame_view.focus()  # not the pane that is about to hide
+        side.display = not side.display
+        self.say(phrase(self.lang, "tui.said.unzoomed" if side.display else "tui.said.zoomed"))
+
     def action_clear(self) -> None:
         super().action_clear()
         self.say(phrase(self.lang, "tui.said.cleared"))

@@ -331,6 +331,8 @@ EN: dict[str, str] = {
     "tui.said.ladder": "the frames as a ladder",
     "tui.said.list": "the frames as a list",
     "tui.said.cleared": "search and filters cleared",
+    "tui.said.zoomed": "the lesson pane is hidden: the frames take the whole width (z shows it again)",
+    "tui.said.unzoomed": "the lesson pane is back",
     "tui.last_call": "This is the last call: ] has nothing after it. x changes the experiment and runs it again.",
     "tui.first_call": "This is the first call: [ has nothing before it.",
     "tui.search_box": "search headers, payloads and gRPC messages (Enter; Esc leaves)",
@@ -346,6 +348,7 @@ EN: dict[str, str] = {
                 "  :              go to a stream, a frame, a packet\n"
                 "  p              problems the decoder found\n"
                 "  t              how the time column counts\n"
+                "  z              hide the lesson pane: the frames take the whole width\n"
                 "  w              save what is shown (.pcapng, .jsonl, .mmd)\n"
                 "  Tab            the next pane (the frame detail: ↑ ↓ to read it)\n"
                 "  ?              this help          q  quit\n\n"
@@ -697,6 +700,8 @@ JA: dict[str, str] = {
     "tui.said.ladder": "フレームをラダーで表示",
     "tui.said.list": "フレームを一覧で表示",
     "tui.said.cleared": "検索と絞り込みを解除しました",
+    "tui.said.zoomed": "レッスンの欄を隠し、フレームを全幅で表示しています（z でもう一度表示）",
+    "tui.said.unzoomed": "レッスンの欄を表示しました",
     "tui.last_call": "これが最後の呼び出しです：] の先には何もありません。x で実験の設定を変えてもう一度実行できます。",
     "tui.first_call": "これが最初の呼び出しです：[ の前には何もありません。",
     "tui.search_box": "ヘッダー、ペイロード、gRPC メッセージを検索（Enter で実行、Esc で閉じる）",
@@ -712,6 +717,7 @@ JA: dict[str, str] = {
                 "  :              ストリーム、フレーム、パケットへ移動\n"
                 "  p              デコーダーが見つけた問題\n"
                 "  t              時刻の列の数え方を切り替え\n"
+                "  z              レッスンの欄を隠し、フレームを全幅で表示\n"
                 "  w              表示中のものを保存（.pcapng、.jsonl、.mmd）\n"
                 "  Tab            次のペインへ（フレームの詳細は ↑ ↓ で読めます）\n"
                 "  ?              このヘルプ          q  終了\n\n"
