@@ -291,6 +291,7 @@ class _Link:
         self.live = self.source.open(peer, local, tls=ssl_object is not None)
         if route is not None:
             self.source.names[self.live.index] = route.name
+            self.source.routes[self.live.index] = route  # where --reflect asks this connection's host
         self.relay.links.add(self)
         # A plain client towards a TLS upstream: offer upstream what the client's first
         # bytes say it speaks (wait for them); otherwise connect at once.

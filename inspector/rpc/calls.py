@@ -19,7 +19,9 @@ from inspector.http2.payloads import data_body
 from inspector.model import Direction, Finding, HeaderBlock, Role, Session, Stream, StreamState
 from inspector.rpc.messages import MAX_MESSAGE, PREFIX, GrpcMessage, MessageSplitter
 from inspector.rpc.protobuf_wire import format_raw
-from inspector.rpc.schema import Schema
+from inspector.rpc.reflection_protocol import REFLECTION_METHODS, reflection_schema
+from inspector.rpc.reflection_seen import ReflectionSeen
+from inspector.rpc.schema import MethodInfo, Schema
 from inspector.rpc.status import (
     RST_TO_STATUS,
     GrpcStatus,
@@ -278,10 +280,24 @@ class GrpcCall:
         session.flush_findings()
         return [f for f in session.findings if f.conn_index == self.conn_index and f.stream_id == self.stream_id]
 
+    @property
+    def schema(self) -> Schema | None:
+        """The schema that knows this call's method: its connection's (forward mode's reflection of
+        its host, or a reflection exchange in the traffic), else the session's (--proto, --reflect)."""
+        log = self.log
+        if log.schema is None and not log.connection_schemas and not log.reflection_seen.seen:
+            return None  # no schema anywhere: the method is not even looked up
+        return log.schema_for(self.conn_index, self.method)
+
+    @property
+    def method_info(self) -> MethodInfo | None:
+        """What the schema says of this call's method, if one knows it."""
+        schema = self.schema
+        return schema.method(self.method) if schema is not None else None
+
     def _style(self) -> tuple[str, str, bool, str]:
         """(style, source, certain, note). The schema knows; traffic can only suggest."""
-        schema = self.log.schema
-        info = schema.method(self.method) if schema is not None else None
+        info = self.method_info
         if info is not None:
             return info.style, "schema", True, ""
         responses = self.responses
@@ -365,7 +381,9 @@ class CallLog:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.schema: Schema | None = None
+        self.schema: Schema | None = None  # the session's: --proto, --reflect
+        self.connection_schemas: dict[int, Schema] = {}  # a connection's own: its host's, or seen in its traffic
+        self.reflection_seen = ReflectionSeen(self)
         self.max_message = MAX_MESSAGE  # bytes a compressed message may inflate to (--max-message)
         self.frames_read = 0
         self.blocks_read = 0
@@ -421,6 +439,23 @@ class CallLog:
     def use_schema(self, schema: Schema | None) -> None:
         """Styles (and payload types) from this schema from now on."""
         self.schema = schema
+
+    def use_connection_schema(self, conn_index: int, schema: Schema) -> None:
+        """One connection's styles and payload types from this schema, before the session's."""
+        self.connection_schemas[conn_index] = schema
+
+    def schema_for(self, conn_index: int, method: str) -> Schema | None:
+        """The schema that knows `method` on a connection: the connection's own, else the session's;
+        a reflection call's is the reflection protocol's (`reflection_protocol.reflection_schema`)."""
+        own = self.connection_schemas.get(conn_index)
+        if own is not None and method in own.methods:
+            return own
+        schema = self.schema
+        if schema is not None and method in schema.methods:
+            return schema
+        if method in REFLECTION_METHODS:
+            return reflection_schema()
+        return None
 
     @property
     def current(self) -> bool:
@@ -481,6 +516,8 @@ class CallLog:
                 if block is None and hb >= 0:
                     block = blocks[hb]
                 call.frame(index, d, type_code, flags, length, time, packet, block)
+        if self.reflection_seen.calls:
+            self.reflection_seen.update()
         self._check_over()
 
     def _grpc_of_headers(self, headers: tuple[Header, ...]) -> bool | None:
@@ -515,6 +552,8 @@ class CallLog:
             self._not_grpc.add(key)
             return None
         call = self._open(block.conn_index, block.stream_id, block, frame)
+        if block.get(":path") in REFLECTION_METHODS:
+            self.reflection_seen.watch(call)
         if is_grpc is None:
             self._unproven.add(key)
         else:
@@ -622,10 +661,13 @@ def messages_in_frame(session: Session, frame_index: int) -> list[GrpcMessage]:
 
 
 def decode_payload(message: GrpcMessage, call: GrpcCall | None, schema: Schema | None = None) -> str:
-    """A message as text: by its schema type when known, else the raw wire format."""
+    """A message as text: by its schema type when known (the call's own, `GrpcCall.schema`, else
+    `schema`), else the raw wire format."""
     data = message.data
     if data is None:
         return f"({message.problem or 'not captured'})"
+    if call is not None:
+        schema = call.schema or schema
     if schema is not None and call is not None:
         info = schema.method(call.method)
         if info is not None:

@@ -145,9 +145,8 @@ def _message(message: GrpcMessage, call: GrpcCall) -> dict[str, Any]:
             "data": base64.b64encode(data).decode("ascii") if data is not None else None,
             "wire": base64.b64encode(raw).decode("ascii") if raw is not None and message.compressed else None,
             "problem": message.problem}
-    schema = call.log.schema
-    if data is not None and schema is not None and schema.method(call.method) is not None:
-        out["decoded"] = decode_payload(message, call, schema)  # by the schema: "pkg.Type { ... }"
+    if data is not None and call.method_info is not None:
+        out["decoded"] = decode_payload(message, call)  # by the schema: "pkg.Type { ... }"
     return out
 
 
