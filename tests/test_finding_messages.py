@@ -43,15 +43,23 @@ PIECE_SITES = {("http2/hpack_decoder.py", "HpackError", 0): "hpack_error",
                ("capture/inflate.py", "cut_short", None): "inflated",
                ("proxy/forward.py", "BadRequestHead", 0): "bad_head",
                ("proxy/server_names.py", "BadServerName", 0): "server_name",
-               ("proxy/relay.py", "return:_describe", None): "describe"}
+               ("proxy/relay.py", "return:_describe", None): "describe",
+               ("rpc/reflection.py", "ReflectionError", 0): "reflect_error",
+               ("rpc/reflection.py", "return:summary", None): "reflect_summary",
+               ("rpc/reflection_protocol.py", "ReflectionProtocolError", 0): "protocol_error",
+               ("rpc/schema.py", "append", 0): "descriptor_problem",
+               ("rpc/reflection.py", "return:_take", None): "descriptor_problem"}
 # what the proxy says as it relays (a finding of its own: capture.note, or capture.damage when it
 # matters): the call -> (the message's argument, the severity's argument; None: always a warning)
-EVENTS = {"event": (0, 2), "_event": (0, 1), "_refuse": (1, None)}
+EVENTS = {"event": (0, 2), "_event": (0, 1), "_refuse": (1, None), "report": (0, None)}
+EVENT_MODULES = ("proxy/", "commands/proxy.py")
 # what a Japanese template may hold that is not prose, besides what jakit knows
 NOT_PROSE = [r"\bh2inspect\b", r"\bh2c?\b",  # the program, HTTP/2's ALPN names
              r"（[a-z][a-z ()-]*）",  # the RFC's (or the CVE's) own name after the Japanese
              r"\.(?:pcapng|jsonl|mmd)\b", r"application/grpc\[\+format\]", r"ChaCha20-Poly1305", r"\bIPv[46]\b",
              r"Pad Length", r"\bUpgrade\b", r"\bMermaid\b", r"(?<=\d) s\b", r"\bProxy-Authorization\b", r"xn--\.\.\.",
+             r"\bgrpc\.reflection(?:\.v1(?:alpha)?)?\b", r"\bv1alpha\b",  # the reflection protocol's packages
+             r"\b[a-z]+(?:_[a-z]+)+\b",  # a protobuf field (list_services, file_descriptor_proto)
              r"(?<![A-Za-z])(?:Enter|Esc|Tab|j/k|[a-zA-Z])(?![A-Za-z])"]  # keys
 
 
@@ -125,9 +133,15 @@ class _Module:
     def __init__(self, path: Path) -> None:
         self.name = str(path.relative_to(ROOT / "inspector"))
         self.tree = ast.parse(path.read_text())
-        self.constants = {t.id: n.value.value for n in self.tree.body if isinstance(n, ast.Assign)
-                          for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)
-                          and isinstance(n.value.value, str)}
+        self.constants: dict[str, str] = {}
+        for n in self.tree.body:  # NAME = "..." and A, B = "...", "..."
+            if isinstance(n, ast.Assign):
+                names = [n.targets[0]] if isinstance(n.targets[0], ast.Name) else \
+                    getattr(n.targets[0], "elts", [])
+                values = [n.value] if isinstance(n.targets[0], ast.Name) else getattr(n.value, "elts", [])
+                for name, value in zip(names, values, strict=False):
+                    if isinstance(name, ast.Name) and isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        self.constants[name.id] = value.value
         self.functions = {n.name: n for n in ast.walk(self.tree) if isinstance(n, ast.FunctionDef)}
 
     def returned(self, name: str) -> ast.expr | None:
@@ -177,6 +191,8 @@ def expand(node: ast.expr, module: _Module, env: dict[str, list[ast.expr]], dept
 
 def _rules_of(node: ast.expr, module: _Module, env: dict[str, list[ast.expr]],
               function: ast.FunctionDef | None) -> tuple[str, ...]:
+    if isinstance(node, ast.Attribute) and node.attr == "rule":  # the rule an error carries: any of them
+        return tuple(RULES)
     found = [s for s in expand(node, module, env) if s in RULES]
     if isinstance(node, ast.JoinedStr):  # f"abuse.{kind}-flood"
         pattern = re.compile("".join(".+" if c == HOLE else re.escape(c) for c in expand(node, module, {})[0]))
@@ -218,7 +234,8 @@ def _site(node: ast.AST, module: _Module, env: dict[str, list[ast.expr]],
             rules = _rules_of(node.args[0], module, env, function)
             if rules:
                 out.append(Site(where, rules, None, tuple(expand(node.args[1], module, env))))
-        if module.name.startswith("proxy/") and name in EVENTS and len(node.args) > EVENTS[name][0]:
+        if module.name.startswith(EVENT_MODULES) and name in EVENTS and len(node.args) > EVENTS[name][0] \
+                and not (name == "report" and len(node.args) > 1):  # a certificate's report(message), tls.py
             message, severity = EVENTS[name]
             given = node.args[severity] if severity is not None and len(node.args) > severity else None
             given = given or next((k.value for k in node.keywords if k.arg == "severity"), None)
@@ -240,9 +257,12 @@ def _site(node: ast.AST, module: _Module, env: dict[str, list[ast.expr]],
             if kind is not None:
                 out.append(Site(where, (), kind, tuple(expand(keyword.value, module, env))))
         return out
-    if isinstance(node, ast.Tuple) and len(node.elts) == 2 and isinstance(node.elts[0], ast.Constant) \
-            and node.elts[0].value in RULES:  # a header rule's (rule id, message), findings/h2.py
-        return [Site(where, (node.elts[0].value,), None, tuple(expand(node.elts[1], module, env)))]
+    if isinstance(node, ast.Tuple) and len(node.elts) == 2 and isinstance(node.ctx, ast.Load) \
+            and not any(s in RULES for s in expand(node.elts[1], module, env)):
+        # a (rule id, message) to report later: a header rule's (findings/h2.py), --reflect's notes
+        rules = _rules_of(node.elts[0], module, env, function)
+        if rules and not isinstance(node.elts[0], ast.Call):
+            return [Site(where, rules, None, tuple(expand(node.elts[1], module, env)))]
     if isinstance(node, ast.Return) and function is not None and node.value is not None:
         kind = PIECE_SITES.get((module.name, f"return:{function.name}", None))
         if kind is not None:

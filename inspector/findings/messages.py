@@ -190,6 +190,58 @@ PIECES: dict[str, tuple[Form, ...]] = {
                                                                     "を使う）")),
     "kept_still": (("the recording keeps every byte", "記録はすべてのバイトを残している"),
                    ("use --record to keep every byte", "すべてのバイトを残すには --record を使う")),
+    # gRPC server reflection (rpc/reflection.py, reflection_protocol.py, schema.py): what it described,
+    # why it could not be asked or read
+    "reflect_summary": (("{count} service ({names:none_or}) by grpc.reflection.{version}",
+                         "grpc.reflection.{version} でサービス {count} 個（{names}）"),
+                        ("{count} services ({names:none_or}) by grpc.reflection.{version}",
+                         "grpc.reflection.{version} でサービス {count} 個（{names}）")),
+    "reflect_error": (("{target}: no reflection answer within {seconds} s", "{target}：{seconds} s "
+                                                                            "以内にリフレクションの応答がない"),
+                      ("{target}: cannot be reached (UNAVAILABLE)", "{target}：接続できない（UNAVAILABLE）"),
+                      ("{target}: cannot be reached ({details})", "{target}：接続できない（「{details}」）"),
+                      ("{target}: reflection failed with {code} ({details})",
+                       "{target}：リフレクションが {code} で失敗した（「{details}」）"),
+                      ("{target}: reflection failed with {code}", "{target}：リフレクションが {code} で失敗した"),
+                      ("{target}: {why:reflect_inner}", "{target}：{why}"),
+                      ("{why:reflect_inner}", "{why}")),
+    "reflect_inner": (("no server reflection (UNIMPLEMENTED for grpc.reflection.v1 and v1alpha)",
+                       "サーバーリフレクションがない（grpc.reflection.v1 も v1alpha も UNIMPLEMENTED）"),
+                      ("list_services answered error {code} ({message})", "list_services がエラー {code}（{message}）"
+                                                                          "を返した"),
+                      ("list_services answered {kind:answer_kind}, not a service list",
+                       "list_services がサービス一覧ではなく{kind}を返した"),
+                      ("still naming imports it has not sent after {count} requests",
+                       "{count} 回問い合わせても、まだ送っていないインポートを挙げ続けている"),
+                      ("listed {services} but described none of them: {problem:descriptor_problem}",
+                       "{services} を挙げたが、どれも記述しなかった：{problem}"),
+                      ("listed {services} but described none of them", "{services} を挙げたが、どれも記述しなかった"),
+                      ("asked for {what:asked_for}, it answered {kind:answer_kind}",
+                       "{what}を問い合わせたが、{kind}が返った"),
+                      ("the reflection stream ended without an answer",
+                       "リフレクションのストリームが応答なしで終わった"),
+                      ("reflection answered what cannot be read: {why:protocol_error}",
+                       "リフレクションの応答を読めない：{why}")),
+    "asked_for": (("the file of {name}", "{name} のファイル"), ("{name}", "{name}")),
+    "answer_kind": (("services", "サービス一覧"), ("files", "ファイル"), ("error", "エラー"), ("other", "ほかの答え")),
+    "protocol_error": (("{what:protobuf_part} is not protobuf ({why})", "{what}が protobuf ではない（「{why}」）"),
+                       ("{what:protobuf_part} is not a string", "{what}が文字列ではない"),
+                       ("{what:protobuf_part} is not UTF-8", "{what}が UTF-8 ではない"),
+                       ("field {number} of the response is not a message", "応答のフィールド {number} "
+                                                                           "がメッセージではない"),
+                       ("the response carries no answer (no file, service list or error)",
+                        "応答に答えがない（ファイルもサービス一覧もエラーもない）"),
+                       ("file_descriptor_proto is not bytes", "file_descriptor_proto がバイト列ではない"),
+                       ("a listed service is not a message", "挙げられたサービスがメッセージではない")),
+    "protobuf_part": (("the response", "応答"), ("a listed service", "挙げられたサービス"), ("a service name", "サービ"
+                                                                                                    "ス名"),
+                      ("{field}", "{field}")),
+    "descriptor_problem": (("a file descriptor of {size} bytes that does not parse", "解析できない {size} "
+                                                                                     "バイトのファイル記述子"),
+                           ("a file descriptor of {size} bytes without a file name", "ファイル名のない {size} "
+                                                                                     "バイトのファイル記述子"),
+                           ("{what:asked_for}: error {code} ({message})", "{what}：エラー {code}（{message}）"),
+                           ("{name}: {why}", "{name}：「{why}」")),
 }
 
 #: kinds whose value is a list of pieces: (separator in English, the kind of each piece, separator in Japanese)
@@ -209,6 +261,12 @@ _HPACK = (("HPACK: header block of {size} bytes in {frames} frames is over the {
 _FIELD = (("{type}: {error:field}", "{type}：{error}"),)
 _OWED = (("the {peer:side} owes {count} {type} ACKs to the {side:side} (limit {limit})",
           "{peer}が{side}に返すべき {type} の ACK が {count} 個たまっている（上限 {limit}）"),)
+_REFLECT_FAILED = (("--reflect: {error:reflect_error}; its messages are shown in raw wire format",
+                    "--reflect：{error}。メッセージはワイヤー形式のまま表示する"),
+                   ("--reflect: {error:reflect_error}; messages are shown in raw wire format",
+                    "--reflect：{error}。メッセージはワイヤー形式のまま表示する"),
+                   ("--reflect {error:reflect_error}; messages are shown in raw wire format",
+                    "--reflect {error}。メッセージはワイヤー形式のまま表示する"))
 _REFUSED = "サーバーがストリーム {stream} を拒否した（クライアントの他のストリーム {count} 個がオープン）"
 _UNFRAMED = "{side}からの HTTP/2 フレームにならない {size} バイトを読み飛ばした（パケット {packet} から"
 
@@ -484,6 +542,9 @@ RULE_WORDS: dict[str, tuple[str, tuple[Form, ...]]] = {
          "フォワードプロキシ：クライアントが {seconds} s の間に{what}を送らなかったので閉じた"),
         ("CONNECT {host}:{port}: {why:server_name}: TLS handshake refused",
          "CONNECT {host}:{port}：{why}。TLS ハンドシェイクを拒否した"),
+        ("{why:server_name}: TLS handshake refused", "{why}。TLS ハンドシェイクを拒否した"),
+        ("no certificate could be made for TLS server name {name} ({why}): TLS handshake refused",
+         "TLS サーバー名 {name} の証明書を作れなかった（「{why}」）。TLS ハンドシェイクを拒否した"),
         ("CONNECT {host}:{port}: the client rejected the certificate the proxy made for {name} ({why}): make the "
          "client trust {ca} (curl --cacert {path})",
          "CONNECT {host}:{port}：プロキシが {name} 用に作った証明書をクライアントが拒否した（「{why}」）。"
@@ -583,6 +644,24 @@ RULE_WORDS: dict[str, tuple[str, tuple[Form, ...]]] = {
          "connection is not decoded",
          "サーバーが h2c Upgrade に応答しなかった。そのために保持した {size} バイト（{limit} MiB 超）を手放し、"
          "このコネクションは復号しない"),)),
+    "grpc.reflection-schema": ("サーバーリフレクションによるスキーマ", (
+        ("the schema of this connection comes from the reflection exchange on stream {stream} ({services}): its "
+         "messages are decoded by name",
+         "このコネクションのスキーマはストリーム {stream} のリフレクションのやり取り（{services}）から得た。"
+         "メッセージは名前で復号する"),
+        ("--reflect: {address}: {summary:reflect_summary}: messages decoded by name",
+         "--reflect：{address}：{summary}。メッセージは名前で復号する"),
+        ("--reflect {address}: {summary:reflect_summary}: messages decoded by name ({count} not described: "
+         "{problem:descriptor_problem})",
+         "--reflect {address}：{summary}。メッセージは名前で復号する（{count} 個は記述なし：{problem}）"),
+        ("--reflect {address}: {summary:reflect_summary}: messages decoded by name",
+         "--reflect {address}：{summary}。メッセージは名前で復号する"))),
+    "grpc.reflection-unavailable": ("サーバーリフレクションがない", _REFLECT_FAILED),
+    "grpc.reflection-unreadable": ("読めないリフレクションの応答", (
+        ("a reflection response that cannot be read ({why:protocol_error}); it is not used as a schema",
+         "読めないリフレクションの応答（{why}）。スキーマには使わない"),
+        ("a file descriptor in a reflection response cannot be used: {problem:descriptor_problem}",
+         "リフレクションの応答のファイル記述子を使えない：{problem}"), *_REFLECT_FAILED)),
     "tls.decrypted": ("TLS を復号した", (
         ("TLS decrypted with the key log: {tls:tls}", "キーログで TLS を復号した：{tls}"),)),
     "tls.not-decrypted": ("復号できなかった TLS", (
