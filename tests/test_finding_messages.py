@@ -28,6 +28,7 @@ from inspector.findings.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLE = "\x00"  # where the scan of the source puts a value only known when the check runs
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 REPORTERS = {"report", "violation", "_report"}
 # where the source makes the words of a slot: (file, how it is made, the argument) -> the kind
 PIECE_SITES = {("http2/hpack_decoder.py", "HpackError", 0): "hpack_error",
@@ -142,7 +143,7 @@ class _Module:
                 for name, value in zip(names, values, strict=False):
                     if isinstance(name, ast.Name) and isinstance(value, ast.Constant) and isinstance(value.value, str):
                         self.constants[name.id] = value.value
-        self.functions = {n.name: n for n in ast.walk(self.tree) if isinstance(n, ast.FunctionDef)}
+        self.functions = {n.name: n for n in ast.walk(self.tree) if isinstance(n, FUNCTION_NODES)}
 
     def returned(self, name: str) -> ast.expr | None:
         """What a small function returns, when its body is one `return`."""
@@ -212,7 +213,7 @@ def source_sites() -> list[Site]:
         module = _Module(path)
 
         def visit(node: ast.AST, function: ast.FunctionDef | None, env: dict[str, list[ast.expr]]) -> None:
-            if isinstance(node, ast.FunctionDef):  # its own names, and those of the function around it
+            if isinstance(node, FUNCTION_NODES):  # its own names, and those of the function around it
                 function, env = node, {**env, **_assigned(node)}
             sites.extend(_site(node, module, env, function))  # noqa: B023 (visit runs before the next file)
             for child in ast.iter_child_nodes(node):
@@ -290,8 +291,9 @@ def _damage_sites(module: _Module) -> list[Site]:
 
 def _matches(forms: tuple[M.Form, ...], sample: str) -> bool:
     """Whether a form could have made `sample`: its words exactly; a plain slot only where the source
-    has a value (HOLEs); a typed slot one of its kind's forms, or a value."""
-    return any(re.fullmatch(M.shape(english, plain=f"{HOLE}*", hole=HOLE), sample, re.DOTALL)
+    has a value (HOLEs, or one word it spells there, "ca.pem"); a typed slot one of its kind's forms,
+    or a value."""
+    return any(re.fullmatch(M.shape(english, plain=r"\S*", hole=HOLE), sample, re.DOTALL)
                for english, _ in forms)
 
 
