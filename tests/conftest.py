@@ -51,7 +51,6 @@ def every_finding_reads_in_japanese(monkeypatch):
     from inspector.capture.damage import CaptureDamage
     from inspector.findings.engine import FindingsEngine
     from inspector.findings.messages import japanese
-    from inspector.model import DEFAULT_RULE_NOTE, DEFAULT_RULE_PROBLEM, Severity
     from inspector.proxy.live_source import LiveSource
 
     made: dict[tuple[str, str], None] = {}
@@ -74,9 +73,9 @@ def every_finding_reads_in_japanese(monkeypatch):
             note(finding.rule, finding.message)
         return findings
 
-    def noting_event(self, message, live=None, severity=Severity.INFO):  # type: ignore[no-untyped-def]
-        note(DEFAULT_RULE_NOTE if severity == Severity.INFO else DEFAULT_RULE_PROBLEM, message)
-        return event(self, message, live, severity)
+    def noting_event(self, rule_id, message, live=None):  # type: ignore[no-untyped-def]
+        note(rule_id, message)
+        return event(self, rule_id, message, live)
 
     monkeypatch.setattr(FindingsEngine, "report", noting_report)
     monkeypatch.setattr(CaptureDamage, "findings", noting_findings)

@@ -50,9 +50,10 @@ PIECE_SITES = {("http2/hpack_decoder.py", "HpackError", 0): "hpack_error",
                ("rpc/reflection_protocol.py", "ReflectionProtocolError", 0): "protocol_error",
                ("rpc/schema.py", "append", 0): "descriptor_problem",
                ("rpc/reflection.py", "return:_take", None): "descriptor_problem"}
-# what the proxy says as it relays (a finding of its own: capture.note, or capture.damage when it
-# matters): the call -> (the message's argument, the severity's argument; None: always a warning)
-EVENTS = {"event": (0, 2), "_event": (0, 1), "_refuse": (1, None), "report": (0, None)}
+# what the proxy says as it relays: proxy.* findings made where they happen (proxy/, commands/proxy.py)
+# by event(rule, message), _event(rule, message), _refuse(rule, status, message); proxy/tls.py's
+# certificates say a refused server name through report(message), a proxy.bad-sni (commands/proxy.py)
+EVENTS = {"event": (0, 1), "_event": (0, 1), "_refuse": (0, 2)}
 EVENT_MODULES = ("proxy/", "commands/proxy.py")
 # what a Japanese template may hold that is not prose, besides what jakit knows
 NOT_PROSE = [r"\bh2inspect\b", r"\bh2c?\b",  # the program, HTTP/2's ALPN names
@@ -159,7 +160,24 @@ def _assigned(function: ast.FunctionDef | None) -> dict[str, list[ast.expr]]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     names.setdefault(target.id, []).append(node.value)
+                elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Call):
+                    for name in target.elts:  # rule, reason = client_handshake_failure(exc): what it returns
+                        if isinstance(name, ast.Name):
+                            names.setdefault(name.id, []).append(node.value)
     return names
+
+
+def _functions() -> dict[str, ast.FunctionDef]:
+    """Every module-level function of the source by name (a rule picked by one defined elsewhere)."""
+    out = {}
+    for path in sorted((ROOT / "inspector").rglob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, FUNCTION_NODES):
+                out.setdefault(node.name, node)
+    return out
+
+
+FUNCTIONS = _functions()
 
 
 def expand(node: ast.expr, module: _Module, env: dict[str, list[ast.expr]], depth: int = 0) -> list[str]:
@@ -200,10 +218,10 @@ def _rules_of(node: ast.expr, module: _Module, env: dict[str, list[ast.expr]],
         found = [r for r in RULES if pattern.fullmatch(r)]
     # a rule a function picks (`_state_rule(...)`, or `rule = ...` of one): the ids that function returns
     for value in [node] + (env.get(node.id, []) if isinstance(node, ast.Name) else []):
-        if not found and isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
-                and value.func.id in module.functions:
-            found += [n.value for n in ast.walk(module.functions[value.func.id])
-                      if isinstance(n, ast.Constant) and n.value in RULES]
+        if not found and isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+            picker = module.functions.get(value.func.id) or FUNCTIONS.get(value.func.id)
+            found += [n.value for n in ast.walk(picker) if isinstance(n, ast.Constant) and n.value in RULES] \
+                if picker is not None else []
     return tuple(dict.fromkeys(found))
 
 
@@ -235,15 +253,12 @@ def _site(node: ast.AST, module: _Module, env: dict[str, list[ast.expr]],
             rules = _rules_of(node.args[0], module, env, function)
             if rules:
                 out.append(Site(where, rules, None, tuple(expand(node.args[1], module, env))))
-        if module.name.startswith(EVENT_MODULES) and name in EVENTS and len(node.args) > EVENTS[name][0] \
-                and not (name == "report" and len(node.args) > 1):  # a certificate's report(message), tls.py
-            message, severity = EVENTS[name]
-            given = node.args[severity] if severity is not None and len(node.args) > severity else None
-            given = given or next((k.value for k in node.keywords if k.arg == "severity"), None)
-            level = given.attr if isinstance(given, ast.Attribute) else "WARNING" if severity is None else "INFO"
-            if not isinstance(node.args[message], ast.Name) or module.name != "proxy/live_source.py":
-                rule = "capture.note" if level == "INFO" else "capture.damage"
-                out.append(Site(where, (rule,), None, tuple(expand(node.args[message], module, env))))
+        if module.name.startswith(EVENT_MODULES) and name in EVENTS and len(node.args) > EVENTS[name][1]:
+            rules = _rules_of(node.args[EVENTS[name][0]], module, env, function)
+            if rules:
+                out.append(Site(where, rules, None, tuple(expand(node.args[EVENTS[name][1]], module, env))))
+        if module.name == "proxy/tls.py" and name == "report" and len(node.args) == 1:
+            out.append(Site(where, ("proxy.bad-sni",), None, tuple(expand(node.args[0], module, env))))
         if name == "Finding" and len(node.args) >= 2 and isinstance(node.args[0], ast.Attribute) \
                 and getattr(node.args[0].value, "id", "") == "Severity" and len(node.args) < 8:
             rule = "capture.note" if node.args[0].attr == "INFO" else "capture.damage"
@@ -300,7 +315,7 @@ def _matches(forms: tuple[M.Form, ...], sample: str) -> bool:
 def test_the_scan_finds_the_checkers_messages():
     sites = source_sites()
     rules = {r for s in sites for r in s.rules}
-    reported = {r for r in RULES if r not in ("capture.truncated", "capture.linktype", "capture.note")}
+    reported = {r for r in RULES if r not in ("capture.note",)}
     assert reported <= rules, sorted(reported - rules)  # every rule some code reports (capture.note: free words)
     kinds = {s.kind for s in sites} - {None}
     assert set(PIECE_SITES.values()) <= kinds

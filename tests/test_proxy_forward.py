@@ -104,8 +104,8 @@ def test_tunnel_to_a_host_not_intercepted_is_relayed_untouched_and_shows_sni_and
         assert md5(got.stdout) == md5((docroot / "big.bin").read_bytes())
         p.wait_for(lambda r: "relayed untouched" in r.stderr())
     err = p.stderr()
-    assert f"tunnel to localhost:{port} relayed untouched (not intercepted): TLS, SNI localhost, " \
-           "ALPN offered h2, http/1.1" in err
+    assert f"info proxy.tunnel-untouched: tunnel to localhost:{port} relayed untouched (not intercepted): TLS, " \
+           "SNI localhost, ALPN offered h2, http/1.1" in err
     assert not [f for f in p.frames() if f.get("role") == "request"]  # nothing decrypted
     assert stopped_cleanly(p)
 
@@ -119,7 +119,9 @@ def test_client_that_rejects_the_local_ca_is_a_finding_with_the_hint(tmp_path, d
         # and the proxy goes on serving
         again = _curl(p, "--cacert", _ca(tmp_path), f"https://localhost:{port}/a.txt")
         assert again.returncode == 0 and again.stdout == b"from the first host\n"
-    assert f"trust {_ca(tmp_path)}" in p.stderr()
+    [line] = [x for x in p.stderr().splitlines() if "rejected the certificate" in x]
+    assert f": error proxy.client-rejected-ca: CONNECT localhost:{port}: the client rejected the certificate" in line
+    assert f"trust {_ca(tmp_path)} (curl --cacert {_ca(tmp_path)}) (RFC 8446 §6.2)" in line
     assert stopped_cleanly(p)
 
 
@@ -177,8 +179,11 @@ def test_bad_input_is_answered_and_said_and_the_proxy_keeps_serving(tmp_path, do
         ok = _curl(p, "-p", "--http2-prior-knowledge", f"http://127.0.0.1:{port}/a.txt")
         assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
     err = p.stderr()
-    assert f"127.0.0.1:{closed_port}: the target refused the connection" in err
+    assert f"error proxy.upstream-refused: forward proxy: CONNECT 127.0.0.1:{closed_port}: the target refused the " \
+           "connection" in err
+    assert "warning proxy.forward-bad-request: forward proxy: " in err
     assert "not an HTTP/1.1 request line" in err and "CONNECT target without a port" in err
+    assert f"warning proxy.client-tls-failed: CONNECT 127.0.0.1:{port}: TLS handshake with the client failed" in err
     assert stopped_cleanly(p)
 
 
@@ -191,6 +196,8 @@ def test_proxy_authentication_is_required_when_asked_for(tmp_path, docroot):
         assert wrong.returncode != 0
         ok = _curl(p, "-p", "--proxy-user", "ann:s3cret", "--http2-prior-knowledge", url)
         assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
+    assert p.stderr().count("warning proxy.forward-auth: forward proxy: a request without the right "
+                            "Proxy-Authorization (--auth) is refused (RFC 9110 §15.5.8)") == 2
     assert stopped_cleanly(p)
 
 
@@ -350,7 +357,8 @@ def test_a_client_that_never_sends_a_request_head_is_closed_and_others_are_serve
             ok = _curl(p, "-p", "--http2-prior-knowledge", f"http://127.0.0.1:{port}/a.txt")
             assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
             assert silent.recv(100) == b""  # closed by the proxy, not by this test
-        p.wait_for(lambda r: "a client sent no request head in 0.5 s; closed" in r.stderr())
+        p.wait_for(lambda r: "warning proxy.forward-timeout: forward proxy: a client sent no request head in 0.5 s; "
+                   "closed" in r.stderr())
     assert stopped_cleanly(p)
 
 

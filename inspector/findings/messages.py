@@ -267,6 +267,10 @@ _REFLECT_FAILED = (("--reflect: {error:reflect_error}; its messages are shown in
                     "--reflect：{error}。メッセージはワイヤー形式のまま表示する"),
                    ("--reflect {error:reflect_error}; messages are shown in raw wire format",
                     "--reflect {error}。メッセージはワイヤー形式のまま表示する"))
+_UPSTREAM = (("upstream {upstream} {why:describe}; the client's connection is reset",
+              "上流のサーバー {upstream}：{why}。クライアントの接続はリセットする"),
+             ("forward proxy: {method} {host}:{port}: the target {why:describe}",
+              "フォワードプロキシ：{method} {host}:{port}：宛先が{why}"))
 _REFUSED = "サーバーがストリーム {stream} を拒否した（クライアントの他のストリーム {count} 個がオープン）"
 _UNFRAMED = "{side}からの HTTP/2 フレームにならない {size} バイトを読み飛ばした（パケット {packet} から"
 
@@ -507,64 +511,8 @@ RULE_WORDS: dict[str, tuple[str, tuple[Form, ...]]] = {
         ("the kernel dropped {dropped} packets of {received} on {iface} (the capture could not keep up: frames of "
          "those packets are missing)",
          "カーネルが {iface} のパケット {received} 個のうち {dropped} 個を落とした（キャプチャが追いつかなかった。"
-         "それらのパケットのフレームは欠けている）"),
-        # what the proxy saw while it relayed (proxy/relay.py, live_source.py, forward.py)
-        ("upstream {upstream} {why:describe}; the client's connection is reset",
-         "上流のサーバー {upstream}：{why}。クライアントの接続はリセットする"),
-        ("upstream negotiated ALPN {chosen}, the client {offered}",
-         "上流のサーバーとは ALPN {chosen}、クライアントとは {offered} で合意した"),
-        ("the {side:peer_side}'s side is already closed: bytes still arriving from the other side are dropped, and "
-         "that side closed too",
-         "{side}の側はもう閉じている：反対側から届き続けるバイトは捨て、その側も閉じた"),
-        ("the client reset the connection ({why:describe}); passed on as a reset",
-         "クライアントが接続をリセットした（{why}）。リセットとして伝えた"),
-        ("the client reset the connection ({why:describe})", "クライアントが接続をリセットした（{why}）"),
-        ("the upstream server reset the connection ({why:describe}) after {size} bytes; all {received} are written to "
-         "the client, then its connection is closed",
-         "上流のサーバーが {size} バイトの後で接続をリセットした（{why}）。{received} "
-         "バイトすべてをクライアントに書いて"
-         "から、その接続を閉じる"),
-        ("the upstream server reset the connection ({why:describe}) after {size} bytes",
-         "上流のサーバーが {size} バイトの後で接続をリセットした（{why}）"),
-        ("decoding of this connection paused: {queued} MiB wait to be decoded (limit {limit} MiB per connection, "
-         "{total} MiB in all); the relay goes on and the recording keeps every byte",
-         "このコネクションの復号を一時停止した：{queued} MiB が復号を待っている（上限はコネクションごとに {limit} MiB、"
-         "全体で {total} MiB）。中継は続き、記録はすべてのバイトを残す"),
-        ("decoding of this connection resumes; {size} bytes relayed while it was paused {kept:kept}",
-         "このコネクションの復号を再開する。一時停止中に中継した {size} バイトは{kept}"),
-        ("decoding of this connection stopped: {size} bytes took {ms} ms of CPU to decode (the limit is {limit} ms), "
-         "which would hold up every connection; its bytes are still relayed ({kept:kept_still})",
-         "このコネクションの復号をやめた：{size} バイトの復号に CPU で {ms} ms かかり（上限は {limit} ms）、"
-         "すべてのコネクションを止めてしまうため。バイトの中継は続ける（{kept}）"),
-        ("the client's first bytes are neither the HTTP/2 preface nor HTTP/1.1 ({data}); relayed, not decoded",
-         "クライアントの最初のバイトは HTTP/2 のプリフェイスでも HTTP/1.1 でもない（{data}）。中継するが復号しない"),
-        ("forward proxy: a client sent no {what:waited_for} in {seconds} s; closed",
-         "フォワードプロキシ：クライアントが {seconds} s の間に{what}を送らなかったので閉じた"),
-        ("CONNECT {host}:{port}: {why:server_name}: TLS handshake refused",
-         "CONNECT {host}:{port}：{why}。TLS ハンドシェイクを拒否した"),
-        ("{why:server_name}: TLS handshake refused", "{why}。TLS ハンドシェイクを拒否した"),
-        ("no certificate could be made for TLS server name {name} ({why}): TLS handshake refused",
-         "TLS サーバー名 {name} の証明書を作れなかった（「{why}」）。TLS ハンドシェイクを拒否した"),
-        ("CONNECT {host}:{port}: the client rejected the certificate the proxy made for {name} ({why}): make the "
-         "client trust {ca} (curl --cacert {path})",
-         "CONNECT {host}:{port}：プロキシが {name} 用に作った証明書をクライアントが拒否した（「{why}」）。"
-         "クライアントに"
-         " {ca} を信頼させること（`curl --cacert {path}`）"),
-        ("CONNECT {host}:{port}: TLS handshake with the client failed ({why})",
-         "CONNECT {host}:{port}：クライアントとの TLS ハンドシェイクに失敗した（「{why}」）"),
-        ("forward proxy: a request without the right Proxy-Authorization (--auth) is refused",
-         "フォワードプロキシ：正しい Proxy-Authorization（--auth）のないリクエストは拒否する"),
-        ("forward proxy: {method} {host}:{port}: the target {why:describe}",
-         "フォワードプロキシ：{method} {host}:{port}：宛先が{why}"),
-        ("forward proxy: {why:bad_head}", "フォワードプロキシ：{why}"))),
-    "capture.note": ("入力元からの注記", (
-        ("HTTP/1.1: relayed, shown as such, not decoded as HTTP/2", "HTTP/1.1：中継し、そのまま表示する。HTTP/2 "
-                                                                    "としては復号しない"),
-        ("tunnel to {host}:{port} relayed untouched (not intercepted): TLS, SNI {sni:none_or}, ALPN offered "
-         "{alpn:none_or}",
-         "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）：TLS、SNI {sni}、提示された ALPN {alpn}"),
-        ("tunnel to {host}:{port} relayed untouched (not intercepted)",
-         "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）"))),
+         "それらのパケットのフレームは欠けている）"),)),
+    "capture.note": ("入力元からの注記", ()),
     "capture.gap": ("キャプチャから欠けたバイト", (
         ("{size} bytes from the {side:side} are missing from the capture (a hole just before packet {packet}); "
          "decoding resumes at the next frame boundary it can prove",
@@ -590,8 +538,6 @@ RULE_WORDS: dict[str, tuple[str, tuple[Form, ...]]] = {
          "キャプチャはこのコネクションが始まった後から始まっている。最初のフレーム境界から復号し、"
          "それ以前のフィールドを"
          "参照するヘッダーは不明と表示する"),)),
-    "capture.truncated": ("途中で切れたキャプチャファイル", ()),
-    "capture.linktype": ("対応していないリンク種別", ()),
     "capture.snaplen-cut": ("スナップ長で切られたパケット", (
         ("{packets:packets}cut by the capture's snap length, {lost:bytes} never saved ({first:first}); what they "
          "carried is a hole in the stream",
@@ -662,6 +608,84 @@ RULE_WORDS: dict[str, tuple[str, tuple[Form, ...]]] = {
          "読めないリフレクションの応答（{why}）。スキーマには使わない"),
         ("a file descriptor in a reflection response cannot be used: {problem:descriptor_problem}",
          "リフレクションの応答のファイル記述子を使えない：{problem}"), *_REFLECT_FAILED)),
+    # ---- proxy.*: what the proxy met as it relayed (proxy/relay.py, forward.py, live_source.py, tls.py) ----
+    "proxy.upstream-refused": ("上流のサーバーが接続を拒否した", _UPSTREAM),
+    "proxy.upstream-unreachable": ("上流のサーバーに届かない", _UPSTREAM),
+    "proxy.upstream-timeout": ("上流のサーバーが応答しない", _UPSTREAM),
+    "proxy.upstream-tls": ("上流のサーバーとの TLS の失敗", _UPSTREAM),
+    "proxy.alpn-mismatch": ("上流のサーバーが別のプロトコルを選んだ", (
+        ("upstream negotiated ALPN {chosen}, the client {offered}",
+         "上流のサーバーとは ALPN {chosen}、クライアントとは {offered} で合意した"),)),
+    "proxy.client-reset": ("クライアントが接続をリセットした", (
+        ("the client reset the connection ({why:describe}); passed on as a reset",
+         "クライアントが接続をリセットした（{why}）。リセットとして伝えた"),
+        ("the client reset the connection ({why:describe})", "クライアントが接続をリセットした（{why}）"))),
+    "proxy.upstream-reset": ("上流のサーバーが接続をリセットした", (
+        ("the upstream server reset the connection ({why:describe}) after {size} bytes; all {received} are written to "
+         "the client, then its connection is closed",
+         "上流のサーバーが {size} バイトの後で接続をリセットした（{why}）。{received} "
+         "バイトすべてをクライアントに書いて"
+         "から、その接続を閉じる"),
+        ("the upstream server reset the connection ({why:describe}) after {size} bytes",
+         "上流のサーバーが {size} バイトの後で接続をリセットした（{why}）"))),
+    "proxy.side-closed": ("もう閉じた側へのバイト", (
+        ("the {side:peer_side}'s side is already closed: bytes still arriving from the other side are dropped, and "
+         "that side closed too",
+         "{side}の側はもう閉じている：反対側から届き続けるバイトは捨て、その側も閉じた"),)),
+    "proxy.client-rejected-ca": ("クライアントがプロキシの CA を信頼していない", (
+        ("CONNECT {host}:{port}: the client rejected the certificate the proxy made for {name} ({why}): make the "
+         "client trust {ca} (curl --cacert {path})",
+         "CONNECT {host}:{port}：プロキシが {name} 用に作った証明書をクライアントが拒否した（「{why}」）。"
+         "クライアントに"
+         " {ca} を信頼させること（`curl --cacert {path}`）"),
+        ("the client {peer} rejected the certificate the proxy made ({why}): make the client trust {ca} (curl "
+         "--cacert {path})",
+         "クライアント {peer} がプロキシの作った証明書を拒否した（「{why}」）。クライアントに {ca} を信頼させること"
+         "（`curl --cacert {path}`）"))),
+    "proxy.client-tls-failed": ("クライアントとの TLS ハンドシェイクの失敗", (
+        ("CONNECT {host}:{port}: TLS handshake with the client failed ({why})",
+         "CONNECT {host}:{port}：クライアントとの TLS ハンドシェイクに失敗した（「{why}」）"),
+        ("TLS handshake with the client {peer} failed ({why})",
+         "クライアント {peer} との TLS ハンドシェイクに失敗した（「{why}」）"))),
+    "proxy.bad-sni": ("拒否した TLS サーバー名", (
+        ("CONNECT {host}:{port}: {why:server_name}: TLS handshake refused",
+         "CONNECT {host}:{port}：{why}。TLS ハンドシェイクを拒否した"),
+        ("{why:server_name}: TLS handshake refused", "{why}。TLS ハンドシェイクを拒否した"),
+        ("no certificate could be made for TLS server name {name} ({why}): TLS handshake refused",
+         "TLS サーバー名 {name} の証明書を作れなかった（「{why}」）。TLS ハンドシェイクを拒否した"))),
+    "proxy.decoding-paused": ("復号の一時停止", (
+        ("decoding of this connection paused: {queued} MiB wait to be decoded (limit {limit} MiB per connection, "
+         "{total} MiB in all); the relay goes on and the recording keeps every byte",
+         "このコネクションの復号を一時停止した：{queued} MiB が復号を待っている（上限はコネクションごとに {limit} MiB、"
+         "全体で {total} MiB）。中継は続き、記録はすべてのバイトを残す"),)),
+    "proxy.decoding-resumed": ("一時停止の後の復号の再開", (
+        ("decoding of this connection resumes; {size} bytes relayed while it was paused {kept:kept}",
+         "このコネクションの復号を再開する。一時停止中に中継した {size} バイトは{kept}"),)),
+    "proxy.decoding-stopped": ("復号の中止", (
+        ("decoding of this connection stopped: {size} bytes took {ms} ms of CPU to decode (the limit is {limit} ms), "
+         "which would hold up every connection; its bytes are still relayed ({kept:kept_still})",
+         "このコネクションの復号をやめた：{size} バイトの復号に CPU で {ms} ms かかり（上限は {limit} ms）、"
+         "すべてのコネクションを止めてしまうため。バイトの中継は続ける（{kept}）"),)),
+    "proxy.http1": ("HTTP/2 ではなく HTTP/1.1", (
+        ("HTTP/1.1: relayed, shown as such, not decoded as HTTP/2",
+         "HTTP/1.1：中継し、そのまま表示する。HTTP/2 としては復号しない"),)),
+    "proxy.not-http": ("HTTP/2 でも HTTP/1.1 でもない", (
+        ("the client's first bytes are neither the HTTP/2 preface nor HTTP/1.1 ({data}); relayed, not decoded",
+         "クライアントの最初のバイトは HTTP/2 のプリフェイスでも HTTP/1.1 でもない（{data}）。中継するが復号しない"),)),
+    "proxy.tunnel-untouched": ("手を加えずに中継したトンネル", (
+        ("tunnel to {host}:{port} relayed untouched (not intercepted): TLS, SNI {sni:none_or}, ALPN offered "
+         "{alpn:none_or}",
+         "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）：TLS、SNI {sni}、提示された ALPN {alpn}"),
+        ("tunnel to {host}:{port} relayed untouched (not intercepted)",
+         "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）"))),
+    "proxy.forward-timeout": ("何も送らないフォワードプロキシのクライアント", (
+        ("forward proxy: a client sent no {what:waited_for} in {seconds} s; closed",
+         "フォワードプロキシ：クライアントが {seconds} s の間に{what}を送らなかったので閉じた"),)),
+    "proxy.forward-bad-request": ("フォワードプロキシが応じられないリクエスト", (
+        ("forward proxy: {why:bad_head}", "フォワードプロキシ：{why}"),)),
+    "proxy.forward-auth": ("拒否したプロキシ認証", (
+        ("forward proxy: a request without the right Proxy-Authorization (--auth) is refused",
+         "フォワードプロキシ：正しい Proxy-Authorization（--auth）のないリクエストは拒否する"),)),
     "tls.decrypted": ("TLS を復号した", (
         ("TLS decrypted with the key log: {tls:tls}", "キーログで TLS を復号した：{tls}"),)),
     "tls.not-decrypted": ("復号できなかった TLS", (

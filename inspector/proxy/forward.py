@@ -29,16 +29,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-from inspector.model import Severity
 from inspector.proxy.server_names import BadServerName
-from inspector.proxy.tls import ClientFacingTls, UpstreamTls
+from inspector.proxy.tls import HANDSHAKE_TIMEOUT, ClientFacingTls, UpstreamTls, client_handshake_failure
 
 if TYPE_CHECKING:
     from inspector.proxy.relay import Relay, Route
 
 HEAD_LIMIT = 64 << 10  # a request head longer than this is refused
 HELLO_LIMIT = 16 << 10  # bytes waited for to read a whole first TLS record (SNI, ALPN)
-HANDSHAKE_TIMEOUT = 10.0
 HEAD_TIMEOUT = 30.0  # seconds a client gets to send its request head (and, after 200, its first bytes)
 EXT_SERVER_NAME, EXT_ALPN = 0, 16
 
@@ -249,8 +247,8 @@ class ForwardRequest(asyncio.Protocol):
             return
         what = "bytes into its tunnel" if self.tunnel else "request head"
         self.done = True
-        self._event(f"forward proxy: a client sent no {what} in {self.head_timeout:g} s; closed",
-                    Severity.WARNING)
+        self._event("proxy.forward-timeout", f"forward proxy: a client sent no {what} in "
+                    f"{self.head_timeout:g} s; closed")
         if self.transport is not None:
             self.transport.close()
         if self.sock is not None:
@@ -264,12 +262,12 @@ class ForwardRequest(asyncio.Protocol):
             self.sock.close()
             self.sock = None
 
-    def _event(self, message: str, severity: Severity = Severity.INFO) -> None:
-        self.relay.source.event(message, None, severity)
+    def _event(self, rule_id: str, message: str) -> None:
+        self.relay.source.event(rule_id, message)
 
-    def _refuse(self, status: str, message: str, extra: str = "") -> None:
+    def _refuse(self, rule_id: str, status: str, message: str, extra: str = "") -> None:
         self.done = True
-        self._event(message, Severity.WARNING)
+        self._event(rule_id, message)
         if self.transport is not None and not self.transport.is_closing():
             body = (message + "\n").encode("utf-8", "replace")
             self.transport.write(f"HTTP/1.1 {status}\r\n{extra}content-type: text/plain\r\n"
@@ -291,14 +289,15 @@ class ForwardRequest(asyncio.Protocol):
         try:
             head = parse_head(bytes(self.buffer))
         except BadRequestHead as exc:
-            self._refuse("400 Bad Request", f"forward proxy: {exc}")
+            self._refuse("proxy.forward-bad-request", "400 Bad Request", f"forward proxy: {exc}")
             return
         if head is None:
             return
         self.head = head
         if not self.settings.authorized(head.headers):
-            self._refuse("407 Proxy Authentication Required", "forward proxy: a request without the right "
-                         "Proxy-Authorization (--auth) is refused", 'proxy-authenticate: Basic realm="h2inspect"\r\n')
+            self._refuse("proxy.forward-auth", "407 Proxy Authentication Required", "forward proxy: a request "
+                         "without the right Proxy-Authorization (--auth) is refused",
+                         'proxy-authenticate: Basic realm="h2inspect"\r\n')
             return
         try:
             if head.method == "CONNECT":
@@ -310,7 +309,7 @@ class ForwardRequest(asyncio.Protocol):
                                          "or an absolute http:// URL")
                 self.target = (url.hostname, url.port or 80)
         except (BadRequestHead, ValueError) as exc:
-            self._refuse("400 Bad Request", f"forward proxy: {exc}")
+            self._refuse("proxy.forward-bad-request", "400 Bad Request", f"forward proxy: {exc}")
             return
         self.busy = True
         if self.transport is not None:
@@ -320,7 +319,7 @@ class ForwardRequest(asyncio.Protocol):
         task.add_done_callback(self.relay.tasks.discard)
 
     async def _connect_target(self) -> None:
-        from inspector.proxy.relay import CONNECT_TIMEOUT, _describe
+        from inspector.proxy.relay import CONNECT_TIMEOUT, _describe, connect_failure
 
         assert self.target is not None and self.head is not None
         host, port = self.target
@@ -337,8 +336,8 @@ class ForwardRequest(asyncio.Protocol):
                 raise
         except (OSError, TimeoutError) as exc:
             self.busy = False
-            self._refuse("502 Bad Gateway", f"forward proxy: {self.head.method} {host}:{port}: the target "
-                         f"{_describe(exc)}")
+            self._refuse(connect_failure(exc), "502 Bad Gateway", f"forward proxy: {self.head.method} "
+                         f"{host}:{port}: the target {_describe(exc)}")
             return
         self.sock = sock
         self.busy = False
@@ -371,14 +370,15 @@ class ForwardRequest(asyncio.Protocol):
                 return  # the rest of the first record is on its way
             sni, alpn = names or (None, [])
             if not intercept:
-                self._event(f"tunnel to {host}:{port} relayed untouched (not intercepted): TLS, SNI "
+                self._event("proxy.tunnel-untouched", f"tunnel to {host}:{port} relayed untouched (not "
+                            "intercepted): TLS, SNI "
                             f"{sni or 'none'}, ALPN offered {', '.join(alpn) or 'none'}")
                 self._hand_over()
             else:
                 self._intercept_tls(sni)
             return
         if not intercept:
-            self._event(f"tunnel to {host}:{port} relayed untouched (not intercepted)")
+            self._event("proxy.tunnel-untouched", f"tunnel to {host}:{port} relayed untouched (not intercepted)")
         self._hand_over()
 
     def _route(self, server_name: str | None, upstream_tls: UpstreamTls | None) -> Route:
@@ -425,7 +425,7 @@ class ForwardRequest(asyncio.Protocol):
         try:
             ctx = certificates.context_for(name) or certificates.context
         except BadServerName as exc:
-            self._event(f"CONNECT {host}:{port}: {exc}: TLS handshake refused", Severity.WARNING)
+            self._event("proxy.bad-sni", f"CONNECT {host}:{port}: {exc}: TLS handshake refused")
             self.transport.close()
             return
         loop = asyncio.get_running_loop()
@@ -452,15 +452,13 @@ class ForwardRequest(asyncio.Protocol):
             await loop.connect_accepted_socket(lambda: _TlsLeg(link, True), inner, ssl=ctx,
                                                ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
         except (TimeoutError, OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            rejected = "UNKNOWN_CA" in reason or "BAD_CERTIFICATE" in reason or "CERTIFICATE_UNKNOWN" in reason
-            if rejected:
-                self._event(f"CONNECT {host}:{port}: the client rejected the certificate the proxy made for "
+            rule, reason = client_handshake_failure(exc)
+            if rule == "proxy.client-rejected-ca":
+                self._event(rule, f"CONNECT {host}:{port}: the client rejected the certificate the proxy made for "
                             f"{name} ({reason}): make the client trust {settings.ca_path} "
-                            f"(curl --cacert {settings.ca_path})", Severity.ERROR)
+                            f"(curl --cacert {settings.ca_path})")
             else:
-                self._event(f"CONNECT {host}:{port}: TLS handshake with the client failed ({reason})",
-                            Severity.WARNING)
+                self._event(rule, f"CONNECT {host}:{port}: TLS handshake with the client failed ({reason})")
             if route.sock is not None:
                 route.sock.close()
             client.close()

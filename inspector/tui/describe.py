@@ -298,10 +298,10 @@ def finding_rule(finding: Finding) -> str:
 
 
 def finding_title(finding: Finding, lang: str = "en") -> str:
-    """A group's title: its first message; in Japanese, its rule's title."""
-    if lang != "en" and finding.rule in RULES:
-        return title_in(lang, finding.rule, RULES[finding.rule].title)
-    return str(getattr(finding, "title", None) or finding.message)
+    """A group's title: its rule's title (findings/rules.py; in Japanese, findings/messages.py) when
+    the rule is in the table, else its first message."""
+    rule = RULES.get(finding.rule)
+    return title_in(lang, finding.rule, rule.title) if rule is not None else finding.message
 
 
 def finding_message(finding: Finding, lang: str = "en") -> str:
