@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from inspector import __version__
 from inspector.errors import InspectorError
@@ -70,17 +71,59 @@ LIMITS = """limits (each one, when hit, is said on the frame, block or message i
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits 2 with one line, as every error here does."""
+    """argparse that exits 2 with one line, as every error here does; in the learner's language
+    for `tutorial ... --lang ja` (`lang`)."""
+
+    def __init__(self, *args: Any, lang: str = "en", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lang = lang
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message}\n")
+        self.exit(2, f"{self.prog}: {argument_error(self.lang, message)}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line, in one place."""
+#: argparse's messages (Python 3.11) and the phrase (tutorial/phrases.py) that says each in another language
+_ARGPARSE = [(re.compile(r"argument (?P<option>\S+): expected one argument"), "error.arg_value"),
+             (re.compile(r"argument (?P<option>\S+): invalid choice: '(?P<value>.*)' \(choose from (?P<choices>.*)\)"),
+              "error.choice"),
+             (re.compile(r"argument (?P<option>\S+): ignored explicit argument '(?P<value>.*)'"), "error.arg_explicit"),
+             (re.compile(r"unrecognized arguments: (?P<arguments>.*)"), "error.arg_unknown"),
+             (re.compile(r"ambiguous option: (?P<option>\S+) could match (?P<choices>.*)"), "error.arg_ambiguous")]
+
+
+def argument_error(lang: str, message: str) -> str:
+    """An argparse error in `lang`; one it does not know is quoted as argparse said it."""
+    if lang == "en":
+        return message
+    from inspector.tutorial.phrases import phrase
+
+    for pattern, key in _ARGPARSE:
+        found = pattern.fullmatch(message)
+        if found:
+            values = found.groupdict()
+            if "choices" in values:
+                values["choices"] = values["choices"].replace("'", "")
+            return phrase(lang, key, **values)
+    return phrase(lang, "error.arg_other", message=message)
+
+
+def _tutorial_lang(argv: list[str]) -> str:
+    """The language `tutorial ... --lang L` asks for, so that its own argument errors speak it too."""
+    if "tutorial" not in argv:
+        return "en"
+    for i, arg in enumerate(argv):
+        value = arg.removeprefix("--lang=") if arg.startswith("--lang=") else \
+            argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
+        if value in ("en", "ja"):
+            return value
+    return "en"
+
+
+def build_parser(lang: str = "en") -> argparse.ArgumentParser:
+    """The whole command line, in one place (`lang`: the language of its errors)."""
     parser = _Parser(prog="h2inspect", description="See what really travels on an HTTP/2 connection, "
                      "frame by frame and stream by stream, and what gRPC makes of it.",
-                     epilog=LIMITS, formatter_class=argparse.RawDescriptionHelpFormatter)
+                     epilog=LIMITS, formatter_class=argparse.RawDescriptionHelpFormatter, lang=lang)
     parser.add_argument("--version", action="version", version=f"h2inspect {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -223,12 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conn", metavar="N", type=int, help="only calls of this connection index")
     p.add_argument("--lang", choices=("en", "ja"), default="en")
     p.add_argument("--window-updates", action="store_true", help="draw WINDOW_UPDATE frames too")
+    for command in sub.choices.values():
+        command.lang = lang
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit status 0 on success, 2 on bad input, never a traceback."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(_tutorial_lang(sys.argv[1:] if argv is None else argv)).parse_args(argv)
     try:
         module = importlib.import_module(f"inspector.commands.{args.command}")
         return int(module.run(args))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,59 @@ def peers() -> None:
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+
+FINDINGS_READ_PER_RULE = 50  # different messages of one rule a test has read in Japanese, at most
+
+
+@pytest.fixture(autouse=True)
+def every_finding_reads_in_japanese(monkeypatch):
+    """Every finding a test makes must read in Japanese (inspector/findings/messages.py), with every
+    number of its English line: a checker's new message without a Japanese form fails the test that
+    made it, whichever test that is."""
+    from collections import Counter
+
+    from inspector.capture.damage import CaptureDamage
+    from inspector.findings.engine import FindingsEngine
+    from inspector.findings.messages import japanese
+    from inspector.proxy.live_source import LiveSource
+
+    made: dict[tuple[str, str], None] = {}
+    per_rule: Counter[str] = Counter()
+
+    def note(rule: str, message: str) -> None:
+        if (rule, message) not in made and per_rule[rule] < FINDINGS_READ_PER_RULE:
+            made[(rule, message)] = None
+            per_rule[rule] += 1
+
+    report, tallied, event = FindingsEngine.report, CaptureDamage.findings, LiveSource.event
+
+    def noting_report(self, rule_id, message, **where):  # type: ignore[no-untyped-def]
+        note(rule_id, message)
+        return report(self, rule_id, message, **where)
+
+    def noting_findings(self):  # type: ignore[no-untyped-def]
+        findings = tallied(self)
+        for finding in findings:
+            note(finding.rule, finding.message)
+        return findings
+
+    def noting_event(self, rule_id, message, live=None):  # type: ignore[no-untyped-def]
+        note(rule_id, message)
+        return event(self, rule_id, message, live)
+
+    monkeypatch.setattr(FindingsEngine, "report", noting_report)
+    monkeypatch.setattr(CaptureDamage, "findings", noting_findings)
+    monkeypatch.setattr(LiveSource, "event", noting_event)
+    yield
+    number = re.compile(r"\d+")
+    unread = []
+    for rule, message in made:
+        said = japanese(rule, message)
+        if said is None or Counter(number.findall(message)) - Counter(number.findall(said)):
+            unread.append(f"{rule}: {message!r} -> {said!r}")
+    if unread:
+        pytest.fail("findings without their Japanese (add a form to inspector/findings/messages.py):\n  "
+                    + "\n  ".join(unread), pytrace=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:

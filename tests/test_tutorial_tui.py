@@ -216,28 +216,40 @@ def test_the_multiplexing_lesson_is_taught_on_the_connection_ladder():
     asyncio.run(run())
 
 
-@pytest.mark.parametrize("lesson", ["unary", "multiplexing"])
-def test_every_screen_of_teaching_mode_speaks_japanese(lesson):
-    """Under --lang ja: every step of a call, the ladder, the connection view, help, the boxes, the
-    form and the comparison, the problems view, the footer: no English prose left on screen. The
+@pytest.mark.parametrize("lesson", ["unary", "multiplexing", "flow-control"])
+def test_every_screen_of_teaching_mode_speaks_japanese(lesson, tmp_path):
+    """Under --lang ja: every step of a call, the ladder, the connection view, help, the boxes, search
+    and go-to and what they say, copying, saving (and failing to), the problems screen with its
+    findings (flow control makes some: the sender waits on a zero window) and going to one, the form
+    with its errors and the comparison, the footer: no English prose left on screen. The
     multiplexing lesson starts on the connection's ladder."""
     from jakit import NOT_PROSE, english_words
     from textual.widgets import Input, Static
 
+    from inspector.tui.widgets.boxes import SaveScreen
+    from inspector.tui.widgets.problems import ProblemsScreen, ProblemsView
     from inspector.tutorial.form import ExperimentForm
 
     leftovers: dict[str, list[str]] = {}
     # before jakit's rules (which take the digits out of these), then after them
-    data = [r"h2inspect(?![.\w]| tutorial)",  # the program
+    data = [re.escape(str(tmp_path)) + r"\S*",  # a file the learner saves to
+            r"h2inspect-[\w-]+\.(?:pcapng|jsonl|mmd)",  # the file name the save box suggests
+            r"\bzstd\b",  # what the learner typed in the form
+            r"h2inspect(?![.\w]| tutorial)",  # the program
             r"\b[a-z_]+ = \S+",  # a payload field as the decoder names it (the detail test's rule)
             r"<\d+ bytes>",  # a decoded message's field: the same in both languages, as in `open`
             r"^\s*[0-9a-f]{4}  (?:[0-9a-f]{2} )+.*$",  # a line of the hex dump
-            r"^\s{2,}:?[a-z][a-z0-9-]*: .*$"]  # a header field of the detail, as it was sent
+            r"^\s{2,}:?[a-z][a-z0-9-]*: .*$",  # a header field of the detail, as it was sent
+            r"\b(?:h2|grpc|flow|abuse|capture|tls)\.[a-z-]+\b",  # a rule id (flow.blocked)
+            r"テーマ \S+"]  # a theme's name
     not_prose = [r"(?m)^\s*tutorial\b",  # a command wrapped at the pane's edge
                  r"[A-Za-z0-9/._:-]*…",  # a word the column cut
                  r"（[a-z ()-]+）",  # the English gloss the detail gives a role or a state
                  r"\.(?:pcapng|jsonl|mmd)\b",  # the endings of the files `w` saves
                  r"(?<![A-Za-z])(?:Enter|Esc|esc|Tab|space|[A-Za-z])(?![A-Za-z])"]  # keys, and K or M
+
+    def status() -> str:
+        return str(app.query_one("#status").render())
 
     def lines_of(modal: bool) -> list[str]:
         if not modal:
@@ -260,7 +272,13 @@ def test_every_screen_of_teaching_mode_speaks_japanese(lesson):
     exchange = Exchange(lessons_for(lesson))
     app = TutorialApp(exchange, "ja")
 
+    async def say(keys: tuple[str, ...], said: str, where: str) -> None:
+        await pilot.press(*keys)
+        await _until(pilot, lambda: said in status(), f"{said!r} in the status line (now {status()!r})")
+        look(where)
+
     async def run() -> None:
+        nonlocal pilot
         async with app.run_test(size=(180, 50)) as pilot:
             await _until_ready(app, pilot, len(exchange.lessons[0].calls))
             look("start")
@@ -287,24 +305,58 @@ def test_every_screen_of_teaching_mode_speaks_japanese(lesson):
                 look(where)
                 await pilot.press("escape")
             # what a key says in the status line: n before any search, a go-to that lands and one that does not
+            await say(("n",), "まず / で検索してください", "n before a search")
+            await say(("colon", "1", "enter"), "移動しました：コネクション 0 のストリーム 1", "go to 1")
+            await say(("colon", "f", "9", "9", "9", "9", "enter"), "フレーム 9999 はありません", "go to f9999")
+            await say(("colon", "z", "z", "enter"), "移動先「zz」", "go to zz")
+            # a search that finds frames (the title says how many, n moves to the next), one that does not
+            await pilot.press("slash", *"grpc", "enter")
+            await _until(pilot, lambda: not app.search_state.running and app.search_state.matches, "the search")
+            await pilot.pause(0.1)
+            assert "検索「grpc」" in str(app.query_one("#timeline-title").render())
+            look("search grpc")
             await pilot.press("n")
-            assert "まず / で検索してください" in str(app.query_one("#status").render())
-            look("n before a search")
-            for typed, said in (("1", "移動しました：ストリーム 1"), ("zz", "移動先：")):
-                await pilot.press("colon", *typed, "enter")
-                await pilot.pause(0.05)
-                assert said in str(app.query_one("#status").render())
-                look(f"go to {typed}")
+            look("n after a search")
+            await say(("slash", *"zzqq", "enter", "n"), "「zzqq」は見つかりませんでした", "a search with no match")
+            await say(("escape",), "検索と絞り込みを解除しました", "Esc clears")
+            # copying the detail, and a header value when the cursor is on no header line
+            await say(("y",), "をクリップボードにコピーしました", "copy the detail")
+            await say(("Y",), "値をコピーするには", "copy a value with no header line")
+            await say(("T",), "テーマ", "theme")
+            await say(("z",), "レッスンの欄を隠し", "z hides the lesson pane")
+            assert not app.query_one("#lesson-side").display
+            await say(("z",), "レッスンの欄を表示しました", "z shows it again")
+            # saving what is shown: the box, a file written, a name without a format, a folder that is not there
+            for name, said in (("saved.jsonl", "に保存しました：フレーム"), ("saved.txt", "形式を選ぶため"),
+                               ("none/saved.pcapng", "保存できませんでした")):
+                await pilot.press("w")
+                await _until(pilot, lambda: isinstance(app.screen, SaveScreen), "the save box")
+                look("save box", modal=True)
+                app.screen.query_one(Input).value = str(tmp_path / name)
+                await say(("enter",), said, f"save {name}")
+            assert (tmp_path / "saved.jsonl").read_text().count("\n") == len(app.frame_view.frames)
             await pilot.press("p")
-            await pilot.pause(0.05)
+            await _until(pilot, lambda: isinstance(app.screen, ProblemsScreen), "the problems screen")
+            await pilot.pause(0.1)
             look("problems")
-            await pilot.press("escape")
+            if lesson == "flow-control":  # the sender waited for WINDOW_UPDATE: findings to read
+                view = app.screen.query_one(ProblemsView)
+                assert any(f is not None and f.rule == "flow.blocked" for _, f in view.rows)
+                view.move_to(next(i for i, (_, f) in enumerate(view.rows) if f is not None))
+                await pilot.pause(0.05)
+                look("a finding on the problems screen")
+                await say(("enter",), "検出事項のフレームへ移動しました：", "going to a finding's frame")
+            else:
+                await pilot.press("escape")
             await pilot.press("x")
             await _until(pilot, lambda: isinstance(app.screen, ExperimentForm), "the form")
             look("form", modal=True)
-            app.screen.query_one("#form-messages", Input).value = "x"
-            await pilot.press("enter")
-            look("form error", modal=True)
+            for box, value in (("messages", "x"), ("window", "0"), ("compress", "zstd")):
+                app.screen.query_one(f"#form-{box}", Input).value = value
+                await pilot.press("enter")
+                assert "--" in str(app.screen.query_one("#form-error").render())
+                look(f"form error ({box} {value})", modal=True)
+                app.screen.query_one(f"#form-{box}", Input).value = ""
             app.screen.query_one("#form-messages", Input).value = "3"
             app.screen.query_one("#form-size", Input).value = "20K"
             await pilot.press("enter")
@@ -314,5 +366,6 @@ def test_every_screen_of_teaching_mode_speaks_japanese(lesson):
             assert "フレーム数：" in app.compare_text()
             await pilot.press("q")
 
+    pilot = None
     asyncio.run(run())
     assert not leftovers, "\n".join(f"{where}:\n  " + "\n  ".join(lines) for where, lines in leftovers.items())

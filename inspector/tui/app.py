@@ -35,8 +35,10 @@ from inspector.capture.load import SECRETS_POLL, CaptureLoader
 from inspector.model import Finding, Session
 from inspector.rpc.schema import Schema
 from inspector.tui.columns import TIME_MODES
+from inspector.tui.describe import finding_message
 from inspector.tui.finding_index import FindingIndex
 from inspector.tui.query import GotoError, SearchProgress, goto, search
+from inspector.tui.said import said
 from inspector.tui.save import SaveError, Scope, format_of, save
 from inspector.tui.view_cache import ViewCache
 from inspector.tui.widgets.boxes import Box, SaveScreen
@@ -121,6 +123,7 @@ class App(TextualApp[None]):
         self.search_state = SearchState()
         self.view_cache = ViewCache(session)  # the list's and the ladder's rows, worked out once for both
         self.message = ""  # what the last key did, when it says so in the status line
+        self.lang = "en"  # the language of what the keys say (tui/said.py); the tutorial's may be "ja"
         self._detail_timer: Timer | None = None
         self._spinner: Timer | None = None
         self._last_move = 0.0  # when a frame view's cursor last moved (time.monotonic)
@@ -298,7 +301,7 @@ class App(TextualApp[None]):
         self.following = not self.following
         if self.following:
             self.frame_view.action_jump(-1)
-        self.say("following the newest frame (a stops)" if self.following else "not following (a follows)")
+        self.say_key("following" if self.following else "not_following")
 
     async def _load(self) -> None:
         """Decode the capture in small batches, letting the screen breathe between them."""
@@ -429,6 +432,10 @@ class App(TextualApp[None]):
         self.message = words
         self._set_status()
 
+    def say_key(self, key: str, **values: object) -> None:
+        """Say the words of `key` (tui/said.py) in the App's language."""
+        self.say(said(self.lang, key, **values))
+
     def _streams_title(self) -> None:
         streams = self.streams
         title = self._widget("#streams-title", Static)
@@ -478,7 +485,7 @@ class App(TextualApp[None]):
         self.show(selection, frame)
         if frame is not None and view.current_frame() != frame:
             view.apply(replace(view.state, type_filter=0, direction_filter=0, flag_filter=0), frame)
-            self.say("filters cleared to show the frame")
+            self.say_key("filters_cleared")
         streams = self.streams
         if streams is not None and not streams.select(selection):
             box = self._widget("#filter", Box)
@@ -557,10 +564,10 @@ class App(TextualApp[None]):
         try:
             target = goto(self.session, text, selection[0] if selection else None)
         except GotoError as exc:
-            self.say(str(exc))
+            self.say(exc.words_in(self.lang))
             return
         self.jump(target.conn_index, target.stream_id, target.frame)
-        self.say(f"went to {target.words}")
+        self.say_key("went", where=target.words_in(self.lang))
 
     # ---- search -------------------------------------------------------------------------------------
 
@@ -603,7 +610,10 @@ class App(TextualApp[None]):
         """The next (or previous) match in capture order, whichever stream it is on."""
         s = self.search_state
         if not s.matches:
-            self.say(f"no matches for '{s.needle}'" if s.needle else "search first with /")
+            if s.needle:
+                self.say_key("no_matches", needle=s.needle)
+            else:
+                self.say_key("search_first")
             return
         here = self.frame_view.current_frame()
         here = -1 if here is None else here
@@ -631,7 +641,7 @@ class App(TextualApp[None]):
 
     def action_toggle_ladder(self) -> None:
         self.frame_view.show_as(not self.ladder)
-        self.say(f"the timeline as a {'ladder' if self.ladder else 'list'}")
+        self.say_key("timeline_ladder" if self.ladder else "timeline_list")
         self._title()
 
     def action_connection_view(self) -> None:
@@ -659,8 +669,7 @@ class App(TextualApp[None]):
         if left.display:
             self.frame_view.focus()  # not a box or a list that is about to hide
         left.display = not left.display
-        self.say("the timeline takes the whole width (z again: streams back)" if not left.display
-                 else "the stream list is back")
+        self.say_key("zoomed" if not left.display else "unzoomed")
 
     def action_problems(self) -> None:
         # One screen, kept between visits (installed): opening it again composes nothing, and its
@@ -673,15 +682,16 @@ class App(TextualApp[None]):
         if finding is None:
             return
         log = self.session.frames
+        message = finding_message(finding, self.lang)
         if finding.frame is not None and finding.frame < len(log):
             sid = log.stream_id[finding.frame]
             self.jump(log.conn_index[finding.frame], sid or None, finding.frame)
-            self.say(f"at the frame of: {finding.message}")
+            self.say_key("at_frame", message=message)
         elif finding.conn_index is not None:
             self.jump(finding.conn_index, finding.stream_id or None)
-            self.say(f"at the {'stream' if finding.stream_id else 'connection'} of: {finding.message}")
+            self.say_key("at_stream" if finding.stream_id else "at_connection", message=message)
         else:
-            self.say(f"this finding is about the whole session: {finding.message}")
+            self.say_key("whole_session", message=message)
 
     def action_search(self) -> None:
         box = self.query_one("#search", Box)
@@ -739,52 +749,53 @@ class App(TextualApp[None]):
         for view in self._frame_views():
             view.set_marks(matches=set())
         self._change(type_filter=0, direction_filter=0, flag_filter=0)
-        if state != self.frame_view.state:
-            self.say("filters and search cleared")
-        else:
-            self.say("search cleared")
+        self.say_key("cleared_both" if state != self.frame_view.state else "cleared_search")
 
     def action_save(self, whole: int) -> None:
         selection = self.selected
         scope = Scope(None, None) if whole or selection is None else Scope(*selection)
-        self.push_screen(SaveScreen(scope.words(), scope.file_name()),
-                         callback=lambda path: self._save_to(scope, path))
+        prompt = said(self.lang, "save.prompt", what=scope.words(self.lang))
+        self.push_screen(self.save_screen(prompt, scope.file_name()), callback=lambda path: self._save_to(scope, path))
+
+    def save_screen(self, prompt: str, suggested: str) -> SaveScreen:
+        """The box that asks where to save (the tutorial puts its keys in the learner's language)."""
+        return SaveScreen(prompt, suggested)
 
     def _save_to(self, scope: Scope, path: str | None) -> None:
         if not path:
-            self.say("not saved")
+            self.say_key("not_saved")
             return
         try:
             format_of(path)
         except SaveError as exc:
-            self.say(str(exc))
+            self.say(exc.words_in(self.lang))
             return
-        self.say(f"saving {scope.words()} to {path}…")
+        self.say_key("saving", what=scope.words(self.lang), path=path)
         self._save_worker(scope, path)
 
     @work(thread=True, group="save")
     def _save_worker(self, scope: Scope, path: str) -> None:
         try:
-            words = save(self.session, scope, path)
+            words = save(self.session, scope, path).words_in(self.lang)
         except SaveError as exc:
-            words = f"not saved: {exc}"
+            words = exc.words_in(self.lang)
         self.call_from_thread(self.say, words)
 
     def action_copy_detail(self) -> None:
         text = self.detail_text()
         self.copy_to_clipboard(text)
-        self.say(f"copied the frame detail ({len(text.splitlines())} lines) to the clipboard (OSC 52)")
+        self.say_key("copied_detail", lines=len(text.splitlines()))
 
     def action_copy_value(self) -> None:
         value = self.detail_view.header_value()
         if value is None:
-            self.say("put the detail's cursor on a header line (Tab to the detail, j/k) to copy its value")
+            self.say_key("copy_where")
             return
         self.copy_to_clipboard(value)
-        self.say(f"copied the header value '{value[:40]}' to the clipboard (OSC 52)")
+        self.say_key("copied_value", value=value[:40])
 
     def action_next_theme(self) -> None:
         now = self.theme if self.theme in THEMES else THEMES[-1]
         self.theme = THEMES[(THEMES.index(now) + 1) % len(THEMES)]
-        self.say(f"theme {self.theme}")
+        self.say_key("theme", theme=self.theme)
 

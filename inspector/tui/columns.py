@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from inspector.http2 import frames as F
 from inspector.model import Direction, FrameLog, HeaderBlockLog, Role
 from inspector.tui.describe import FLAG_BADGES, ROLE_WORDS, FrameCells, badge, wall_clock
-from inspector.tui.detail_words import COLUMN_ROLES, COLUMN_WORDS, DIRECTION_CELLS
+from inspector.tui.detail_words import COLUMN_ROLES, COLUMN_WORDS, DIRECTION_CELLS, SHORT_DIRECTION_CELLS
 
 Piece = tuple[str, str]  # (text, component class, "" for none)
 Row = list[Piece]
@@ -188,7 +188,7 @@ class ListLayout:
     @staticmethod
     def _at(widths: ContentWidths, time_width: int, width: int, direction_words: bool, role_spelled: bool,
             flags_spelled: bool, lang: str = "en") -> ListLayout:
-        direction = DIRECTION_CELLS[lang] if direction_words else 2
+        direction = DIRECTION_CELLS[lang] if direction_words else SHORT_DIRECTION_CELLS[lang]
         flags = widths.flags_spelled if flags_spelled else widths.flags_badges
         role = widths.role_spelled if role_spelled else widths.role_short
         if lang in COLUMN_ROLES and role:  # wide characters: a few cells more, the longest cut
@@ -203,7 +203,7 @@ class ListLayout:
     def header(self) -> Row:
         """The column names, one row above the frames."""
         w = COLUMN_WORDS[self.lang]
-        direction = DIRECTION_CELLS[self.lang] if self.direction_words else 2
+        direction = DIRECTION_CELLS[self.lang] if self.direction_words else SHORT_DIRECTION_CELLS[self.lang]
         parts = [("  ", ""), (fit(w["time"], self.time), ""), (" ", ""),
                  (fit(w["from"] if self.direction_words else "↔", direction), ""), (" ", ""),
                  (fit(w["stream"] if self.stream >= cell_width(w["stream"]) else w["s"], self.stream, right=True),
@@ -223,12 +223,15 @@ class ListLayout:
         spelled, short = DIRECTION_WORDS[cells.direction]
         if self.lang != "en":
             w = COLUMN_WORDS[self.lang]
-            spelled = w["client_dir" if cells.direction is Direction.CLIENT else "server_dir"]
+            client = cells.direction is Direction.CLIENT
+            spelled = w["client_dir" if client else "server_dir"]
+            short = w["client_short" if client else "server_short"]
         side = "client" if cells.direction is Direction.CLIENT else "server"
         type_class = "type-" + TYPE_CLASS_BY_NAME.get(cells.type_name, "control")
         out: Row = [marks[0], marks[1], (fit(time_text, self.time, right=True), "time"), (" ", ""),
                     (fit(spelled if self.direction_words else short,
-                         DIRECTION_CELLS[self.lang] if self.direction_words else 2), side),
+                         DIRECTION_CELLS[self.lang] if self.direction_words else SHORT_DIRECTION_CELLS[self.lang]),
+                     side),
                     (" ", ""), (fit(str(cells.stream_id), self.stream, right=True), "stream"), (" ", ""),
                     (fit(cells.type_name, self.type), type_class), (" ", "")]
         if self.flags:

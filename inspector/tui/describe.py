@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from inspector.findings.messages import message_in, title_in
 from inspector.findings.rules import RULES
 from inspector.http2 import frames as F
 from inspector.http2.payloads import parse_fields
@@ -23,7 +24,16 @@ from inspector.rpc.calls import call_for_stream, decode_payload, messages_in_fra
 from inspector.rpc.messages import GrpcMessage
 from inspector.rpc.status import decode_grpc_message, status_name
 from inspector.tui import detail_words
-from inspector.tui.detail_words import FLAG_MEANING, MESSAGE_LABEL, SIDE, WORDS, role_word, state_word
+from inspector.tui.detail_words import (
+    FLAG_MEANING,
+    MESSAGE_LABEL,
+    PROBLEM_WORDS,
+    SEVERITY_WORDS,
+    SIDE,
+    WORDS,
+    role_word,
+    state_word,
+)
 from inspector.views.hpack import DynamicTables, frame_lines
 
 #: the role column: (spelled, short) words of a header block's role
@@ -288,28 +298,39 @@ def finding_rule(finding: Finding) -> str:
     return str(rule) if rule else _NUMBER.sub("N", finding.message)
 
 
-def finding_title(finding: Finding) -> str:
-    """A group's title: its rule's title (findings/rules.py) when the rule is in the table, else
-    its first message."""
+def finding_title(finding: Finding, lang: str = "en") -> str:
+    """A group's title: its rule's title (findings/rules.py; in Japanese, findings/messages.py) when
+    the rule is in the table, else its first message."""
     rule = RULES.get(finding.rule)
-    return rule.title if rule is not None else finding.message
+    return title_in(lang, finding.rule, rule.title) if rule is not None else finding.message
 
 
-def finding_where(session: Session, finding: Finding) -> str:
+def finding_message(finding: Finding, lang: str = "en") -> str:
+    """A finding's one line with its numbers, in `lang` (findings/messages.py)."""
+    return message_in(lang, finding.rule, finding.message)
+
+
+def severity_word(severity: Severity, lang: str = "en") -> str:
+    """error, warning or info, in `lang`."""
+    return SEVERITY_WORD[severity] if lang == "en" else SEVERITY_WORDS[lang][severity]
+
+
+def finding_where(session: Session, finding: Finding, lang: str = "en") -> str:
     """conn 0, stream 3, frame 17, packet 12."""
+    words = PROBLEM_WORDS[lang]
     where = []
     if finding.conn_index is not None:
-        where.append(f"conn {finding.conn_index}")
+        where.append(f"{words['conn']} {finding.conn_index}")
     stream_id = finding.stream_id
     if stream_id is None and finding.frame is not None and finding.frame < len(session.frames):
         stream_id = session.frames.stream_id[finding.frame]
     if stream_id is not None:
-        where.append(f"stream {stream_id}")
+        where.append(f"{words['stream']} {stream_id}")
     if finding.frame is not None:
-        where.append(f"frame {finding.frame}")
+        where.append(f"{words['frame']} {finding.frame}")
     if finding.packet is not None:
-        where.append(f"packet {finding.packet}")
-    return ", ".join(where) or "the session"
+        where.append(f"{words['packet']} {finding.packet}")
+    return words["comma"].join(where) or words["session"]
 
 
 def count_words(findings: Iterable[Finding]) -> str:
@@ -379,9 +400,9 @@ def frame_detail(session: Session, frame: FrameRecord, lang: str = "en",
              + w["frame_number"].format(frame=frame.index),
              time_line(session, frame, lang), f"{purpose} ({section})", ""]
     for finding in findings:
-        lines.append(w["finding"].format(severity=SEVERITY_WORD[Severity(finding.severity)],
+        lines.append(w["finding"].format(severity=severity_word(Severity(finding.severity), lang),
                                          mark=SEVERITY_MARK[Severity(finding.severity)],
-                                         message=finding.message, reference=finding.reference or "-"))
+                                         message=finding_message(finding, lang), reference=finding.reference or "-"))
     defined = {f.bit: f.name for f in F.DEFINED_FLAGS.get(frame.type_code, ())}
     meanings = FLAG_MEANING[lang]
     lines.append(w["flags"].format(flags=frame.flags))

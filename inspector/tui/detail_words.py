@@ -10,7 +10,7 @@ flags, SETTINGS parameters, header fields) stay as the RFC spells them.
 from __future__ import annotations
 
 from inspector.http2 import frames as F
-from inspector.model import Direction, Role, StreamState
+from inspector.model import Direction, Role, Severity, StreamState
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -142,15 +142,18 @@ COLUMN_WORDS: dict[str, dict[str, str]] = {
     "en": {"time": "time", "from": "from", "stream": "stream", "s": "s", "type": "type", "flags": "flags",
            "role": "role", "length": "length", "len": "len", "meaning": "what it carries", "client": "client",
            "server": "server", "client_dir": "client ─▶", "server_dir": "◀─ server",
+           "client_short": "C▶", "server_short": "◀S",
            "lanes": "a ladder per open stream: client │ on its left, server │ on its right; "
                     "lane 1 is the connection (stream 0)"},
     "ja": {"time": "時刻", "from": "方向", "stream": "ストリーム", "s": "#", "type": "種類", "flags": "フラグ",
            "role": "役割", "length": "長さ", "len": "長さ", "meaning": "内容", "client": "クライアント",
            "server": "サーバー", "client_dir": "クライアント─▶", "server_dir": "◀─サーバー",
+           "client_short": "ク▶", "server_short": "◀サ",
            "lanes": "開いているストリームごとの小さなラダー：左の │ がクライアント、右の │ がサーバー。"
                     "レーン 1 はコネクション（ストリーム 0）"},
 }
 DIRECTION_CELLS = {"en": 9, "ja": 14}  # the spelled direction column, in terminal cells
+SHORT_DIRECTION_CELLS = {"en": 2, "ja": 3}  # the same column narrowed to a mark (C▶, ク▶)
 COLUMN_ROLES: dict[str, dict[str, tuple[str, str]]] = {
     "ja": {"request": ("リクエストヘッダー", "リクエスト"), "response": ("レスポンスヘッダー", "レスポンス"),
            "informational": ("情報レスポンス 1xx", "1xx"), "trailers": ("トレーラー", "トレーラー"),
@@ -158,13 +161,22 @@ COLUMN_ROLES: dict[str, dict[str, tuple[str, str]]] = {
            "push-request": ("プッシュされるリクエスト", "プッシュ")},
 }
 
-# The problems view's own words (a finding's message is the decoder's, in English).
+# The problems view's own words (a finding's message and its rule's title in Japanese are
+# in findings/messages.py).
 PROBLEM_WORDS: dict[str, dict[str, str]] = {
     "en": {"title": " problems: the session's findings, grouped by rule",
            "none": " no findings: nothing in this session broke a rule the decoder checks",
-           "back": "Back", "go": "Go to the frame", "rule": "rule", "see": "see", "no_reference": "(no reference)"},
+           "back": "Back", "go": "Go to the frame", "rule": "rule", "see": "see", "no_reference": "(no reference)",
+           "conn": "conn", "stream": "stream", "frame": "frame", "packet": "packet", "comma": ", ",
+           "session": "the session", "colon": ": "},
     "ja": {"title": " 問題：セッションの検出事項を規則ごとに",
            "none": " 検出事項なし：このセッションにデコーダーが確かめる規則を破ったものはありません",
-           "back": "戻る", "go": "フレームへ移動", "rule": "規則", "see": "参照", "no_reference": "（参照なし）"},
+           "back": "戻る", "go": "フレームへ移動", "rule": "規則", "see": "参照", "no_reference": "（参照なし）",
+           "conn": "コネクション", "stream": "ストリーム", "frame": "フレーム", "packet": "パケット", "comma": "、",
+           "session": "セッション全体", "colon": "："},
+}
+SEVERITY_WORDS: dict[str, dict[Severity, str]] = {
+    "en": {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"},
+    "ja": {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"},
 }
 PROBLEM_HEADER = {"ja": "  検出事項 {count} 件、{groups} グループ（規則ごと） · Enter：フレームへ移動 · Esc：戻る"}

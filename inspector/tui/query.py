@@ -16,6 +16,7 @@ from inspector.http2 import frames as F
 from inspector.http2.payloads import data_body
 from inspector.model import Session
 from inspector.rpc.calls import decode_payload
+from inspector.tui.said import said
 
 _HEADER_TERM = re.compile(r"^(:?[A-Za-z0-9_.-]+)(!=|=|~)(.*)$")
 
@@ -102,16 +103,33 @@ _GOTO = re.compile(r"^\s*(?:(stream|s|frame|f|#|packet|p)\s*)?(\d+)\s*$", re.IGN
 
 @dataclass(slots=True, frozen=True)
 class Target:
-    """Where go-to leads: a frame (FrameLog index) or a stream."""
+    """Where go-to leads: a frame (FrameLog index) or a stream, and how to say it (a key of `said.SAID`)."""
 
     conn_index: int
     stream_id: int | None  # None: the connection's view
     frame: int | None
-    words: str  # what was found, for the status line
+    where: str  # "where.stream", "where.frame"...
+    values: tuple[tuple[str, int], ...]
+
+    def words_in(self, lang: str) -> str:
+        """What was found, for the status line."""
+        return said(lang, self.where, **dict(self.values))
+
+    @property
+    def words(self) -> str:
+        return self.words_in("en")
 
 
 class GotoError(ValueError):
-    """Go-to could not find what was asked; the message says what was looked for."""
+    """Go-to could not find what was asked; `key` and `values` say it in any language (`said`)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(said("en", key, **values))
+        self.key = key
+        self.values = values
+
+    def words_in(self, lang: str) -> str:
+        return said(lang, self.key, **self.values)
 
 
 def goto(session: Session, text: str, conn_hint: int | None = None) -> Target:
@@ -119,31 +137,31 @@ def goto(session: Session, text: str, conn_hint: int | None = None) -> Target:
     frame 40 (0-based, as `dump` and `check` count); `p7`: the first frame of packet 7."""
     m = _GOTO.match(text)
     if not m:
-        raise GotoError(f"go to '{text}': type a stream id (12 or s12), a frame (f40) or a packet (p7)")
+        raise GotoError("goto.syntax", text=text)
     kind, number = (m.group(1) or "s").lower(), int(m.group(2))
     log = session.frames
     if kind in ("frame", "f", "#"):
         if not 0 <= number < len(log):
-            raise GotoError(f"no frame {number}: frames are 0 to {len(log) - 1}")
+            raise GotoError("goto.no_frame", number=number, last=len(log) - 1)
         conn_index, sid = log.conn_index[number], log.stream_id[number]
-        return Target(conn_index, sid if sid else None, number, f"frame {number}")
+        return Target(conn_index, sid if sid else None, number, "where.frame", (("frame", number),))
     if kind in ("packet", "p"):
         packets = log.column("packet")
         import bisect
 
         i = bisect.bisect_left(packets, number)
         if i >= len(packets) or packets[i] != number:
-            raise GotoError(f"no HTTP/2 frame ends in packet {number}")
+            raise GotoError("goto.no_packet", number=number)
         sid = log.stream_id[i]
-        return Target(log.conn_index[i], sid if sid else None, i, f"packet {number} (frame {i})")
+        return Target(log.conn_index[i], sid if sid else None, i, "where.packet", (("packet", number), ("frame", i)))
     conns = [c for c in session.connections if c.index == conn_hint] + \
         [c for c in session.connections if c.index != conn_hint]
     for c in conns:
         if number in c.streams:
             if number == 0:
-                return Target(c.index, None, None, f"connection {c.index}")
-            return Target(c.index, number, None, f"stream {number} of connection {c.index}")
-    raise GotoError(f"no stream {number} in any connection")
+                return Target(c.index, None, None, "where.connection", (("conn_index", c.index),))
+            return Target(c.index, number, None, "where.stream", (("stream", number), ("conn_index", c.index)))
+    raise GotoError("goto.no_stream", number=number)
 
 
 # ---- search ------------------------------------------------------------------------------------

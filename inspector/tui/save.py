@@ -23,6 +23,7 @@ from inspector.model import Direction, Role, Session
 from inspector.proxy.recorder import PcapngRecorder, RecordedFlow
 from inspector.rpc.calls import call_for_stream
 from inspector.tui.describe import frame_cells
+from inspector.tui.said import os_reason, said
 from inspector.views.diagram import call_diagram, mermaid
 from inspector.views.jsonl import JsonlFrames
 
@@ -30,7 +31,35 @@ FORMATS = {".pcapng": "pcapng", ".jsonl": "jsonl", ".mmd": "mermaid", ".mermaid"
 
 
 class SaveError(ValueError):
-    """The file could not be written; the message says why, in one line."""
+    """The file could not be written: why, in one line (`words_in` says it in any language)."""
+
+    def __init__(self, key: str, path: str, code: int | None = None, strerror: str = "") -> None:
+        self.key, self.path, self.code, self.strerror = key, path, code, strerror
+        super().__init__(self.words_in("en"))
+
+    @classmethod
+    def of(cls, path: str, exc: OSError) -> SaveError:
+        return cls("save.failed", path, exc.errno, exc.strerror or str(exc))
+
+    def words_in(self, lang: str) -> str:
+        if self.key == "save.failed":
+            return said(lang, "save.failed", path=self.path, reason=os_reason(lang, self.code, self.strerror))
+        return said(lang, self.key, path=self.path)
+
+
+@dataclass(slots=True, frozen=True)
+class Saved:
+    """What `save` wrote: the scope, the file, its format, how many frames and packets."""
+
+    scope: Scope
+    path: str
+    format: str
+    frames: int
+    packets: int = 0
+
+    def words_in(self, lang: str) -> str:
+        return said(lang, f"saved.{self.format}", what=self.scope.words(lang), path=self.path, frames=self.frames,
+                    packets=self.packets)
 
 
 @dataclass(slots=True, frozen=True)
@@ -40,12 +69,12 @@ class Scope:
     conn_index: int | None
     stream_id: int | None
 
-    def words(self) -> str:
+    def words(self, lang: str = "en") -> str:
         if self.conn_index is None:
-            return "the whole session"
+            return said(lang, "scope.session")
         if self.stream_id is None:
-            return f"connection {self.conn_index}"
-        return f"stream {self.stream_id} of connection {self.conn_index}"
+            return said(lang, "scope.connection", conn_index=self.conn_index)
+        return said(lang, "scope.stream", stream=self.stream_id, conn_index=self.conn_index)
 
     def file_name(self, extension: str = ".pcapng") -> str:
         if self.conn_index is None:
@@ -59,7 +88,7 @@ def format_of(path: str) -> str:
     """pcapng, jsonl or mermaid, from the file's extension."""
     ext = os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
-        raise SaveError(f"{path}: end the name with .pcapng, .jsonl or .mmd to choose the format")
+        raise SaveError("save.ending", path)
     return FORMATS[ext]
 
 
@@ -73,22 +102,22 @@ def frames_of(session: Session, scope: Scope) -> list[int]:
     return list(session.stream_frames.of(scope.conn_index, scope.stream_id))
 
 
-def save(session: Session, scope: Scope, path: str) -> str:
-    """Write `scope` to `path` in the format its extension names; returns what was written, in words."""
+def save(session: Session, scope: Scope, path: str) -> Saved:
+    """Write `scope` to `path` in the format its extension names; returns what was written."""
     fmt = format_of(path)
     frames = frames_of(session, scope)
     try:
         if fmt == "pcapng":
             packets = write_pcapng(session, scope, frames, path)
-            return f"saved {scope.words()} to {path}: {len(frames)} frames in {packets} packets (pcapng)"
+            return Saved(scope, path, fmt, len(frames), packets)
         with open(path, "w", encoding="utf-8") as out:
             if fmt == "jsonl":
                 out.writelines(jsonl(session, frames))
-                return f"saved {scope.words()} to {path}: {len(frames)} frames (JSON lines)"
-            out.write(mermaid_text(session, scope, frames))
-            return f"saved {scope.words()} to {path}: a Mermaid sequence diagram of {len(frames)} frames"
+            else:
+                out.write(mermaid_text(session, scope, frames))
+            return Saved(scope, path, fmt, len(frames))
     except OSError as exc:
-        raise SaveError(f"{path}: {exc.strerror or exc}") from None
+        raise SaveError.of(path, exc) from None
 
 
 def jsonl(session: Session, frames: list[int]) -> Iterator[str]:
@@ -155,7 +184,7 @@ def write_pcapng(session: Session, scope: Scope, frames: list[int], path: str) -
     try:
         recorder = PcapngRecorder.open(path)
     except OSError as exc:
-        raise SaveError(f"{path}: {exc.strerror or exc}") from None
+        raise SaveError.of(path, exc) from None
     log = session.frames
     flows: dict[int, RecordedFlow] = {}
     encoders: dict[tuple[int, int], hpack.Encoder] = {}

@@ -12,7 +12,6 @@ compared in the lesson pane. Every word on screen is in the learner's language.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,13 +28,13 @@ from inspector.model import FrameRecord, Session
 from inspector.rpc.calls import GrpcCall
 from inspector.tui.app import App
 from inspector.tui.describe import FrameCells, frame_cells
-from inspector.tui.widgets.boxes import Box
+from inspector.tui.widgets.boxes import Box, SaveScreen
 from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.help import HelpScreen
 from inspector.tui.widgets.problems import ProblemsScreen
 from inspector.tui.widgets.row_list import RowList
 from inspector.tutorial import notes
-from inspector.tutorial.exchange import Exchange, Experiment, Lesson, LessonCall, lesson_calls
+from inspector.tutorial.exchange import Exchange, Experiment, Lesson, LessonCall, lesson_calls, os_reason
 from inspector.tutorial.experiment import RunSummary, compare_lines, run_lesson, summarize, summary_lines
 from inspector.tutorial.form import ExperimentForm
 from inspector.tutorial.notes import call_facts, explain, header_fields
@@ -50,22 +49,7 @@ FOOTER_WORDS = {"quit": "footer.quit", "help": "footer.help", "toggle_ladder": "
                 "search": "footer.search", "goto": "footer.goto", "time_mode": "footer.time_mode",
                 "save(0)": "footer.save", "step(1)": "footer.step_next", "step(-1)": "footer.step_back",
                 "call(1)": "footer.call_next", "call(-1)": "footer.call_back", "experiment": "footer.experiment",
-                "dismiss": "footer.dismiss", "leave": "footer.dismiss"}
-
-
-# what the App's keys say in the status line (English), and the phrase that says it in another language
-SAID = [(re.compile(r"search first with /$"), "said.search_first"),
-        (re.compile(r"no matches for '(?P<needle>.*)'$"), "said.no_matches"),
-        (re.compile(r"filters cleared to show the frame$"), "said.filters_cleared"),
-        (re.compile(r"went to stream (?P<stream>\d+)"), "said.went"),
-        (re.compile(r"went to frame (?P<frame>\d+)"), "said.went"),
-        (re.compile(r"went to packet (?P<packet>\d+)"), "said.went"),
-        (re.compile(r"went to connection (?P<connection>\d+)"), "said.went"),
-        (re.compile(r"(go to '|no frame |no HTTP/2 frame ends|no stream )"), "said.goto_error"),
-        (re.compile(r"copied the frame detail \((?P<lines>\d+) lines\)"), "said.copied"),
-        (re.compile(r"copied the header value"), "said.copied_value"),
-        (re.compile(r"theme (?P<theme>\S+)$"), "said.theme"),
-        (re.compile(r"not saved"), "said.not_saved")]
+                "dismiss": "footer.dismiss", "leave": "footer.dismiss", "cancel": "footer.cancel"}
 
 
 def speak(node: DOMNode, lang: str) -> None:
@@ -98,7 +82,7 @@ class TutorialApp(App):
         super().__init__(exchange.session, title=title)
         self.title = title
         self.exchange = exchange
-        self.lang = lang
+        self.lang = lang  # the App's words (tui/said.py) and the lesson's are in the learner's language
         self.call_number = 0  # which of the lessons' calls the timeline shows
         self.runs: list[RunSummary] = []  # the lesson run before and each experiment since
         self.experiment_running = False
@@ -143,7 +127,7 @@ class TutorialApp(App):
             await self.exchange.run()
             await self.exchange.settle()
         except (InspectorError, OSError) as exc:
-            self.exchange.progress.stage, self.exchange.progress.error = "failed", str(exc)
+            self.exchange.progress.stage, self.exchange.progress.error = "failed", self._reason(exc)
         self._refresh()
         self._teach_pane()
 
@@ -346,7 +330,7 @@ class TutorialApp(App):
         try:
             exchange, summary = await run_lesson(key, experiment, lang=lang)
         except (InspectorError, OSError) as exc:
-            self._show_compare(Text(phrase(lang, "form.failed", error=str(exc)), style="bold red"))
+            self._show_compare(Text(phrase(lang, "form.failed", error=self._reason(exc)), style="bold red"))
             return
         finally:
             self.experiment_running = False
@@ -362,6 +346,10 @@ class TutorialApp(App):
         for line in summary_lines(summary, lang):
             text.append("· " + line + "\n", style="")
         self._show_compare(text)
+
+    def _reason(self, exc: InspectorError | OSError) -> str:
+        """What went wrong, in the learner's language (the tutorial's own errors already are)."""
+        return os_reason(self.lang, exc) if isinstance(exc, OSError) else str(exc)
 
     def _show_compare(self, text: Text) -> None:
         if not self._alive():
@@ -387,8 +375,8 @@ class TutorialApp(App):
             assert call is not None
             words += phrase(lang, "tui.status_call", number=self.call_number + 1, total=len(calls),
                             style=notes.style_name(lang, call.style))
-        if self.message:
-            words += " · " + self.message
+        if self.message:  # what the last key did comes first: on a narrow terminal the rest is cut
+            words = f" {self.message} ·{words}"
         if words != self._status:
             self._status = words
             self.query_one("#status", Static).update(Text(words), layout=False)
@@ -405,32 +393,27 @@ class TutorialApp(App):
                        frames=len(view.all_frames), view=shown)
         if len(view.frames) != len(view.all_frames):
             words += phrase(lang, "tui.view.filtered", shown=len(view.frames), total=len(view.all_frames))
-        words += " · " + phrase(lang, f"tui.time.{view.state.time_mode}")
         s = self.search_state
         if s.needle:
             words += phrase(lang, "tui.search", needle=s.needle, count=len(s.matches))
+        words += " · " + phrase(lang, f"tui.time.{view.state.time_mode}")  # last: the first cut when narrow
         if words != self._title_text:
             self._title_text = words
             title = self._widget("#timeline-title", Static)
             if isinstance(title, Static):
                 title.update(Text(words), layout=False)
 
-    def say(self, words: str) -> None:
-        """What a key did, in the learner's language (the App says it in English)."""
-        if self.lang != "en":
-            for pattern, key in SAID:
-                found = pattern.search(words)
-                if found:
-                    values = found.groupdict()
-                    where = next((f"{phrase(self.lang, 'word.' + name)} {value}" for name, value in values.items()
-                                  if name in ("stream", "frame", "packet", "connection")), "")
-                    words = phrase(self.lang, key, where=where, **values)
-                    break
-        super().say(words)
-
     def action_toggle_ladder(self) -> None:
         self._set_ladder(not self.ladder)
         self.say(phrase(self.lang, "tui.said.ladder" if self.ladder else "tui.said.list"))
+
+    def action_zoom(self) -> None:
+        """z: the lesson pane hides, so the frames take the whole width (the App's z hides its stream list)."""
+        side = self.query_one("#lesson-side", VerticalScroll)
+        if side.display:
+            self.frame_view.focus()  # not the pane that is about to hide
+        side.display = not side.display
+        self.say(phrase(self.lang, "tui.said.unzoomed" if side.display else "tui.said.zoomed"))
 
     def action_clear(self) -> None:
         super().action_clear()
@@ -443,6 +426,11 @@ class TutorialApp(App):
         screen = HelpScreen(phrase(self.lang, "tui.help"))
         speak(screen, self.lang)
         self.push_screen(screen)
+
+    def save_screen(self, prompt: str, suggested: str) -> SaveScreen:
+        screen = super().save_screen(prompt, suggested)
+        speak(screen, self.lang)
+        return screen
 
     async def action_quit(self) -> None:
         await self._stop_exchange()

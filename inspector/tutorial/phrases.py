@@ -201,6 +201,11 @@ EN: dict[str, str] = {
     "error.empty": "empty file, not a capture",
     "error.denied": "permission denied",
     "error.other": "cannot be used ({reason})",
+    "error.arg_value": "argument {option}: expected one argument",
+    "error.arg_explicit": "argument {option}: ignored explicit argument '{value}'",
+    "error.arg_unknown": "unrecognized arguments: {arguments}",
+    "error.arg_ambiguous": "ambiguous option: {option} could match {choices}",
+    "error.arg_other": "{message}",
     "never_appeared": "call {number} never appeared on the wire",
     # --- frames, again: what the experiments change --------------------------------------------
     "headers.encoding": "grpc-encoding {encoding}: this side compresses its messages with it (the "
@@ -304,6 +309,7 @@ EN: dict[str, str] = {
     "footer.call_back": "Previous call",
     "footer.experiment": "Experiment",
     "footer.dismiss": "Close",
+    "footer.cancel": "Cancel",
     "tui.title": "h2inspect tutorial: {count} lesson(s)",
     "tui.status": " {title} · {frames} frames · {findings} (p) · {stage}",
     "tui.status_call": " · call {number}/{total}: {style}",
@@ -316,19 +322,6 @@ EN: dict[str, str] = {
     "tui.view.connection": " connection {conn}, every stream · {frames} frames · {view} (l)",
     "tui.view.filtered": " · filtered: {shown} of {total}",
     "tui.view.ladder": "ladder",
-    "word.stream": "stream",
-    "word.frame": "frame",
-    "word.packet": "packet",
-    "word.connection": "connection",
-    "said.search_first": "search first with /",
-    "said.no_matches": "no matches for '{needle}'",
-    "said.filters_cleared": "filters cleared to show the frame",
-    "said.went": "went to {where}",
-    "said.goto_error": "go to: type a stream id (3), a frame (f40) or a packet (p7)",
-    "said.copied": "copied the frame detail ({lines} lines) to the clipboard (OSC 52)",
-    "said.copied_value": "copied the header value to the clipboard (OSC 52)",
-    "said.theme": "theme {theme}",
-    "said.not_saved": "not saved",
     "tui.time.capture": "time since capture start",
     "tui.time.stream": "time since the stream's first frame",
     "tui.time.delta": "time since the previous row",
@@ -338,6 +331,8 @@ EN: dict[str, str] = {
     "tui.said.ladder": "the frames as a ladder",
     "tui.said.list": "the frames as a list",
     "tui.said.cleared": "search and filters cleared",
+    "tui.said.zoomed": "the lesson pane is hidden: the frames take the whole width (z shows it again)",
+    "tui.said.unzoomed": "the lesson pane is back",
     "tui.last_call": "This is the last call: ] has nothing after it. x changes the experiment and runs it again.",
     "tui.first_call": "This is the first call: [ has nothing before it.",
     "tui.search_box": "search headers, payloads and gRPC messages (Enter; Esc leaves)",
@@ -353,6 +348,7 @@ EN: dict[str, str] = {
                 "  :              go to a stream, a frame, a packet\n"
                 "  p              problems the decoder found\n"
                 "  t              how the time column counts\n"
+                "  z              hide the lesson pane: the frames take the whole width\n"
                 "  w              save what is shown (.pcapng, .jsonl, .mmd)\n"
                 "  Tab            the next pane (the frame detail: ↑ ↓ to read it)\n"
                 "  ?              this help          q  quit\n\n"
@@ -573,7 +569,12 @@ JA: dict[str, str] = {
     "error.not_capture": "pcap でも pcapng でもありません",
     "error.empty": "空のファイルです（キャプチャーではありません）",
     "error.denied": "読み書きの権限がありません",
-    "error.other": "使えません（{reason}）",
+    "error.other": "使えません（「{reason}」）",
+    "error.arg_value": "{option} の後に値がありません",
+    "error.arg_explicit": "{option} には値を付けられません（{value}）",
+    "error.arg_unknown": "使えない引数です：{arguments}",
+    "error.arg_ambiguous": "{option} がどのオプションのことか決められません（{choices}）",
+    "error.arg_other": "引数が正しくありません（「{message}」）",
     "never_appeared": "呼び出し {number} はワイヤー上に現れませんでした",
     # --- frames, again: what the experiments change --------------------------------------------
     "headers.encoding": "grpc-encoding {encoding}：この側はメッセージをこの方式で圧縮します（どのメッセージが"
@@ -677,6 +678,7 @@ JA: dict[str, str] = {
     "footer.call_back": "前の呼び出し",
     "footer.experiment": "実験",
     "footer.dismiss": "閉じる",
+    "footer.cancel": "やめる",
     "tui.title": "h2inspect チュートリアル：レッスン {count} 個",
     "tui.status": " {title} · フレーム {frames} 個 · {findings}（p） · {stage}",
     "tui.status_call": " · 呼び出し {number}/{total}：{style}",
@@ -689,19 +691,6 @@ JA: dict[str, str] = {
     "tui.view.connection": " コネクション {conn} の全ストリーム · フレーム {frames} 個 · {view}（l）",
     "tui.view.filtered": " · 絞り込み中：{total} 個中 {shown} 個",
     "tui.view.ladder": "ラダー表示",
-    "word.stream": "ストリーム",
-    "word.frame": "フレーム",
-    "word.packet": "パケット",
-    "word.connection": "コネクション",
-    "said.search_first": "まず / で検索してください",
-    "said.no_matches": "「{needle}」は見つかりませんでした",
-    "said.filters_cleared": "フレームを表示するために絞り込みを解除しました",
-    "said.went": "移動しました：{where}",
-    "said.goto_error": "移動先：ストリーム ID（3）、フレーム（f40）、パケット（p7）のいずれかを入力してください",
-    "said.copied": "フレームの詳細（{lines} 行）をクリップボードにコピーしました（OSC 52）",
-    "said.copied_value": "ヘッダーの値をクリップボードにコピーしました（OSC 52）",
-    "said.theme": "テーマ {theme}",
-    "said.not_saved": "保存しませんでした",
     "tui.time.capture": "時刻：キャプチャ開始から",
     "tui.time.stream": "時刻：ストリームの最初のフレームから",
     "tui.time.delta": "時刻：前の行から",
@@ -711,6 +700,8 @@ JA: dict[str, str] = {
     "tui.said.ladder": "フレームをラダーで表示",
     "tui.said.list": "フレームを一覧で表示",
     "tui.said.cleared": "検索と絞り込みを解除しました",
+    "tui.said.zoomed": "レッスンの欄を隠し、フレームを全幅で表示しています（z でもう一度表示）",
+    "tui.said.unzoomed": "レッスンの欄を表示しました",
     "tui.last_call": "これが最後の呼び出しです：] の先には何もありません。x で実験の設定を変えてもう一度実行できます。",
     "tui.first_call": "これが最初の呼び出しです：[ の前には何もありません。",
     "tui.search_box": "ヘッダー、ペイロード、gRPC メッセージを検索（Enter で実行、Esc で閉じる）",
@@ -726,6 +717,7 @@ JA: dict[str, str] = {
                 "  :              ストリーム、フレーム、パケットへ移動\n"
                 "  p              デコーダーが見つけた問題\n"
                 "  t              時刻の列の数え方を切り替え\n"
+                "  z              レッスンの欄を隠し、フレームを全幅で表示\n"
                 "  w              表示中のものを保存（.pcapng、.jsonl、.mmd）\n"
                 "  Tab            次のペインへ（フレームの詳細は ↑ ↓ で読めます）\n"
                 "  ?              このヘルプ          q  終了\n\n"

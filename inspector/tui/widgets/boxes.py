@@ -38,14 +38,14 @@ class SaveScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, what: str, suggested: str) -> None:
+    def __init__(self, prompt: str, suggested: str) -> None:
         super().__init__()
-        self.what = what
+        self.prompt = prompt  # what is saved and how to choose the format, in the App's language
         self.suggested = suggested
 
     def compose(self) -> ComposeResult:
         with Vertical(id="save-box"):
-            yield Static(f"save {self.what} as (.pcapng, .jsonl or .mmd); Enter saves, Esc cancels")
+            yield Static(self.prompt)
             yield Box(value=self.suggested, id="save-path")
 
     def on_mount(self) -> None:

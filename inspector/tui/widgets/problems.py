@@ -20,8 +20,15 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from inspector.model import Finding, Session, Severity
-from inspector.tui.columns import fit
-from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, finding_where
+from inspector.tui.columns import cell_width, fit
+from inspector.tui.describe import (
+    SEVERITY_MARK,
+    SEVERITY_WORD,
+    finding_message,
+    finding_title,
+    finding_where,
+    severity_word,
+)
 from inspector.tui.detail_words import PROBLEM_HEADER, PROBLEM_WORDS
 from inspector.tui.finding_index import FindingGroup, FindingIndex
 from inspector.tui.widgets.footer import KeyFooter
@@ -106,16 +113,21 @@ class ProblemsView(RowList):
     def draw_row(self, i: int) -> Row:
         group, finding = self.entry(i)
         width = max(20, self.scrollable_content_region.width or 100)
+        words = PROBLEM_WORDS[self.lang]
         if finding is None:
-            word = SEVERITY_WORD[group.severity]
-            head = f"{SEVERITY_MARK[group.severity]} {word.upper():<7} ×{len(group.findings):<5} "
-            name = getattr(self.session.findings[group.findings[0]], "rule", None)
-            title = f"{name}: {group.title}" if name else group.title
-            return [(head, word), (fit(title, width - len(head)), "rule")]
+            word = SEVERITY_WORD[group.severity]  # also the component class that colours it
+            said = severity_word(group.severity, self.lang)
+            head = f"{SEVERITY_MARK[group.severity]} {said.upper():<{7 - cell_width(said) + len(said)}} " \
+                   f"×{len(group.findings):<5} "
+            first = self.session.findings[group.findings[0]]
+            name = getattr(first, "rule", None)
+            title = group.title if self.lang == "en" else finding_title(first, self.lang)
+            title = f"{name}{words['colon']}{title}" if name else title
+            return [(head, word), (fit(title, width - cell_width(head)), "rule")]
         severity = Severity(finding.severity)
-        where = f"    {SEVERITY_MARK[severity]} {finding_where(self.session, finding)}: "
+        where = f"    {SEVERITY_MARK[severity]} {finding_where(self.session, finding, self.lang)}{words['colon']}"
         ref = f" ({finding.reference})" if finding.reference else ""
-        return [(where, "where"), (fit(finding.message + ref, width - len(where)), "")]
+        return [(where, "where"), (fit(finding_message(finding, self.lang) + ref, width - cell_width(where)), "")]
 
     def _move_to(self, index: int) -> None:
         super()._move_to(index)
@@ -183,11 +195,11 @@ class ProblemsScreen(Screen[Finding | None]):
         if finding is None:
             box.update(Text(self.words["none"]), layout=False)
             return
-        severity = SEVERITY_WORD[Severity(finding.severity)]
+        severity = severity_word(Severity(finding.severity), self.lang)
         rule = getattr(finding, "rule", None)
         box.update(Text(f" {SEVERITY_MARK[Severity(finding.severity)]} {severity}"
                    + (f" · {self.words['rule']} {rule}" if rule else "")
-                   + f" · {finding_where(self.session, finding)}\n {finding.message}\n"
+                   + f" · {finding_where(self.session, finding, self.lang)}\n {finding_message(finding, self.lang)}\n"
                         f" {self.words['see']} {finding.reference or self.words['no_reference']}"), layout=False)
 
     def action_close(self) -> None:
