@@ -58,6 +58,9 @@ STACKED_BELOW = 100  # columns: below this the stream list sits above the timeli
 COMPACT_BELOW = 140  # columns: below this the stream list shows id, method and status only
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "solarized-light")
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+# A loading batch ends after this many packets or bytes, whichever comes first: the keys and
+# the screen wait for a batch, and bytes, not packets, bound its work (a flood of small frames).
+LOAD_PACKETS, LOAD_BYTES = 200, 64 * 1024
 
 __all__ = ["App", "DIRECTION_FILTERS", "FLAG_FILTERS", "SORTS", "TYPE_FILTERS"]
 
@@ -264,7 +267,7 @@ class App(TextualApp[None]):
         """A live source: packets read on a thread (reading blocks), decoded on this loop as they come."""
         assert self.loader is not None
         packets = PacketQueue(self.loader.reader)
-        self._live_batches = batches = self.loader.batches(batch=200, packets=packets)
+        self._live_batches = batches = self.loader.batches(LOAD_PACKETS, packets, LOAD_BYTES)
         last = 0.0
         for _ in batches:
             now = time.monotonic()
@@ -302,7 +305,7 @@ class App(TextualApp[None]):
             return
         started = time.monotonic()
         last = started - 1.0  # the first batch shows at once
-        for _ in self.loader.batches(batch=200):
+        for _ in self.loader.batches(LOAD_PACKETS, batch_bytes=LOAD_BYTES):
             now = time.monotonic()
             # Often at first, so the screen fills at once; then once a second, since
             # rebuilding a list of 100,000 streams is work the loading could be doing.
