@@ -11,7 +11,7 @@ arrives; its status, style and ending are worked out from that when read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from inspector.findings import grpc as grpc_rules
 from inspector.http2.frames import END_STREAM, PADDED, ErrorCode, FrameType, error_name
@@ -35,13 +35,16 @@ STYLES = ("unary", "server-streaming", "client-streaming", "bidi-streaming")
 UNKNOWN_PATH = "<unknown :path>"
 UNKNOWN_METHOD = "<unknown method: the call began before the capture>"
 _DATA, _HEADERS, _GOAWAY, _RST = FrameType.DATA, FrameType.HEADERS, FrameType.GOAWAY, FrameType.RST_STREAM
+# A call's `ended` for each of its END_STREAM bits (1: the client's, 2: the server's): four shared
+# tuples, so a capture of many calls keeps no list per call.
+_ENDED = ((False, False), (True, False), (False, True), (True, True))
 
 
 class GrpcCall:
     """One gRPC call: one HTTP/2 stream (unary calls too), kept up to date by its CallLog."""
 
     __slots__ = ("log", "conn", "stream_id", "_request", "requests_split", "responses_split", "_response",
-                 "_trailers", "first_time", "end_time", "ended", "client_end_frame", "short_frames",
+                 "_trailers", "first_time", "end_time", "_ends", "client_end_frame", "short_frames",
                  "seen_grpc_reply", "last_frame", "checked")
 
     def __init__(self, log: CallLog, conn: int, stream_id: int, request: HeaderBlock | None,
@@ -52,18 +55,18 @@ class GrpcCall:
         # Header blocks by index (-1: none), so a call holds ints, not records: a capture of
         # many calls keeps them all. _request -1: the call began before the capture did.
         self._request = request.index if request is not None else -1
-        reader, limit = log.read_message, log.max_message
-        self.requests_split = MessageSplitter(Direction.CLIENT, reader, log.index_message, limit)
-        self.responses_split = MessageSplitter(Direction.SERVER, reader, log.index_message, limit)
+        reader, on_frame, limit = log.reader, log.on_frame, log.max_message  # one bound method each, shared
+        self.requests_split = MessageSplitter(Direction.CLIENT, reader, on_frame, limit)
+        self.responses_split = MessageSplitter(Direction.SERVER, reader, on_frame, limit)
         if request is not None:
             self.requests_split.set_encoding(request.get("grpc-encoding"))
         self._response = -1
         self._trailers = -1
         self.first_time = start_time  # None until its stream has a frame
         self.end_time = start_time or 0.0
-        self.ended = [False, False]  # END_STREAM seen, by direction
+        self._ends = 0  # END_STREAM seen: 1 the client's, 2 the server's (`ended`)
         self.client_end_frame: int | None = None
-        self.short_frames: list[int] = []  # packets of DATA frames not fully captured
+        self.short_frames: list[int] | tuple[()] = ()  # packets of DATA frames not fully captured
         self.seen_grpc_reply = False  # a server block that only gRPC sends (for calls the request cannot prove)
         self.last_frame: int | None = None
         self.checked = False  # the grpc.* rules that wait for the end have looked at it
@@ -96,12 +99,15 @@ class GrpcCall:
             if flags & PADDED:
                 payload = data_body(flags, payload) if payload else payload
             elif len(payload) < length:
-                self.short_frames.append(packet)
+                short = self.short_frames
+                if not isinstance(short, list):
+                    short = self.short_frames = []
+                short.append(packet)
             (self.requests_split if direction == Direction.CLIENT else self.responses_split).feed(index, payload)
         if flags & END_STREAM and type_code in (_DATA, _HEADERS):
-            if not self.ended[direction]:
+            if not self._ends & 1 << direction:
                 (self.requests_split if direction == Direction.CLIENT else self.responses_split).end()
-            self.ended[direction] = True
+            self._ends |= 1 << direction
             if direction == Direction.CLIENT and self.client_end_frame is None:
                 self.client_end_frame = index
             if direction == Direction.SERVER:
@@ -110,6 +116,11 @@ class GrpcCall:
             self.log.over.append(self)
 
     # ---- what views read ---------------------------------------------------
+
+    @property
+    def ended(self) -> tuple[bool, bool]:
+        """END_STREAM seen, by direction (client, server)."""
+        return _ENDED[self._ends]
 
     def _block(self, index: int) -> HeaderBlock | None:
         return self.log.session.header_blocks[index] if index >= 0 else None
@@ -381,6 +392,9 @@ class CallLog:
         self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
         self.report = session.findings_engine.report
         self._final = False
+        # Bound once: every call's two splitters share them (a bound method is 64 bytes, per call).
+        self.reader: Callable[[GrpcMessage], bytes] = self.read_message
+        self.on_frame: Callable[[int, GrpcMessage], None] = self.index_message
 
     # ---- reading -------------------------------------------------------------
 
