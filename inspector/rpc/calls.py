@@ -386,7 +386,7 @@ class CallLog:
         # frame -> its message, or its messages when it carries several (most carry one: no list for them)
         self.by_frame: dict[int, GrpcMessage | list[GrpcMessage]] = {}
         self._unproven: set[tuple[int, int]] = set()  # calls listed only if they look like gRPC
-        self._not_grpc: set[tuple[int, int]] = set()
+        self._not_grpc: set[int] = set()  # conn << 32 | stream id: an int each, not a tuple (most streams)
         self._grpc_seen: dict[int, tuple[tuple[Header, ...], bool | None]] = {}  # id(headers) -> (them, is gRPC)
         self._goaway_min: dict[int, int] = {}  # conn -> lowest last stream id of its GOAWAYs
         self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
@@ -464,6 +464,7 @@ class CallLog:
         start, self.frames_read = self.frames_read, end
         by_stream, not_grpc = self.by_stream, self._not_grpc
         roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
+        request, data, headers = int(Role.REQUEST), int(_DATA), int(_HEADERS)
         for (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
              value) in log.rows(start, end):
             index = start
@@ -476,21 +477,24 @@ class CallLog:
             key = (conn, sid)
             call: GrpcCall | None = by_stream.get(key)
             block = None
-            if hb >= 0 and call is None and roles[hb] == Role.REQUEST and block_sids[hb] == sid:
-                # Most requests of most captures are not gRPC: the header tuple says so, once per tuple.
-                if self._grpc_of_headers(headers_of[hb]) is False:
-                    not_grpc.add(key)
+            if call is None:
+                if conn << 32 | sid in not_grpc:  # a stream whose request was not gRPC: most, in most captures
                     continue
-                block = blocks[hb]
-                call = self._request(block, index)
-            elif call is None:
-                if key in not_grpc or type_code not in (_DATA, _HEADERS):
-                    continue
-                stream = session.stream(conn, sid)
-                if stream is None or stream.seen & Stream.REQUEST_SEEN or sid % 2 == 0:
-                    continue  # a request was seen, and it was not gRPC; or a pushed stream
-                call = self._open(conn, sid, None, index)  # a call already under way when the capture began
-                self._unproven.add(key)
+                if hb >= 0 and roles[hb] == request and block_sids[hb] == sid:
+                    # Most requests of most captures are not gRPC: the header tuple says so, once per tuple.
+                    if self._grpc_of_headers(headers_of[hb]) is False:
+                        not_grpc.add(conn << 32 | sid)
+                        continue
+                    block = blocks[hb]
+                    call = self._request(block, index)
+                else:
+                    if type_code != data and type_code != headers:
+                        continue
+                    stream = session.stream(conn, sid)
+                    if stream is None or stream.seen & Stream.REQUEST_SEEN or sid % 2 == 0:
+                        continue  # a request was seen, and it was not gRPC; or a pushed stream
+                    call = self._open(conn, sid, None, index)  # a call already under way when the capture began
+                    self._unproven.add(key)
             if call is not None:
                 if block is None and hb >= 0:
                     block = blocks[hb]
@@ -526,7 +530,7 @@ class CallLog:
         key = (block.conn, block.stream_id)
         is_grpc = _is_grpc(block.headers)
         if is_grpc is False:
-            self._not_grpc.add(key)
+            self._not_grpc.add(block.conn << 32 | block.stream_id)
             return None
         call = self._open(block.conn, block.stream_id, block, frame)
         if is_grpc is None:
