@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, NamedTuple
 
@@ -225,8 +226,6 @@ class CapturePayloads:
         decrypted = self.plaintext.get(conn)
         if decrypted is not None:
             return bytes(decrypted[0 if direction == 0 else 1][offset:offset + length])
-        from bisect import bisect_right
-
         entry = self.flows.get(conn)
         if entry is None or length <= 0:
             return b""

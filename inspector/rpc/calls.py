@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from inspector.findings import grpc as grpc_rules
-from inspector.http2.frames import END_STREAM, PADDED, ErrorCode, FrameType, error_name
+from inspector.http2.frames import END_STREAM, FRAME_HEADER_LENGTH, PADDED, ErrorCode, FrameType, error_name
 from inspector.http2.payloads import data_body
 from inspector.model import Direction, Finding, HeaderBlock, Role, Session, Stream, StreamState
 from inspector.rpc.messages import MAX_MESSAGE, PREFIX, GrpcMessage, MessageSplitter
@@ -38,6 +38,8 @@ _DATA, _HEADERS, _GOAWAY, _RST = FrameType.DATA, FrameType.HEADERS, FrameType.GO
 # A call's `ended` for each of its END_STREAM bits (1: the client's, 2: the server's): four shared
 # tuples, so a capture of many calls keeps no list per call.
 _ENDED = ((False, False), (True, False), (False, True), (True, True))
+_DIRECTIONS = (Direction.CLIENT, Direction.SERVER)
+RECENT_BLOCKS = 64  # header block records the call log keeps built (CallLog.block)
 
 
 class GrpcCall:
@@ -74,8 +76,8 @@ class GrpcCall:
     # ---- fed frame by frame by the CallLog ---------------------------------
 
     def frame(self, index: int, direction: int, type_code: int, flags: int, length: int, time: float,
-              packet: int, block: HeaderBlock | None) -> None:
-        """One more frame of this call's stream."""
+              packet: int, block: HeaderBlock | None, payload_at: int) -> None:
+        """One more frame of this call's stream (`payload_at`: its payload's offset in its direction)."""
         if self.first_time is None:
             self.first_time = time
             self.log.order_changed()
@@ -94,8 +96,7 @@ class GrpcCall:
                     "application/grpc"):
                 self.seen_grpc_reply = True
         if type_code == _DATA:
-            session = self.log.session
-            payload = session.frame_payload(session.frames[index])
+            payload = self.log.session.payloads.read(self.conn, _DIRECTIONS[direction], payload_at, length)
             if flags & PADDED:
                 payload = data_body(flags, payload) if payload else payload
             elif len(payload) < length:
@@ -123,7 +124,25 @@ class GrpcCall:
         return _ENDED[self._ends]
 
     def _block(self, index: int) -> HeaderBlock | None:
-        return self.log.session.header_blocks[index] if index >= 0 else None
+        return self.log.block(index) if index >= 0 else None
+
+    # A view reads a call's fields many times (method, status, message...): straight from the
+    # header tuples, not a HeaderBlock record built for each.
+
+    def _headers(self, index: int) -> tuple[Header, ...] | None:
+        return self.log.session.header_blocks.headers[index] if index >= 0 else None
+
+    def _value(self, index: int, name: str) -> str | None:
+        """The first value of `name` in block `index` (None: no such block or field)."""
+        if index < 0:
+            return None
+        for key, value in self.log.session.header_blocks.headers[index]:
+            if key == name:
+                return value
+        return None
+
+    def _unknown_refs(self, index: int) -> tuple[int, ...]:
+        return self.log.session.header_blocks.unknown_refs.get(index, ()) if index >= 0 else ()
 
     @property
     def request(self) -> HeaderBlock | None:
@@ -158,10 +177,9 @@ class GrpcCall:
     @property
     def method(self) -> str:
         """"/pkg.Service/Method"."""
-        request = self.request
-        if request is None:
+        if self._request < 0:
             return UNKNOWN_METHOD
-        return request.get(":path") or (UNKNOWN_PATH if request.unknown_refs else "?")
+        return self._value(self._request, ":path") or (UNKNOWN_PATH if self._unknown_refs(self._request) else "?")
 
     @property
     def start_time(self) -> float:
@@ -177,24 +195,23 @@ class GrpcCall:
 
     @property
     def request_metadata(self) -> list[Header]:
-        request = self.request
-        return [h for h in request.headers if not h[0].startswith(":")] if request else []
+        request = self._headers(self._request)
+        return [h for h in request if not h[0].startswith(":")] if request is not None else []
 
     @property
     def response_metadata(self) -> list[Header]:
-        response = self.response
-        return list(response.headers) if response is not None else []
+        response = self._headers(self._response)
+        return list(response) if response is not None else []
 
     @property
     def trailers(self) -> list[Header]:
-        trailers = self.trailers_block
-        return list(trailers.headers) if trailers is not None else []
+        trailers = self._headers(self._trailers)
+        return list(trailers) if trailers is not None else []
 
     @property
     def timeout(self) -> float | None:
         """grpc-timeout, in seconds."""
-        request = self.request
-        return parse_timeout(request.get("grpc-timeout")) if request else None
+        return parse_timeout(self._value(self._request, "grpc-timeout")) if self._request >= 0 else None
 
     @property
     def ended_by(self) -> str:
@@ -212,17 +229,14 @@ class GrpcCall:
     def _trailers_only(self) -> bool:
         """A Trailers-Only response: the one server block, status and trailers in one (a call whose
         response headers came before the capture began ends with plain trailers instead)."""
-        trailers = self.trailers_block
-        assert trailers is not None
-        return self._response < 0 and (self._request >= 0 or bool(trailers.get(":status")))
+        assert self._trailers >= 0
+        return self._response < 0 and (self._request >= 0 or bool(self._value(self._trailers, ":status")))
 
     @property
     def grpc_status(self) -> int | None:
         ended_by = self.ended_by
         if ended_by in ("trailers", "trailers-only"):
-            trailers = self.trailers_block
-            assert trailers is not None
-            return parse_status(trailers.get("grpc-status"))
+            return parse_status(self._value(self._trailers, "grpc-status"))
         if ended_by != "rst_stream":
             return None
         stream = self.stream
@@ -253,22 +267,21 @@ class GrpcCall:
 
     @property
     def grpc_message(self) -> str | None:
-        trailers = self.trailers_block
-        return decode_grpc_message(trailers.get("grpc-message")) if trailers else None
+        return decode_grpc_message(self._value(self._trailers, "grpc-message")) if self._trailers >= 0 else None
 
     @property
     def status_details(self) -> dict | None:
-        trailers = self.trailers_block
-        return decode_status_details(trailers.get("grpc-status-details-bin")) if trailers else None
+        return (decode_status_details(self._value(self._trailers, "grpc-status-details-bin"))
+                if self._trailers >= 0 else None)
 
     @property
     def problems(self) -> list[str]:
         """What a reader should know is wrong or missing, in words."""
         problems: list[str] = []
-        request, trailers = self.request, self.trailers_block
-        if request is not None and request.unknown_refs:
+        unknown = self._unknown_refs(self._request)
+        if unknown:
             problems.append("the capture began after some request headers were indexed: "
-                            + ", ".join(f"dynamic entry {n}" for n in request.unknown_refs) + " unknown")
+                            + ", ".join(f"dynamic entry {n}" for n in unknown) + " unknown")
         problems += [f"DATA frame at packet {packet} was not fully captured" for packet in self.short_frames]
         problems += [f"{m.label} message #{m.index + 1}: {m.problem}" for m in self.requests + self.responses
                      if m.problem]
@@ -277,9 +290,9 @@ class GrpcCall:
                 label = "request" if split.direction is Direction.CLIENT else "response"
                 kept = len(split.messages)
                 problems.append(f"{split.unkept} more {label} messages past the first {kept:,} are counted, not kept")
-        if trailers is not None and parse_status(trailers.get("grpc-status")) is None:
+        if self._trailers >= 0 and parse_status(self._value(self._trailers, "grpc-status")) is None:
             problems.append("grpc-status unknown: the trailers refer to header fields indexed before the "
-                            "capture began" if trailers.unknown_refs else "trailers without a grpc-status")
+                            "capture began" if self._unknown_refs(self._trailers) else "trailers without a grpc-status")
         return problems
 
     @property
@@ -392,6 +405,7 @@ class CallLog:
         self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
         self.report = session.findings_engine.report
         self._final = False
+        self._recent_blocks: dict[int, HeaderBlock] = {}  # see `block`
         # Bound once: every call's two splitters share them (a bound method is 64 bytes, per call).
         self.reader: Callable[[GrpcMessage], bytes] = self.read_message
         self.on_frame: Callable[[int, GrpcMessage], None] = self.index_message
@@ -465,7 +479,7 @@ class CallLog:
         by_stream, not_grpc = self.by_stream, self._not_grpc
         roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
         request, data, headers = int(Role.REQUEST), int(_DATA), int(_HEADERS)
-        for (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
+        for (conn, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
              value) in log.rows(start, end):
             index = start
             start += 1
@@ -498,7 +512,7 @@ class CallLog:
             if call is not None:
                 if block is None and hb >= 0:
                     block = blocks[hb]
-                call.frame(index, d, type_code, flags, length, time, packet, block)
+                call.frame(index, d, type_code, flags, length, time, packet, block, offset + FRAME_HEADER_LENGTH)
         self._check_over()
 
     def _grpc_of_headers(self, headers: tuple[Header, ...]) -> bool | None:
@@ -560,8 +574,20 @@ class CallLog:
         for i in earlier:
             f = session.frames[i]
             block = blocks[f.header_block] if f.header_block >= 0 else None
-            call.frame(i, f.direction, f.type_code, f.flags, f.length, f.time, f.packet, block)
+            call.frame(i, f.direction, f.type_code, f.flags, f.length, f.time, f.packet, block, f.payload_offset)
         return call
+
+    def block(self, index: int) -> HeaderBlock:
+        """Header block `index`, from a small cache of the last few: a call's request, response and
+        trailers are each read many times while it is checked or printed (the record is built from
+        the packed log each time otherwise)."""
+        cache = self._recent_blocks
+        block = cache.get(index)
+        if block is None:
+            if len(cache) >= RECENT_BLOCKS:
+                cache.clear()
+            block = cache[index] = self.session.header_blocks[index]
+        return block
 
     def index_message(self, frame: int, message: GrpcMessage) -> None:
         """A message lies (partly) in a frame: kept for `in_frame`."""
