@@ -400,6 +400,9 @@ class CallLog:
         self.by_frame: dict[int, GrpcMessage | list[GrpcMessage]] = {}
         self._unproven: set[tuple[int, int]] = set()  # calls listed only if they look like gRPC
         self._not_grpc: set[int] = set()  # conn << 32 | stream id: an int each, not a tuple (most streams)
+        # Streams (conn << 32 | id) with a frame `update` passed by before any call had them: only
+        # these need the stream index to find the frames a call opened later missed (few, or none).
+        self._passed: set[int] = set()
         self._grpc_seen: dict[int, tuple[tuple[Header, ...], bool | None]] = {}  # id(headers) -> (them, is gRPC)
         self._goaway_min: dict[int, int] = {}  # conn -> lowest last stream id of its GOAWAYs
         self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
@@ -476,7 +479,7 @@ class CallLog:
                 self._check_over()
             return
         start, self.frames_read = self.frames_read, end
-        by_stream, not_grpc = self.by_stream, self._not_grpc
+        by_stream, not_grpc, passed = self.by_stream, self._not_grpc, self._passed
         roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
         request, data, headers = int(Role.REQUEST), int(_DATA), int(_HEADERS)
         for (conn, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
@@ -499,19 +502,21 @@ class CallLog:
                     if self._grpc_of_headers(headers_of[hb]) is False:
                         not_grpc.add(conn << 32 | sid)
                         continue
-                    block = blocks[hb]
-                    call = self._request(block, index)
+                    block = self.block(hb)
+                    call = self._request(block, index, time)
                 else:
                     if type_code != data and type_code != headers:
+                        passed.add(conn << 32 | sid)
                         continue
                     stream = session.stream(conn, sid)
                     if stream is None or stream.seen & Stream.REQUEST_SEEN or sid % 2 == 0:
+                        passed.add(conn << 32 | sid)
                         continue  # a request was seen, and it was not gRPC; or a pushed stream
-                    call = self._open(conn, sid, None, index)  # a call already under way when the capture began
+                    call = self._open(conn, sid, None, index, time)  # a call already under way when the capture began
                     self._unproven.add(key)
             if call is not None:
                 if block is None and hb >= 0:
-                    block = blocks[hb]
+                    block = self.block(hb)
                 call.frame(index, d, type_code, flags, length, time, packet, block, offset + FRAME_HEADER_LENGTH)
         self._check_over()
 
@@ -540,13 +545,13 @@ class CallLog:
                                  capture_over=session.complete)
         self.over = []
 
-    def _request(self, block: HeaderBlock, frame: int | None) -> GrpcCall | None:
+    def _request(self, block: HeaderBlock, frame: int | None, time: float | None = None) -> GrpcCall | None:
         key = (block.conn, block.stream_id)
         is_grpc = _is_grpc(block.headers)
         if is_grpc is False:
             self._not_grpc.add(block.conn << 32 | block.stream_id)
             return None
-        call = self._open(block.conn, block.stream_id, block, frame)
+        call = self._open(block.conn, block.stream_id, block, frame, time)
         if is_grpc is None:
             self._unproven.add(key)
         else:
@@ -557,14 +562,25 @@ class CallLog:
         """A call's start time became known: sort again before the calls are next read."""
         self._sorted = False
 
-    def _open(self, conn: int, sid: int, request: HeaderBlock | None, frame: int | None) -> GrpcCall:
+    def _open(self, conn: int, sid: int, request: HeaderBlock | None, frame: int | None,
+              time: float | None = None) -> GrpcCall:
         """A new call; the frames its stream had before `frame` (or, for an upgrade request
-        that has no frame, before the frames not read yet) are read into it first."""
+        that has no frame, before the frames not read yet) are read into it first. `time`: that
+        of `frame`, when the caller has it."""
         session = self.session
-        limit = frame if frame is not None else self.frames_read
-        earlier = [i for i in session.stream_frames.of(conn, sid) if i < limit]
+        if frame is not None and conn << 32 | sid not in self._passed:
+            earlier: list[int] = []  # `update` passed no frame of this stream by: `frame` is its first
+        else:
+            limit = frame if frame is not None else self.frames_read
+            earlier = [i for i in session.stream_frames.of(conn, sid) if i < limit]
         first = earlier[0] if earlier else frame
-        call = GrpcCall(self, conn, sid, request, session.frames.time[first] if first is not None else None)
+        if first is None:
+            start = None
+        elif first == frame and time is not None:
+            start = time
+        else:
+            start = session.frames.time[first]
+        call = GrpcCall(self, conn, sid, request, start)
         self.by_stream[(conn, sid)] = call
         calls = self._calls
         if calls and _call_order(calls[-1]) > _call_order(call):
