@@ -123,7 +123,7 @@ async def measure(path: str) -> dict[str, float | int]:
         real = len(session.findings)
         for i in range(0, len(log), 10):
             session.findings.append(Finding(Severity.WARNING if i % 20 else Severity.ERROR,
-                                            f"bench finding on frame {i}", "RFC 9113 §5.1", log.conn[i],
+                                            f"bench finding on frame {i}", "RFC 9113 §5.1", log.conn_index[i],
                                             log.stream_id[i], log.packet[i], i))
         figures["findings (real, added by the bench)"] = real
         figures["findings (added by the bench)"] = len(session.findings) - real

@@ -25,6 +25,8 @@ def _commands(capture: Path) -> dict[str, list[str]]:
         "rpcs.jsonl": ["rpcs", c, "--format", "jsonl"],
         "diagram.mmd": ["diagram", c],
         "diagram-ja.mmd": ["diagram", c, "--lang", "ja", "--window-updates"],
+        "check.txt": ["check", c, "--severity", "info", *keylog],
+        "check.jsonl": ["check", c, "--format", "jsonl", "--severity", "info", *keylog],
     }
     if capture.parent.name == "captures" and capture.parent.parent.name == "tutorials":
         lesson = capture.name.split(".")[0]
@@ -37,11 +39,12 @@ def _commands(capture: Path) -> dict[str, list[str]]:
 def main() -> int:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    captures = sorted((ROOT / "captures").glob("*.pcap*")) + sorted((ROOT / "tutorials/captures").glob("*.pcap*"))
+    captures = (sorted((ROOT / "captures").glob("*.pcap*")) + sorted((ROOT / "captures/abuse").glob("*.pcap*"))
+                + sorted((ROOT / "tutorials/captures").glob("*.pcap*")))
     for capture in captures:
         for name, args in _commands(capture).items():
             run = subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, cwd=ROOT)
-            target = out / f"{capture.parent.parent.name}-{capture.name}.{name}"
+            target = out / f"{capture.parent.parent.name}-{capture.parent.name}-{capture.name}.{name}"
             trailer = f"\n--- exit {run.returncode}\n".encode()
             target.write_bytes(run.stdout + b"\n--- stderr ---\n" + run.stderr + trailer)
     print(f"{len(captures)} captures written to {out}")

@@ -295,9 +295,32 @@ def make_grpc_captures(entries: list[dict]) -> None:
                             grpc_calls=[c.as_dict() for c in calls]))
 
 
+def make_reflection_captures(entries: list[dict]) -> None:
+    """A client that learns the demo service by server reflection, as grpcurl does, then calls it
+    on the same connection (inspector/demo/reflection_client.py; needs grpcio-reflection)."""
+    from inspector.demo import server as demo
+    from inspector.demo.reflection_client import calls_by_reflection
+
+    port = free_port()
+    path = HERE / "grpc-reflection.pcap"
+    server, bound = demo.serve("127.0.0.1", port, reflection=("v1alpha",))
+    try:
+        with capture(path, bound):
+            calls = calls_by_reflection(f"127.0.0.1:{bound}")
+    finally:
+        server.stop(None)
+    # Not grpc_calls: the reflection calls are not in demo.proto, which the tests of those give.
+    entries.append(dict(file=path.name, description="a client that knows only the service's name asks by server "
+                        "reflection (grpc.reflection.v1alpha, grpcio-reflection's ProtoReflectionDescriptorDatabase, "
+                        "as grpcurl does), then makes a unary and a server-streaming call on the same connection "
+                        "with message classes built from the files it was sent", link="Ethernet (lo)",
+                        port=bound, tshark_args=["-d", f"tcp.port=={bound},http2"],
+                        reflection_calls=[c.as_dict() for c in calls]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=("http", "grpc", "tls"), help="make one group only")
+    parser.add_argument("--only", choices=("http", "grpc", "tls", "reflection"), help="make one group only")
     args = parser.parse_args()
     for tool in ("tcpdump", "editcap", "tshark", "nghttpd", "nghttp", "h2load", "curl"):
         if shutil.which(tool) is None:
@@ -313,6 +336,8 @@ def main() -> int:
             make_grpc_captures(entries)
         if args.only in (None, "tls"):
             make_tls_captures(Path(tmp), entries)
+        if args.only in (None, "reflection"):
+            make_reflection_captures(entries)
     made = {e["file"] for e in entries}
     entries = [e for e in old if e["file"] not in made] + entries
     for entry in entries:

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from inspector import __version__
 from inspector.errors import InspectorError
@@ -71,7 +72,7 @@ LIMITS = """limits (each one, when hit, is said on the frame, block or message i
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with one line, as every error here does."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}\n")
 
 
@@ -106,11 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
         sniff.add_argument("--duration", metavar="S", type=_seconds, help="stop after S seconds")
         sniff.add_argument("--record", metavar="FILE.pcapng", help="also write the packets seen as pcapng")
 
+    def reflect_args(p: argparse.ArgumentParser) -> None:
+        group = p.add_argument_group("schemas from gRPC server reflection")
+        group.add_argument("--reflect", metavar="HOST:PORT", help="ask this server for its schema by gRPC server "
+                           "reflection (v1, else v1alpha) before reading; messages decoded by name. Reflection "
+                           "exchanges in the capture are used for their connection without it")
+        group.add_argument("--reflect-tls", action="store_true", help="ask --reflect over TLS (verified against "
+                           "the system's CAs, or --reflect-ca)")
+        group.add_argument("--reflect-ca", metavar="FILE", help="CA bundle for --reflect's certificate (implies "
+                           "--reflect-tls)")
+
     p = sub.add_parser("open", help="the TUI on a capture")
     capture_args(p, live=True)
     follow_arg(p)
     p.add_argument("--proto", metavar="FILE", action="append",
                    help=".proto file or descriptor set: gRPC messages decoded by name (repeatable)")
+    reflect_args(p)
 
     p = sub.add_parser("dump", help="print every frame (text like nghttp -v, or JSON lines)")
     capture_args(p, live=True)
@@ -124,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
     p.add_argument("--proto", metavar="FILE", action="append",
                    help=".proto file or descriptor set, for styles and payloads (repeatable)")
+    reflect_args(p)
     p.add_argument("-v", "--verbose", action="store_true", help="show each message")
 
     p = sub.add_parser("check", help="find protocol problems, gRPC conformance problems, stalls and abuse")
@@ -142,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "warnings are always shown, info with --severity info")
     p.add_argument("--proto", metavar="FILE", action="append",
                    help=".proto file or descriptor set: message counts per call style (repeatable)")
+    reflect_args(p)
     p.add_argument("--list-rules", action="store_true", help="print every rule and the limits in force")
     p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of --list-rules' sentences")
     p = sub.add_parser("export", help="write a capture as HAR 1.2 (one entry per HTTP/2 stream)")
@@ -165,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keylog", metavar="FILE", help="write TLS secrets here (SSLKEYLOGFILE format)")
     p.add_argument("--record", metavar="FILE.pcapng", help="write what passed as pcapng")
     p.add_argument("--har", metavar="FILE", help="write what passed as HAR 1.2 when the proxy stops")
-    p.add_argument("--reflect", action="store_true", help="ask the upstream for its schema by gRPC server "
-                   "reflection (once, off the relay's path); messages decoded by name from then on")
+    p.add_argument("--reflect", action="store_true", help="ask the upstream (with --forward: each intercepted "
+                   "gRPC host) for its schema by gRPC server reflection, v1 else v1alpha (once per host, off the "
+                   "relay's path); messages decoded by name from then on")
     p.add_argument("--headless", action="store_true", help="print frames instead of the TUI")
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
     p.add_argument("--proto", metavar="FILE", action="append",

@@ -97,14 +97,14 @@ class Finding:
     record: `frame`, `packet` and `time` say where it first happened, `last_frame` where
     it last did, `count` how many times. The rules are in `inspector.findings.rules`.
     Fields after `frame` were added later and have defaults, so the positional form
-    `Finding(severity, message, reference, conn, stream_id, packet, frame)` still works;
+    `Finding(severity, message, reference, conn_index, stream_id, packet, frame)` still works;
     such a finding gets the rule `capture.damage` (or `capture.note` when it is info).
     """
 
     severity: Severity
     message: str
     reference: str = ""
-    conn: int | None = None
+    conn_index: int | None = None
     stream_id: int | None = None
     packet: int | None = None
     frame: int | None = None  # index in the session's FrameLog
@@ -125,8 +125,8 @@ class Finding:
         where = []
         if self.packet is not None:
             where.append(f"packet {self.packet}")
-        if self.conn is not None:
-            where.append(f"conn {self.conn}")
+        if self.conn_index is not None:
+            where.append(f"conn {self.conn_index}")
         if self.stream_id is not None:
             where.append(f"stream {self.stream_id}")
         ref = f" ({self.reference})" if self.reference else ""
@@ -143,7 +143,7 @@ class HeaderBlock(NamedTuple):
 
     # mypy sees a field named `index` as overriding tuple.index (python/mypy#4507); it is the field we mean.
     index: int  # type: ignore[assignment]
-    conn: int
+    conn_index: int
     stream_id: int
     direction: Direction
     role: Role
@@ -250,13 +250,13 @@ class HeaderBlockLog(_PackedLog):
     """Every header block of a session, packed; the decoded header tuples, and how each field
     was represented on the wire, are kept beside the records and shared between identical
     blocks. `table_lost` lists where a side's HPACK table became unknown (bytes lost, a block
-    too big to decode): (conn, direction, index of the first block after it)."""
+    too big to decode): (conn_index, direction, index of the first block after it)."""
 
     __slots__ = ("headers", "representations", "errors", "unknown_refs", "table_lost")
 
-    LAYOUT = (("conn", "I"), ("stream_id", "I"), ("direction", "B"), ("role", "B"), ("frame", "i"),
+    LAYOUT = (("conn_index", "I"), ("stream_id", "I"), ("direction", "B"), ("role", "B"), ("frame", "i"),
               ("end_stream", "?"))
-    conn = _Column()
+    conn_index = _Column()
     stream_id = _Column()
     direction = _Column()
     role = _Column()
@@ -271,23 +271,23 @@ class HeaderBlockLog(_PackedLog):
         self.unknown_refs: dict[int, tuple[int, ...]] = {}
         self.table_lost: list[tuple[int, int, int]] = []
 
-    def append(self, conn: int, stream_id: int, direction: int, role: int,
+    def append(self, conn_index: int, stream_id: int, direction: int, role: int,
                headers: tuple[Header, ...], frame: int, end_stream: bool, representations: bytes = b"") -> int:
         """Add a block; returns its index."""
         all_headers = self.headers
         all_headers.append(headers)
         self.representations.append(representations)
         buf = self.buf
-        buf += _BLOCK_PACK(conn, stream_id, direction, role, frame, end_stream)
+        buf += _BLOCK_PACK(conn_index, stream_id, direction, role, frame, end_stream)
         return len(all_headers) - 1
 
     def __len__(self) -> int:
         return len(self.headers)
 
     def __getitem__(self, i: int) -> HeaderBlock:
-        index, conn, sid, direction, role, frame, end_stream = self._unpacked(i)
-        return HeaderBlock(index, conn, sid, _DIRECTION_OF[direction], _ROLE_OF[role], self.headers[index], frame,
-                           end_stream, self.errors.get(index), self.unknown_refs.get(index, ()),
+        index, conn_index, sid, direction, role, frame, end_stream = self._unpacked(i)
+        return HeaderBlock(index, conn_index, sid, _DIRECTION_OF[direction], _ROLE_OF[role], self.headers[index],
+                           frame, end_stream, self.errors.get(index), self.unknown_refs.get(index, ()),
                            self.representations[index])
 
     def __iter__(self) -> Iterator[HeaderBlock]:
@@ -303,7 +303,7 @@ class FrameRecord(NamedTuple):
     """One HTTP/2 frame as it was on the wire, and the state right after it."""
 
     index: int  # type: ignore[assignment]  # as HeaderBlock.index
-    conn: int
+    conn_index: int
     direction: Direction
     packet: int
     time: float
@@ -350,11 +350,11 @@ class FrameLog(_PackedLog):
 
     __slots__ = ()
 
-    LAYOUT = (("conn", "I"), ("direction", "B"), ("packet", "I"), ("time", "d"), ("stream_id", "I"),
+    LAYOUT = (("conn_index", "I"), ("direction", "B"), ("packet", "I"), ("time", "d"), ("stream_id", "I"),
               ("type_code", "B"), ("flags", "B"), ("length", "I"), ("offset", "Q"), ("stream_state", "B"),
               ("conn_window_client", "i"), ("conn_window_server", "i"), ("stream_window_client", "i"),
               ("stream_window_server", "i"), ("header_block", "i"), ("control_value", "I"))
-    conn = _Column()
+    conn_index = _Column()
     direction = _Column()
     packet = _Column()
     time = _Column()
@@ -371,7 +371,7 @@ class FrameLog(_PackedLog):
     header_block = _Column()
     control_value = _Column()
 
-    def append(self, conn: int, direction: int, packet: int, time: float, stream_id: int,
+    def append(self, conn_index: int, direction: int, packet: int, time: float, stream_id: int,
                type_code: int, flags: int, length: int, offset: int, stream_state: int,
                conn_window_client: int, conn_window_server: int, stream_window_client: int,
                stream_window_server: int, header_block: int = -1, control_value: int = 0) -> int:
@@ -383,11 +383,11 @@ class FrameLog(_PackedLog):
         buf = self.buf  # a bytearray: += extends it in place (the hot path: no attribute set)
         index = len(buf) // _FRAME_SIZE
         try:
-            buf += _FRAME_PACK(conn, direction, packet, time, stream_id, type_code, flags, length, offset,
+            buf += _FRAME_PACK(conn_index, direction, packet, time, stream_id, type_code, flags, length, offset,
                                stream_state, conn_window_client, conn_window_server, stream_window_client,
                                stream_window_server, header_block, control_value)
         except struct.error:
-            buf += _FRAME_PACK(conn, direction, packet, time, stream_id, type_code, flags, length, offset,
+            buf += _FRAME_PACK(conn_index, direction, packet, time, stream_id, type_code, flags, length, offset,
                                stream_state, _i32(conn_window_client), _i32(conn_window_server),
                                _i32(stream_window_client), _i32(stream_window_server), header_block, control_value)
         return index
@@ -397,9 +397,9 @@ class FrameLog(_PackedLog):
         return len(self)
 
     def __getitem__(self, i: int) -> FrameRecord:
-        (index, conn, direction, packet, time, sid, type_code, flags, length, offset, state, cwc, cws,
+        (index, conn_index, direction, packet, time, sid, type_code, flags, length, offset, state, cwc, cws,
          swc, sws, hb, value) = self._unpacked(i)
-        return FrameRecord(index, conn, _DIRECTION_OF[direction], packet, time, sid, type_code, flags,
+        return FrameRecord(index, conn_index, _DIRECTION_OF[direction], packet, time, sid, type_code, flags,
                            length, offset, _STATE_OF[state], cwc, cws, swc, sws, hb, value)
 
     def __iter__(self) -> Iterator[FrameRecord]:
@@ -425,12 +425,12 @@ class Stream:
     RESPONSE_SEEN = 2  # a final (non-1xx) response block has
     COUNTED = 4  # counted among the client's open streams (findings: SETTINGS_MAX_CONCURRENT_STREAMS)
 
-    __slots__ = ("conn", "stream_id", "state", "_index", "window_offset_client", "window_offset_server",
+    __slots__ = ("conn_index", "stream_id", "state", "_index", "window_offset_client", "window_offset_server",
                  "reset_by", "reset_code", "promised_by", "upgraded", "seen")
 
-    def __init__(self, conn: int, stream_id: int, state: StreamState = StreamState.IDLE,
+    def __init__(self, conn_index: int, stream_id: int, state: StreamState = StreamState.IDLE,
                  index: StreamFrames | None = None) -> None:
-        self.conn = conn
+        self.conn_index = conn_index
         self.stream_id = stream_id
         self.state = state
         self._index = index
@@ -451,10 +451,10 @@ class Stream:
         """FrameLog indexes of this stream's frames, in order."""
         if self._index is None:
             return array("I")
-        return self._index.of(self.conn, self.stream_id)
+        return self._index.of(self.conn_index, self.stream_id)
 
     def __repr__(self) -> str:
-        return f"Stream(conn={self.conn}, id={self.stream_id}, {self.state.label})"
+        return f"Stream(conn={self.conn_index}, id={self.stream_id}, {self.state.label})"
 
 
 class StreamFrames:
@@ -468,11 +468,11 @@ class StreamFrames:
         self.done = 0
         self.by_stream: dict[tuple[int, int], array] = {}
 
-    def of(self, conn: int, stream_id: int) -> array:
+    def of(self, conn_index: int, stream_id: int) -> array:
         """Frame indexes of one stream (stream 0: the connection's own frames)."""
         n = len(self.log)
         if self.done < n:
-            conns = self.log.column("conn")
+            conns = self.log.column("conn_index")
             sids = self.log.column("stream_id")
             by_stream = self.by_stream
             for i in range(self.done, n):
@@ -482,7 +482,7 @@ class StreamFrames:
                     frames = by_stream[key] = array("I")
                 frames.append(i)
             self.done = n
-        return self.by_stream.get((conn, stream_id)) or array("I")
+        return self.by_stream.get((conn_index, stream_id)) or array("I")
 
 
 class Goaway(NamedTuple):
@@ -523,7 +523,7 @@ class Connection:
 class PayloadStore(Protocol):
     """Reads payload bytes back from where the source keeps them."""
 
-    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
+    def read(self, conn_index: int, direction: Direction, offset: int, length: int) -> bytes:
         """`length` bytes from `offset` in one direction's byte stream (fewer if not captured)."""
         ...
 
@@ -531,7 +531,7 @@ class PayloadStore(Protocol):
 class EmptyPayloads:
     """A store for sessions built from bytes in a test: nothing to read back."""
 
-    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
+    def read(self, conn_index: int, direction: Direction, offset: int, length: int) -> bytes:
         return b""
 
 
@@ -585,18 +585,18 @@ class Session:
 
     def frame_payload(self, frame: FrameRecord) -> bytes:
         """The payload of a frame, read back from the source."""
-        return self.payloads.read(frame.conn, frame.direction, frame.payload_offset, frame.length)
+        return self.payloads.read(frame.conn_index, frame.direction, frame.payload_offset, frame.length)
 
-    def stream(self, conn: int, stream_id: int) -> Stream | None:
+    def stream(self, conn_index: int, stream_id: int) -> Stream | None:
         """A stream by connection index and id."""
-        c = self.connection(conn)
+        c = self.connection(conn_index)
         return c.streams.get(stream_id) if c is not None else None
 
-    def connection(self, conn: int) -> Connection | None:
+    def connection(self, conn_index: int) -> Connection | None:
         """A connection by its index."""
         if len(self._by_index) != len(self.connections):
             self._by_index = {c.index: c for c in self.connections}
-        return self._by_index.get(conn)
+        return self._by_index.get(conn_index)
 
     def notify(self) -> None:
         """Tell live views the model grew."""

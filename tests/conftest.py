@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # `pytest -m "not peers"` runs everything that needs no program outside Python
     # (tshark, nghttpd, curl, h2load, tcpdump, tmux) and no grpcio peers: the core, in seconds.
     config.addinivalue_line("markers", "peers: needs real peers or tools (tshark, nghttpd, curl, grpcio, tmux)")
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's, run one group on one worker")
 
 
 def screen_lines(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -61,6 +62,11 @@ def screen_text(app) -> list[str]:  # type: ignore[no-untyped-def]
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A test that asks for the `peers` fixture needs them: it is marked so, whatever its file says.
+    # Under pytest-xdist (`-n`, `--dist loadgroup`) the peers tests form one group, run one after
+    # another on one worker: they share loopback, tcpdump and tmux, while the rest, pure Python,
+    # spreads over the other workers.
     for item in items:
         if "peers" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.peers)
+        if item.get_closest_marker("peers") is not None:
+            item.add_marker(pytest.mark.xdist_group("peers"))

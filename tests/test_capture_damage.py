@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 
 import hostile
 import pytest
+from clikit import h2inspect_here
 from conftest import CAPTURES
 from oracle import h2inspect_frames, tshark_frames
 
@@ -18,10 +18,7 @@ from inspector.capture.inflate import InflatedCapture
 from inspector.capture.load import CaptureLoader, load_capture
 from inspector.model import Severity
 
-
-def h2inspect(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, text=True,
-                          timeout=120)
+h2inspect = h2inspect_here  # each case runs the CLI's main here: the checks are on what it says
 
 
 def _clean_run(*args: str) -> subprocess.CompletedProcess:
@@ -43,6 +40,7 @@ def _frames(stdout: str) -> list[tuple]:
 # ---- pcapng sections in either byte order ------------------------------------------------------
 
 
+@pytest.mark.peers  # tshark is the reference
 @pytest.mark.parametrize("second_link", ["raw", "ethernet"])
 def test_two_section_pcapng_in_both_byte_orders_decodes_like_tshark(tmp_path, second_link):
     path = hostile.two_section_pcapng(str(tmp_path / "two.pcapng"), calls=4, second_link=second_link)
@@ -126,6 +124,7 @@ def test_a_cut_preface_says_the_connection_is_not_decoded(tmp_path):
 # ---- IP fragments -------------------------------------------------------------------------------
 
 
+@pytest.mark.peers  # tshark is the reference
 @pytest.mark.parametrize("ipv6", [False, True])
 def test_ip_fragments_are_reassembled_as_tshark_does(tmp_path, ipv6):
     path = hostile.ip_fragments(str(tmp_path / "frag.pcap"), ipv6=ipv6)
@@ -195,6 +194,7 @@ def test_a_supported_but_wrong_link_type_is_said(tmp_path):
 # ---- a short first HTTP/1.1 segment ---------------------------------------------------------------
 
 
+@pytest.mark.peers  # tshark is the reference
 @pytest.mark.parametrize("first", [1, 2, 20, 41])
 def test_an_upgrade_whose_first_segment_is_shorter_than_its_request_line_is_decoded(tmp_path, first):
     path = hostile.short_first_segment(str(tmp_path / "up.pcap"), first=first)

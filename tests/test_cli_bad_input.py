@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
+from clikit import h2inspect_here
 from pcapkit import Conversation, PingFrame, frame_bytes, simple_exchange, write_capture
 
-
-def h2inspect(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, text=True,
-                          timeout=120)
+h2inspect = h2inspect_here  # each case runs the CLI's main here; test_fuzz_captures runs the real command
 
 
 def _one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:

@@ -177,7 +177,7 @@ def test_the_fast_path_gives_the_same_records_as_the_handlers(name, monkeypatch)
 
             loader.builder.keylog = KeyLog.load(str(keylog))
         session = loader.load()
-        blocks = [(b.conn, b.stream_id, b.direction, b.role, b.headers, b.frame) for b in session.header_blocks]
+        blocks = [(b.conn_index, b.stream_id, b.direction, b.role, b.headers, b.frame) for b in session.header_blocks]
         return bytes(session.frames.buf), blocks, [f.one_line() for f in session.findings]
 
     fast = load()

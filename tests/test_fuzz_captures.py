@@ -10,6 +10,7 @@ Python again per run would be most of the cost); a few go through a real subproc
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import io
 import random
@@ -28,6 +29,7 @@ from inspector.cli import main
 
 SEED = 19
 MUTATIONS_PER_CAPTURE = 60
+SHARDS = 8  # the loop in pieces, so a parallel run (pytest -n) spreads it over its workers
 RUN_SECONDS = 10  # one command on one mutated capture (each takes well under a second)
 COMMANDS = (["dump", "--format", "jsonl"], ["dump", "--format", "text"], ["rpcs", "-v"])
 Mutator = Callable[[bytes, random.Random], tuple[bytes, str]]
@@ -219,6 +221,7 @@ def run_in_process(argv: list[str]) -> tuple[int, str, float]:
     return status, err.getvalue(), time.monotonic() - started
 
 
+@functools.cache
 def mutated_inputs() -> list[tuple[str, str, bytes]]:
     """(name, what was done, bytes) for every mutation, the same ones every run."""
     rng = random.Random(SEED)
@@ -244,10 +247,11 @@ def _problem(status: int, stderr: str, seconds: float) -> str | None:
     return None
 
 
-def test_mutated_captures_never_crash_hang_or_leave_bad_exit(tmp_path):
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_mutated_captures_never_crash_hang_or_leave_bad_exit(tmp_path, shard):
     failures = []
     runs = 0
-    for name, what, data in mutated_inputs():
+    for name, what, data in mutated_inputs()[shard::SHARDS]:
         path = tmp_path / name
         path.write_bytes(data)
         for command in COMMANDS:
@@ -256,7 +260,7 @@ def test_mutated_captures_never_crash_hang_or_leave_bad_exit(tmp_path):
             problem = _problem(status, stderr, seconds)
             if problem:
                 failures.append(f"{' '.join(command)} {path} ({what}): {problem}")
-    assert runs >= 500
+    assert runs >= 500 // SHARDS
     assert not failures, "\n".join(failures[:20])
 
 

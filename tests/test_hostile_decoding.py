@@ -6,18 +6,15 @@ bench/bench_hostile.py at full size; tests never time.)"""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import hostile
 import pytest
+from clikit import h2inspect_here
 
 from inspector.capture.load import CaptureLoader
 from inspector.http2 import session_builder
 
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, text=True, timeout=120)
+_run = h2inspect_here  # the CLI's main, here: the checks are on what it says
 
 
 def test_unframed_bytes_after_the_preface_are_skipped_and_said(tmp_path):

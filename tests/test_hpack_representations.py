@@ -76,7 +76,7 @@ def test_every_representation_matches_the_hpack_library(name):
         if block.frame < 0:  # the HTTP/1.1 request of an h2c Upgrade: no HPACK
             continue
         raw = block_bytes(session, i)
-        decoder = decoders.setdefault((block.conn, int(block.direction)), Decoder())
+        decoder = decoders.setdefault((block.conn_index, int(block.direction)), Decoder())
         theirs = hpack_library_view(decoder, raw)
         ours = [(KIND[r.kind], r.start, r.end, None if r.kind is FieldKind.SIZE_UPDATE else h, r.name_huffman,
                  r.value_huffman)

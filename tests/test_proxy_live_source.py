@@ -212,14 +212,14 @@ def test_a_connection_too_costly_to_decode_is_given_up_and_the_others_go_on(monk
     assert costly.given_up
     stopped = [f.message for f in source.session.findings if "decoding of this connection stopped" in f.message]
     assert len(stopped) == 1 and "still relayed" in stopped[0]
-    decoded = sum(1 for f in source.session.frames if f.conn == 0)  # from the two pieces it took to tell
+    decoded = sum(1 for f in source.session.frames if f.conn_index == 0)  # from the two pieces it took to tell
     assert source.queued == 0
     source.data(costly, True, b"\x00" * 50_000, 3.0)  # relayed later: only counted
     source.data(fine, True, PREFACE + SettingsFrame(0).serialize() + _request(), 3.0)
     _decode_all(source)
     assert source.queued == 0 and costly.skipped[0] == 50_000
-    assert sum(1 for f in source.session.frames if f.conn == 0) == decoded
-    assert any(f.conn == 1 for f in source.session.frames)
+    assert sum(1 for f in source.session.frames if f.conn_index == 0) == decoded
+    assert any(f.conn_index == 1 for f in source.session.frames)
     assert not any("resumes" in f.message for f in source.session.findings)
 
 

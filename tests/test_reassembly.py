@@ -138,7 +138,7 @@ def test_new_syn_on_a_reused_port_starts_a_new_connection(tmp_capture):
     write_capture(tmp_capture, first.packets() + second.packets())
     session = load_capture(tmp_capture)
     assert [conn.index for conn in session.connections] == [0, 1]
-    assert [f.conn for f in session.frames] == [0] * 7 + [1] * 7
+    assert [f.conn_index for f in session.frames] == [0] * 7 + [1] * 7
     assert h2inspect_frames(tmp_capture) == tshark_frames(tmp_capture, [8080])
 
 

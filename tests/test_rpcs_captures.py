@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clikit import h2inspect_here
 from conftest import CAPTURES, load_manifest
 
 GRPC = [e for e in load_manifest() if e.get("grpc_calls")]
@@ -18,8 +19,9 @@ PROTO = Path(__file__).resolve().parent.parent / "inspector" / "demo" / "demo.pr
 
 
 def rpcs(path: Path, *extra: str) -> list[dict]:
-    out = subprocess.run([sys.executable, "-m", "inspector", "rpcs", str(path), "--format", "jsonl", *extra],
-                         capture_output=True, text=True, check=True, timeout=120).stdout
+    run = h2inspect_here("rpcs", str(path), "--format", "jsonl", *extra)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
     return [json.loads(line) for line in out.splitlines()]
 
 

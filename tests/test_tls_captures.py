@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
 import pytest
+from clikit import h2inspect_here
 from conftest import CAPTURES
 
 from inspector.capture.load import CaptureLoader
@@ -21,8 +21,7 @@ BODY = bytes(range(256)) * 160  # what data.bin held
 
 
 def dump(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inspector", "dump", *map(str, args)], capture_output=True,
-                          text=True, timeout=60)
+    return h2inspect_here("dump", *map(str, args))
 
 
 def load(keylog: KeyLog | None):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from inspector.tui.lanes import assign_lanes
 def _lanes(name: str, conn: int = 0):  # type: ignore[no-untyped-def]
     session = CaptureLoader(str(CAPTURES / name)).load()
     log = session.frames
-    conns = log.column("conn")
+    conns = log.column("conn_index")
     rows = [i for i in range(len(log)) if conns[i] == conn]
     return log, rows, assign_lanes(log, rows)
 

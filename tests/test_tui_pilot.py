@@ -184,7 +184,7 @@ def test_search_finds_matches_across_streams_and_n_moves_between_them():
             while app.search_state.running:
                 await pilot.pause(0.05)
             matches = app.search_state.matches
-            conns = {app.session.frames.conn[i] for i in matches}
+            conns = {app.session.frames.conn_index[i] for i in matches}
             assert len(matches) == 3 and conns == {0, 1, 2}  # the user-agent of each connection's request
             assert "search 'curl': 3 matches in 3 streams, match 1 of 3" in _title(app)
             assert app.frame_view.current_frame() == matches[0]
@@ -624,7 +624,7 @@ def test_the_detail_of_every_headers_frame_lists_its_hpack_representations():
             checked = 0
             for block_index, block in enumerate(session.header_blocks):
                 frame = block.frame
-                app.jump(log.conn[frame], log.stream_id[frame], frame)
+                app.jump(log.conn_index[frame], log.stream_id[frame], frame)
                 while app.detail_view.frame != frame:
                     await pilot.pause(0.01)
                 lines = app.detail_text().splitlines()
@@ -645,7 +645,7 @@ def test_the_detail_of_every_headers_frame_lists_its_hpack_representations():
             assert checked == len(session.header_blocks) >= 3  # request, response, trailers
             # a DATA frame has no HPACK listing
             data = next(i for i in range(len(log)) if log.type_code[i] == 0)
-            app.jump(log.conn[data], log.stream_id[data], data)
+            app.jump(log.conn_index[data], log.stream_id[data], data)
             while app.detail_view.frame != data:
                 await pilot.pause(0.01)
             assert "HPACK: how each field" not in app.detail_text()

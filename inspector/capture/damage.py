@@ -35,7 +35,7 @@ class DamageTally:
     """Every occurrence of one kind of damage at one place: how many, where, how many bytes."""
 
     rule: str
-    conn: int | None
+    conn_index: int | None
     detail: str  # what the message needs besides the counts (a direction, a link type...)
     count: int = 0
     first_packet: int = 0
@@ -121,13 +121,13 @@ class CaptureDamage:
     def __init__(self) -> None:
         self._tallies: dict[tuple[str, int | None, str], DamageTally] = {}
 
-    def note(self, rule: str, packet: int, lost: int = 0, *, conn: int | None = None, detail: str = "",
+    def note(self, rule: str, packet: int, lost: int = 0, *, conn_index: int | None = None, detail: str = "",
              example: str = "", count: int = 1) -> None:
         """`count` occurrences of `rule` from `packet` on, losing `lost` bytes; `example` says the first."""
-        key = (rule, conn, detail)
+        key = (rule, conn_index, detail)
         tally = self._tallies.get(key)
         if tally is None:
-            tally = self._tallies[key] = DamageTally(rule, conn, detail, first_packet=packet, example=example)
+            tally = self._tallies[key] = DamageTally(rule, conn_index, detail, first_packet=packet, example=example)
         tally.count += count
         tally.last_packet = packet
         tally.lost += lost
@@ -141,6 +141,6 @@ class CaptureDamage:
 
     def findings(self) -> list[Finding]:
         """One warning per kind of damage and place, in the order each was first met."""
-        return [Finding(Severity.WARNING, _MESSAGES[t.rule](t), conn=t.conn, packet=t.first_packet or None,
+        return [Finding(Severity.WARNING, _MESSAGES[t.rule](t), conn_index=t.conn_index, packet=t.first_packet or None,
                         rule=t.rule, count=t.count, last_packet=t.last_packet or None)
                 for t in self._tallies.values()]

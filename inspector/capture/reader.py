@@ -21,6 +21,7 @@ from inspector.capture.inflate import InflatedCapture
 from inspector.capture.live import LiveInput
 from inspector.capture.pcapng import SHB_MAGIC, PcapngBlocks, PcapngDamage
 from inspector.errors import CaptureError
+from inspector.flows import TcpFlow
 from inspector.model import Direction
 from inspector.proxy.spool import PayloadSpool
 
@@ -205,7 +206,7 @@ class CapturePayloads:
         self.compressed = reader.compressed
         self._starts = reader.packet_starts  # where each packet's data starts, by number - 1
         self._inflated = reader.inflated
-        self.flows: dict[int, tuple[object, bool]] = {}  # conn index -> (TcpFlow, client is side A)
+        self.flows: dict[int, tuple[TcpFlow, bool]] = {}  # conn_index -> (TcpFlow, client is side A)
         # conn index -> decrypted bytes (client, server): a TLS connection's plaintext is not in the file
         self.plaintext: dict[int, tuple[bytearray, bytearray]] = {}
         self._fd: int | None = None
@@ -221,16 +222,16 @@ class CapturePayloads:
         """`size` bytes from `start` in the data of packet number `packet`."""
         return self._read_at(self._starts[packet - 1] + start, size)
 
-    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
-        """`length` bytes at stream `offset` of one direction of connection `conn`."""
-        decrypted = self.plaintext.get(conn)
+    def read(self, conn_index: int, direction: Direction, offset: int, length: int) -> bytes:
+        """`length` bytes at stream `offset` of one direction of connection `conn_index`."""
+        decrypted = self.plaintext.get(conn_index)
         if decrypted is not None:
             return bytes(decrypted[0 if direction == 0 else 1][offset:offset + length])
-        entry = self.flows.get(conn)
+        entry = self.flows.get(conn_index)
         if entry is None or length <= 0:
             return b""
         flow, client_is_a = entry
-        side = flow.sides[0 if (direction == 0) == client_is_a else 1]  # type: ignore[attr-defined]
+        side = flow.sides[0 if (direction == 0) == client_is_a else 1]
         offsets = side.seg_offset
         i = bisect_right(offsets, offset) - 1
         if i < 0:

@@ -77,7 +77,7 @@ class TcpReassembler:
 
     def __init__(self, sink: ByteSink, on_damage: Callable[..., None] | None = None) -> None:
         self.sink = sink
-        # CaptureDamage.note: (rule, packet, lost bytes, conn=, detail=, example=)
+        # CaptureDamage.note: (rule, packet, lost bytes, conn_index=, detail=, example=)
         self._on_damage = on_damage
         self._conns: dict[tuple, _Connection] = {}
         self.flow_count = 0
@@ -206,7 +206,7 @@ class TcpReassembler:
             where = f"before the connection's first byte at {first}"
         else:
             where = f"before the first byte the capture holds, at {first}: reordered or reversed packets"
-        self._on_damage(rules.TCP_SEQUENCE, packet, length, conn=conn.flow.index, detail=self._side(conn, d),
+        self._on_damage(rules.TCP_SEQUENCE, packet, length, conn_index=conn.flow.index, detail=self._side(conn, d),
                         example=f"packet {packet}: sequence number {seq}, {where}")
 
     def _impossible_ack(self, conn: _Connection, d: _Direction, ack: int, other: _Direction,
@@ -216,7 +216,7 @@ class TcpReassembler:
             return
         assert other.next_seq is not None, "an acknowledgement is judged against bytes seen"
         first = (other.next_seq - other.offset) & 0xFFFF_FFFF
-        self._on_damage(rules.TCP_ACK, packet, 0, conn=conn.flow.index, detail=self._side(conn, d),
+        self._on_damage(rules.TCP_ACK, packet, 0, conn_index=conn.flow.index, detail=self._side(conn, d),
                         example=f"packet {packet}: acknowledgement {ack}, the other side's bytes seen run "
                         f"from {first} to {other.next_seq}")
 
@@ -224,7 +224,7 @@ class TcpReassembler:
         # capture.tcp-retransmission-differs
         if self._on_damage is None:
             return
-        self._on_damage(rules.TCP_CONTENT, packet, length, conn=conn.flow.index, detail=self._side(conn, d),
+        self._on_damage(rules.TCP_CONTENT, packet, length, conn_index=conn.flow.index, detail=self._side(conn, d),
                         example=f"packet {packet}: sequence number {seq}")
 
     def _emit(self, conn: _Connection, d: _Direction, payload: bytes, start: int, source_packet: int,
@@ -305,7 +305,7 @@ class TcpReassembler:
         sent = d.next_seq + (1 if d.fin == d.next_seq else 0)  # a FIN takes one sequence number
         beyond = _rel(d.peer_ack, sent & 0xFFFF_FFFF)
         if beyond > 0:
-            self._on_damage(rules.TCP_ACKED_UNSEEN, d.peer_ack_packet, beyond, conn=conn.flow.index,
+            self._on_damage(rules.TCP_ACKED_UNSEEN, d.peer_ack_packet, beyond, conn_index=conn.flow.index,
                             detail=conn.flow.b if d.from_a else conn.flow.a,
                             example=f"packet {d.peer_ack_packet}: acknowledgement {d.peer_ack}, the last byte "
                             f"seen is {(sent - 1) & 0xFFFF_FFFF}")

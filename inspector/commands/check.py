@@ -7,10 +7,10 @@ import sys
 
 from inspector.capture.load import loader_for
 from inspector.commands.live import capture_counts, listening_line, stopped_by_interrupt, waiting_line
+from inspector.commands.schemas import command_schema
 from inspector.errors import UsageError
 from inspector.findings.presets import Limits, parse_limit
 from inspector.model import Severity
-from inspector.rpc.schema import load_schema
 from inspector.views.findings import jsonl_lines, rule_lines, text_lines
 
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
@@ -32,14 +32,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("check: give a CAPTURE, - for standard input, or -i IFACE (or --list-rules)")
     fail_at = SEVERITIES[args.severity]
     shown = min(fail_at, Severity.WARNING)  # warnings are shown even when only errors fail the check
-    schema = load_schema(args.proto)
+    asked = command_schema(args)  # --proto read and --reflect asked before the capture is
     loader = loader_for(args, on_wait=waiting_line(args.capture), on_listening=listening_line(args))
     session = loader.session
     session.findings_engine.use_limits(limits)
     engine = session.findings_engine
     calls = session.calls  # kept current batch by batch: the grpc.* rules see each call as it ends
-    if schema is not None:
-        calls.use_schema(schema)
+    asked.apply(session)
     with stopped_by_interrupt(loader):  # a live source (-i, -, --follow) ends at Ctrl-C: check what came
         for _ in loader.batches():
             if engine.maybe_grpc:  # no gRPC request yet: nothing for the call log to read

@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
     """One Mermaid diagram per gRPC call (or the one on --stream), separated by a blank line."""
     session = loader_for(args).load()
     calls = [c for c in find_calls(session)
-             if (args.stream is None or c.stream_id == args.stream) and (args.conn is None or c.conn == args.conn)]
+             if (args.stream is None or c.stream_id == args.stream)
+             and (args.conn is None or c.conn_index == args.conn)]
     if not calls:
         where = f" on stream {args.stream}" if args.stream is not None else ""
         raise UsageError(f"{args.capture}: no gRPC call{where}")

@@ -8,8 +8,8 @@ import sys
 
 from inspector.capture.load import loader_for
 from inspector.commands.live import capture_counts
+from inspector.commands.schemas import command_schema
 from inspector.errors import UsageError
-from inspector.rpc.schema import load_schema
 
 
 def _capture_from_stdin() -> int:
@@ -28,10 +28,11 @@ def _capture_from_stdin() -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Check the capture first (so bad input is one line, exit 2), then open the TUI while it loads."""
+    asked = command_schema(args)  # --proto read and --reflect asked before the capture is
     if args.capture == "-":
         args.stdin_fd = _capture_from_stdin()
     loader = loader_for(args)
-    schema = load_schema(getattr(args, "proto", None))
+    schema = asked.apply(loader.session)
     from inspector.tui.app import App  # Textual loads only when a TUI is wanted
 
     app = App(loader.session, loader, schema=schema)

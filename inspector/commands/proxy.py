@@ -26,12 +26,18 @@ from inspector.proxy.recorder import PcapngRecorder
 from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.server_names import shown
 from inspector.proxy.tls import ClientFacingTls, LocalCA, UpstreamTls, prepare_keylog
+from inspector.rpc.host_reflection import SCHEMA_RULE, Ask, HostReflection, Outcome, ReflectHost
+from inspector.rpc.reflection import UNREADABLE_RULE
 from inspector.rpc.schema import Schema, load_schema
 from inspector.views.har import write_har
 from inspector.views.headless import PREFIX, HeadlessPrinter
 
 if TYPE_CHECKING:
     from textual.app import App as TextualApp
+
+    from inspector.model import Session
+
+    AppFactory = Callable[[Session], TextualApp[Any]]  # the TUI's App class: it takes the session
 
 STOP_GRACE = 0.25  # seconds links get to close politely on Ctrl-C before they are aborted
 FINISH_BUDGET = 0.25  # seconds of decoding left to the backlog on Ctrl-C
@@ -117,36 +123,72 @@ def _settings(args: argparse.Namespace) -> tuple[RelaySettings, str | None]:
                          certificates), ca_note
 
 
-def _ask_reflection(loop: asyncio.AbstractEventLoop, args: argparse.Namespace, settings: RelaySettings,
-                    source: LiveSource, schema: Schema | None) -> None:
-    """Server reflection of the upstream, on a thread: the relay never waits for it."""
+def _read_ca(path: str | None) -> bytes | None:
+    if not path:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _reflection_asker(loop: asyncio.AbstractEventLoop, source: LiveSource, upstream_tls: UpstreamTls | None) -> Ask:
+    """`reflect` on the loop's executor, the outcome handed back on the loop (so the model is
+    only touched there) and shown at once: the relay never waits for a reflection answer. Over
+    TLS the upstream is verified as the relay verifies it (--upstream-ca, else the system's CAs)."""
     from inspector.rpc.reflection import ReflectionError, reflect
 
-    up = settings.upstream
-    if up is None:
-        source.event("--reflect: forward mode does not ask its targets yet; give --proto", None, Severity.INFO)
-        return
-    roots = None
-    if settings.upstream_tls is not None and args.upstream_ca:
-        with open(args.upstream_ca, "rb") as f:
-            roots = f.read()
-    future = loop.run_in_executor(None, lambda: reflect(str(up), roots, settings.upstream_tls is not None, up.host))
-
-    def done(fut: asyncio.Future) -> None:
+    def ask(host: ReflectHost, answered: Callable[[Outcome], None]) -> None:
         try:
-            fds, services = fut.result()
-        except ReflectionError as exc:
-            source.event(f"--reflect: {exc}; messages are shown in raw wire format", None, Severity.INFO)
+            roots = _read_ca(upstream_tls.ca_file if host.tls and upstream_tls is not None else None)
+        except OSError as exc:
+            answered(ReflectionError(f"{host.address}: the upstream CA cannot be read ({exc.strerror or exc})"))
+            source.session.notify()
             return
-        except Exception as exc:  # noqa: BLE001 (whatever it was, the relay goes on)
-            source.event(f"--reflect: {type(exc).__name__}: {exc}", None, Severity.WARNING)
+        future = loop.run_in_executor(None, lambda: reflect(host.address, roots, host.tls, host.server_name))
+
+        def done(fut: asyncio.Future) -> None:
+            try:
+                outcome: Outcome = fut.result()
+            except ReflectionError as exc:
+                outcome = exc
+            except Exception as exc:  # noqa: BLE001 (whatever it was, the relay goes on and says so)
+                outcome = ReflectionError(f"{host.address}: {type(exc).__name__}: {exc}", UNREADABLE_RULE)
+            answered(outcome)
+            source.session.notify()
+        future.add_done_callback(done)
+    return ask
+
+
+def _ask_reflection(loop: asyncio.AbstractEventLoop, args: argparse.Namespace, settings: RelaySettings,
+                    source: LiveSource, schema: Schema | None) -> None:
+    """--reflect: the upstream asked at once (reverse mode), or each intercepted gRPC host once its
+    first gRPC request is decoded (forward mode); on the loop's executor, never on the relay's path."""
+    if settings.forward is not None:
+        ask = _reflection_asker(loop, source, settings.forward.upstream_tls)
+        def host_of(conn_index: int) -> ReflectHost | None:
+            route = source.routes.get(conn_index)
+            if route is None:
+                return None
+            return ReflectHost(str(route.target), route.upstream_tls is not None, route.server_name)
+        watcher = HostReflection(source.session, host_of, ask)
+        source.session.listeners.append(watcher.look)
+        return
+    ask = _reflection_asker(loop, source, settings.upstream_tls)
+    up = settings.upstream
+    assert up is not None  # reverse mode has one upstream
+    upstream = ReflectHost(str(up), settings.upstream_tls is not None, up.host)
+    report = source.session.findings_engine.report
+
+    def answered(outcome: Outcome) -> None:
+        if isinstance(outcome, Exception):
+            report(outcome.rule, f"--reflect: {outcome}; messages are shown in raw wire format")
             return
-        target = schema if schema is not None else Schema()
-        target.add_files(fds)
+        target = schema if schema is not None else outcome.schema
+        if schema is not None:
+            schema.merge(outcome.schema)  # --proto first: what it gave is kept
         source.session.calls.use_schema(target)
-        source.event(f"--reflect: {len(services)} service{'s' if len(services) != 1 else ''} from {up} "
-                     f"({', '.join(services)}): messages decoded by name", None, Severity.INFO)
-    future.add_done_callback(done)
+        report(SCHEMA_RULE, f"--reflect: {up}: {outcome.summary()}: messages decoded by name")
+
+    ask(upstream, answered)
 
 
 def _report_bad_server_names(source: LiveSource) -> Callable[[Any], None]:
@@ -174,7 +216,7 @@ def _recorder(path: str | None) -> PcapngRecorder:
         raise UsageError(f"--record {path}: {exc.strerror or exc}") from None
 
 
-def _tui_app_class() -> type:
+def _tui_app_class() -> AppFactory:
     """The TUI's App (it takes a Session); a one-line error if this build has none."""
     try:
         from inspector.tui.app import App
@@ -184,7 +226,7 @@ def _tui_app_class() -> type:
 
 
 async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str | None,
-                 source: LiveSource, app_class: type | None) -> None:
+                 source: LiveSource, app_class: AppFactory | None) -> None:
     schema = load_schema(getattr(args, "proto", None))  # a bad schema is bad input: before listening
     if schema is not None:
         source.session.calls.use_schema(schema)
@@ -203,7 +245,7 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
     err = sys.stderr
     where = ", ".join(str(b) for b in bound)
     if settings.forward is not None:
-        forward: ForwardSettings = settings.forward  # type: ignore[assignment]
+        forward = settings.forward
         which = ", ".join(forward.intercept) if forward.intercept else "every host"
         err.write(f"{PREFIX}listening on {where}, forward proxy (CONNECT, http://; TLS intercepted for "
                   f"{which}{'; Basic proxy authentication' if forward.auth else ''})\n")
@@ -231,7 +273,8 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
             HeadlessPrinter(source.session, args.format, sys.stdout, err)
             await stop.wait()
         else:
-            await _run_tui(app_class(source.session), stop)  # type: ignore[misc]
+            assert app_class is not None, "the TUI's class was found before listening"
+            await _run_tui(app_class(source.session), stop)
     finally:
         # Ctrl-C stops at once, however far decoding is behind: the relay closes its links,
         # the decoder gets a moment more, and what it did not reach is said in one line.

@@ -7,8 +7,8 @@ import sys
 
 from inspector.capture.load import loader_for
 from inspector.commands.live import capture_counts, listening_line, stopped_by_interrupt, waiting_line
+from inspector.commands.schemas import command_schema
 from inspector.rpc.calls import GrpcCall, find_calls
-from inspector.rpc.schema import load_schema
 from inspector.views.rpcs import jsonl_lines, text_lines
 
 WRITE_LINES = 4000
@@ -16,11 +16,10 @@ WRITE_LINES = 4000
 
 def run(args: argparse.Namespace) -> int:
     """Decode the capture, find its gRPC calls, print them (live JSON lines: each call once it ends)."""
+    asked = command_schema(args)  # --proto read and --reflect asked before the capture is
     loader = loader_for(args, on_wait=waiting_line(args.capture), on_listening=listening_line(args))
-    schema = load_schema(args.proto)
     session = loader.session
-    if schema is not None:
-        session.calls.use_schema(schema)
+    schema = asked.apply(session)
     printed: set[int] = set()  # id() of the calls already printed
     out = sys.stdout
 

@@ -74,13 +74,43 @@ class DemoService(pb_grpc.DemoServicer):
             yield pb.Reply(text=f"answer to {request.name}", index=i, payload=_payload(request.payload_size))
 
 
+REFLECTION_VERSIONS = ("v1", "v1alpha")
+
+
+def add_reflection(server: grpc.Server, versions: tuple[str, ...] = REFLECTION_VERSIONS) -> None:
+    """Serve gRPC server reflection (grpcio-reflection) for the Demo service, in these versions.
+
+    grpcio-reflection serves grpc.reflection.v1alpha only. v1's messages are v1alpha's, field
+    for field (only the package differs), so v1 is the same servicer under the v1 name, as
+    servers in other languages offer both."""
+    from grpc_reflection.v1alpha import reflection
+    from grpc_reflection.v1alpha import reflection_pb2 as rpb
+
+    names = [pb.DESCRIPTOR.services_by_name["Demo"].full_name]
+    names += [f"grpc.reflection.{v}.ServerReflection" for v in versions]
+    servicer = reflection.ReflectionServicer(names)
+    if "v1alpha" in versions:
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(reflection.SERVICE_NAME, {
+            "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                servicer.ServerReflectionInfo, request_deserializer=rpb.ServerReflectionRequest.FromString,
+                response_serializer=rpb.ServerReflectionResponse.SerializeToString)}),))
+    if "v1" in versions:
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("grpc.reflection.v1.ServerReflection", {
+            "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                servicer.ServerReflectionInfo, request_deserializer=rpb.ServerReflectionRequest.FromString,
+                response_serializer=rpb.ServerReflectionResponse.SerializeToString)}),))
+
+
 def serve(host: str = "127.0.0.1", port: int = 0, *, options: list[tuple[str, int]] | None = None,
-          compression: grpc.Compression | None = None) -> tuple[grpc.Server, int]:
+          compression: grpc.Compression | None = None, reflection: tuple[str, ...] = ()) -> tuple[grpc.Server, int]:
     """Start the demo server; returns it and the port it listens on. `options` are grpcio
-    channel arguments (its HTTP/2 settings); `compression` compresses every reply."""
+    channel arguments (its HTTP/2 settings); `compression` compresses every reply; `reflection`
+    the server reflection versions it serves ("v1", "v1alpha"; none by default)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=options or None,
                          compression=compression)
     pb_grpc.add_DemoServicer_to_server(DemoService(), server)
+    if reflection:
+        add_reflection(server, reflection)
     bound = server.add_insecure_port(f"{host}:{port}")
     server.start()
     return server, bound
@@ -90,8 +120,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="The h2inspect demo gRPC server (plaintext, h2c).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=50051)
+    parser.add_argument("--reflection", action="store_true",
+                        help="serve gRPC server reflection (v1 and v1alpha; needs grpcio-reflection)")
     args = parser.parse_args()
-    server, port = serve(args.host, args.port)
+    server, port = serve(args.host, args.port, reflection=REFLECTION_VERSIONS if args.reflection else ())
     print(f"demo gRPC server on {args.host}:{port}", flush=True)
     server.wait_for_termination()
     return 0

@@ -81,19 +81,19 @@ class FindingsEngine:
 
     # ---- reporting ---------------------------------------------------------------
 
-    def report(self, rule_id: str, message: str, *, conn: int | None = None, stream_id: int | None = None,
+    def report(self, rule_id: str, message: str, *, conn_index: int | None = None, stream_id: int | None = None,
                frame: int | None = None, packet: int | None = None, time: float | None = None,
                threshold: tuple[str, float, str] | None = None) -> None:
         """One occurrence of a rule: a new finding, or one more of its group."""
         if rule_id == "capture.gap":
             self.maybe_grpc = True
-        key = (rule_id, conn, stream_id)
+        key = (rule_id, conn_index, stream_id)
         group = self.groups.get(key)
         if group is None and stream_id is not None:
-            per_rule = (rule_id, conn)
+            per_rule = (rule_id, conn_index)
             seen = self._streams_of.get(per_rule, 0)
             if seen >= STREAM_GROUPS:
-                key = (rule_id, conn, _OVERFLOW)
+                key = (rule_id, conn_index, _OVERFLOW)
                 group = self.groups.get(key)
                 if group is None:
                     message = f"{message} (and the same on more streams: the first {STREAM_GROUPS} are listed apart)"
@@ -113,7 +113,7 @@ class FindingsEngine:
         rule = RULES[rule_id]
         findings = self.session.findings
         self.groups[key] = _Group(len(findings))
-        findings.append(Finding(rule.severity, message, rule.reference, conn, stream_id, packet, frame, rule_id,
+        findings.append(Finding(rule.severity, message, rule.reference, conn_index, stream_id, packet, frame, rule_id,
                                 time, threshold=threshold))
 
     def flush(self) -> None:
@@ -187,8 +187,8 @@ class ConnectionChecks:
     def report(self, rule_id: str, message: str, *, stream_id: int | None = None, frame: int | None = None,
                packet: int | None = None, time: float | None = None,
                threshold: tuple[str, float, str] | None = None) -> None:
-        self.engine.report(rule_id, message, conn=self.conn.index, stream_id=stream_id, frame=frame, packet=packet,
-                           time=time, threshold=threshold)
+        self.engine.report(rule_id, message, conn_index=self.conn.index, stream_id=stream_id, frame=frame,
+                           packet=packet, time=time, threshold=threshold)
 
     def violation(self, rule_id: str, message: str, direction: int, sid: int | None, frame: int | None,
                   packet: int | None = None, time: float | None = None) -> None:
@@ -402,7 +402,7 @@ class ConnectionChecks:
         """The index of the last frame `direction` sent on this connection after frame `after`, if any."""
         log = self.engine.session.frames
         conn = self.conn.index
-        conns, directions = log.conn, log.direction
+        conns, directions = log.conn_index, log.direction
         for i in range(len(log) - 1, after, -1):
             if conns[i] == conn and directions[i] == direction:
                 return i

@@ -3,20 +3,21 @@
 The gRPC layer (`rpc.calls.CallLog`) builds the calls as frames arrive; it hands
 each call here when its request is known (`request`), when a server header block
 arrives (`server_block`) and once when it is over (`ended`). A call is any object
-with the attributes of `rpc.calls.GrpcCall` (this package sits below the gRPC
-layer, so it names none of its types).
+with the attributes of `rpc.calls.GrpcCall`: this package sits below the gRPC
+layer, so it names none of its types and says what it reads as the protocols
+`CallFacts` and `MessageFacts`, which mypy checks GrpcCall against.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
-from inspector.model import HeaderBlock, Role
+from inspector.model import HeaderBlock, Role, Stream
 
 Report = Callable[..., None]
-"""engine.report, bound to a session: report(rule id, message, conn=, stream_id=, frame=)."""
+"""engine.report, bound to a session: report(rule id, message, conn_index=, stream_id=, frame=)."""
 
 CONTENT_TYPE = re.compile(r"application/grpc(\+[A-Za-z0-9._-]+)?(\s*;.*)?")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -29,11 +30,68 @@ DEADLINE_SLACK = 0.1  # a call may end this share of its timeout late (clocks, t
 DEADLINE_EXCEEDED = 4
 
 
-def _where(call: Any, frame: int | None) -> dict[str, Any]:
-    return {"conn": call.conn, "stream_id": call.stream_id, "frame": frame}
+class MessageFacts(Protocol):
+    """What the checks read of a gRPC message (`rpc.messages.GrpcMessage`)."""
+
+    index: int
+    length: int
+    received: int
+    compressed: bool
+    ended: bool
+
+    @property
+    def encoding(self) -> str | None: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def whole(self) -> bool: ...
+    @property
+    def frames(self) -> Sequence[int]: ...
 
 
-def request(call: Any, report: Report) -> None:
+class CallFacts(Protocol):
+    """What the checks read of a gRPC call (`rpc.calls.GrpcCall`)."""
+
+    conn_index: int
+    stream_id: int
+    first_time: float | None
+    client_end_frame: int | None
+    last_frame: int | None
+
+    @property
+    def ended(self) -> Sequence[bool]: ...
+
+    @property
+    def request(self) -> HeaderBlock | None: ...
+    @property
+    def response(self) -> HeaderBlock | None: ...
+    @property
+    def trailers_block(self) -> HeaderBlock | None: ...
+    @property
+    def requests(self) -> Sequence[MessageFacts]: ...
+    @property
+    def responses(self) -> Sequence[MessageFacts]: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def stream(self) -> Stream | None: ...
+    @property
+    def timeout(self) -> float | None: ...
+    @property
+    def style(self) -> str: ...
+    @property
+    def style_source(self) -> str: ...
+    @property
+    def grpc_status(self) -> int | None: ...
+
+
+def _where(call: CallFacts, frame: int | None) -> dict[str, Any]:
+    return {"conn_index": call.conn_index, "stream_id": call.stream_id, "frame": frame}
+
+
+def request(call: CallFacts, report: Report) -> None:
     """The request headers of a call: content-type, te and method."""
     block: HeaderBlock | None = call.request
     if block is None:
@@ -53,7 +111,7 @@ def request(call: Any, report: Report) -> None:
         report("grpc.method", f"{call.method} called with {method}, not POST", **_where(call, frame))
 
 
-def server_block(call: Any, block: HeaderBlock, report: Report) -> None:
+def server_block(call: CallFacts, block: HeaderBlock, report: Report) -> None:
     """A response or trailers block (or a Trailers-Only response) of a call."""
     frame = block.frame
     status = block.get(":status")
@@ -81,7 +139,7 @@ def server_block(call: Any, block: HeaderBlock, report: Report) -> None:
                **_where(call, frame))
 
 
-def ended(call: Any, report: Report, *, connection_closed: bool, capture_over: bool) -> None:
+def ended(call: CallFacts, report: Report, *, connection_closed: bool, capture_over: bool) -> None:
     """A call that is over (or still going when the capture ended): what it ended without."""
     last = call.last_frame
     stream = call.stream
@@ -110,7 +168,7 @@ def ended(call: Any, report: Report, *, connection_closed: bool, capture_over: b
                **_where(call, last))
 
 
-def _messages(call: Any, report: Report) -> None:
+def _messages(call: CallFacts, report: Report) -> None:
     request_accepts = _listed(call.request.get("grpc-accept-encoding")) if call.request is not None else None
     response_block = call.response or call.trailers_block
     response_accepts = _listed(response_block.get("grpc-accept-encoding")) if response_block is not None else None
@@ -142,7 +200,7 @@ def _listed(value: str | None) -> set[str] | None:
     return {part.strip().lower() for part in value.split(",") if part.strip()} | {"identity"}
 
 
-def _counts(call: Any, report: Report, reset: bool) -> None:
+def _counts(call: CallFacts, report: Report, reset: bool) -> None:
     """With a schema: the number of messages each style allows (connectrpc's "unexpected" cases)."""
     if call.style_source != "schema" or reset:
         return

@@ -191,6 +191,19 @@ _TABLE: tuple[Rule, ...] = (
     Rule("grpc.deadline", W, "call ran past its grpc-timeout", f"{GRPC}: Requests (Timeout)",
          "A call with grpc-timeout should be over (DEADLINE_EXCEEDED) once the timeout has passed.",
          "grpc-timeout のある呼び出しは、その時間を過ぎたら (DEADLINE_EXCEEDED で) 終わっているはずである。"),
+    Rule("grpc.reflection-schema", N, "schema from server reflection", "gRPC server-reflection.md",
+         "The services' files came from gRPC server reflection (asked, or seen in the traffic): messages are "
+         "decoded by field name.",
+         "サービスのファイルを gRPC サーバーリフレクションから得た (問い合わせたか、通信の中に見つけた)。"
+         "メッセージはフィールド名で復号する。"),
+    Rule("grpc.reflection-unavailable", N, "no server reflection", "gRPC server-reflection.md",
+         "The host answers no gRPC server reflection (v1 or v1alpha), or cannot be reached: messages are shown "
+         "in raw wire format.",
+         "ホストが gRPC サーバーリフレクション (v1 も v1alpha も) に応じないか、接続できない。"
+         "メッセージは生のワイヤー形式で表示する。"),
+    Rule("grpc.reflection-unreadable", W, "reflection answer that cannot be read", "gRPC server-reflection.md",
+         "The reflection service answered what is not a usable schema: messages are shown in raw wire format.",
+         "リフレクションサービスの応答がスキーマとして使えない。メッセージは生のワイヤー形式で表示する。"),
     # ---- flow.*: flow control and liveness ----------------------------------------------------
     Rule("flow.blocked", N, "sender waited on a zero window", "RFC 9113 §6.9",
          "A window reached 0 and the sender waited for a WINDOW_UPDATE before it could send more.",

@@ -107,9 +107,9 @@ class SessionBuilder:
         self.ports = frozenset(ports)
         self.hpack = HpackContext()
         self._flows: dict[int, _FlowState] = {}
-        self._on_connection = on_connection  # lets the payload store map conn -> flow
+        self._on_connection = on_connection  # lets the payload store map conn_index -> flow
         self.keylog = keylog
-        self.plaintext = plaintext if plaintext is not None else {}  # conn -> decrypted (client, server)
+        self.plaintext = plaintext if plaintext is not None else {}  # conn_index -> decrypted (client, server)
 
     # ---- ByteSink --------------------------------------------------------
 
@@ -155,7 +155,7 @@ class SessionBuilder:
             self.session.findings_engine.report(
                 "tls.gap", f"{size} bytes of a TLS stream from the {'client' if from_client else 'server'} "
                 f"are missing (before packet {packet}): decryption of that direction stops there",
-                conn=st.flow.index, packet=packet)
+                conn_index=st.flow.index, packet=packet)
             return
         if st is None or st.kind != HTTP2:
             if st is not None and st.kind in (UNDECIDED, UPGRADING):
@@ -194,7 +194,7 @@ class SessionBuilder:
         self.session.findings_engine.report(
             "capture.undecided-gap", f"{size} bytes from {sender} are missing (a hole just before packet {packet}) "
             f"while h2inspect was still reading {what}: the connection is not decoded",
-            conn=st.flow.index, packet=packet)
+            conn_index=st.flow.index, packet=packet)
 
     # ---- deciding what a flow carries ---------------------------------------
 
@@ -221,7 +221,7 @@ class SessionBuilder:
         self.session.findings_engine.report(
             "capture.upgrade-unanswered", f"the server never answered the h2c Upgrade; {st.held_bytes} bytes held "
             f"for it (over {MAX_UPGRADE_HELD >> 20} MiB) were let go and the connection is not decoded",
-            conn=conn.index)
+            conn_index=conn.index)
         st.kind = HTTP1
         st.held.clear()
 
@@ -278,7 +278,7 @@ class SessionBuilder:
         if midstream:
             self.session.findings_engine.report(
                 "capture.midstream", "the capture starts after this connection did: decoding from the "
-                "first frame boundary; header fields that refer to earlier ones show as unknown", conn=conn.index)
+                "first frame boundary; header fields that refer to earlier ones show as unknown", conn_index=conn.index)
         if replay:
             held, st.held = st.held, []
             for from_a, data, time, packet, offset in held:
@@ -319,7 +319,7 @@ class SessionBuilder:
             st.conn = inner.conn
             st.conn.protocol = f"{'h2' if inner.kind == HTTP2 else st.conn.protocol} ({tls.describe()})"
             self.session.findings_engine.report("tls.decrypted", f"TLS decrypted with the key log: {tls.describe()}",
-                                                conn=st.conn.index)
+                                                conn_index=st.conn.index)
 
     def _opaque_tls(self, st: _FlowState) -> None:
         """A TLS connection h2inspect cannot read: listed, with the reason."""
@@ -329,7 +329,8 @@ class SessionBuilder:
         why = "; ".join(tls.problems) or "no application data was decrypted"
         hint = "" if self.keylog is not None else \
             " (give --keylog FILE: the secrets the client logged, e.g. with SSLKEYLOGFILE)"
-        self.session.findings_engine.report("tls.not-decrypted", f"TLS, not decoded: {why}{hint}", conn=conn.index)
+        self.session.findings_engine.report("tls.not-decrypted", f"TLS, not decoded: {why}{hint}",
+                                            conn_index=conn.index)
         st.kind = OTHER
 
     # ---- HTTP/1.1 and the h2c Upgrade ----------------------------------------

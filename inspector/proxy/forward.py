@@ -26,7 +26,7 @@ import os
 import socket
 import ssl
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from inspector.model import Severity
@@ -187,7 +187,7 @@ class _Pipe(asyncio.Protocol):
         self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a stream protocol's transport is full
 
     def data_received(self, data: bytes) -> None:
         peer = self.peer
@@ -225,7 +225,9 @@ class ForwardRequest(asyncio.Protocol):
 
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
-        self.settings: ForwardSettings = relay.settings.forward  # type: ignore[assignment]
+        settings = relay.settings.forward
+        assert settings is not None, "forward-mode connections come from a forward-mode relay"
+        self.settings: ForwardSettings = settings
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.head: RequestHead | None = None
@@ -237,7 +239,7 @@ class ForwardRequest(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)
         self.timer = asyncio.get_running_loop().call_later(self.head_timeout, self._too_slow)
 
     head_timeout = float(os.environ.get("H2INSPECT_HEAD_TIMEOUT", HEAD_TIMEOUT))
@@ -311,7 +313,8 @@ class ForwardRequest(asyncio.Protocol):
             self._refuse("400 Bad Request", f"forward proxy: {exc}")
             return
         self.busy = True
-        self.transport.pause_reading()  # type: ignore[union-attr]
+        if self.transport is not None:
+            self.transport.pause_reading()
         task = asyncio.get_running_loop().create_task(self._connect_target())
         self.relay.tasks.add(task)
         task.add_done_callback(self.relay.tasks.discard)
@@ -441,7 +444,8 @@ class ForwardRequest(asyncio.Protocol):
                 route.sock.close()
             return
         near.peer, far.peer = far, near
-        far.transport.write(bytes(self.buffer))  # type: ignore[union-attr]
+        assert far.transport is not None, "connect_accepted_socket made the connection"
+        far.transport.write(bytes(self.buffer))
         self.buffer.clear()
         link = _Link(self.relay, route)
         try:

@@ -20,12 +20,16 @@ import time as _time
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from inspector.flows import FlowSide, TcpFlow
 from inspector.http2.session_builder import SessionBuilder
 from inspector.model import Connection, Direction, Finding, Session, Severity
 from inspector.proxy.recorder import MAX_SEGMENT, PcapngRecorder, RecordedFlow
 from inspector.proxy.spool import SPOOL_LIMIT, PayloadSpool
+
+if TYPE_CHECKING:
+    from inspector.proxy.relay import Route
 
 CONNECTION_BACKLOG = 64 << 20  # bytes waiting to be decoded, per connection
 TOTAL_BACKLOG = 256 << 20
@@ -79,9 +83,9 @@ class LivePayloads:
             return self.spool.read(packet, start, length)
         return self.recorder.read(self.recorder.data_offsets[packet] + start, length)
 
-    def read(self, conn: int, direction: Direction, offset: int, length: int) -> bytes:
-        """`length` bytes from `offset` in one direction's byte stream of connection `conn`."""
-        flow = self.flows.get(conn)
+    def read(self, conn_index: int, direction: Direction, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` in one direction's byte stream of connection `conn_index`."""
+        flow = self.flows.get(conn_index)
         if flow is None or length <= 0:
             return b""
         side = flow.sides[0 if direction == Direction.CLIENT else 1]  # the client is always side A
@@ -123,6 +127,7 @@ class LiveSource:
         self.activity = 0  # chunks relayed so far: the pacer reads it to tell busy from idle
         self.connections: list[LiveConnection] = []
         self.names: dict[int, str] = {}  # connection index -> the target host a forward-mode client asked for
+        self.routes: dict[int, Route] = {}  # connection index -> its forward-mode route (target, upstream TLS)
         self.on_queue: Callable[[], None] = lambda: None  # the pacer's wake-up
         self._dirty = False
 

@@ -18,12 +18,16 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from inspector.http2.frames import CLIENT_PREFACE
 from inspector.model import Severity
 from inspector.proxy.live_source import LiveConnection, LiveSource
 from inspector.proxy.recorder import MAX_SEGMENT
 from inspector.proxy.tls import ClientFacingTls, UpstreamTls
+
+if TYPE_CHECKING:
+    from inspector.proxy.forward import ForwardSettings
 
 CONNECT_TIMEOUT = 10.0
 PENDING_LIMIT = 1 << 20  # client bytes held while the upstream connection is being made
@@ -54,7 +58,7 @@ class RelaySettings:
     client_tls: ssl.SSLContext | None = None
     upstream_tls: UpstreamTls | None = None
     client_certificates: ClientFacingTls | None = None  # what makes client_tls's certificates
-    forward: object | None = None  # forward mode (proxy/forward.py ForwardSettings): CONNECT and absolute-form
+    forward: ForwardSettings | None = None  # forward mode (proxy/forward.py): CONNECT and absolute-form
 
 
 @dataclass(slots=True)
@@ -67,6 +71,14 @@ class Route:
     upstream_tls: UpstreamTls | None = None
     sock: socket.socket | None = None  # already connected to the target
     addresses: tuple[tuple[str, int], tuple[str, int]] | None = None  # (client, server) to record
+
+
+def _limit_tls_reads(transport: asyncio.Transport, high: int | None) -> None:
+    """Bound what a TLS transport reads below the application (None: its default). asyncio's
+    and uvloop's TLS transports have `set_read_buffer_limits`; the Transport ABC does not."""
+    set_limits = getattr(transport, "set_read_buffer_limits", None)
+    if set_limits is not None:
+        set_limits(high=high)
 
 
 def _reset(transport: asyncio.Transport | None) -> None:
@@ -123,10 +135,11 @@ class _Leg(asyncio.Protocol):
         self.dropped = 0  # of them, bytes that could not be written on (the other leg was gone)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # A stream protocol is always given a full transport (asyncio's and uvloop's alike).
+        self.transport = t = cast(asyncio.Transport, transport)
         # Room for a few large reads before the other leg must pause: fewer pause/resume rounds.
-        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)  # type: ignore[attr-defined]
-        self.is_tls = transport.get_extra_info("ssl_object") is not None
+        t.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+        self.is_tls = t.get_extra_info("ssl_object") is not None
         if self.from_client:
             self.link.client_connected(self)
 
@@ -139,21 +152,22 @@ class _Leg(asyncio.Protocol):
 
     def send(self, data: bytes) -> bool:
         """Write `data` to the peer; False (nothing written) if this leg can no longer write."""
-        if not self.writable():
+        t = self.transport
+        if t is None or not self.writable():
             return False
-        self.transport.write(data)  # type: ignore[union-attr]
+        t.write(data)
         return True
 
     def send_eof(self) -> None:
         """Pass a FIN on, after what is buffered (TLS cannot half-close: close_notify and close)."""
-        if not self.writable():
+        t = self.transport
+        if t is None or not self.writable():
             return
         self.eof_sent = True
-        t = self.transport
-        if t.can_write_eof():  # type: ignore[union-attr]
-            t.write_eof()  # type: ignore[union-attr]
+        if t.can_write_eof():
+            t.write_eof()
         else:
-            t.close()  # type: ignore[union-attr]
+            t.close()
 
     def close(self) -> None:
         """Close politely: what is buffered is written first, then FIN."""
@@ -169,7 +183,7 @@ class _Leg(asyncio.Protocol):
                 # Stop the socket underneath too, at once: uvloop's TLS layer, on a TCP FIN that
                 # arrives while the application is paused, drops what it holds undecrypted.
                 # Not reading the socket, it never sees that FIN before we resume.
-                t.set_read_buffer_limits(high=0)  # type: ignore[attr-defined]
+                _limit_tls_reads(t, 0)
             t.pause_reading()
         self.held_back |= why
 
@@ -181,7 +195,7 @@ class _Leg(asyncio.Protocol):
         if was and not self.held_back and t is not None and not self.lost and not t.is_closing():
             t.resume_reading()
             if self.is_tls:
-                t.set_read_buffer_limits()  # type: ignore[attr-defined]  # the defaults again
+                _limit_tls_reads(t, None)  # the defaults again
 
     # ---- asyncio's calls ----------------------------------------------------------
 
@@ -197,7 +211,7 @@ class _Leg(asyncio.Protocol):
         elif not other.send(data):
             link.undeliverable(self, len(data))
             return
-        link.source.data(link.live, self.from_client, data, time.time())  # type: ignore[arg-type]
+        link.source.data(link.connection, self.from_client, data, time.time())
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -277,6 +291,7 @@ class _Link:
         self.live = self.source.open(peer, local, tls=ssl_object is not None)
         if route is not None:
             self.source.names[self.live.index] = route.name
+            self.source.routes[self.live.index] = route  # where --reflect asks this connection's host
         self.relay.links.add(self)
         # A plain client towards a TLS upstream: offer upstream what the client's first
         # bytes say it speaks (wait for them); otherwise connect at once.
@@ -298,6 +313,14 @@ class _Link:
     def _upstream_tls(self) -> UpstreamTls | None:
         return self.route.upstream_tls if self.route is not None else self.relay.settings.upstream_tls
 
+    @property
+    def connection(self) -> LiveConnection:
+        """The connection as the live source numbers it: there from the client leg's connect on,
+        before any byte or close can arrive."""
+        live = self.live
+        assert live is not None, "the client leg connected first"
+        return live
+
     def _start_connect(self) -> None:
         self.connecting = True
         task = asyncio.get_running_loop().create_task(self._connect())
@@ -316,9 +339,10 @@ class _Link:
         leg_class = _Leg if ctx is None else _TlsLeg
         name = (route.server_name or up.host) if route is not None else up.host
         sock = route.sock if route is not None else None
+        if route is not None:
+            route.sock = None  # the leg owns it now
         try:
             if sock is not None:
-                route.sock = None  # type: ignore[union-attr]  # the leg owns it now
                 connecting = loop.create_connection(lambda: leg_class(self, False), sock=sock, ssl=ctx,
                                                     server_hostname=name if ctx is not None else None)
             else:
@@ -332,16 +356,18 @@ class _Link:
                               self.live, Severity.ERROR)
             if self.client is not None:
                 if not self.client.lost:
-                    self.source.close(self.live, False, "RST")  # type: ignore[arg-type]
+                    self.source.close(self.connection, False, "RST")
                 _reset(self.client.transport)
             return
+        transport = leg.transport
+        assert transport is not None, "connection_made ran before create_connection returned"
         client = self.client
         if client is None or client.lost:
-            leg.transport.close()  # type: ignore[union-attr]
+            transport.close()
             return
         self.upstream = leg
         if ctx is not None:
-            chosen = leg.transport.get_extra_info("ssl_object").selected_alpn_protocol()  # type: ignore[union-attr]
+            chosen = transport.get_extra_info("ssl_object").selected_alpn_protocol()
             if self.alpn and chosen != self.alpn:
                 self.source.event(f"upstream negotiated ALPN {chosen!r}, the client {self.alpn!r}",
                                   self.live, Severity.WARNING)
@@ -359,7 +385,7 @@ class _Link:
 
     def half_closed(self, leg: _Leg) -> None:
         """`leg`'s peer sent FIN: record it, pass it on, close when both sides are done."""
-        self.source.close(self.live, leg.from_client, "FIN")  # type: ignore[arg-type]
+        self.source.close(self.connection, leg.from_client, "FIN")
         other = self.upstream if leg.from_client else self.client
         if other is None or other.lost:
             return  # no upstream yet: the connect task passes the FIN on once it is there
@@ -388,29 +414,30 @@ class _Link:
         too. A client's reset is passed on as a reset; the upstream's reaches the client after
         every byte already read from the upstream (a reset would throw away what is buffered,
         here and in the client's receive buffer); a close as FIN."""
-        other = self.upstream if leg.from_client else self.client
-        alive = other is not None and not other.lost
+        peer = self.upstream if leg.from_client else self.client
+        other = peer if peer is not None and not peer.lost else None  # the leg still open, if any
+        alive = other is not None
         if exc is not None:
-            self.source.close(self.live, leg.from_client, "RST")  # type: ignore[arg-type]
+            self.source.close(self.connection, leg.from_client, "RST")
             if leg.from_client:
                 self.source.event(f"the client reset the connection ({_describe(exc)})"
                                   + ("; passed on as a reset" if alive else ""), self.live, Severity.WARNING)
-                if alive:
-                    self.source.close(self.live, False, "RST")  # type: ignore[arg-type]
-                    _reset(other.transport)  # type: ignore[union-attr]
+                if other is not None:
+                    self.source.close(self.connection, False, "RST")
+                    _reset(other.transport)
             else:
                 self.source.event(f"the upstream server reset the connection ({_describe(exc)}) after "
                                   f"{leg.received} bytes" + (f"; all {leg.received} are written to the "
                                                              "client, then its connection is closed"
                                                              if alive else ""), self.live, Severity.WARNING)
-                if alive:
-                    other.close()  # type: ignore[union-attr]
+                if other is not None:
+                    other.close()
         else:
             if not leg.eof and not self.failed:
                 # Closed without a FIN we saw (TLS closed, or we closed it): still the end of its data.
-                self.source.close(self.live, leg.from_client, "FIN")  # type: ignore[arg-type]
-            if alive:
-                other.close()  # type: ignore[union-attr]
+                self.source.close(self.connection, leg.from_client, "FIN")
+            if other is not None:
+                other.close()
         # The link is done when no leg is left open (a connect still under way sees the
         # client gone and closes its new leg itself).
         if not alive:

@@ -19,7 +19,9 @@ from inspector.http2.payloads import data_body
 from inspector.model import Direction, Finding, HeaderBlock, Role, Session, Stream, StreamState
 from inspector.rpc.messages import MAX_MESSAGE, PREFIX, GrpcMessage, MessageSplitter
 from inspector.rpc.protobuf_wire import format_raw
-from inspector.rpc.schema import Schema
+from inspector.rpc.reflection_protocol import REFLECTION_METHODS, reflection_schema
+from inspector.rpc.reflection_seen import ReflectionSeen
+from inspector.rpc.schema import MethodInfo, Schema
 from inspector.rpc.status import (
     RST_TO_STATUS,
     GrpcStatus,
@@ -45,14 +47,14 @@ RECENT_BLOCKS = 64  # header block records the call log keeps built (CallLog.blo
 class GrpcCall:
     """One gRPC call: one HTTP/2 stream (unary calls too), kept up to date by its CallLog."""
 
-    __slots__ = ("log", "conn", "stream_id", "_request", "requests_split", "responses_split", "_response",
+    __slots__ = ("log", "conn_index", "stream_id", "_request", "requests_split", "responses_split", "_response",
                  "_trailers", "first_time", "end_time", "_ends", "client_end_frame", "short_frames",
                  "seen_grpc_reply", "last_frame", "checked")
 
-    def __init__(self, log: CallLog, conn: int, stream_id: int, request: HeaderBlock | None,
+    def __init__(self, log: CallLog, conn_index: int, stream_id: int, request: HeaderBlock | None,
                  start_time: float | None) -> None:
         self.log = log
-        self.conn = conn
+        self.conn_index = conn_index
         self.stream_id = stream_id
         # Header blocks by index (-1: none), so a call holds ints, not records: a capture of
         # many calls keeps them all. _request -1: the call began before the capture did.
@@ -96,7 +98,7 @@ class GrpcCall:
                     "application/grpc"):
                 self.seen_grpc_reply = True
         if type_code == _DATA:
-            payload = self.log.session.payloads.read(self.conn, _DIRECTIONS[direction], payload_at, length)
+            payload = self.log.session.payloads.read(self.conn_index, _DIRECTIONS[direction], payload_at, length)
             if flags & PADDED:
                 payload = data_body(flags, payload) if payload else payload
             elif len(payload) < length:
@@ -191,7 +193,7 @@ class GrpcCall:
 
     @property
     def stream(self) -> Stream | None:
-        return self.log.session.stream(self.conn, self.stream_id)
+        return self.log.session.stream(self.conn_index, self.stream_id)
 
     @property
     def request_metadata(self) -> list[Header]:
@@ -221,7 +223,7 @@ class GrpcCall:
         stream = self.stream
         if stream is not None and stream.reset_code is not None:
             return "rst_stream"
-        if self.log.cut_by_goaway(self.conn, self.stream_id, stream):
+        if self.log.cut_by_goaway(self.conn_index, self.stream_id, stream):
             return "goaway"
         return "capture-end"
 
@@ -300,12 +302,26 @@ class GrpcCall:
         """The session's findings about this call's stream (grpc.* and h2.* alike)."""
         session = self.log.session
         session.flush_findings()
-        return [f for f in session.findings if f.conn == self.conn and f.stream_id == self.stream_id]
+        return [f for f in session.findings if f.conn_index == self.conn_index and f.stream_id == self.stream_id]
+
+    @property
+    def schema(self) -> Schema | None:
+        """The schema that knows this call's method: its connection's (forward mode's reflection of
+        its host, or a reflection exchange in the traffic), else the session's (--proto, --reflect)."""
+        log = self.log
+        if log.schema is None and not log.connection_schemas and not log.reflection_seen.seen:
+            return None  # no schema anywhere: the method is not even looked up
+        return log.schema_for(self.conn_index, self.method)
+
+    @property
+    def method_info(self) -> MethodInfo | None:
+        """What the schema says of this call's method, if one knows it."""
+        schema = self.schema
+        return schema.method(self.method) if schema is not None else None
 
     def _style(self) -> tuple[str, str, bool, str]:
         """(style, source, certain, note). The schema knows; traffic can only suggest."""
-        schema = self.log.schema
-        info = schema.method(self.method) if schema is not None else None
+        info = self.method_info
         if info is not None:
             return info.style, "schema", True, ""
         responses = self.responses
@@ -360,7 +376,7 @@ class GrpcCall:
         style, source, certain, _ = self._style()
         requests, responses = self.requests, self.responses
         return {
-            "conn": self.conn, "stream_id": self.stream_id, "method": self.method, "style": style,
+            "conn": self.conn_index, "stream_id": self.stream_id, "method": self.method, "style": style,
             "style_source": source, "request_messages": self.request_count,
             "response_messages": self.response_count, "grpc_status": self.grpc_status,
             "grpc_message": self.grpc_message, "ended_by": self.ended_by,
@@ -376,7 +392,7 @@ class GrpcCall:
         }
 
     def __repr__(self) -> str:
-        return f"GrpcCall(conn {self.conn}, stream {self.stream_id}, {self.method})"
+        return f"GrpcCall(conn {self.conn_index}, stream {self.stream_id}, {self.method})"
 
 
 def _exactly_messages(messages: list[GrpcMessage]) -> bool:
@@ -389,7 +405,9 @@ class CallLog:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.schema: Schema | None = None
+        self.schema: Schema | None = None  # the session's: --proto, --reflect
+        self.connection_schemas: dict[int, Schema] = {}  # a connection's own: its host's, or seen in its traffic
+        self.reflection_seen = ReflectionSeen(self)
         self.max_message = MAX_MESSAGE  # bytes a compressed message may inflate to (--max-message)
         self.frames_read = 0
         self.blocks_read = 0
@@ -404,7 +422,7 @@ class CallLog:
         # these need the stream index to find the frames a call opened later missed (few, or none).
         self._passed: set[int] = set()
         self._grpc_seen: dict[int, tuple[tuple[Header, ...], bool | None]] = {}  # id(headers) -> (them, is gRPC)
-        self._goaway_min: dict[int, int] = {}  # conn -> lowest last stream id of its GOAWAYs
+        self._goaway_min: dict[int, int] = {}  # conn_index -> lowest last stream id of its GOAWAYs
         self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
         self.report = session.findings_engine.report
         self._final = False
@@ -425,7 +443,7 @@ class CallLog:
         if not self._unproven:
             return self._calls
         return [c for c in self._calls
-                if (c.conn, c.stream_id) not in self._unproven or c.looks_like_grpc()]
+                if (c.conn_index, c.stream_id) not in self._unproven or c.looks_like_grpc()]
 
     def __iter__(self) -> Iterator[GrpcCall]:
         return iter(self.calls)
@@ -433,11 +451,11 @@ class CallLog:
     def __len__(self) -> int:
         return len(self.calls)
 
-    def for_stream(self, conn: int, stream_id: int) -> GrpcCall | None:
+    def for_stream(self, conn_index: int, stream_id: int) -> GrpcCall | None:
         """The call on one stream, if that stream carries gRPC."""
         self.update()
-        call = self.by_stream.get((conn, stream_id))
-        if call is not None and (conn, stream_id) in self._unproven and not call.looks_like_grpc():
+        call = self.by_stream.get((conn_index, stream_id))
+        if call is not None and (conn_index, stream_id) in self._unproven and not call.looks_like_grpc():
             return None
         return call
 
@@ -452,6 +470,23 @@ class CallLog:
     def use_schema(self, schema: Schema | None) -> None:
         """Styles (and payload types) from this schema from now on."""
         self.schema = schema
+
+    def use_connection_schema(self, conn_index: int, schema: Schema) -> None:
+        """One connection's styles and payload types from this schema, before the session's."""
+        self.connection_schemas[conn_index] = schema
+
+    def schema_for(self, conn_index: int, method: str) -> Schema | None:
+        """The schema that knows `method` on a connection: the connection's own, else the session's;
+        a reflection call's is the reflection protocol's (`reflection_protocol.reflection_schema`)."""
+        own = self.connection_schemas.get(conn_index)
+        if own is not None and method in own.methods:
+            return own
+        schema = self.schema
+        if schema is not None and method in schema.methods:
+            return schema
+        if method in REFLECTION_METHODS:
+            return reflection_schema()
+        return None
 
     @property
     def current(self) -> bool:
@@ -482,42 +517,45 @@ class CallLog:
         by_stream, not_grpc, passed = self.by_stream, self._not_grpc, self._passed
         roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
         request, data, headers = int(Role.REQUEST), int(_DATA), int(_HEADERS)
-        for (conn, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
+        for (conn_index, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
              value) in log.rows(start, end):
             index = start
             start += 1
             if not sid:
                 if type_code == _GOAWAY:
-                    low = self._goaway_min.get(conn)
-                    self._goaway_min[conn] = value if low is None else min(low, value)
+                    low = self._goaway_min.get(conn_index)
+                    self._goaway_min[conn_index] = value if low is None else min(low, value)
                 continue
-            key = (conn, sid)
+            key = (conn_index, sid)
             call: GrpcCall | None = by_stream.get(key)
             block = None
             if call is None:
-                if conn << 32 | sid in not_grpc:  # a stream whose request was not gRPC: most, in most captures
+                if conn_index << 32 | sid in not_grpc:  # a stream whose request was not gRPC: most, in most captures
                     continue
                 if hb >= 0 and roles[hb] == request and block_sids[hb] == sid:
                     # Most requests of most captures are not gRPC: the header tuple says so, once per tuple.
                     if self._grpc_of_headers(headers_of[hb]) is False:
-                        not_grpc.add(conn << 32 | sid)
+                        not_grpc.add(conn_index << 32 | sid)
                         continue
                     block = self.block(hb)
                     call = self._request(block, index, time)
                 else:
                     if type_code != data and type_code != headers:
-                        passed.add(conn << 32 | sid)
+                        passed.add(conn_index << 32 | sid)
                         continue
-                    stream = session.stream(conn, sid)
+                    stream = session.stream(conn_index, sid)
                     if stream is None or stream.seen & Stream.REQUEST_SEEN or sid % 2 == 0:
-                        passed.add(conn << 32 | sid)
+                        passed.add(conn_index << 32 | sid)
                         continue  # a request was seen, and it was not gRPC; or a pushed stream
-                    call = self._open(conn, sid, None, index, time)  # a call already under way when the capture began
+                    # a call already under way when the capture began
+                    call = self._open(conn_index, sid, None, index, time)
                     self._unproven.add(key)
             if call is not None:
                 if block is None and hb >= 0:
                     block = self.block(hb)
                 call.frame(index, d, type_code, flags, length, time, packet, block, offset + FRAME_HEADER_LENGTH)
+        if self.reflection_seen.calls:
+            self.reflection_seen.update()
         self._check_over()
 
     def _grpc_of_headers(self, headers: tuple[Header, ...]) -> bool | None:
@@ -538,20 +576,22 @@ class CallLog:
             self._final = True
             over = over + self._calls
         for call in over:
-            if not call.checked and ((call.conn, call.stream_id) not in self._unproven or call.looks_like_grpc()):
+            if not call.checked and ((call.conn_index, call.stream_id) not in self._unproven or call.looks_like_grpc()):
                 call.checked = True
-                conn = session.connection(call.conn)
+                conn = session.connection(call.conn_index)
                 grpc_rules.ended(call, self.report, connection_closed=conn is not None and conn.closed_by is not None,
                                  capture_over=session.complete)
         self.over = []
 
     def _request(self, block: HeaderBlock, frame: int | None, time: float | None = None) -> GrpcCall | None:
-        key = (block.conn, block.stream_id)
+        key = (block.conn_index, block.stream_id)
         is_grpc = _is_grpc(block.headers)
         if is_grpc is False:
-            self._not_grpc.add(block.conn << 32 | block.stream_id)
+            self._not_grpc.add(block.conn_index << 32 | block.stream_id)
             return None
-        call = self._open(block.conn, block.stream_id, block, frame, time)
+        call = self._open(block.conn_index, block.stream_id, block, frame, time)
+        if block.get(":path") in REFLECTION_METHODS:
+            self.reflection_seen.watch(call)
         if is_grpc is None:
             self._unproven.add(key)
         else:
@@ -562,17 +602,17 @@ class CallLog:
         """A call's start time became known: sort again before the calls are next read."""
         self._sorted = False
 
-    def _open(self, conn: int, sid: int, request: HeaderBlock | None, frame: int | None,
+    def _open(self, conn_index: int, sid: int, request: HeaderBlock | None, frame: int | None,
               time: float | None = None) -> GrpcCall:
         """A new call; the frames its stream had before `frame` (or, for an upgrade request
         that has no frame, before the frames not read yet) are read into it first. `time`: that
         of `frame`, when the caller has it."""
         session = self.session
-        if frame is not None and conn << 32 | sid not in self._passed:
+        if frame is not None and conn_index << 32 | sid not in self._passed:
             earlier: list[int] = []  # `update` passed no frame of this stream by: `frame` is its first
         else:
             limit = frame if frame is not None else self.frames_read
-            earlier = [i for i in session.stream_frames.of(conn, sid) if i < limit]
+            earlier = [i for i in session.stream_frames.of(conn_index, sid) if i < limit]
         first = earlier[0] if earlier else frame
         if first is None:
             start = None
@@ -580,8 +620,8 @@ class CallLog:
             start = time
         else:
             start = session.frames.time[first]
-        call = GrpcCall(self, conn, sid, request, start)
-        self.by_stream[(conn, sid)] = call
+        call = GrpcCall(self, conn_index, sid, request, start)
+        self.by_stream[(conn_index, sid)] = call
         calls = self._calls
         if calls and _call_order(calls[-1]) > _call_order(call):
             self._sorted = False
@@ -627,30 +667,30 @@ class CallLog:
             frame = session.frames[i]
             start, end = frame.payload_offset, frame.payload_offset + frame.length
             if frame.flags & PADDED:  # as payloads.data_body: a pad that does not fit is no padding
-                pad = session.payloads.read(frame.conn, frame.direction, start, 1)
+                pad = session.payloads.read(frame.conn_index, frame.direction, start, 1)
                 if pad and pad[0] < frame.length:
                     start, end = start + 1, end - pad[0]
             if skip >= end - start:
                 skip -= end - start
                 continue
             take = min(left, end - start - skip)
-            parts.append(session.payloads.read(frame.conn, frame.direction, start + skip, take))
+            parts.append(session.payloads.read(frame.conn_index, frame.direction, start + skip, take))
             left -= take
             skip = 0
             if not left:
                 break
         return b"".join(parts)
 
-    def cut_by_goaway(self, conn: int, stream_id: int, stream: Stream | None) -> bool:
+    def cut_by_goaway(self, conn_index: int, stream_id: int, stream: Stream | None) -> bool:
         """A GOAWAY whose last stream id is below this stream: the peer will not finish it."""
-        low = self._goaway_min.get(conn)
+        low = self._goaway_min.get(conn_index)
         if low is None:
             return False
         return low < stream_id or (stream is not None and stream.state is not StreamState.CLOSED)
 
 
 def _call_order(call: GrpcCall) -> tuple[float, int, int]:
-    return call.start_time, call.conn, call.stream_id
+    return call.start_time, call.conn_index, call.stream_id
 
 
 def _is_grpc(headers: tuple[Header, ...]) -> bool | None:
@@ -671,9 +711,9 @@ def find_calls(session: Session, schema: Schema | None = None) -> list[GrpcCall]
     return session.calls.calls
 
 
-def call_for_stream(session: Session, conn: int, stream_id: int) -> GrpcCall | None:
+def call_for_stream(session: Session, conn_index: int, stream_id: int) -> GrpcCall | None:
     """The call on one stream, if that stream carries gRPC."""
-    return session.calls.for_stream(conn, stream_id)
+    return session.calls.for_stream(conn_index, stream_id)
 
 
 def messages_in_frame(session: Session, frame_index: int) -> list[GrpcMessage]:
@@ -682,10 +722,13 @@ def messages_in_frame(session: Session, frame_index: int) -> list[GrpcMessage]:
 
 
 def decode_payload(message: GrpcMessage, call: GrpcCall | None, schema: Schema | None = None) -> str:
-    """A message as text: by its schema type when known, else the raw wire format."""
+    """A message as text: by its schema type when known (the call's own, `GrpcCall.schema`, else
+    `schema`), else the raw wire format."""
     data = message.data
     if data is None:
         return f"({message.problem or 'not captured'})"
+    if call is not None:
+        schema = call.schema or schema
     if schema is not None and call is not None:
         info = schema.method(call.method)
         if info is not None:

@@ -16,7 +16,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, Unpack
 
 from rich.text import Text
 from textual import on, work
@@ -46,6 +46,7 @@ from inspector.tui.widgets.frame_rows import (
     TYPE_FILTERS,
     FrameRows,
     Selection,
+    StateChange,
 )
 from inspector.tui.widgets.help import HelpScreen
 from inspector.tui.widgets.ladder import Ladder
@@ -422,13 +423,13 @@ class App(TextualApp[None]):
         log = self.session.frames
         for finding in findings[self._findings_seen:]:
             severity = Severity(finding.severity)
-            conn, sid = finding.conn, finding.stream_id
+            conn_index, sid = finding.conn_index, finding.stream_id
             if finding.frame is not None and finding.frame < len(log):
                 self.findings_by_frame.setdefault(finding.frame, []).append(finding)
                 self._frame_marks[finding.frame] = max(severity, self._frame_marks.get(finding.frame, severity))
-                conn, sid = log.conn[finding.frame], log.stream_id[finding.frame]
-            if conn is not None:
-                key = (conn, sid or 0)
+                conn_index, sid = log.conn_index[finding.frame], log.stream_id[finding.frame]
+            if conn_index is not None:
+                key = (conn_index, sid or 0)
                 self._stream_marks[key] = max(severity, self._stream_marks.get(key, severity))
         self._findings_seen = len(findings)
         for view in self._frame_views():
@@ -484,7 +485,7 @@ class App(TextualApp[None]):
             return (f"searching '{s.needle}' {spin} {100 * s.done // max(1, s.total)}% · "
                     f"{len(s.matches)} matches so far")
         log = self.session.frames
-        streams = len({(log.conn[i], log.stream_id[i]) for i in s.matches})
+        streams = len({(log.conn_index[i], log.stream_id[i]) for i in s.matches})
         where = f", match {s.position + 1} of {len(s.matches)}" if s.position >= 0 else ""
         return f"search '{s.needle}': {len(s.matches)} matches in {streams} streams{where} (n/N)"
 
@@ -499,9 +500,9 @@ class App(TextualApp[None]):
             self.detail_view.show(None)
         self._title()
 
-    def jump(self, conn: int, stream_id: int | None, frame: int | None = None) -> None:
+    def jump(self, conn_index: int, stream_id: int | None, frame: int | None = None) -> None:
         """Go to a stream (or a connection) and a frame, clearing a filter that would hide them."""
-        selection: Selection = (conn, stream_id)
+        selection: Selection = (conn_index, stream_id)
         view = self.frame_view
         self.show(selection, frame)
         if frame is not None and view.current_frame() != frame:
@@ -540,6 +541,8 @@ class App(TextualApp[None]):
 
     @on(StreamList.Selected)
     def _stream_selected(self, event: StreamList.Selected) -> None:
+        if not self.is_running:
+            return  # quitting: a cursor move still queued finds its views already removed
         if event.entry != self.selected:
             self.show(event.entry)
         if event.chosen:
@@ -585,7 +588,7 @@ class App(TextualApp[None]):
         except GotoError as exc:
             self.say(str(exc))
             return
-        self.jump(target.conn, target.stream_id, target.frame)
+        self.jump(target.conn_index, target.stream_id, target.frame)
         self.say(f"went to {target.words}")
 
     # ---- search -------------------------------------------------------------------------------------
@@ -644,8 +647,9 @@ class App(TextualApp[None]):
         frame = s.matches[pos]
         log = self.session.frames
         sid = log.stream_id[frame]
-        keep_connection = self.selected is not None and self.selected[1] is None and self.selected[0] == log.conn[frame]
-        self.jump(log.conn[frame], None if keep_connection or not sid else sid, frame)
+        selected = self.selected
+        keep_connection = selected is not None and selected[1] is None and selected[0] == log.conn_index[frame]
+        self.jump(log.conn_index[frame], None if keep_connection or not sid else sid, frame)
         s.position = pos
         self._title()
 
@@ -706,10 +710,10 @@ class App(TextualApp[None]):
         log = self.session.frames
         if finding.frame is not None and finding.frame < len(log):
             sid = log.stream_id[finding.frame]
-            self.jump(log.conn[finding.frame], sid or None, finding.frame)
+            self.jump(log.conn_index[finding.frame], sid or None, finding.frame)
             self.say(f"at the frame of: {finding.message}")
-        elif finding.conn is not None:
-            self.jump(finding.conn, finding.stream_id or None)
+        elif finding.conn_index is not None:
+            self.jump(finding.conn_index, finding.stream_id or None)
             self.say(f"at the {'stream' if finding.stream_id else 'connection'} of: {finding.message}")
         else:
             self.say(f"this finding is about the whole session: {finding.message}")
@@ -730,7 +734,7 @@ class App(TextualApp[None]):
         if box is not None:
             box.focus()
 
-    def _change(self, **changes: object) -> None:
+    def _change(self, **changes: Unpack[StateChange]) -> None:
         self.frame_view.change(**changes)
         if not self.frame_view.frames:
             self.detail_view.show(None)

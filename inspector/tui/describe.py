@@ -67,7 +67,7 @@ class FrameCells(NamedTuple):
 class StreamSummary:
     """One row of the stream list."""
 
-    conn: int
+    conn_index: int
     stream_id: int
     what: str  # "GET /index.html" or the gRPC method
     status: str  # ":status 200", "grpc OK", ...
@@ -120,7 +120,7 @@ def summarize(session: Session, stream: Stream) -> StreamSummary:
     if stream.promised_by is not None and not what:
         # The pushed request came on the PUSH_PROMISE, a frame of the parent stream.
         blocks = session.header_blocks
-        for i in session.stream_frames.of(stream.conn, stream.promised_by):
+        for i in session.stream_frames.of(stream.conn_index, stream.promised_by):
             hb = log[i].header_block
             if hb >= 0 and blocks.stream_id[hb] == stream.stream_id:
                 block = blocks[hb]
@@ -128,20 +128,20 @@ def summarize(session: Session, stream: Stream) -> StreamSummary:
     if stream.upgraded and not what:
         # The request came as HTTP/1.1 before the Upgrade: a block with no frame.
         blocks = session.header_blocks
-        frames_col, conns, sids = blocks.column("frame"), blocks.column("conn"), blocks.column("stream_id")
+        frames_col, conns, sids = blocks.column("frame"), blocks.column("conn_index"), blocks.column("stream_id")
         for hb in range(len(blocks)):
-            if frames_col[hb] == -1 and conns[hb] == stream.conn and sids[hb] == stream.stream_id:
+            if frames_col[hb] == -1 and conns[hb] == stream.conn_index and sids[hb] == stream.stream_id:
                 block = blocks[hb]
                 what = f"{block.get(':method') or '?'} {block.get(':path') or '?'} (HTTP/1.1, upgraded)"
                 break
-    call = call_for_stream(session, stream.conn, stream.stream_id) if grpc else None
+    call = call_for_stream(session, stream.conn_index, stream.stream_id) if grpc else None
     if call is not None:
         what = call.method
         style = call.style + ("" if call.style_certain else "?")
         if call.grpc_status_name:
             status = f"grpc {call.grpc_status_name}"
             failed = call.grpc_status not in (0, None)
-    return StreamSummary(stream.conn, stream.stream_id, what or "-", status or "-", style,
+    return StreamSummary(stream.conn_index, stream.stream_id, what or "-", status or "-", style,
                          stream_state_word(stream), len(indexes), data_bytes, last - first, failed)
 
 
@@ -180,7 +180,7 @@ def messages_words(session: Session, frame: FrameRecord) -> str:
 
 
 def _goaway_error(session: Session, frame: FrameRecord) -> str:
-    conn = session.connection(frame.conn)
+    conn = session.connection(frame.conn_index)
     for goaway in conn.goaways if conn is not None else ():
         if goaway.frame == frame.index:
             return F.error_name(goaway.error_code)
@@ -294,8 +294,8 @@ def finding_title(finding: Finding) -> str:
 def finding_where(session: Session, finding: Finding) -> str:
     """conn 0, stream 3, frame 17, packet 12."""
     where = []
-    if finding.conn is not None:
-        where.append(f"conn {finding.conn}")
+    if finding.conn_index is not None:
+        where.append(f"conn {finding.conn_index}")
     stream_id = finding.stream_id
     if stream_id is None and finding.frame is not None and finding.frame < len(session.frames):
         stream_id = session.frames.stream_id[finding.frame]
@@ -404,7 +404,7 @@ def frame_detail(session: Session, frame: FrameRecord, lang: str = "en",
             lines.append(f"  ! HPACK: {block.error}")
     messages = messages_in_frame(session, frame.index) if frame.type_code == F.FrameType.DATA else []
     if messages:
-        call = call_for_stream(session, frame.conn, frame.stream_id)
+        call = call_for_stream(session, frame.conn_index, frame.stream_id)
         schema = session.calls.schema
         lines.append(w["grpc_messages"])
         for m in messages:

@@ -83,16 +83,16 @@ class StreamHeaders:
         self.done = 0
         self.by_stream: dict[tuple[int, int], list[tuple[str, str]]] = {}
 
-    def of(self, conn: int, stream_id: int) -> list[tuple[str, str]]:
+    def of(self, conn_index: int, stream_id: int) -> list[tuple[str, str]]:
         blocks = self.session.header_blocks
         n = len(blocks)
         if self.done < n:
-            conns, sids, headers = blocks.column("conn"), blocks.column("stream_id"), blocks.headers
+            conns, sids, headers = blocks.column("conn_index"), blocks.column("stream_id"), blocks.headers
             by_stream = self.by_stream
             for hb in range(self.done, n):
                 by_stream.setdefault((conns[hb], sids[hb]), []).extend(headers[hb])
             self.done = n
-        return self.by_stream.get((conn, stream_id), [])
+        return self.by_stream.get((conn_index, stream_id), [])
 
 
 # ---- go to -----------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ _GOTO = re.compile(r"^\s*(?:(stream|s|frame|f|#|packet|p)\s*)?(\d+)\s*$", re.IGN
 class Target:
     """Where go-to leads: a frame (FrameLog index) or a stream."""
 
-    conn: int
+    conn_index: int
     stream_id: int | None  # None: the connection's view
     frame: int | None
     words: str  # what was found, for the status line
@@ -125,8 +125,8 @@ def goto(session: Session, text: str, conn_hint: int | None = None) -> Target:
     if kind in ("frame", "f", "#"):
         if not 0 <= number < len(log):
             raise GotoError(f"no frame {number}: frames are 0 to {len(log) - 1}")
-        conn, sid = log.conn[number], log.stream_id[number]
-        return Target(conn, sid if sid else None, number, f"frame {number}")
+        conn_index, sid = log.conn_index[number], log.stream_id[number]
+        return Target(conn_index, sid if sid else None, number, f"frame {number}")
     if kind in ("packet", "p"):
         packets = log.column("packet")
         import bisect
@@ -135,7 +135,7 @@ def goto(session: Session, text: str, conn_hint: int | None = None) -> Target:
         if i >= len(packets) or packets[i] != number:
             raise GotoError(f"no HTTP/2 frame ends in packet {number}")
         sid = log.stream_id[i]
-        return Target(log.conn[i], sid if sid else None, i, f"packet {number} (frame {i})")
+        return Target(log.conn_index[i], sid if sid else None, i, f"packet {number} (frame {i})")
     conns = [c for c in session.connections if c.index == conn_hint] + \
         [c for c in session.connections if c.index != conn_hint]
     for c in conns:

@@ -35,24 +35,24 @@ class SaveError(ValueError):
 
 @dataclass(slots=True, frozen=True)
 class Scope:
-    """What to save: one stream, one connection (stream_id None), or the session (conn None)."""
+    """What to save: one stream, one connection (stream_id None), or the session (conn_index None)."""
 
-    conn: int | None
+    conn_index: int | None
     stream_id: int | None
 
     def words(self) -> str:
-        if self.conn is None:
+        if self.conn_index is None:
             return "the whole session"
         if self.stream_id is None:
-            return f"connection {self.conn}"
-        return f"stream {self.stream_id} of connection {self.conn}"
+            return f"connection {self.conn_index}"
+        return f"stream {self.stream_id} of connection {self.conn_index}"
 
     def file_name(self, extension: str = ".pcapng") -> str:
-        if self.conn is None:
+        if self.conn_index is None:
             return f"h2inspect-session{extension}"
         if self.stream_id is None:
-            return f"h2inspect-conn{self.conn}{extension}"
-        return f"h2inspect-conn{self.conn}-stream{self.stream_id}{extension}"
+            return f"h2inspect-conn{self.conn_index}{extension}"
+        return f"h2inspect-conn{self.conn_index}-stream{self.stream_id}{extension}"
 
 
 def format_of(path: str) -> str:
@@ -65,12 +65,12 @@ def format_of(path: str) -> str:
 
 def frames_of(session: Session, scope: Scope) -> list[int]:
     """FrameLog indexes in scope, in capture order."""
-    if scope.conn is None:
+    if scope.conn_index is None:
         return list(range(len(session.frames)))
     if scope.stream_id is None:
-        conns = session.frames.column("conn")
-        return [i for i in range(len(conns)) if conns[i] == scope.conn]
-    return list(session.stream_frames.of(scope.conn, scope.stream_id))
+        conns = session.frames.column("conn_index")
+        return [i for i in range(len(conns)) if conns[i] == scope.conn_index]
+    return list(session.stream_frames.of(scope.conn_index, scope.stream_id))
 
 
 def save(session: Session, scope: Scope, path: str) -> str:
@@ -113,19 +113,19 @@ def _runs(frames: list[int]) -> Iterator[tuple[int, int]]:
 
 def mermaid_text(session: Session, scope: Scope, frames: list[int]) -> str:
     """A gRPC call's own diagram for a call's stream; otherwise one arrow per frame."""
-    if scope.conn is not None and scope.stream_id is not None:
-        call = call_for_stream(session, scope.conn, scope.stream_id)
+    if scope.conn_index is not None and scope.stream_id is not None:
+        call = call_for_stream(session, scope.conn_index, scope.stream_id)
         if call is not None:
             return mermaid(call_diagram(session, call))
     lines = ["sequenceDiagram", "    participant C as client", "    participant S as server"]
-    conn = None
+    conn_index = None
     log = session.frames
     for i in frames:
         frame = log[i]
-        if frame.conn != conn:
-            conn = frame.conn
-            c = session.connection(conn)
-            lines.append(f"    Note over C,S: connection {conn}" + (f" {c.client} → {c.server}" if c else ""))
+        if frame.conn_index != conn_index:
+            conn_index = frame.conn_index
+            c = session.connection(conn_index)
+            lines.append(f"    Note over C,S: connection {conn_index}" + (f" {c.client} → {c.server}" if c else ""))
         label = _mermaid_safe(frame_cells(session, frame).arrow)
         lines.append(f"    {'C->>S' if frame.direction is Direction.CLIENT else 'S->>C'}: "
                      f"stream {frame.stream_id} {label}")
@@ -162,8 +162,8 @@ def write_pcapng(session: Session, scope: Scope, frames: list[int], path: str) -
     single = scope.stream_id is not None
     if single and frames:
         # The connection's first SETTINGS of each side, so a reader knows its limits.
-        assert scope.conn is not None
-        settings = [i for i in session.stream_frames.of(scope.conn, 0)
+        assert scope.conn_index is not None
+        settings = [i for i in session.stream_frames.of(scope.conn_index, 0)
                     if log.type_code[i] == F.FrameType.SETTINGS and not log.flags[i] & F.ACK]
         firsts = {log.direction[i]: i for i in reversed(settings)}
         frames = sorted(set(frames) | set(firsts.values()))
@@ -179,13 +179,13 @@ def write_pcapng(session: Session, scope: Scope, frames: list[int], path: str) -
 
     for i in frames:
         frame = log[i]
-        flow = flows.get(frame.conn)
+        flow = flows.get(frame.conn_index)
         if flow is None:
             flush()
-            conn = session.connection(frame.conn)
-            client = _address(conn.client if conn else "", 40000 + frame.conn)
+            conn = session.connection(frame.conn_index)
+            client = _address(conn.client if conn else "", 40000 + frame.conn_index)
             server = _address(conn.server if conn else "", 80)
-            flow = flows[frame.conn] = RecordedFlow(client, server, (1000, 5000))
+            flow = flows[frame.conn_index] = RecordedFlow(client, server, (1000, 5000))
             recorder.handshake(flow, frame.time)
             recorder.data(flow, True, F.CLIENT_PREFACE, frame.time)
         if single and frame.type_code in (F.FrameType.HEADERS, F.FrameType.PUSH_PROMISE, F.FrameType.CONTINUATION):
@@ -195,7 +195,7 @@ def write_pcapng(session: Session, scope: Scope, frames: list[int], path: str) -
         else:
             payload = session.frame_payload(frame)
             data = _frame_bytes(frame.type_code, frame.flags, frame.stream_id, payload)
-        key = (frame.conn, int(frame.direction), frame.packet)
+        key = (frame.conn_index, int(frame.direction), frame.packet)
         if key != pending_key:
             flush()
             pending_key, pending_time = key, frame.time
@@ -213,7 +213,7 @@ def _reencoded(session: Session, index: int, encoders: dict[tuple[int, int], hpa
     if frame.header_block < 0:
         return None
     block = session.header_blocks[frame.header_block]
-    encoder = encoders.setdefault((frame.conn, int(frame.direction)), hpack.Encoder())
+    encoder = encoders.setdefault((frame.conn_index, int(frame.direction)), hpack.Encoder())
     fragment = encoder.encode(list(block.headers))
     if block.role is Role.PUSH_REQUEST:
         payload = block.stream_id.to_bytes(4, "big") + fragment

@@ -164,7 +164,7 @@ class TutorialApp(App):
 
     def _target(self, lesson: Lesson, call: GrpcCall) -> tuple[int, int | None]:
         """What a call is shown on: its stream, or for a lesson about the connection, all of it."""
-        return (call.conn, None) if lesson.view == "connection" else (call.conn, call.stream_id)
+        return (call.conn_index, None) if lesson.view == "connection" else (call.conn_index, call.stream_id)
 
     def _show_call(self, lesson: Lesson, call: GrpcCall) -> None:
         """The call on its stream (or its connection, as a ladder of streams), from its first frame."""
@@ -174,7 +174,7 @@ class TutorialApp(App):
                 self._set_ladder(lesson.view == "connection")
         target = self._target(lesson, call)
         if target[1] is None and self.call_number > 0:  # the connection from the call's first frame
-            first = next(iter(self.session.stream_frames.of(call.conn, call.stream_id)), None)
+            first = next(iter(self.session.stream_frames.of(call.conn_index, call.stream_id)), None)
             self.show(target, first)
         else:  # a stream, or the connection from its first frame (the preface's SETTINGS)
             self.show(target)
@@ -272,8 +272,8 @@ class TutorialApp(App):
 
     def _call_of(self, frame: FrameRecord, calls: list[tuple[Lesson, LessonCall, GrpcCall | None]]) \
             -> GrpcCall | None:
-        return next((c for _, _, c in calls if c is not None and (c.conn, c.stream_id) ==
-                     (frame.conn, frame.stream_id)), None)
+        return next((c for _, _, c in calls if c is not None and (c.conn_index, c.stream_id) ==
+                     (frame.conn_index, frame.stream_id)), None)
 
     def _diagram_width(self) -> int:
         width = self.query_one("#lesson-side").size.width - 2  # its border, and room for a scroll bar
@@ -337,8 +337,8 @@ class TutorialApp(App):
             if self.exchange.progress.stage != "done":
                 return
             self.runs.append(summarize(self.session, self.exchange.lessons, only=lesson.key))
-        changed = Experiment(**{name: value for name, value in experiment.given().items()  # type: ignore[arg-type]
-                                if getattr(lesson.settings, name) != value})
+        changed = Experiment.of({name: value for name, value in experiment.given().items()
+                                 if getattr(lesson.settings, name) != value})
         options = " ".join(changed.options()) or phrase(self.lang, "form.own_values")
         self.experiment_running = True
         self._show_compare(Text(phrase(self.lang, "form.running", lesson=phrase(self.lang, f"lesson.{lesson.key}"),

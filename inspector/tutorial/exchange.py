@@ -20,7 +20,7 @@ import dataclasses
 import errno
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -57,6 +57,26 @@ class Experiment:
     delay: int | None = None  # ms between messages (unary: before the reply)
     deadline: int | None = None  # ms the client gives each call (grpc-timeout)
     table_size: int | None = None  # SETTINGS_HEADER_TABLE_SIZE of both sides (HPACK)
+
+    @classmethod
+    def of(cls, values: Mapping[str, int | str]) -> Experiment:
+        """An experiment from values by field name (the form's, the command line's); the fields
+        not named are left to the lesson. A name that is no field is a KeyError."""
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise KeyError(", ".join(sorted(unknown)))
+
+        def number(name: str) -> int | None:
+            value = values.get(name)
+            if value is not None and not isinstance(value, int):
+                raise TypeError(f"{name} is a number, not {value!r}")
+            return value
+
+        compress = values.get("compress")
+        return cls(messages=number("messages"), size=number("size"),
+                   compress=None if compress is None else str(compress), window=number("window"),
+                   max_frame=number("max_frame"), concurrency=number("concurrency"), delay=number("delay"),
+                   deadline=number("deadline"), table_size=number("table_size"))
 
     def over(self, base: Experiment) -> Experiment:
         """This experiment, with `base`'s values where this one leaves them out."""
@@ -434,7 +454,7 @@ class Exchange:
 
 def lesson_calls(session: Session, lessons: list[Lesson]) -> list[tuple[Lesson, LessonCall, GrpcCall | None]]:
     """Each call a lesson made, with the gRPC call the decoder found for it (None until it appears)."""
-    found = sorted(find_calls(session), key=lambda c: (c.conn, c.stream_id))
+    found = sorted(find_calls(session), key=lambda c: (c.conn_index, c.stream_id))
     out: list[tuple[Lesson, LessonCall, GrpcCall | None]] = []
     for lesson in lessons:
         for made in lesson.calls:

@@ -66,7 +66,7 @@ def parse_experiment(texts: dict[str, str | None], lang: str = "en") -> Experime
             values[name] = _number(lang, name, str(text))
         else:
             raise KeyError(name)
-    return Experiment(**values)  # type: ignore[arg-type]
+    return Experiment.of(values)
 
 
 @dataclass(slots=True, frozen=True)
@@ -115,11 +115,11 @@ def summarize(session: Session, lessons: list[Lesson], only: str | None = None) 
              if call is not None and only in (None, lesson.key)]
     if only is not None:
         lessons = [lesson for lesson in lessons if lesson.key == only]
-    streams = {(c.conn, c.stream_id) for c in found}
+    streams = {(c.conn_index, c.stream_id) for c in found}
     indexes = sorted(i for key in streams for i in session.stream_frames.of(*key))
     if indexes:  # the connection's own frames while the calls ran (WINDOW_UPDATE, PING, SETTINGS)
         first, last = indexes[0], indexes[-1]
-        conns = {c.conn for c in found}
+        conns = {c.conn_index for c in found}
         indexes = sorted(set(indexes) | {i for conn in conns for i in session.stream_frames.of(conn, 0)
                                          if first <= i <= last})
     by_type: Counter[str] = Counter()

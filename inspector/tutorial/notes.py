@@ -47,7 +47,7 @@ def call_facts(session: Session, call: GrpcCall) -> CallFacts:
     log = session.frames
     client_end = first_data = reset = None
     request_frames = []
-    for i in session.stream_frames.of(call.conn, call.stream_id):
+    for i in session.stream_frames.of(call.conn_index, call.stream_id):
         f = log[i]
         if f.type_code == F.FrameType.RST_STREAM and reset is None:
             reset = i
@@ -63,7 +63,7 @@ def call_facts(session: Session, call: GrpcCall) -> CallFacts:
 
 def frame_header(session: Session, frame: FrameRecord) -> bytes:
     """The 9 bytes that began this frame on the wire, read back from the source."""
-    return session.payloads.read(frame.conn, frame.direction, frame.offset, FRAME_HEADER_LENGTH)
+    return session.payloads.read(frame.conn_index, frame.direction, frame.offset, FRAME_HEADER_LENGTH)
 
 
 def header_fields(lang: str, frame: FrameRecord) -> str:
@@ -186,7 +186,7 @@ def _headers(session: Session, frame: FrameRecord, facts: CallFacts | None,
 def _message_notes(lang: str, session: Session, frame: FrameRecord, messages: list) -> list[str]:
     """What the experiments change in a message that starts here: compressed, split across frames."""
     notes = []
-    connection = session.connection(frame.conn)
+    connection = session.connection(frame.conn_index)
     receiver = (connection.settings_server if frame.direction is Direction.CLIENT else connection.settings_client) \
         if connection is not None else {}
     for m in messages:

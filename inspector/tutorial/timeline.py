@@ -49,7 +49,7 @@ def frame_block(session: Session, frame: FrameRecord, step: int, origin: float, 
 def connection_preamble(session: Session, first_call: GrpcCall | None, lang: str) -> list[str]:
     """Stream-0 frames before the first call: the connection being set up."""
     log = session.frames
-    end = session.stream_frames.of(first_call.conn, first_call.stream_id)[0] if first_call else len(log)
+    end = session.stream_frames.of(first_call.conn_index, first_call.stream_id)[0] if first_call else len(log)
     frames = [log[i] for i in range(end) if log.stream_id[i] == 0]
     if not frames:
         return []
@@ -96,7 +96,7 @@ def interleaving(session: Session, calls: list[GrpcCall]) -> tuple[list[int], bo
     """The stream of each non-empty DATA frame of these calls, runs collapsed, in wire order;
     and whether some stream's DATA came in two runs with another stream's between them."""
     log = session.frames
-    streams = {(c.conn, c.stream_id) for c in calls}
+    streams = {(c.conn_index, c.stream_id) for c in calls}
     indexes = sorted(i for key in streams for i in session.stream_frames.of(*key)
                      if log.type_code[i] == F.FrameType.DATA and log.length[i])
     runs: list[int] = []
@@ -113,7 +113,7 @@ def connection_timeline(session: Session, lesson: Lesson, calls: list[tuple[Less
     line, the stream ids, and whether their DATA interleaved."""
     found = [(made, call) for _, made, call in calls if call is not None]
     log = session.frames
-    indexes = sorted(i for _, call in found for i in session.stream_frames.of(call.conn, call.stream_id))
+    indexes = sorted(i for _, call in found for i in session.stream_frames.of(call.conn_index, call.stream_id))
     lines = [RULE, phrase(lang, "mux.heading"), ""]
     origin = log.time[indexes[0]] if indexes else 0.0
     facts = {call.stream_id: call_facts(session, call) for _, call in found}
@@ -124,11 +124,11 @@ def connection_timeline(session: Session, lesson: Lesson, calls: list[tuple[Less
     lines.append("")
     for number, (made, call) in enumerate(found, first_number):
         lines.append(call_line(lang, call, number))
-        data = sum(log.length[i] for i in session.stream_frames.of(call.conn, call.stream_id)
+        data = sum(log.length[i] for i in session.stream_frames.of(call.conn_index, call.stream_id)
                    if log.type_code[i] == F.FrameType.DATA)
         lines.append("  " + phrase(lang, "mux.stream_line", stream=call.stream_id, caption=phrase(lang, made.caption),
                                    method=call.method, style=style_name(lang, call.style),
-                                   frames=len(session.stream_frames.of(call.conn, call.stream_id)), data=data,
+                                   frames=len(session.stream_frames.of(call.conn_index, call.stream_id)), data=data,
                                    status=f"{call.grpc_status} ({call.grpc_status_name})"))
     lines.append("")
     ids = [call.stream_id for _, call in sorted(found, key=lambda mc: mc[1].stream_id)]

@@ -74,10 +74,10 @@ def frame_label(session: Session, index: int, lang: str = "en") -> str:
 def call_frames(session: Session, call: GrpcCall, window_updates: bool = False) -> list[int]:
     """The call's frames in order; with `window_updates`, the connection's WINDOW_UPDATE frames
     sent while the call ran are added, since they gate its DATA as much as its own."""
-    indexes = list(session.stream_frames.of(call.conn, call.stream_id))
+    indexes = list(session.stream_frames.of(call.conn_index, call.stream_id))
     if window_updates and indexes:
         log = session.frames
-        indexes += [i for i in session.stream_frames.of(call.conn, 0)
+        indexes += [i for i in session.stream_frames.of(call.conn_index, 0)
                     if indexes[0] < i < indexes[-1] and log.type_code[i] == F.FrameType.WINDOW_UPDATE]
         indexes.sort()
     return indexes
@@ -98,7 +98,7 @@ def call_diagram(session: Session, call: GrpcCall, lang: str = "en", *,
             continue
         if t in DRAWN or t == F.FrameType.WINDOW_UPDATE:
             arrows.append(Arrow(i, directions[i] == Direction.CLIENT, frame_label(session, i, lang)))
-    stream = session.stream(call.conn, call.stream_id)
+    stream = session.stream(call.conn_index, call.stream_id)
     ending = "reset" if stream is not None and stream.reset_code is not None else "closed"
     return CallDiagram(call, tuple(arrows), omitted, ending)
 

@@ -28,8 +28,8 @@ def order(findings: Iterable[Finding]) -> list[Finding]:
 def where(f: Finding) -> str:
     """"conn 0 stream 3 frame 12 packet 9"."""
     parts = []
-    if f.conn is not None:
-        parts.append(f"conn {f.conn}")
+    if f.conn_index is not None:
+        parts.append(f"conn {f.conn_index}")
     if f.stream_id is not None:
         parts.append(f"stream {f.stream_id}")
     if f.frame is not None and f.frame >= 0:
@@ -88,7 +88,7 @@ def as_json(f: Finding) -> dict:
     rule = RULES.get(f.rule)
     return {
         "rule": f.rule, "severity": SEVERITY_WORDS[f.severity], "message": f.message, "reference": f.reference,
-        "conn": f.conn, "stream_id": f.stream_id, "frame": f.frame if f.frame is None or f.frame >= 0 else None,
+        "conn": f.conn_index, "stream_id": f.stream_id, "frame": f.frame if f.frame is None or f.frame >= 0 else None,
         "packet": f.packet, "time": f.time, "last_frame": f.last_frame if f.count > 1 else f.frame,
         "count": f.count, "threshold": threshold,
         "title": rule.title if rule else "", "last_packet": f.last_packet if f.count > 1 else f.packet,

@@ -115,7 +115,7 @@ class _StreamFacts:
         if self.request is None and stream.promised_by is not None:
             # A pushed stream's request is the PUSH_PROMISE on its parent stream.
             for block in blocks:
-                if block.role is Role.PUSH_REQUEST and block.conn == stream.conn and \
+                if block.role is Role.PUSH_REQUEST and block.conn_index == stream.conn_index and \
                         _promised(session, block) == stream.stream_id:
                     self.request = block
                     break
@@ -145,9 +145,8 @@ def _message(message: GrpcMessage, call: GrpcCall) -> dict[str, Any]:
             "data": base64.b64encode(data).decode("ascii") if data is not None else None,
             "wire": base64.b64encode(raw).decode("ascii") if raw is not None and message.compressed else None,
             "problem": message.problem}
-    schema = call.log.schema
-    if data is not None and schema is not None and schema.method(call.method) is not None:
-        out["decoded"] = decode_payload(message, call, schema)  # by the schema: "pkg.Type { ... }"
+    if data is not None and call.method_info is not None:
+        out["decoded"] = decode_payload(message, call)  # by the schema: "pkg.Type { ... }"
     return out
 
 
@@ -165,10 +164,10 @@ def har_entry(session: Session, stream: Stream, names: dict[int, str] | None = N
     every = client_times + server_times
     if not every:
         return None
-    conn = session.connection(stream.conn)
+    conn = session.connection(stream.conn_index)
     request_headers = facts.request.headers if facts.request else ()
     get = dict(request_headers).get
-    authority = get(":authority") or get("host") or (names or {}).get(stream.conn) or \
+    authority = get(":authority") or get("host") or (names or {}).get(stream.conn_index) or \
         (conn.target or conn.server if conn else "")
     path = get(":path", "")
     scheme = get(":scheme", "http")
@@ -223,8 +222,8 @@ def har_entry(session: Session, stream: Stream, names: dict[int, str] | None = N
         "request": request, "response": response, "cache": {},
         "timings": {"blocked": -1, "dns": -1, "connect": -1, "ssl": -1,
                     "send": send, "wait": wait, "receive": receive},
-        "connection": str(stream.conn),
-        "_conn": stream.conn, "_streamId": stream.stream_id,
+        "connection": str(stream.conn_index),
+        "_conn": stream.conn_index, "_streamId": stream.stream_id,
         "_client": conn.client if conn else "", "_server": conn.server if conn else "",
     }
     if conn is not None and conn.target:
@@ -236,7 +235,7 @@ def har_entry(session: Session, stream: Stream, names: dict[int, str] | None = N
     if stream.reset_by is not None:
         entry["_resetBy"] = stream.reset_by.label
         entry["_resetCode"] = stream.reset_code
-    call = session.calls.for_stream(stream.conn, stream.stream_id)
+    call = session.calls.for_stream(stream.conn_index, stream.stream_id)
     if call is not None:
         entry["_grpc"] = _grpc(call)
     return entry

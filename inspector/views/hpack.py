@@ -81,7 +81,7 @@ def block_frames(session: Session, block_index: int) -> list[int]:
     i = block.frame
     while log.type_code[i] == F.FrameType.CONTINUATION:
         i -= 1
-        while i >= 0 and (log.conn[i] != block.conn or log.direction[i] != block.direction):
+        while i >= 0 and (log.conn_index[i] != block.conn_index or log.direction[i] != block.direction):
             i -= 1
         if i < 0:
             break
@@ -115,22 +115,22 @@ class DynamicTables:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        # (conn, direction) -> (last block replayed, entries newest first, size, max size, partial)
+        # (conn_index, direction) -> (last block replayed, entries newest first, size, max size, partial)
         self._replayed: dict[tuple[int, int], tuple[int, list[TableEntry], int, int, bool]] = {}
 
     def after(self, block_index: int) -> DynamicTable:
         """The sender's table right after block `block_index`."""
         blocks = self.session.header_blocks
         target = blocks[block_index]
-        side = (target.conn, int(target.direction))
+        side = (target.conn_index, int(target.direction))
         state = self._replayed.get(side)
         if state is None or state[0] >= block_index:
-            connection = self.session.connection(target.conn)
+            connection = self.session.connection(target.conn_index)
             partial = connection is not None and connection.protocol == "h2-midstream"
             state = (-1, [], 0, DEFAULT_TABLE_SIZE, partial)
         last, entries, size, max_size, partial = state
-        lost = {mark for conn, direction, mark in blocks.table_lost if (conn, direction) == side}
-        conns, directions = blocks.conn, blocks.direction
+        lost = {mark for conn_index, direction, mark in blocks.table_lost if (conn_index, direction) == side}
+        conns, directions = blocks.conn_index, blocks.direction
         inserted: list[Header] = []
         evicted: list[TableEntry] = []
         for i in range(last + 1, block_index + 1):
@@ -186,9 +186,9 @@ def previous_block(session: Session, block_index: int) -> int | None:
     """The latest earlier block from the same side of the same connection with the same role."""
     blocks = session.header_blocks
     block = blocks[block_index]
-    conns, directions, roles = blocks.conn, blocks.direction, blocks.role
+    conns, directions, roles = blocks.conn_index, blocks.direction, blocks.role
     for i in range(block_index - 1, -1, -1):
-        if conns[i] == block.conn and directions[i] == block.direction and roles[i] == block.role \
+        if conns[i] == block.conn_index and directions[i] == block.direction and roles[i] == block.role \
                 and blocks.frame[i] >= 0:
             return i
     return None
@@ -198,9 +198,9 @@ def first_block(session: Session, block_index: int) -> int | None:
     """The first block from the same side of the same connection with the same role, if earlier."""
     blocks = session.header_blocks
     block = blocks[block_index]
-    conns, directions, roles = blocks.conn, blocks.direction, blocks.role
+    conns, directions, roles = blocks.conn_index, blocks.direction, blocks.role
     for i in range(block_index):
-        if conns[i] == block.conn and directions[i] == block.direction and roles[i] == block.role \
+        if conns[i] == block.conn_index and directions[i] == block.direction and roles[i] == block.role \
                 and blocks.frame[i] >= 0:
             return i
     return None

@@ -23,16 +23,16 @@ class JsonlFrames:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._conn_part: dict[int, str] = {}  # conn * 2 + direction -> JSON
+        self._conn_part: dict[int, str] = {}  # conn_index * 2 + direction -> JSON
         self._type_part: dict[int, str] = {}  # type << 8 | flags -> JSON
         self._headers_part: dict[int, str] = {}  # id(header tuple) -> JSON
         self._keep: dict[int, tuple] = {}
 
-    def _conn(self, conn: int, direction: int) -> str:
-        c = self.session.connection(conn)
+    def _conn(self, conn_index: int, direction: int) -> str:
+        c = self.session.connection(conn_index)
         client, server = (c.client, c.server) if c else ("", "")
-        part = self._conn_part[conn * 2 + direction] = (
-            f'"conn":{conn},"client":{json.dumps(client)},"server":{json.dumps(server)},'
+        part = self._conn_part[conn_index * 2 + direction] = (
+            f'"conn":{conn_index},"client":{json.dumps(client)},"server":{json.dumps(server)},'
             f'"from":"{"client" if direction == 0 else "server"}"')
         return part
 
@@ -70,13 +70,13 @@ class JsonlFrames:
         hb_headers = self.session.header_blocks.headers
         hb_parts = self._headers_part
         hb_roles = self.session.header_blocks.role
-        for (conn, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
+        for (conn_index, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
              _) in log.rows(start, end):
             if stream is not None and sid != stream:
                 continue
             if packet != last_packet:  # a packet belongs to one connection and direction
                 last_packet = packet
-                part = conn_parts.get(conn * 2 + d) or self._conn(conn, d)
+                part = conn_parts.get(conn_index * 2 + d) or self._conn(conn_index, d)
                 prefix = f'{{"packet":{packet},"time":{time!r},{part},"stream_id":'
             tp = type_parts.get(type_code << 8 | flags) or self._type(type_code, flags)
             if hb < 0:

@@ -39,7 +39,7 @@ def text_lines(calls: list[GrpcCall], *, verbose: bool = False, schema: Schema |
         mark = "" if call.style_certain else "*"
         uncertain |= not call.style_certain
         ended = call.ended_by + (f" {call.rst_error}" if call.rst_error else "")
-        yield (f"conn {call.conn} stream {call.stream_id:<5} {call.method}  {call.style}{mark} "
+        yield (f"conn {call.conn_index} stream {call.stream_id:<5} {call.method}  {call.style}{mark} "
                f"({call.style_source})  {call.request_count} → {call.response_count}  {_status(call)}  "
                f"{format_duration(call.duration)}  ended by {ended}\n")
         if verbose:

@@ -103,7 +103,7 @@ class TextFrames:
         show_fields = _SHOW_FIELDS
         origin = self.origin
         i = start - 1
-        for (conn, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
+        for (conn_index, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
              _) in log.rows(start, end):
             i += 1
             if stream is not None and sid != stream:
@@ -111,10 +111,10 @@ class TextFrames:
             if origin is None:
                 origin = self.origin = time
             part = types.get(type_code << 8 | flags) or self._type_part(type_code, flags)
-            text = (f"[{time - origin:10.6f}] #{packet} conn {conn} {arrows[d]} "
+            text = (f"[{time - origin:10.6f}] #{packet} conn {conn_index} {arrows[d]} "
                     f"{part[0]} frame <length={length}{part[1]}{sid}>{part[2]}\n{part[3]}")
             if type_code in show_fields:
-                payload = read(conn, directions[d], offset + F.FRAME_HEADER_LENGTH, length)
+                payload = read(conn_index, directions[d], offset + F.FRAME_HEADER_LENGTH, length)
                 text += f"{INDENT}({_fields_line(parse_fields(type_code, flags, payload))})\n"
             if type_code == data_type and i in by_frame:
                 text += "".join(self._grpc_lines(i))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypedDict, Unpack
 
 from textual.message import Message
 
@@ -23,7 +24,17 @@ TYPE_FILTERS = (None, "HEADERS", "DATA", "control")  # f cycles through these
 DIRECTION_FILTERS = (None, Direction.CLIENT, Direction.SERVER)  # d cycles through these
 FLAG_FILTERS = (None, "END_STREAM", "END_HEADERS", "ACK", "PADDED", "PRIORITY")  # e cycles through these
 
-Selection = tuple[int, int | None]  # (conn, stream id), or (conn, None) for the whole connection
+Selection = tuple[int, int | None]  # (conn_index, stream id), or (conn_index, None) for the whole connection
+
+
+class StateChange(TypedDict, total=False):
+    """Part of a FrameViewState, by field name: what `FrameView.change` may be given."""
+
+    selection: Selection | None
+    type_filter: int
+    direction_filter: int
+    flag_filter: int
+    time_mode: str
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,9 +99,9 @@ class FrameRows(RowList):
         self.clock.mode = state.time_mode
         self.rebuild(frame)
 
-    def change(self, **changes: object) -> None:
+    def change(self, **changes: Unpack[StateChange]) -> None:
         """Change part of the state (a filter, the time mode), keeping the cursor's frame if it stays."""
-        self.apply(replace(self.state, **changes), self.current_frame())  # type: ignore[arg-type]
+        self.apply(replace(self.state, **changes), self.current_frame())
 
     def select_frames(self) -> list[int]:
         """The frames of the selection, before the filters."""
@@ -99,7 +110,7 @@ class FrameRows(RowList):
             return []
         conn_index, sid = selection
         if sid is None:
-            conns = self.session.frames.column("conn")
+            conns = self.session.frames.column("conn_index")
             return [i for i in range(len(conns)) if conns[i] == conn_index]
         return list(self.session.stream_frames.of(conn_index, sid))
 
@@ -206,7 +217,7 @@ class FrameRows(RowList):
             previous = self.session.frames.time[self.frames[i - 1]]
         elif mode == "stream" and self.connection_view:
             log = self.session.frames
-            own = self.session.stream_frames.of(log.conn[self.frames[i]], log.stream_id[self.frames[i]])
+            own = self.session.stream_frames.of(log.conn_index[self.frames[i]], log.stream_id[self.frames[i]])
             start = log.time[own[0]] if len(own) else t
         return self.clock.text(t, start, previous)
 

@@ -18,7 +18,7 @@ from inspector.tui.query import StreamFilter, StreamHeaders
 from inspector.tui.widgets.row_list import Row, RowList
 
 SORTS = ("stream id", "frames", "bytes", "duration")  # s cycles through these
-Entry = tuple[int, int | None]  # (conn, stream id), or (conn, None) for the connection's own row
+Entry = tuple[int, int | None]  # (conn_index, stream id), or (conn_index, None) for the connection's own row
 
 
 @dataclass(slots=True, frozen=True)
