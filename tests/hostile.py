@@ -631,6 +631,8 @@ BUILDERS: dict[str, Hostile] = {
     "data-frame-16m-64k": Hostile(big_data_frame, {"size": 16 << 20, "mss": 65000}, ("size",)),
     "upgrade-unanswered": Hostile(upgrade_unanswered, {"segments": 40_000}, ("segments",)),
     "settings-churn": Hostile(settings_churn, {"changes": 30_000, "streams": 10_000}, ("changes",)),
+    # ten times the changes: seconds to decode, the TUI's first screen and keys must come meanwhile
+    "settings-churn-300k": Hostile(settings_churn, {"changes": 300_000, "streams": 10_000}, ("changes",)),
     "unfinished-goaway": Hostile(unfinished_calls_goaways, {"calls": 4000}, ("calls",)),
     "gzip-interleaved": Hostile(gzip_interleaved, {"calls": 5000}, ("calls",), ".pcap.gz"),
     "gzip-interleaved-raw": Hostile(lambda path, calls: capture(path, exchange(

@@ -1,7 +1,7 @@
 """Loading a capture file into a Session: the pcap source wired to the decoder.
 
 Reading is incremental: `CaptureLoader.batches()` yields after every batch of
-packets, so a view can show what is decoded so far while the rest loads.
+packets (or of bytes), so a view can show what is decoded so far while the rest loads.
 """
 
 from __future__ import annotations
@@ -79,14 +79,20 @@ class CaptureLoader:
     def _connection(self, flow: TcpFlow, conn: Connection, client_is_a: bool) -> None:
         self.payloads.flows[conn.index] = (flow, client_is_a)
 
-    def batches(self, batch: int = 5000, packets: PacketQueue | None = None) -> Iterator[Session]:
-        """Decode the whole capture, yielding the session after each `batch` packets (and, live,
-        whenever nothing more is waiting). `packets`: the reader's packets, read on a thread."""
+    def batches(self, batch: int = 5000, packets: PacketQueue | None = None,
+                batch_bytes: int | None = None) -> Iterator[Session]:
+        """Decode the whole capture, yielding the session after each `batch` packets, or sooner once
+        their data reaches `batch_bytes` (and, live, whenever nothing more is waiting). `packets`:
+        the reader's packets, read on a thread."""
         session = self.session
         segment = self.reassembler.segment
         counts = self._linktype_counts
         note = self.damage.note
         count = 0
+        # Packets alone do not bound a batch's work: 200 loopback packets of 64 KB can hold a
+        # million small frames (a SETTINGS flood), seconds of decoding with the screen frozen.
+        most_bytes = batch_bytes if batch_bytes is not None else 1 << 62
+        taken = 0
         live = self.live
         # A live capture: every packet's data spooled (the pipe cannot be read again), and the
         # session handed out whenever the input has nothing more waiting, before it blocks.
@@ -124,11 +130,12 @@ class CaptureLoader:
             if seg != NOT_IP:
                 seen[2] += 1
             count += 1
+            taken += len(data)
             if awaiting:
                 session.packets = number
                 yield from self._await_secrets()
-            if count == batch or (idle is not None and idle()):
-                count = 0
+            if count == batch or taken >= most_bytes or (idle is not None and idle()):
+                count = taken = 0
                 session.packets = number
                 session.notify()
                 if self.recording is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, NamedTuple
 
@@ -226,8 +227,6 @@ class CapturePayloads:
         decrypted = self.plaintext.get(conn_index)
         if decrypted is not None:
             return bytes(decrypted[0 if direction == 0 else 1][offset:offset + length])
-        from bisect import bisect_right
-
         entry = self.flows.get(conn_index)
         if entry is None or length <= 0:
             return b""

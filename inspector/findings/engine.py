@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 STREAM_GROUPS = 16  # streams one rule keeps groups for, per connection; then one group for the rest
-LINT_CACHE = 100_000
+# Header tuples whose lint is kept (then all dropped): identical blocks share a tuple, so a few
+# thousand cover ordinary traffic, and unique ones (a request id each) must not each keep one.
+LINT_CACHE = 4096
 _OVERFLOW = -1
 C, S = Direction.CLIENT, Direction.SERVER
 

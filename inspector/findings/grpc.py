@@ -37,9 +37,10 @@ class MessageFacts(Protocol):
     length: int
     received: int
     compressed: bool
-    encoding: str | None
     ended: bool
 
+    @property
+    def encoding(self) -> str | None: ...
     @property
     def label(self) -> str: ...
     @property
@@ -54,9 +55,11 @@ class CallFacts(Protocol):
     conn_index: int
     stream_id: int
     first_time: float | None
-    ended: list[bool]
     client_end_frame: int | None
     last_frame: int | None
+
+    @property
+    def ended(self) -> Sequence[bool]: ...
 
     @property
     def request(self) -> HeaderBlock | None: ...

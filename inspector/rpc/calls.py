@@ -11,10 +11,10 @@ arrives; its status, style and ending are worked out from that when read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from inspector.findings import grpc as grpc_rules
-from inspector.http2.frames import END_STREAM, PADDED, ErrorCode, FrameType, error_name
+from inspector.http2.frames import END_STREAM, FRAME_HEADER_LENGTH, PADDED, ErrorCode, FrameType, error_name
 from inspector.http2.payloads import data_body
 from inspector.model import Direction, Finding, HeaderBlock, Role, Session, Stream, StreamState
 from inspector.rpc.messages import MAX_MESSAGE, PREFIX, GrpcMessage, MessageSplitter
@@ -37,13 +37,18 @@ STYLES = ("unary", "server-streaming", "client-streaming", "bidi-streaming")
 UNKNOWN_PATH = "<unknown :path>"
 UNKNOWN_METHOD = "<unknown method: the call began before the capture>"
 _DATA, _HEADERS, _GOAWAY, _RST = FrameType.DATA, FrameType.HEADERS, FrameType.GOAWAY, FrameType.RST_STREAM
+# A call's `ended` for each of its END_STREAM bits (1: the client's, 2: the server's): four shared
+# tuples, so a capture of many calls keeps no list per call.
+_ENDED = ((False, False), (True, False), (False, True), (True, True))
+_DIRECTIONS = (Direction.CLIENT, Direction.SERVER)
+RECENT_BLOCKS = 64  # header block records the call log keeps built (CallLog.block)
 
 
 class GrpcCall:
     """One gRPC call: one HTTP/2 stream (unary calls too), kept up to date by its CallLog."""
 
     __slots__ = ("log", "conn_index", "stream_id", "_request", "requests_split", "responses_split", "_response",
-                 "_trailers", "first_time", "end_time", "ended", "client_end_frame", "short_frames",
+                 "_trailers", "first_time", "end_time", "_ends", "client_end_frame", "short_frames",
                  "seen_grpc_reply", "last_frame", "checked")
 
     def __init__(self, log: CallLog, conn_index: int, stream_id: int, request: HeaderBlock | None,
@@ -54,18 +59,18 @@ class GrpcCall:
         # Header blocks by index (-1: none), so a call holds ints, not records: a capture of
         # many calls keeps them all. _request -1: the call began before the capture did.
         self._request = request.index if request is not None else -1
-        reader, limit = log.read_message, log.max_message
-        self.requests_split = MessageSplitter(Direction.CLIENT, reader, log.index_message, limit)
-        self.responses_split = MessageSplitter(Direction.SERVER, reader, log.index_message, limit)
+        reader, on_frame, limit = log.reader, log.on_frame, log.max_message  # one bound method each, shared
+        self.requests_split = MessageSplitter(Direction.CLIENT, reader, on_frame, limit)
+        self.responses_split = MessageSplitter(Direction.SERVER, reader, on_frame, limit)
         if request is not None:
             self.requests_split.set_encoding(request.get("grpc-encoding"))
         self._response = -1
         self._trailers = -1
         self.first_time = start_time  # None until its stream has a frame
         self.end_time = start_time or 0.0
-        self.ended = [False, False]  # END_STREAM seen, by direction
+        self._ends = 0  # END_STREAM seen: 1 the client's, 2 the server's (`ended`)
         self.client_end_frame: int | None = None
-        self.short_frames: list[int] = []  # packets of DATA frames not fully captured
+        self.short_frames: list[int] | tuple[()] = ()  # packets of DATA frames not fully captured
         self.seen_grpc_reply = False  # a server block that only gRPC sends (for calls the request cannot prove)
         self.last_frame: int | None = None
         self.checked = False  # the grpc.* rules that wait for the end have looked at it
@@ -73,8 +78,8 @@ class GrpcCall:
     # ---- fed frame by frame by the CallLog ---------------------------------
 
     def frame(self, index: int, direction: int, type_code: int, flags: int, length: int, time: float,
-              packet: int, block: HeaderBlock | None) -> None:
-        """One more frame of this call's stream."""
+              packet: int, block: HeaderBlock | None, payload_at: int) -> None:
+        """One more frame of this call's stream (`payload_at`: its payload's offset in its direction)."""
         if self.first_time is None:
             self.first_time = time
             self.log.order_changed()
@@ -93,17 +98,19 @@ class GrpcCall:
                     "application/grpc"):
                 self.seen_grpc_reply = True
         if type_code == _DATA:
-            session = self.log.session
-            payload = session.frame_payload(session.frames[index])
+            payload = self.log.session.payloads.read(self.conn_index, _DIRECTIONS[direction], payload_at, length)
             if flags & PADDED:
                 payload = data_body(flags, payload) if payload else payload
             elif len(payload) < length:
-                self.short_frames.append(packet)
+                short = self.short_frames
+                if not isinstance(short, list):
+                    short = self.short_frames = []
+                short.append(packet)
             (self.requests_split if direction == Direction.CLIENT else self.responses_split).feed(index, payload)
         if flags & END_STREAM and type_code in (_DATA, _HEADERS):
-            if not self.ended[direction]:
+            if not self._ends & 1 << direction:
                 (self.requests_split if direction == Direction.CLIENT else self.responses_split).end()
-            self.ended[direction] = True
+            self._ends |= 1 << direction
             if direction == Direction.CLIENT and self.client_end_frame is None:
                 self.client_end_frame = index
             if direction == Direction.SERVER:
@@ -113,8 +120,31 @@ class GrpcCall:
 
     # ---- what views read ---------------------------------------------------
 
+    @property
+    def ended(self) -> tuple[bool, bool]:
+        """END_STREAM seen, by direction (client, server)."""
+        return _ENDED[self._ends]
+
     def _block(self, index: int) -> HeaderBlock | None:
-        return self.log.session.header_blocks[index] if index >= 0 else None
+        return self.log.block(index) if index >= 0 else None
+
+    # A view reads a call's fields many times (method, status, message...): straight from the
+    # header tuples, not a HeaderBlock record built for each.
+
+    def _headers(self, index: int) -> tuple[Header, ...] | None:
+        return self.log.session.header_blocks.headers[index] if index >= 0 else None
+
+    def _value(self, index: int, name: str) -> str | None:
+        """The first value of `name` in block `index` (None: no such block or field)."""
+        if index < 0:
+            return None
+        for key, value in self.log.session.header_blocks.headers[index]:
+            if key == name:
+                return value
+        return None
+
+    def _unknown_refs(self, index: int) -> tuple[int, ...]:
+        return self.log.session.header_blocks.unknown_refs.get(index, ()) if index >= 0 else ()
 
     @property
     def request(self) -> HeaderBlock | None:
@@ -149,10 +179,9 @@ class GrpcCall:
     @property
     def method(self) -> str:
         """"/pkg.Service/Method"."""
-        request = self.request
-        if request is None:
+        if self._request < 0:
             return UNKNOWN_METHOD
-        return request.get(":path") or (UNKNOWN_PATH if request.unknown_refs else "?")
+        return self._value(self._request, ":path") or (UNKNOWN_PATH if self._unknown_refs(self._request) else "?")
 
     @property
     def start_time(self) -> float:
@@ -168,24 +197,23 @@ class GrpcCall:
 
     @property
     def request_metadata(self) -> list[Header]:
-        request = self.request
-        return [h for h in request.headers if not h[0].startswith(":")] if request else []
+        request = self._headers(self._request)
+        return [h for h in request if not h[0].startswith(":")] if request is not None else []
 
     @property
     def response_metadata(self) -> list[Header]:
-        response = self.response
-        return list(response.headers) if response is not None else []
+        response = self._headers(self._response)
+        return list(response) if response is not None else []
 
     @property
     def trailers(self) -> list[Header]:
-        trailers = self.trailers_block
-        return list(trailers.headers) if trailers is not None else []
+        trailers = self._headers(self._trailers)
+        return list(trailers) if trailers is not None else []
 
     @property
     def timeout(self) -> float | None:
         """grpc-timeout, in seconds."""
-        request = self.request
-        return parse_timeout(request.get("grpc-timeout")) if request else None
+        return parse_timeout(self._value(self._request, "grpc-timeout")) if self._request >= 0 else None
 
     @property
     def ended_by(self) -> str:
@@ -203,17 +231,14 @@ class GrpcCall:
     def _trailers_only(self) -> bool:
         """A Trailers-Only response: the one server block, status and trailers in one (a call whose
         response headers came before the capture began ends with plain trailers instead)."""
-        trailers = self.trailers_block
-        assert trailers is not None
-        return self._response < 0 and (self._request >= 0 or bool(trailers.get(":status")))
+        assert self._trailers >= 0
+        return self._response < 0 and (self._request >= 0 or bool(self._value(self._trailers, ":status")))
 
     @property
     def grpc_status(self) -> int | None:
         ended_by = self.ended_by
         if ended_by in ("trailers", "trailers-only"):
-            trailers = self.trailers_block
-            assert trailers is not None
-            return parse_status(trailers.get("grpc-status"))
+            return parse_status(self._value(self._trailers, "grpc-status"))
         if ended_by != "rst_stream":
             return None
         stream = self.stream
@@ -244,22 +269,21 @@ class GrpcCall:
 
     @property
     def grpc_message(self) -> str | None:
-        trailers = self.trailers_block
-        return decode_grpc_message(trailers.get("grpc-message")) if trailers else None
+        return decode_grpc_message(self._value(self._trailers, "grpc-message")) if self._trailers >= 0 else None
 
     @property
     def status_details(self) -> dict | None:
-        trailers = self.trailers_block
-        return decode_status_details(trailers.get("grpc-status-details-bin")) if trailers else None
+        return (decode_status_details(self._value(self._trailers, "grpc-status-details-bin"))
+                if self._trailers >= 0 else None)
 
     @property
     def problems(self) -> list[str]:
         """What a reader should know is wrong or missing, in words."""
         problems: list[str] = []
-        request, trailers = self.request, self.trailers_block
-        if request is not None and request.unknown_refs:
+        unknown = self._unknown_refs(self._request)
+        if unknown:
             problems.append("the capture began after some request headers were indexed: "
-                            + ", ".join(f"dynamic entry {n}" for n in request.unknown_refs) + " unknown")
+                            + ", ".join(f"dynamic entry {n}" for n in unknown) + " unknown")
         problems += [f"DATA frame at packet {packet} was not fully captured" for packet in self.short_frames]
         problems += [f"{m.label} message #{m.index + 1}: {m.problem}" for m in self.requests + self.responses
                      if m.problem]
@@ -268,9 +292,9 @@ class GrpcCall:
                 label = "request" if split.direction is Direction.CLIENT else "response"
                 kept = len(split.messages)
                 problems.append(f"{split.unkept} more {label} messages past the first {kept:,} are counted, not kept")
-        if trailers is not None and parse_status(trailers.get("grpc-status")) is None:
+        if self._trailers >= 0 and parse_status(self._value(self._trailers, "grpc-status")) is None:
             problems.append("grpc-status unknown: the trailers refer to header fields indexed before the "
-                            "capture began" if trailers.unknown_refs else "trailers without a grpc-status")
+                            "capture began" if self._unknown_refs(self._trailers) else "trailers without a grpc-status")
         return problems
 
     @property
@@ -393,12 +417,19 @@ class CallLog:
         # frame -> its message, or its messages when it carries several (most carry one: no list for them)
         self.by_frame: dict[int, GrpcMessage | list[GrpcMessage]] = {}
         self._unproven: set[tuple[int, int]] = set()  # calls listed only if they look like gRPC
-        self._not_grpc: set[tuple[int, int]] = set()
+        self._not_grpc: set[int] = set()  # conn << 32 | stream id: an int each, not a tuple (most streams)
+        # Streams (conn << 32 | id) with a frame `update` passed by before any call had them: only
+        # these need the stream index to find the frames a call opened later missed (few, or none).
+        self._passed: set[int] = set()
         self._grpc_seen: dict[int, tuple[tuple[Header, ...], bool | None]] = {}  # id(headers) -> (them, is gRPC)
         self._goaway_min: dict[int, int] = {}  # conn_index -> lowest last stream id of its GOAWAYs
         self.over: list[GrpcCall] = []  # calls that ended since the grpc.* rules last looked
         self.report = session.findings_engine.report
         self._final = False
+        self._recent_blocks: dict[int, HeaderBlock] = {}  # see `block`
+        # Bound once: every call's two splitters share them (a bound method is 64 bytes, per call).
+        self.reader: Callable[[GrpcMessage], bytes] = self.read_message
+        self.on_frame: Callable[[int, GrpcMessage], None] = self.index_message
 
     # ---- reading -------------------------------------------------------------
 
@@ -483,9 +514,10 @@ class CallLog:
                 self._check_over()
             return
         start, self.frames_read = self.frames_read, end
-        by_stream, not_grpc = self.by_stream, self._not_grpc
+        by_stream, not_grpc, passed = self.by_stream, self._not_grpc, self._passed
         roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
-        for (conn_index, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
+        request, data, headers = int(Role.REQUEST), int(_DATA), int(_HEADERS)
+        for (conn_index, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
              value) in log.rows(start, end):
             index = start
             start += 1
@@ -497,25 +529,31 @@ class CallLog:
             key = (conn_index, sid)
             call: GrpcCall | None = by_stream.get(key)
             block = None
-            if hb >= 0 and call is None and roles[hb] == Role.REQUEST and block_sids[hb] == sid:
-                # Most requests of most captures are not gRPC: the header tuple says so, once per tuple.
-                if self._grpc_of_headers(headers_of[hb]) is False:
-                    not_grpc.add(key)
+            if call is None:
+                if conn_index << 32 | sid in not_grpc:  # a stream whose request was not gRPC: most, in most captures
                     continue
-                block = blocks[hb]
-                call = self._request(block, index)
-            elif call is None:
-                if key in not_grpc or type_code not in (_DATA, _HEADERS):
-                    continue
-                stream = session.stream(conn_index, sid)
-                if stream is None or stream.seen & Stream.REQUEST_SEEN or sid % 2 == 0:
-                    continue  # a request was seen, and it was not gRPC; or a pushed stream
-                call = self._open(conn_index, sid, None, index)  # a call already under way when the capture began
-                self._unproven.add(key)
+                if hb >= 0 and roles[hb] == request and block_sids[hb] == sid:
+                    # Most requests of most captures are not gRPC: the header tuple says so, once per tuple.
+                    if self._grpc_of_headers(headers_of[hb]) is False:
+                        not_grpc.add(conn_index << 32 | sid)
+                        continue
+                    block = self.block(hb)
+                    call = self._request(block, index, time)
+                else:
+                    if type_code != data and type_code != headers:
+                        passed.add(conn_index << 32 | sid)
+                        continue
+                    stream = session.stream(conn_index, sid)
+                    if stream is None or stream.seen & Stream.REQUEST_SEEN or sid % 2 == 0:
+                        passed.add(conn_index << 32 | sid)
+                        continue  # a request was seen, and it was not gRPC; or a pushed stream
+                    # a call already under way when the capture began
+                    call = self._open(conn_index, sid, None, index, time)
+                    self._unproven.add(key)
             if call is not None:
                 if block is None and hb >= 0:
-                    block = blocks[hb]
-                call.frame(index, d, type_code, flags, length, time, packet, block)
+                    block = self.block(hb)
+                call.frame(index, d, type_code, flags, length, time, packet, block, offset + FRAME_HEADER_LENGTH)
         if self.reflection_seen.calls:
             self.reflection_seen.update()
         self._check_over()
@@ -545,13 +583,13 @@ class CallLog:
                                  capture_over=session.complete)
         self.over = []
 
-    def _request(self, block: HeaderBlock, frame: int | None) -> GrpcCall | None:
+    def _request(self, block: HeaderBlock, frame: int | None, time: float | None = None) -> GrpcCall | None:
         key = (block.conn_index, block.stream_id)
         is_grpc = _is_grpc(block.headers)
         if is_grpc is False:
-            self._not_grpc.add(key)
+            self._not_grpc.add(block.conn_index << 32 | block.stream_id)
             return None
-        call = self._open(block.conn_index, block.stream_id, block, frame)
+        call = self._open(block.conn_index, block.stream_id, block, frame, time)
         if block.get(":path") in REFLECTION_METHODS:
             self.reflection_seen.watch(call)
         if is_grpc is None:
@@ -564,14 +602,25 @@ class CallLog:
         """A call's start time became known: sort again before the calls are next read."""
         self._sorted = False
 
-    def _open(self, conn_index: int, sid: int, request: HeaderBlock | None, frame: int | None) -> GrpcCall:
+    def _open(self, conn_index: int, sid: int, request: HeaderBlock | None, frame: int | None,
+              time: float | None = None) -> GrpcCall:
         """A new call; the frames its stream had before `frame` (or, for an upgrade request
-        that has no frame, before the frames not read yet) are read into it first."""
+        that has no frame, before the frames not read yet) are read into it first. `time`: that
+        of `frame`, when the caller has it."""
         session = self.session
-        limit = frame if frame is not None else self.frames_read
-        earlier = [i for i in session.stream_frames.of(conn_index, sid) if i < limit]
+        if frame is not None and conn_index << 32 | sid not in self._passed:
+            earlier: list[int] = []  # `update` passed no frame of this stream by: `frame` is its first
+        else:
+            limit = frame if frame is not None else self.frames_read
+            earlier = [i for i in session.stream_frames.of(conn_index, sid) if i < limit]
         first = earlier[0] if earlier else frame
-        call = GrpcCall(self, conn_index, sid, request, session.frames.time[first] if first is not None else None)
+        if first is None:
+            start = None
+        elif first == frame and time is not None:
+            start = time
+        else:
+            start = session.frames.time[first]
+        call = GrpcCall(self, conn_index, sid, request, start)
         self.by_stream[(conn_index, sid)] = call
         calls = self._calls
         if calls and _call_order(calls[-1]) > _call_order(call):
@@ -581,8 +630,20 @@ class CallLog:
         for i in earlier:
             f = session.frames[i]
             block = blocks[f.header_block] if f.header_block >= 0 else None
-            call.frame(i, f.direction, f.type_code, f.flags, f.length, f.time, f.packet, block)
+            call.frame(i, f.direction, f.type_code, f.flags, f.length, f.time, f.packet, block, f.payload_offset)
         return call
+
+    def block(self, index: int) -> HeaderBlock:
+        """Header block `index`, from a small cache of the last few: a call's request, response and
+        trailers are each read many times while it is checked or printed (the record is built from
+        the packed log each time otherwise)."""
+        cache = self._recent_blocks
+        block = cache.get(index)
+        if block is None:
+            if len(cache) >= RECENT_BLOCKS:
+                cache.clear()
+            block = cache[index] = self.session.header_blocks[index]
+        return block
 
     def index_message(self, frame: int, message: GrpcMessage) -> None:
         """A message lies (partly) in a frame: kept for `in_frame`."""

@@ -29,29 +29,46 @@ MessageReader = Callable[["GrpcMessage"], bytes]
 class GrpcMessage:
     """One length-prefixed gRPC message and where it lies in the DATA frames.
 
-    Its bytes are not kept: `data` reads them back (through `reader`) and
-    decompresses them each time it is asked, so memory does not grow with the
-    bodies a capture holds. A message still arriving has `data` None.
+    Its bytes are not kept: `data` reads them back (through its splitter's
+    `reader`) and decompresses them each time it is asked, so memory does not
+    grow with the bodies a capture holds. A message still arriving has `data` None.
+    What all the messages of one direction share (direction, reader, encoding,
+    limit) is its splitter's, not copied into each: a capture holds millions.
     """
 
-    __slots__ = ("direction", "index", "compressed", "length", "frames", "offset", "received",
-                 "encoding", "ended", "reader", "max_message", "_flag", "_problem")
+    __slots__ = ("split", "index", "compressed", "length", "frames", "offset", "received", "ended", "_flag",
+                 "_problem")
 
-    def __init__(self, direction: Direction, index: int, frame: int, offset: int, reader: MessageReader,
-                 encoding: str | None = None, max_message: int = MAX_MESSAGE) -> None:
-        self.direction = direction
+    def __init__(self, split: MessageSplitter, index: int, frame: int, offset: int) -> None:
+        self.split = split
         self.index = index  # 0-based, per direction
         self.compressed = False
         self.length = 0  # as declared in the prefix (0 until the prefix is whole)
-        self.frames: list[int] = [frame]  # FrameLog indexes of the DATA frames it spans
+        # FrameLog indexes of the DATA frames it spans: a tuple while it is one (most are), a list after
+        self.frames: tuple[int] | list[int] = (frame,)
         self.offset = offset  # where its prefix starts in the first frame's DATA (after any padding)
         self.received = 0  # bytes of prefix and body seen so far
-        self.encoding = encoding  # grpc-encoding of its direction
         self.ended = False  # its direction ended (END_STREAM): a message still short is cut
-        self.reader = reader
-        self.max_message = max_message  # decompression stops past this many bytes
         self._flag = 0
         self._problem: str | None = None  # a decompression problem, once found
+
+    @property
+    def direction(self) -> Direction:
+        return self.split.direction
+
+    @property
+    def encoding(self) -> str | None:
+        """grpc-encoding of its direction."""
+        return self.split.encoding
+
+    @property
+    def reader(self) -> MessageReader:
+        return self.split.reader
+
+    @property
+    def max_message(self) -> int:
+        """Decompression stops past this many bytes."""
+        return self.split.max_message
 
     @property
     def label(self) -> str:
@@ -67,7 +84,8 @@ class GrpcMessage:
         """The message bytes, decompressed; None if not all captured (or not decompressible)."""
         if not self.whole:
             return None
-        data, problem = decompress(self.reader(self), self.compressed, self.encoding, self.max_message)
+        split = self.split
+        data, problem = decompress(split.reader(self), self.compressed, split.encoding, split.max_message)
         self._problem = problem
         return data
 
@@ -114,8 +132,12 @@ class MessageSplitter:
         self._on_frame = on_frame  # told each (frame, message) pair once
 
     def _touch(self, message: GrpcMessage, frame: int) -> None:
-        if message.frames[-1] != frame:
-            message.frames.append(frame)
+        frames = message.frames
+        if frames[-1] != frame:
+            if isinstance(frames, tuple):
+                message.frames = [*frames, frame]
+            else:
+                frames.append(frame)
             if self._on_frame is not None and message.index < MESSAGES_KEPT:
                 self._on_frame(frame, message)
 
@@ -132,8 +154,7 @@ class MessageSplitter:
             self._touch(current, frame)  # an empty frame in the middle of a message is part of it
         while pos < n:
             if current is None:
-                current = self._current = GrpcMessage(self.direction, self.count, frame, pos,
-                                                      self.reader, self.encoding, self.max_message)
+                current = self._current = GrpcMessage(self, self.count, frame, pos)
                 self.count += 1
                 if current.index < MESSAGES_KEPT:  # past it the message is only followed to its end
                     self.messages.append(current)
@@ -165,9 +186,7 @@ class MessageSplitter:
 
     def set_encoding(self, encoding: str | None) -> None:
         """The direction's grpc-encoding, once its headers say it."""
-        self.encoding = encoding
-        for message in self.messages:
-            message.encoding = encoding
+        self.encoding = encoding  # its messages read it here
 
 
 def split_messages(direction: Direction, pieces: list[tuple[int, bytes]],

@@ -61,6 +61,13 @@ STACKED_BELOW = 100  # columns: below this the stream list sits above the timeli
 COMPACT_BELOW = 140  # columns: below this the stream list shows id, method and status only
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "solarized-light")
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+# A loading batch ends after this many packets or bytes, whichever comes first: the keys and
+# the screen wait for a batch, and bytes, not packets, bound its work (a flood of small frames).
+LOAD_PACKETS, LOAD_BYTES = 200, 64 * 1024
+# Between batches the loop gets one turn, but a key passes through many message pumps (the
+# driver, the screen, the focused widget, the bindings), a turn each: after LOAD_SLICE seconds of
+# decoding the loading rests LOAD_REST seconds, so a key (q) and a repaint go all the way through.
+LOAD_SLICE, LOAD_REST = 0.1, 0.01
 
 __all__ = ["App", "DIRECTION_FILTERS", "FLAG_FILTERS", "SORTS", "TYPE_FILTERS"]
 
@@ -77,6 +84,16 @@ class SearchState:
     total: int = 0
     running: bool = False
     position: int = -1  # which match the cursor is on (-1: none yet)
+
+
+async def _breathe(now: float, rest_at: float) -> float:
+    """Between two loading batches: one turn of the loop, or a rest once LOAD_SLICE has passed
+    since the last (see LOAD_REST). Returns when the next rest is due."""
+    if now < rest_at:
+        await asyncio.sleep(0)
+        return rest_at
+    await asyncio.sleep(LOAD_REST)
+    return time.monotonic() + LOAD_SLICE
 
 
 class App(TextualApp[None]):
@@ -269,8 +286,9 @@ class App(TextualApp[None]):
         # A connection waiting for its secrets in a key log: the loader yields at each look
         # instead of sleeping, and the waiting is done here, where the screen goes on.
         loader.pause = None
-        self._live_batches = batches = loader.batches(batch=200, packets=packets)
+        self._live_batches = batches = loader.batches(LOAD_PACKETS, packets, LOAD_BYTES)
         last = 0.0
+        rest_at = time.monotonic() + LOAD_SLICE
         for _ in batches:
             now = time.monotonic()
             if now - last > 0.25:
@@ -279,7 +297,7 @@ class App(TextualApp[None]):
             if loader.waiting_for_secrets:
                 await asyncio.sleep(SECRETS_POLL)
                 continue
-            await asyncio.sleep(0)
+            rest_at = await _breathe(now, rest_at)
             while packets.idle() and not packets.ended:  # nothing yet: the screen is the user's
                 await asyncio.sleep(0.05)
         self._live_batches = None
@@ -296,6 +314,12 @@ class App(TextualApp[None]):
             pass
         self._live_batches = None
 
+    async def action_quit(self) -> None:
+        """Quit at once, even while a capture loads: the loading stops first, or each of the
+        shutdown's steps would wait behind a batch of decoding (seconds, on a flood of frames)."""
+        self.workers.cancel_group(self, "load")
+        self.exit()
+
     def action_follow_newest(self) -> None:
         """Follow the newest frame as frames arrive (like tail -f), or stop following."""
         self.following = not self.following
@@ -311,7 +335,8 @@ class App(TextualApp[None]):
             return
         started = time.monotonic()
         last = started - 1.0  # the first batch shows at once
-        for _ in self.loader.batches(batch=200):
+        rest_at = started + LOAD_SLICE
+        for _ in self.loader.batches(LOAD_PACKETS, batch_bytes=LOAD_BYTES):
             now = time.monotonic()
             # Often at first, so the screen fills at once; then once a second, since
             # rebuilding a list of 100,000 streams is work the loading could be doing.
@@ -319,7 +344,7 @@ class App(TextualApp[None]):
                 last = now
                 self.view_cache.warm()
                 self._refresh()
-            await asyncio.sleep(0)
+            rest_at = await _breathe(now, rest_at)
         self.view_cache.warm()
         self.loaded = True
         # The model is complete and lives as long as the app. Left to the collector, each of

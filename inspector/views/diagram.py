@@ -88,15 +88,16 @@ def call_diagram(session: Session, call: GrpcCall, lang: str = "en", *,
     """The arrows of one call's stream, in the order the frames passed; with `window_updates`,
     the connection's WINDOW_UPDATE frames while the call ran are drawn too."""
     log = session.frames
+    types, directions = log.type_code, log.direction  # columns: each access of log.x brings x up to date
     arrows = []
     omitted = 0
     for i in call_frames(session, call, window_updates):
-        t = log.type_code[i]
+        t = types[i]
         if t == F.FrameType.WINDOW_UPDATE and not window_updates:
             omitted += 1
             continue
         if t in DRAWN or t == F.FrameType.WINDOW_UPDATE:
-            arrows.append(Arrow(i, log.direction[i] == Direction.CLIENT, frame_label(session, i, lang)))
+            arrows.append(Arrow(i, directions[i] == Direction.CLIENT, frame_label(session, i, lang)))
     stream = session.stream(call.conn_index, call.stream_id)
     ending = "reset" if stream is not None and stream.reset_code is not None else "closed"
     return CallDiagram(call, tuple(arrows), omitted, ending)

@@ -110,15 +110,21 @@ class FindingsByFrame:
         self.read = 0
         self.by_frame: dict[int, list[int]] = {}  # frame -> indexes in findings (a group's entry is replaced)
 
-    def of(self, frame: int) -> list[Finding]:
-        """Findings whose first frame is `frame`, as they are now."""
+    def current(self) -> dict[int, list[int]]:
+        """frame -> indexes in `findings` of the findings that first concern it, as they are now
+        (a view printing many frames asks once, then tests each frame against it)."""
         findings = self.findings
         for i in range(self.read, len(findings)):
             first = findings[i].frame
             if first is not None and first >= 0:
                 self.by_frame.setdefault(first, []).append(i)
         self.read = len(findings)
-        indexes = self.by_frame.get(frame)
+        return self.by_frame
+
+    def of(self, frame: int) -> list[Finding]:
+        """Findings whose first frame is `frame`, as they are now."""
+        indexes = self.current().get(frame)
+        findings = self.findings
         return [findings[i] for i in indexes] if indexes else []
 
 

@@ -33,7 +33,7 @@ class TextFrames:
         self.origin: float | None = None
         self.findings = FindingsByFrame(session.findings)
         self._types: dict[int, tuple[str, str, str, str]] = {}
-        self._blocks: dict[tuple[int, int], str] = {}
+        self._blocks: dict[int, str] = {}  # id(headers) << 3 | role -> the block's lines
         self._keep: list[tuple] = []
 
     def _grpc_lines(self, index: int) -> Iterator[str]:
@@ -66,7 +66,7 @@ class TextFrames:
         headers = blocks.headers[index]
         error = blocks.errors.get(index)
         role = blocks.role[index]
-        key = (id(headers), role)
+        key = id(headers) << 3 | role
         text = self._blocks.get(key) if error is None else None
         if text is None:
             trailers_only = role == Role.TRAILERS and any(name == ":status" for name, _ in headers)
@@ -81,7 +81,8 @@ class TextFrames:
 
     def lines(self, start: int = 0, end: int | None = None,
               stream: int | None = None) -> Iterator[str]:
-        """Text lines for frames [start, end) of the log, optionally of one stream id."""
+        """Text lines for frames [start, end) of the log, optionally of one stream id (a frame's
+        lines in one string: its header line, flags, fields, messages, headers, findings)."""
         session = self.session
         log = session.frames
         if end is None:
@@ -90,28 +91,36 @@ class TextFrames:
         calls.update()  # once for the slice: then a DATA frame's messages are one dict lookup
         by_frame = calls.by_frame
         findings = self.findings
+        flagged = findings.current()  # once for the slice too: frame -> its findings' indexes
+        blocks = session.header_blocks
+        headers_of, roles, errors = blocks.headers, blocks.role, blocks.errors
+        block_texts = self._blocks
+        types = self._types
+        read = session.payloads.read
         directions = (Direction.CLIENT, Direction.SERVER)
-        data_type = F.FrameType.DATA
+        arrows = ("client → server", "server → client")
+        data_type = int(F.FrameType.DATA)
+        show_fields = _SHOW_FIELDS
+        origin = self.origin
         i = start - 1
         for (conn_index, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
              _) in log.rows(start, end):
             i += 1
             if stream is not None and sid != stream:
                 continue
-            if self.origin is None:
-                self.origin = time
-            name, after_length, extra, flag_line = self._type_part(type_code, flags)
-            arrow = "client → server" if d == 0 else "server → client"
-            yield (f"[{time - self.origin:10.6f}] #{packet} conn {conn_index} {arrow} "
-                   f"{name} frame <length={length}{after_length}{sid}>{extra}\n")
-            if flag_line:
-                yield flag_line
-            if type_code in _SHOW_FIELDS:
-                payload = session.payloads.read(conn_index, directions[d], offset + F.FRAME_HEADER_LENGTH, length)
-                yield f"{INDENT}({_fields_line(parse_fields(type_code, flags, payload))})\n"
+            if origin is None:
+                origin = self.origin = time
+            part = types.get(type_code << 8 | flags) or self._type_part(type_code, flags)
+            text = (f"[{time - origin:10.6f}] #{packet} conn {conn_index} {arrows[d]} "
+                    f"{part[0]} frame <length={length}{part[1]}{sid}>{part[2]}\n{part[3]}")
+            if type_code in show_fields:
+                payload = read(conn_index, directions[d], offset + F.FRAME_HEADER_LENGTH, length)
+                text += f"{INDENT}({_fields_line(parse_fields(type_code, flags, payload))})\n"
             if type_code == data_type and i in by_frame:
-                yield from self._grpc_lines(i)
+                text += "".join(self._grpc_lines(i))
             if hb >= 0:
-                yield self._block_text(hb)
-            for finding in findings.of(i):
-                yield f"{INDENT}! {text_line(finding, located=False)}"
+                block = block_texts.get(id(headers_of[hb]) << 3 | roles[hb]) if hb not in errors else None
+                text += block if block is not None else self._block_text(hb)
+            if i in flagged:
+                text += "".join(f"{INDENT}! {text_line(finding, located=False)}" for finding in findings.of(i))
+            yield text
