@@ -1,6 +1,6 @@
 """Benchmark: h2load against nghttpd directly and through `h2inspect proxy`, h2c and TLS.
 
-    python bench/bench_proxy.py [--rounds 7] [--requests 20000] [--size 4096]
+    python bench/bench_proxy.py [--rounds 7] [--requests 20000] [--size 4096] [--modes ...]
 
 For each mode (h2c; TLS on both legs) it runs `h2load -n N -c 4 -m 10`
 alternately against nghttpd and through the proxy (headless, JSONL to a
@@ -12,11 +12,22 @@ long after h2load finished the decoder had caught up and whether decoding
 paused (then the figures do not count), and prints the proxy's CPU time per
 run: with h2load, nghttpd and the proxy sharing the cores, that is what
 throughput follows, and it is steadier than requests per second.
+
+Mode `forward` is forward mode (CONNECT, TLS intercepted: TLS on both legs).
+h2load cannot CONNECT, so `bench/connect_load.py`, the project's own HTTP/2
+load client, runs the same work (-c 4 -m 10) direct, through reverse mode
+(`--tls --upstream-tls`), through `--forward` and through mitmproxy's regular
+mode (installed from PyPI into bench/.venv-mitmproxy on first use), in turns,
+round after round; then curl downloads one large body (64 MiB) each of those
+four ways. It prints each round's figures and says whether forward mode kept
+at least as much of direct as reverse mode did, and ran at least 20x
+mitmproxy's requests per second.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -32,6 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inspector.proxy.tls import LocalCA  # noqa: E402
+
+MITM_VENV = ROOT / "bench" / ".venv-mitmproxy"
+LOAD_CLIENT = ROOT / "bench" / "connect_load.py"
 
 
 def plain_relay(listen: int, upstream: int, mode: str, ca_file: str) -> None:
@@ -197,13 +211,198 @@ class ResponseCounter:
         raise RuntimeError(f"decoder did not catch up: {self.count} of {expected}")
 
 
+# ---- forward mode: the project's own CONNECT load client, curl, mitmproxy ----------------
+
+def mitmdump() -> Path:
+    """mitmproxy's mitmdump, in a virtual environment of its own (made here on first use)."""
+    exe = MITM_VENV / "bin" / "mitmdump"
+    if not exe.exists():
+        print(f"installing mitmproxy into {MITM_VENV.relative_to(ROOT)} (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(MITM_VENV)], check=True)
+        subprocess.run([str(MITM_VENV / "bin" / "pip"), "install", "-q", "mitmproxy"], check=True)
+    return exe
+
+
+def mitmproxy_version(exe: Path) -> str:
+    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"Mitmproxy: (\S+)", out)
+    return m.group(1) if m else "?"
+
+
+def start_mitmproxy(exe: Path, work: Path, upstream_ca: Path) -> tuple[subprocess.Popen, int, Path]:
+    """mitmdump in regular (forward) mode, quiet, verifying the upstream with `upstream_ca`;
+    returns it, its port and the CA file its clients must trust."""
+    port, confdir = free_port(), work / "mitm"
+    proc = subprocess.Popen([str(exe), "--listen-host", "127.0.0.1", "--listen-port", str(port), "-q",
+                             "--set", f"confdir={confdir}", "--set", f"ssl_verify_upstream_trusted_ca={upstream_ca}"],
+                            stdout=subprocess.DEVNULL, stderr=(work / "mitm.err").open("w"))
+    wait_port(port, 60)
+    return proc, port, confdir / "mitmproxy-ca-cert.pem"
+
+
+def connect_load(url: str, requests: int, size: int, cacert: Path, proxy: str | None = None) -> float:
+    """Requests per second of one bench/connect_load.py run (-c 4 -m 10)."""
+    cmd = [sys.executable, str(LOAD_CLIENT), url, "-n", str(requests), "-c", "4", "-m", "10", "--size", str(size),
+           "--cacert", str(cacert)] + (["--proxy", proxy] if proxy else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"connect_load failed: {out.stderr.strip()}")
+    return float(json.loads(out.stdout)["rps"])
+
+
+def curl_download(url: str, size: int, cacert: Path, proxy: str | None = None) -> float:
+    """Bytes per second of one curl download of `size` bytes."""
+    cmd = ["curl", "-sS", "--http2", "--cacert", str(cacert), "-o", os.devnull,
+           "-w", "%{speed_download} %{size_download}", url] + (["-x", f"http://{proxy}"] if proxy else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    speed, _, got = out.stdout.partition(" ")
+    if out.returncode != 0 or int(got or 0) != size:
+        raise RuntimeError(f"curl {url} failed ({out.returncode}, {got} bytes): {out.stderr.strip()}")
+    return float(speed)
+
+
+def wait_idle(pid: int, quiet: float = 0.005, every: float = 0.05, timeout: float = 60.0) -> None:
+    """Until process `pid` used less than `quiet` s of CPU in `every` s (its backlog is decoded)."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        now = cpu_seconds(pid)
+        if now - last < quiet:
+            return
+        last = now
+
+
+def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path, tls_port: int,
+                 www: Path, procs: list[subprocess.Popen]) -> None:
+    """Direct, reverse mode, forward mode and mitmproxy on the same work, in turns."""
+    big = www / "big"
+    big.write_bytes(os.urandom(opts.download))
+    direct = f"https://127.0.0.1:{tls_port}/body"
+    outs = {name: work / f"{name}.jsonl" for name in ("reverse", "forward")}
+    reverse, r_port = start_proxy(["--upstream", f"127.0.0.1:{tls_port}", "--tls", "--upstream-tls",
+                                   "--upstream-ca", str(ca_file)], outs["reverse"], work / "reverse.err", env)
+    procs.append(reverse)
+    forward, f_port = start_proxy(["--forward", "--upstream-ca", str(ca_file)], outs["forward"],
+                                  work / "forward.err", env)
+    procs.append(forward)
+    exe = mitmdump() if not opts.no_mitmproxy else None
+    mitm_ca = None
+    if exe is not None:
+        mitm, m_port, mitm_ca = start_mitmproxy(exe, work, ca_file)
+        procs.append(mitm)
+    via_reverse = f"https://127.0.0.1:{r_port}/body"
+    fw, mp = f"127.0.0.1:{f_port}", (f"127.0.0.1:{m_port}" if exe is not None else None)
+    counters = {"reverse": ResponseCounter(outs["reverse"]), "forward": ResponseCounter(outs["forward"])}
+    pids = {"reverse": reverse.pid, "forward": forward.pid}
+    n, size, mn = opts.requests, opts.size, opts.mitm_requests
+    print(f"forward  (TLS on both legs) bench/connect_load.py -n {n} -c 4 -m 10 (mitmproxy "
+          f"{mitmproxy_version(exe) if exe else 'skipped'}: -n {mn}), body {size} bytes; then curl, "
+          f"{opts.download >> 20} MiB body", flush=True)
+    # Warm up every path (certificates made, code loaded) and check each works.
+    connect_load(direct, 500, size, ca_file)
+    connect_load(via_reverse, 500, size, ca_file)
+    connect_load(direct, 500, size, ca_file, fw)
+    if mp is not None:
+        assert mitm_ca is not None
+        connect_load(direct, 200, size, mitm_ca, mp)
+    for counter in counters.values():
+        counter.wait_for(500)
+    rps: dict[str, list[float]] = {"direct": [], "reverse": [], "forward": [], "mitmproxy": []}
+    cpu: dict[str, list[float]] = {"reverse": [], "forward": []}
+    lags: dict[str, list[float]] = {"reverse": [], "forward": []}
+
+    def through(name: str) -> None:
+        url, proxy = (via_reverse, None) if name == "reverse" else (direct, fw)
+        before, cpu_before = counters[name].update(), cpu_seconds(pids[name])
+        rps[name].append(connect_load(url, n, size, ca_file, proxy))
+        cpu[name].append(cpu_seconds(pids[name]) - cpu_before)
+        lags[name].append(counters[name].wait_for(before + n))
+        wait_idle(pids[name])  # its decoding done: the next run has the machine to itself
+
+    # Reverse and forward take turns at going first (ABBA): neither always runs just after the other.
+    turns = [("reverse", "forward"), ("forward", "reverse")]
+    for i in range(opts.rounds):
+        rps["direct"].append(connect_load(direct, n, size, ca_file))
+        for name in turns[i % 2]:
+            through(name)
+        if mp is not None:
+            assert mitm_ca is not None
+            rps["mitmproxy"].append(connect_load(direct, mn, size, mitm_ca, mp))
+    med = {name: statistics.median(values) for name, values in rps.items() if values}
+    for name in ("direct", "reverse", "forward", "mitmproxy"):
+        if name not in med:
+            continue
+        line = f"      {name:9} {med[name]:9.0f} req/s"
+        if name != "direct":
+            line += f" | kept {100 * med[name] / med['direct']:5.1f}%"
+        if name in cpu:
+            line += (f" | its CPU {statistics.median(cpu[name]) * 1000:4.0f} ms per {n} requests | decoder caught "
+                     f"up {statistics.median(lags[name]) * 1000:.0f} ms after")
+        print(line + f" | rounds: {', '.join(f'{x:.0f}' for x in rps[name])}")
+    kept = {name: [p / d for d, p in zip(rps["direct"], rps[name], strict=True)] for name in ("reverse", "forward")}
+    print(f"      kept, round by round (each over the direct run of its round): reverse "
+          f"{', '.join(f'{100 * k:.0f}%' for k in kept['reverse'])}; forward "
+          f"{', '.join(f'{100 * k:.0f}%' for k in kept['forward'])}")
+    paired = [f / r for f, r in zip(rps["forward"], rps["reverse"], strict=True)]
+    print(f"      forward / reverse, round by round (each pair run back to back): median "
+          f"{statistics.median(paired):.2f} ({', '.join(f'{x:.2f}' for x in paired)})")
+    paused = "decoding of this connection paused"
+    for name in ("reverse", "forward"):
+        if paused in (work / f"{name}.err").read_text():
+            print(f"      decoding paused in {name} mode (backlog bound reached): its req/s do not count")
+    # Downloads: one large body, each way, in turns.
+    got: dict[str, list[float]] = {"direct": [], "reverse": [], "forward": [], "mitmproxy": []}
+    download_cpu: dict[str, list[float]] = {"reverse": [], "forward": []}
+    ways = {"reverse": (f"https://127.0.0.1:{r_port}/big", None), "forward": (f"https://127.0.0.1:{tls_port}/big", fw)}
+    for i in range(opts.rounds):
+        got["direct"].append(curl_download(f"https://127.0.0.1:{tls_port}/big", opts.download, ca_file))
+        for name in turns[i % 2]:
+            url, proxy = ways[name]
+            before, cpu_before = counters[name].update(), cpu_seconds(pids[name])
+            got[name].append(curl_download(url, opts.download, ca_file, proxy))
+            counters[name].wait_for(before + 1)
+            wait_idle(pids[name])  # the body decoded (or its decoding given up): the CPU it took is all counted
+            download_cpu[name].append(cpu_seconds(pids[name]) - cpu_before)
+        if mp is not None:
+            assert mitm_ca is not None
+            got["mitmproxy"].append(curl_download(f"https://127.0.0.1:{tls_port}/big", opts.download, mitm_ca, mp))
+    mb = {name: statistics.median(v) / 1e6 for name, v in got.items() if v}
+    print("      download (curl), MB/s: " + "; ".join(
+        f"{name} {mb[name]:.0f} ({', '.join(f'{x / 1e6:.0f}' for x in got[name])})" for name in mb))
+    paired = [f / r for f, r in zip(got["forward"], got["reverse"], strict=True)]
+    print(f"      download forward / reverse, round by round: median {statistics.median(paired):.2f} "
+          f"({', '.join(f'{x:.2f}' for x in paired)})")
+    print("      proxy CPU per download, relaying and decoding (median): " + "; ".join(
+        f"{name} {statistics.median(v) * 1000:.0f} ms" for name, v in download_cpu.items()))
+    for name in ("reverse", "forward"):
+        if (work / f"{name}.err").read_text().count(paused) > 0:
+            print(f"      decoding paused in {name} mode by the end of the downloads (the relay went on; each "
+                  "pause is said on the proxy's stderr)")
+    fw_kept, rv_kept = med["forward"] / med["direct"], med["reverse"] / med["direct"]
+    verdict = [f"forward kept {100 * fw_kept:.1f}% of direct, reverse {100 * rv_kept:.1f}%: "
+               f"{'met' if fw_kept >= rv_kept else 'NOT met'}",
+               f"download forward {mb['forward']:.0f} MB/s, reverse {mb['reverse']:.0f}: "
+               f"{'met' if mb['forward'] >= mb['reverse'] else 'NOT met'}"]
+    if "mitmproxy" in med:
+        times = med["forward"] / med["mitmproxy"]
+        verdict.append(f"forward {times:.1f}x mitmproxy's req/s: {'met' if times >= 20 else 'NOT met'} (target 20x)")
+    print("      target: " + "; ".join(verdict))
+    sys.stdout.flush()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--size", type=int, default=4096, help="response body size in bytes")
-    parser.add_argument("--modes", default="h2c,tls,tls-edge",
-                        help="h2c; tls (TLS on both legs); tls-edge (TLS from the client, h2c upstream)")
+    parser.add_argument("--modes", default="h2c,tls,tls-edge,forward",
+                        help="h2c; tls (TLS on both legs); tls-edge (TLS from the client, h2c upstream); "
+                             "forward (CONNECT, TLS intercepted, beside reverse mode and mitmproxy)")
+    parser.add_argument("--mitm-requests", type=int, default=2000,
+                        help="requests per mitmproxy round in mode forward (it is about 100x slower)")
+    parser.add_argument("--download", type=int, default=64 << 20, help="bytes of the body curl downloads (forward)")
+    parser.add_argument("--no-mitmproxy", action="store_true", help="forward mode without mitmproxy")
     parser.add_argument("--reference", action="store_true",
                         help="also measure a plain byte relay on the same event loop (no recording, no decoding)")
     parser.add_argument("--serve-plain-relay", nargs=4, metavar=("LISTEN", "UPSTREAM", "TLS", "CA"),
@@ -213,7 +412,7 @@ def main() -> int:
         listen, upstream, mode, ca_file = opts.serve_plain_relay
         plain_relay(int(listen), int(upstream), mode, ca_file)
         return 0
-    for tool in ("h2load", "nghttpd"):
+    for tool in ("h2load", "nghttpd", "curl"):
         if not shutil.which(tool):
             print(f"{tool} is not installed", file=sys.stderr)
             return 2
@@ -237,6 +436,13 @@ def main() -> int:
         print(f"h2load -n {opts.requests} -c 4 -m 10, body {opts.size} bytes, {opts.rounds} rounds, "
               f"{os.cpu_count()} cores; median of rounds")
         for mode in opts.modes.split(","):
+            if mode == "forward":
+                forward_mode(opts, work, env, ca.cert_path, tls_port, www, procs)
+                for p in procs[2:]:
+                    if p.poll() is None:
+                        p.send_signal(signal.SIGINT)
+                        p.wait(30)
+                continue
             if mode == "h2c":
                 direct = f"http://127.0.0.1:{h2c_port}/body"
                 proxy_args = ["--upstream", f"127.0.0.1:{h2c_port}"]

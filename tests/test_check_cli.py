@@ -134,3 +134,31 @@ def test_rpcs_show_a_calls_findings():
     assert [f["rule"] for f in call["findings"]] == ["grpc.missing-status"]
     verbose = h2inspect("rpcs", path, "-v").stdout
     assert "! error grpc.missing-status: the server ended /demo.Demo/Unary without grpc-status" in verbose
+
+
+def test_check_with_a_schema_finds_unary_calls_with_the_wrong_number_of_messages():
+    """grpcio calling a unary method of a fake server answering two replies, then none; curl sending it two
+    requests. Only the schema says the method is unary: without --proto the traffic looks like streaming."""
+    path = str(ABUSE / "grpc-message-count.pcap")
+    proto = str(ROOT / "inspector" / "demo" / "demo.proto")
+    got = h2inspect("check", path, "--proto", proto, "--format", "jsonl")
+    assert got.returncode == 1, got.stderr
+    found = [json.loads(line) for line in got.stdout.splitlines()]
+    assert [f["rule"] for f in found] == ["grpc.message-count"] * 3
+    session = check_capture(path)
+    frames = session.frames
+
+    def last_of(conn, stream_id, side, type_name):
+        return [f.index for f in frames if (f.conn_index, f.stream_id, f.direction.label, f.type_name) ==
+                (conn, stream_id, side, type_name)][-1]
+    assert [(f["conn"], f["stream_id"], f["frame"]) for f in found] == [
+        (0, 1, last_of(0, 1, "server", "HEADERS")),  # two replies: at the trailers that end the call
+        (0, 3, last_of(0, 3, "server", "HEADERS")),  # none, and grpc-status 0
+        (1, 1, last_of(1, 1, "client", "DATA")),  # two requests: at the client's END_STREAM
+    ]
+    assert "was answered with 2 response messages, not 1" in found[0]["message"]
+    assert "was answered with 0 response messages, not 1" in found[1]["message"]
+    assert "unary method /h2inspect.demo.Demo/Unary was sent 2 request messages, not 1" in found[2]["message"]
+    assert all(f["severity"] == "error" for f in found)
+    without = h2inspect("check", path)
+    assert without.returncode == 0 and "grpc.message-count" not in without.stdout

@@ -154,3 +154,109 @@ def test_a_server_that_omits_grpc_status():
     [finding] = by_rule(session, "grpc.missing-status")
     last = _frames(session, FrameType.DATA, Direction.SERVER, 1)[-1]
     assert (finding.stream_id, finding.frame) == (1, last) and "without grpc-status" in finding.message
+
+
+# ---- h2.* rules broken against nghttpd (each capture's connections are told apart by `conn`) ---------------
+
+def _one(session, rule):
+    found = by_rule(session, rule)
+    assert len(found) == 1, (rule, [f.one_line() for f in session.findings])
+    return found[0]
+
+
+def _goaways(session, error_name):
+    """The server's GOAWAYs, each checked to carry `error_name` in its h2.goaway-error finding."""
+    goaways = _frames(session, FrameType.GOAWAY, Direction.SERVER)
+    found = by_rule(session, "h2.goaway-error")
+    assert [f.frame for f in found] == goaways and goaways
+    assert all(f"GOAWAY from the server with {error_name}" in f.message for f in found)
+    return found
+
+
+def test_a_client_that_never_sends_the_preface():
+    session = check_capture(str(ABUSE / "no-preface.pcap"))
+    finding = _one(session, "h2.preface")
+    first_of_client = next(f for f in session.frames if f.direction == Direction.CLIENT)
+    # the finding points at what the client sent instead: its SETTINGS, after the server's
+    assert (finding.conn_index, finding.stream_id, finding.frame) == (0, None, first_of_client.index)
+    assert first_of_client.type_code == FrameType.SETTINGS and first_of_client.index == 1
+    assert finding.severity is Severity.ERROR and finding.reference == "RFC 9113 §3.4"
+
+
+def test_fixed_length_frames_of_the_wrong_length_are_each_found_and_the_server_says_frame_size_error():
+    session = check_capture(str(ABUSE / "frame-length.pcap"))
+    found = by_rule(session, "h2.frame-length")
+    # one connection each: PRIORITY of 4 on stream 3, RST_STREAM of 3 on stream 1, WINDOW_UPDATE of 5 and
+    # PING of 7 on stream 0
+    want = [(FrameType.PRIORITY, 4, 3), (FrameType.RST_STREAM, 3, 1), (FrameType.WINDOW_UPDATE, 5, None),
+            (FrameType.PING, 7, None)]
+    assert [f.conn_index for f in found] == [0, 1, 2, 3]
+    for finding, (type_code, length, stream_id) in zip(found, want, strict=True):
+        frame = session.frames[finding.frame]
+        assert (frame.type_code, frame.length, frame.direction) == (type_code, length, Direction.CLIENT)
+        assert frame.conn_index == finding.conn_index
+        assert finding.stream_id == stream_id
+        assert f"of {length} bytes (it is " in finding.message
+    goaways = _goaways(session, "FRAME_SIZE_ERROR")
+    assert [g.conn_index for g in goaways] == [0, 1, 2, 3]
+    assert all(g.frame > f.frame for g, f in zip(goaways, found, strict=True))  # nghttpd's answer comes after each
+
+
+def test_a_stream_id_with_the_reserved_bit_is_a_warning_and_read_without_it():
+    session = check_capture(str(ABUSE / "reserved-bit.pcap"))
+    finding = _one(session, "h2.reserved-bit")
+    [headers] = _frames(session, FrameType.HEADERS, Direction.CLIENT)
+    assert (finding.stream_id, finding.frame, finding.severity) == (1, headers, Severity.WARNING)
+    # nghttpd ignores the bit too: it answers on stream 1
+    assert [b.role.name for b in session.header_blocks if b.direction == Direction.SERVER] == ["RESPONSE"]
+    assert _frames(session, FrameType.DATA, Direction.SERVER, 1)
+
+
+def test_malformed_settings_and_a_settings_ack_with_a_payload():
+    session = check_capture(str(ABUSE / "settings-length.pcap"))
+    found = by_rule(session, "h2.settings-length")
+    sent = [f for f in session.frames if f.type_code == FrameType.SETTINGS and f.direction == Direction.CLIENT]
+    [seven] = [f.index for f in sent if f.length == 7]
+    [ack] = [f.index for f in sent if f.length == 6 and f.flags & 1]
+    assert [(f.conn_index, f.stream_id, f.frame) for f in found] == [(0, None, seven), (1, None, ack)]
+    assert "SETTINGS length 7 is not a multiple of 6" in found[0].message
+    assert "SETTINGS ACK with a payload of 6 bytes" in found[1].message
+    assert [g.conn_index for g in _goaways(session, "FRAME_SIZE_ERROR")] == [0, 1]
+
+
+def test_a_field_block_that_hpack_cannot_decode():
+    session = check_capture(str(ABUSE / "hpack-error.pcap"))
+    finding = _one(session, "h2.hpack")
+    [headers] = _frames(session, FrameType.HEADERS, Direction.CLIENT)
+    assert (finding.stream_id, finding.frame) == (1, headers)
+    assert "index 0 is not allowed" in finding.message
+    _goaways(session, "COMPRESSION_ERROR")
+
+
+def test_data_on_a_stream_that_already_closed():
+    session = check_capture(str(ABUSE / "closed-stream.pcap"))
+    finding = _one(session, "h2.frame-on-closed-stream")
+    late = _frames(session, FrameType.DATA, Direction.CLIENT, 1)
+    server_end = _frames(session, FrameType.DATA, Direction.SERVER, 1)[-1]
+    assert len(late) == 1 and late[0] > server_end  # the client's only DATA came after the response ended
+    assert (finding.stream_id, finding.frame) == (1, late[0])
+    _goaways(session, "STREAM_CLOSED")
+
+
+def test_a_push_promise_from_the_client_is_not_allowed_in_its_streams_state():
+    session = check_capture(str(ABUSE / "client-push-promise.pcap"))
+    finding = _one(session, "h2.stream-state")
+    [promise] = _frames(session, FrameType.PUSH_PROMISE, Direction.CLIENT)
+    assert (finding.stream_id, finding.frame) == (1, promise)
+    assert "PUSH_PROMISE from the client on a stream that is open" in finding.message
+    _goaways(session, "PROTOCOL_ERROR")
+
+
+def test_a_stream_still_open_when_the_capture_ends_is_info_not_a_close():
+    session = check_capture(str(ABUSE / "open-at-end.pcap"))
+    finding = _one(session, "flow.stream-open-at-end")
+    last = [f.index for f in session.frames if f.stream_id == 1][-1]
+    assert (finding.stream_id, finding.frame, finding.severity) == (1, last, Severity.INFO)
+    assert session.frames[last].type_code == FrameType.DATA  # curl's body so far, no END_STREAM
+    assert not by_rule(session, "flow.stream-open-at-close")
+    assert not [f.one_line() for f in session.findings if f.severity >= Severity.WARNING]

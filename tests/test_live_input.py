@@ -9,6 +9,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -170,6 +171,61 @@ def test_a_live_input_reads_a_pipe_as_it_comes():
             os.close(write_end)
 
 
+def _pattern(size: int) -> bytes:
+    """Bytes that show a lost, doubled or reordered piece: each 8-byte word is its own offset."""
+    return b"".join(i.to_bytes(8, "big") for i in range(0, size, 8))
+
+
+def test_a_drained_pipe_takes_everything_its_writer_writes_while_nothing_reads_it():
+    """tcpdump must never wait on the decoder: a drained pipe's writer finishes writing 16 MiB
+    (16 times the biggest pipe) before a byte is read, and every byte then arrives in order,
+    Ctrl-C sent to the buffer on the way (the terminal sends it to the whole group)."""
+    import threading
+
+    from inspector.capture.live import LiveInput
+
+    data = _pattern(16 << 20)
+    read_end, write_end = os.pipe()
+    live = LiveInput(read_end, drain=True)
+    os.close(read_end)  # the buffer holds its own end
+    assert live.buffer is not None
+    written = threading.Event()
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+        written.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    try:
+        assert written.wait(120), "the writer was kept waiting by a reader that did not read"
+        os.kill(live.buffer.pid, signal.SIGINT)
+        got = bytearray()
+        while piece := live.read(1 << 20):
+            got += piece
+        assert len(got) == len(data) and got == data
+        assert live.ended
+    finally:
+        live.close()
+    assert live.buffer.proc.returncode == 0
+
+
+def test_a_pipe_buffer_ends_when_its_reader_goes_away():
+    """Stopped early (the user quit), the buffer does not linger behind a writer that is quiet."""
+    from inspector.capture.live import LiveInput
+
+    read_end, write_end = os.pipe()
+    live = LiveInput(read_end, drain=True)
+    os.close(read_end)
+    try:
+        os.write(write_end, b"held and never read")
+        assert live.read(4) == b"held"
+        live.close()
+        assert live.buffer is not None and live.buffer.proc.returncode == 0  # ended by itself, not killed
+    finally:
+        os.close(write_end)
+
+
 def test_stopping_a_followed_input_ends_its_read(tmp_path):
     import threading
 
@@ -205,24 +261,101 @@ def test_record_of_a_file_that_is_not_live_is_refused():
 
 
 def test_a_followed_key_log_reads_secrets_written_after_it_was_opened(tmp_path):
-    import threading
-
     from inspector.tls.keylog import FollowedKeyLog
 
     path = tmp_path / "keys.log"
-    keylog = FollowedKeyLog(str(path), patience=0.1)  # the file does not exist yet
+    keylog = FollowedKeyLog(str(path), patience=3600)  # the file does not exist yet
     random, secret = bytes(range(32)), bytes(48)
-    assert keylog.get(b"\x01" * 32) == {}  # never logged: gives up after its patience... once
+    assert keylog.get(random) == {} and not keylog.settled(random)  # worth looking again
     line = f"CLIENT_RANDOM {random.hex()} {secret.hex()}\n"
     path.write_text(line[:20])  # a line being written is not read yet
+    assert keylog.get(random) == {} and not keylog.settled(random)
+    with path.open("a") as f:
+        f.write(line[20:])
+    assert keylog.get(random) == {"CLIENT_RANDOM": secret} and keylog.settled(random)
+    impatient = FollowedKeyLog(str(path), patience=0)
+    assert impatient.get(b"\x01" * 32) == {} and impatient.settled(b"\x01" * 32)  # never logged: no wait
 
-    def finish() -> None:
-        with path.open("a") as f:
-            f.write(line[20:])
 
-    keylog.patience = 10.0
-    threading.Timer(0.2, finish).start()
-    assert keylog.get(random) == {"CLIENT_RANDOM": secret}  # waited for the rest of its line
+TLS_CAPTURE = CAPTURES / "curl-tls-keylog.pcap"
+TLS_KEYS = CAPTURES / "curl-tls.keys"
+
+
+def key_log_by_connection() -> list[str]:
+    """The shipped key log's lines, grouped by client random in the order they were written."""
+    groups: dict[str, list[str]] = {}
+    for line in TLS_KEYS.read_text().splitlines(keepends=True):
+        if len(line.split()) == 3:
+            groups.setdefault(line.split()[1], []).append(line)
+    return ["".join(lines) for lines in groups.values()]
+
+
+def _tls_pipe_loader(keys: Path, patience: float):  # type: ignore[no-untyped-def]
+    """A loader of the TLS capture arriving on a pipe, with a key log that is still being written."""
+    from inspector.capture.live import LiveInput
+    from inspector.capture.load import CaptureLoader
+    from inspector.capture.reader import CaptureReader
+    from inspector.tls.keylog import FollowedKeyLog
+
+    read_end, write_end = os.pipe()
+    data = TLS_CAPTURE.read_bytes()
+    writer = threading.Thread(target=lambda: (os.write(write_end, data), os.close(write_end)))
+    writer.start()
+    loader = CaptureLoader("stdin", reader=CaptureReader.streaming(LiveInput(read_end), "stdin"))
+    loader.builder.keylog = FollowedKeyLog(str(keys), patience=patience)
+    return loader, read_end, writer
+
+
+def _frame_keys(session) -> list[tuple[int, int, int, int, int, int]]:  # type: ignore[no-untyped-def]
+    return [(f.conn_index, f.packet, f.stream_id, f.type_code, f.flags, f.length) for f in session.frames]
+
+
+def test_a_connection_waits_for_its_secrets_without_reading_on_and_goes_on_when_they_come(tmp_path):
+    """Live TLS with a key log the client has not written yet: each connection waits at its first
+    protected record, no further packet is read meanwhile, nothing sleeps when the driver says so
+    (pause None: the TUI waits on its own loop), and once the secrets are written the frames are
+    those of the finished capture read with the whole key log, in the same order."""
+    from inspector.capture.load import CaptureLoader
+    from inspector.tls.keylog import KeyLog
+
+    expected = CaptureLoader(str(TLS_CAPTURE), keylog=KeyLog.load(str(TLS_KEYS))).load()
+    keys = tmp_path / "keys.log"
+    keys.write_text("")
+    loader, read_end, writer = _tls_pipe_loader(keys, patience=30)  # never used up: the keys come at once
+    loader.pause = None
+    groups = key_log_by_connection()
+    waited_at: list[int] = []
+    try:
+        for session in loader.batches():
+            if not loader.waiting_for_secrets:
+                continue
+            if waited_at and waited_at[-1] == session.packets:
+                continue  # the same wait, looked at again: the loader read no packet meanwhile
+            waited_at.append(session.packets)
+            with keys.open("a") as f:
+                f.write(groups[len(waited_at) - 1])  # the client writes this connection's secrets now
+    finally:
+        writer.join()
+        os.close(read_end)
+    assert len(waited_at) == len(groups) == 5  # each connection waited once, for its own secrets
+    assert waited_at == sorted(waited_at)
+    assert _frame_keys(loader.session) == _frame_keys(expected)
+    assert [c.protocol for c in loader.session.connections] == [c.protocol for c in expected.connections]
+
+
+def test_a_connection_whose_secrets_never_come_is_left_undecrypted_after_its_patience(tmp_path):
+    keys = tmp_path / "keys.log"
+    keys.write_text(key_log_by_connection()[0])  # only the first connection was logged
+    loader, read_end, writer = _tls_pipe_loader(keys, patience=0.05)
+    try:
+        session = loader.load()
+    finally:
+        writer.join()
+        os.close(read_end)
+    decrypted = [c for c in session.connections if c.protocol.startswith("h2 (")]
+    assert [c.index for c in decrypted] == [0]
+    assert {f.conn_index for f in session.frames} == {0}
+    assert sum("no secrets for this connection in the key log" in f.message for f in session.findings) == 4
 
 
 @pytest.mark.parametrize(("args", "problem"), [

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent import futures
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,11 +50,12 @@ class LiveRun:
 
 
 @contextmanager
-def live_dump(tmp_path: Path, *args: str, stdin: int | None = None) -> Iterator[LiveRun]:
+def live_dump(tmp_path: Path, *args: str, stdin: int | None = None, command: str = "dump") -> Iterator[LiveRun]:
+    """`h2inspect dump ... --format jsonl` (or `rpcs`, `command`) running, its output in files."""
     n = len(list(tmp_path.glob("live-*.out")))
     out, err = tmp_path / f"live-{n}.out", tmp_path / f"live-{n}.err"
     with out.open("w") as fo, err.open("w") as fe:
-        proc = subprocess.Popen([sys.executable, "-m", "inspector", "dump", *args, "--format", "jsonl"],
+        proc = subprocess.Popen([sys.executable, "-m", "inspector", command, *args, "--format", "jsonl"],
                                 stdout=fo, stderr=fe, stdin=stdin, env=ENV, cwd=ROOT)
     try:
         yield LiveRun(proc, out, err)
@@ -289,14 +291,110 @@ def test_check_sniffs_an_interface_too(tmp_path, docroot):
 
 
 def test_a_sniff_gives_the_decoding_thread_its_priority_back_when_it_ends():
-    """Decoding runs niced behind the capture while it lasts; after, the process is as it was
-    (a process that sniffs many times, a test run, must not be left lowered, nor lowered again)."""
-    from inspector.capture.sniff import DECODER_NICENESS, InterfaceSniffer
+    """Decoding runs niced behind the capture (tcpdump and its pipe buffer raised, as root) while
+    it lasts; after, the process is as it was (a process that sniffs many times, a test run,
+    must not be left lowered, nor lowered again)."""
+    from inspector.capture.sniff import CAPTURE_NICENESS, DECODER_NICENESS, InterfaceSniffer
 
     before = os.getpriority(os.PRIO_PROCESS, 0)
     sniffer = InterfaceSniffer("lo", "tcp port 1", count=1)
     try:
         assert os.getpriority(os.PRIO_PROCESS, 0) == before + DECODER_NICENESS
+        # tcpdump and the buffer that empties its pipe capture ahead of the load, where allowed
+        capture = CAPTURE_NICENESS if os.geteuid() == 0 else before
+        assert sniffer.input.buffer is not None
+        assert os.getpriority(os.PRIO_PROCESS, sniffer.proc.pid) == capture
+        assert os.getpriority(os.PRIO_PROCESS, sniffer.input.buffer.pid) == capture
     finally:
         sniffer.close()
     assert os.getpriority(os.PRIO_PROCESS, 0) == before
+
+
+def _grpc_server():  # type: ignore[no-untyped-def]
+    """A grpcio server with a method of each style and one that fails; raw bytes as messages."""
+    import grpc
+
+    ident = lambda x: x  # noqa: E731
+
+    def server_streaming(request, context):  # type: ignore[no-untyped-def]
+        for i in range(3):
+            yield request + bytes([i])
+
+    def client_streaming(requests, context):  # type: ignore[no-untyped-def]
+        return b"".join(requests)
+
+    def bidi(requests, context):  # type: ignore[no-untyped-def]
+        yield from requests
+
+    def fail(request, context):  # type: ignore[no-untyped-def]
+        context.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
+
+    handlers = {"Unary": grpc.unary_unary_rpc_method_handler(lambda r, c: r, ident, ident),
+                "ServerStream": grpc.unary_stream_rpc_method_handler(server_streaming, ident, ident),
+                "ClientStream": grpc.stream_unary_rpc_method_handler(client_streaming, ident, ident),
+                "Bidi": grpc.stream_stream_rpc_method_handler(bidi, ident, ident),
+                "Fail": grpc.unary_unary_rpc_method_handler(fail, ident, ident)}
+    server = grpc.server(futures.ThreadPoolExecutor(4))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("live.Calls", handlers),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+def _grpc_calls(port: int) -> list[tuple[str, str, int, int, int]]:
+    """A call of each style and a failing one, one after the other on one channel; what the
+    client saw of each: (method, style, requests sent, responses received, status code)."""
+    import grpc
+
+    ident = lambda x: x  # noqa: E731
+    seen = []
+    with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.enable_http_proxy", 0)]) as channel:
+        assert channel.unary_unary("/live.Calls/Unary", ident, ident)(b"one") == b"one"
+        seen.append(("/live.Calls/Unary", "unary", 1, 1, grpc.StatusCode.OK.value[0]))
+        replies = list(channel.unary_stream("/live.Calls/ServerStream", ident, ident)(b"r"))
+        seen.append(("/live.Calls/ServerStream", "server-streaming", 1, len(replies), grpc.StatusCode.OK.value[0]))
+        joined = channel.stream_unary("/live.Calls/ClientStream", ident, ident)(iter([b"a", b"b", b"c"]))
+        assert joined == b"abc"
+        seen.append(("/live.Calls/ClientStream", "client-streaming", 3, 1, grpc.StatusCode.OK.value[0]))
+        echoed = list(channel.stream_stream("/live.Calls/Bidi", ident, ident)(iter([b"x", b"y", b"z"])))
+        seen.append(("/live.Calls/Bidi", "bidi-streaming", 3, len(echoed), grpc.StatusCode.OK.value[0]))
+        with pytest.raises(grpc.RpcError) as failed:
+            channel.unary_unary("/live.Calls/Fail", ident, ident)(b"?")
+        seen.append(("/live.Calls/Fail", "unary", 1, 0, failed.value.code().value[0]))
+    return seen
+
+
+def test_grpc_calls_sniffed_live_equal_tshark_and_what_the_client_saw(tmp_path):
+    """grpcio client and server on loopback, a call of each of the four styles and a failing one:
+    `dump -i lo` prints the frames tshark reads from a tcpdump capture taken at the same time, and
+    `rpcs -i lo` the calls, styles and statuses the client saw, each as soon as it has ended."""
+    require("tcpdump", "tshark")
+    server, port = _grpc_server()
+    try:
+        reference = tmp_path / "reference.pcap"
+        ref = _reference(reference, port)
+        bpf = f"tcp port {port}"
+        with live_dump(tmp_path, "-i", "lo", "-f", bpf) as frames, \
+                live_dump(tmp_path, "-i", "lo", "-f", bpf, command="rpcs") as calls:
+            for run in (frames, calls):
+                run.wait_for(lambda r: "capturing (tcp port" in r.stderr(), "the capture to start")
+            seen = _grpc_calls(port)
+            server.stop(None).wait()  # the connection is closed: nothing more on the wire
+            stop_capture(ref)
+            expected = [(sid, t, fl, ln) for _, sid, t, fl, ln in tshark_frames(str(reference), [port])]
+            assert len(expected) > 20
+            frames.wait_for(lambda r: len(r.frames()) >= len(expected), f"{len(expected)} frames")
+            calls.wait_for(lambda r: len(r.frames()) >= len(seen), f"{len(seen)} calls")
+            assert frames.proc.poll() is None and calls.proc.poll() is None  # printed live
+            assert [_key(r) for r in frames.frames()] == expected
+            printed = [(c["method"], c["style"], c["request_messages"], c["response_messages"], c["grpc_status"])
+                       for c in calls.frames()]
+            assert printed == seen
+            assert [c["ended_by"] for c in calls.frames()] == ["trailers"] * 4 + ["trailers-only"]
+            assert calls.frames()[-1]["grpc_message"] == "no such thing"
+            for run in (frames, calls):
+                run.proc.send_signal(signal.SIGINT)
+                assert run.proc.wait(timeout=30) == 0
+                assert " 0 dropped by the kernel" in run.stderr()
+    finally:
+        server.stop(None)

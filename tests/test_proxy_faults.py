@@ -46,6 +46,9 @@ def test_upstream_down_is_an_event_and_the_client_is_reset(tmp_path):
         assert got.returncode != 0
         p.wait_for(lambda r: r.stderr().count("refused the connection") == 2)
         assert p.proc.poll() is None
+        for conn in (0, 1):
+            assert f"conn {conn}: error proxy.upstream-refused: upstream 127.0.0.1:{dead} refused the connection; " \
+                   "the client's connection is reset (RFC 9293 §3.5.2)" in p.stderr()
     assert "Traceback" not in p.stderr()
     assert stopped_cleanly(p)
 
@@ -111,7 +114,8 @@ def test_upstream_closing_mid_stream_ends_the_client_connection_after_what_was_s
         assert b"partial " in got
         p.wait_for(lambda r: any(f["type"] == "DATA" and f["from"] == "server" for f in r.frames()))
         if how == "RST":
-            p.wait_for(lambda r: "upstream server reset the connection" in r.stderr())
+            p.wait_for(lambda r: "warning proxy.upstream-reset: the upstream server reset the connection"
+                       in r.stderr())
         again, _ = _raw_client_request(p.port)  # the proxy goes on serving
         assert b"partial " in again
     assert stopped_cleanly(p)
@@ -163,7 +167,7 @@ def test_client_resetting_the_connection_resets_the_upstream_leg(tmp_path):
         time.sleep(0.2)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
-        p.wait_for(lambda r: "client reset the connection" in r.stderr())
+        p.wait_for(lambda r: "conn 0: warning proxy.client-reset: the client reset the connection" in r.stderr())
         deadline = time.monotonic() + 10
         while not upstream_saw and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -181,7 +185,8 @@ def test_garbage_instead_of_a_preface_is_shown_and_other_connections_are_served(
             except OSError:
                 pass
         _curl_ok(p, docroot)
-        p.wait_for(lambda r: "neither the HTTP/2 preface nor HTTP/1.1" in r.stderr())
+        p.wait_for(lambda r: "conn 0: warning proxy.not-http: the client's first bytes are neither the HTTP/2 "
+                   "preface nor HTTP/1.1" in r.stderr())
         p.wait_for(lambda r: any(f.get("role") == "response" for f in r.frames()))
     assert stopped_cleanly(p)
 
@@ -196,8 +201,10 @@ def test_decoding_that_falls_behind_pauses_with_a_notice_and_the_relay_loses_not
         got = run(["curl", "-sS", "--http2-prior-knowledge", f"{p.url}/huge.bin"])
         assert got.returncode == 0, got.stderr
         assert md5(got.stdout) == md5(big.read_bytes())
-        p.wait_for(lambda r: "decoding of this connection paused" in r.stderr())
-        p.wait_for(lambda r: "decoding of this connection resumes" in r.stderr())
+        p.wait_for(lambda r: "conn 0: warning proxy.decoding-paused: decoding of this connection paused"
+                   in r.stderr())
+        p.wait_for(lambda r: "conn 0: warning proxy.decoding-resumed: decoding of this connection resumes"
+                   in r.stderr())
         _curl_ok(p, docroot)
         p.wait_for(lambda r: any(f["conn"] == 1 and f.get("role") == "response" for f in r.frames()))
         assert p.stop() == 0

@@ -7,6 +7,7 @@ import base64
 import http.server
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -104,8 +105,8 @@ def test_tunnel_to_a_host_not_intercepted_is_relayed_untouched_and_shows_sni_and
         assert md5(got.stdout) == md5((docroot / "big.bin").read_bytes())
         p.wait_for(lambda r: "relayed untouched" in r.stderr())
     err = p.stderr()
-    assert f"tunnel to localhost:{port} relayed untouched (not intercepted): TLS, SNI localhost, " \
-           "ALPN offered h2, http/1.1" in err
+    assert f"info proxy.tunnel-untouched: tunnel to localhost:{port} relayed untouched (not intercepted): TLS, " \
+           "SNI localhost, ALPN offered h2, http/1.1" in err
     assert not [f for f in p.frames() if f.get("role") == "request"]  # nothing decrypted
     assert stopped_cleanly(p)
 
@@ -119,7 +120,9 @@ def test_client_that_rejects_the_local_ca_is_a_finding_with_the_hint(tmp_path, d
         # and the proxy goes on serving
         again = _curl(p, "--cacert", _ca(tmp_path), f"https://localhost:{port}/a.txt")
         assert again.returncode == 0 and again.stdout == b"from the first host\n"
-    assert f"trust {_ca(tmp_path)}" in p.stderr()
+    [line] = [x for x in p.stderr().splitlines() if "rejected the certificate" in x]
+    assert f": error proxy.client-rejected-ca: CONNECT localhost:{port}: the client rejected the certificate" in line
+    assert f"trust {_ca(tmp_path)} (curl --cacert {_ca(tmp_path)}) (RFC 8446 §6.2)" in line
     assert stopped_cleanly(p)
 
 
@@ -177,8 +180,11 @@ def test_bad_input_is_answered_and_said_and_the_proxy_keeps_serving(tmp_path, do
         ok = _curl(p, "-p", "--http2-prior-knowledge", f"http://127.0.0.1:{port}/a.txt")
         assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
     err = p.stderr()
-    assert f"127.0.0.1:{closed_port}: the target refused the connection" in err
+    assert f"error proxy.upstream-refused: forward proxy: CONNECT 127.0.0.1:{closed_port}: the target refused the " \
+           "connection" in err
+    assert "warning proxy.forward-bad-request: forward proxy: " in err
     assert "not an HTTP/1.1 request line" in err and "CONNECT target without a port" in err
+    assert f"warning proxy.client-tls-failed: CONNECT 127.0.0.1:{port}: TLS handshake with the client failed" in err
     assert stopped_cleanly(p)
 
 
@@ -191,6 +197,8 @@ def test_proxy_authentication_is_required_when_asked_for(tmp_path, docroot):
         assert wrong.returncode != 0
         ok = _curl(p, "-p", "--proxy-user", "ann:s3cret", "--http2-prior-knowledge", url)
         assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
+    assert p.stderr().count("warning proxy.forward-auth: forward proxy: a request without the right "
+                            "Proxy-Authorization (--auth) is refused (RFC 9110 §15.5.8)") == 2
     assert stopped_cleanly(p)
 
 
@@ -350,7 +358,8 @@ def test_a_client_that_never_sends_a_request_head_is_closed_and_others_are_serve
             ok = _curl(p, "-p", "--http2-prior-knowledge", f"http://127.0.0.1:{port}/a.txt")
             assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
             assert silent.recv(100) == b""  # closed by the proxy, not by this test
-        p.wait_for(lambda r: "a client sent no request head in 0.5 s; closed" in r.stderr())
+        p.wait_for(lambda r: "warning proxy.forward-timeout: forward proxy: a client sent no request head in 0.5 s; "
+                   "closed" in r.stderr())
     assert stopped_cleanly(p)
 
 
@@ -374,4 +383,225 @@ def test_the_proxys_credentials_do_not_reach_the_origin(tmp_path):
         assert got.returncode == 0, got.stderr
         assert b"x-kept: yes" in got.stdout.lower() and b"GET " in got.stdout
         assert b"proxy-authorization" not in got.stdout.lower()
+    assert stopped_cleanly(p)
+
+
+def _banner_then_echo(conn: socket.socket) -> None:
+    conn.sendall(b"220 banner.test ready\r\n")
+    while chunk := conn.recv(4096):
+        conn.sendall(b"echo:" + chunk)
+
+
+def _read_exactly(sock: socket.socket, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+@pytest.mark.parametrize("intercept", [[], ["--intercept", "elsewhere.test"]], ids=["intercepted", "untouched"])
+def test_a_tunnel_whose_server_speaks_first_is_relayed_at_once(tmp_path, intercept):
+    """The banner reaches the client with the client silent: nothing waits for its first bytes
+    (the head timeout is an hour, so a tunnel that waited would never pass this test)."""
+    from proxykit import ThreadServer
+
+    with ThreadServer(_banner_then_echo) as banner, \
+            proxy(tmp_path, "", *intercept, env={"H2INSPECT_HEAD_TIMEOUT": "3600"}) as p:
+        with socket.create_connection(("127.0.0.1", p.port), 10) as client:
+            client.settimeout(20)
+            client.sendall(f"CONNECT 127.0.0.1:{banner.port} HTTP/1.1\r\n\r\n".encode())
+            answer = b"HTTP/1.1 200 Connection established\r\n\r\n"
+            assert _read_exactly(client, len(answer)) == answer
+            assert _read_exactly(client, 23) == b"220 banner.test ready\r\n"
+            client.sendall(b"EHLO me\r\n")
+            assert _read_exactly(client, 14) == b"echo:EHLO me\r\n"
+        p.wait_for(lambda r: "the server spoke first" in r.stderr())
+    assert f"tunnel to 127.0.0.1:{banner.port}: the server spoke first; relayed as it is" in p.stderr()
+    assert stopped_cleanly(p)
+
+
+class _Origin(http.server.BaseHTTPRequestHandler):
+    """A keep-alive HTTP/1.1 origin that says who it is, what it was asked, the body's length
+    (Content-Length or chunked) and whether a Proxy-Authorization header reached it."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            data = b""
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                data += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            return data
+        return self.rfile.read(int(self.headers.get("content-length", 0)))
+
+    def _answer(self) -> None:
+        body = self._body()
+        text = (f"{self.server.server_port} {self.command} {self.path} {len(body)} "
+                f"auth={'proxy-authorization' in self.headers}\n").encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
+
+    do_GET = do_POST = _answer  # noqa: N815
+
+    def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+@pytest.fixture
+def two_origins():  # type: ignore[no-untyped-def]
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Origin) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield [server.server_port for server in servers]
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_keep_alive_requests_to_two_origins_each_reach_the_origin_they_name(tmp_path, two_origins):
+    a, b = two_origins
+    with proxy(tmp_path, "", "--auth", "ann:s3cret") as p:
+        urls = [f"http://127.0.0.1:{a}/one", f"http://127.0.0.1:{b}/two", f"http://127.0.0.1:{a}/three"]
+        got = _curl(p, "--proxy-user", "ann:s3cret", "-w", "connects=%{num_connects}\n", *urls)
+        assert got.returncode == 0, got.stderr
+        p.wait_for(lambda r: r.stderr().count(": http/1.1") >= 3)
+    assert got.stdout.decode().splitlines() == [
+        f"{a} GET http://127.0.0.1:{a}/one 0 auth=False", "connects=1",  # one connection to the proxy...
+        f"{b} GET http://127.0.0.1:{b}/two 0 auth=False", "connects=0",  # ...reused for each origin
+        f"{a} GET http://127.0.0.1:{a}/three 0 auth=False", "connects=0"]
+    err = p.stderr()
+    for n, port in enumerate((a, b, a)):  # each origin's part of the connection is a connection of its own
+        assert re.search(rf"conn {n}: 127\.0\.0\.1:\d+ → 127\.0\.0\.1:{port} \(127\.0\.0\.1:{port}\): http/1\.1", err)
+    assert stopped_cleanly(p)
+
+
+def _responses(sock: socket.socket) -> list[bytes]:
+    """The bodies of the responses read until the proxy closes (each with a content-length)."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    bodies = []
+    while data:
+        head, _, data = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
+        bodies.append(data[:length])
+        data = data[length:]
+    return bodies
+
+
+def test_pipelined_requests_with_bodies_to_two_origins_are_answered_in_order(tmp_path, two_origins):
+    """All at once: a POST with a body to one origin, a chunked POST to the other, a GET to the
+    first again. The second origin is asked only once the first has answered, so the answers
+    come back in the order asked, each from the origin named."""
+    a, b = two_origins
+    requests = (f"POST http://127.0.0.1:{a}/p HTTP/1.1\r\nhost: 127.0.0.1:{a}\r\ncontent-length: 5\r\n\r\nhello"
+                f"POST http://127.0.0.1:{b}/q HTTP/1.1\r\nhost: 127.0.0.1:{b}\r\ntransfer-encoding: chunked\r\n\r\n"
+                "3;ext=1\r\nabc\r\n4\r\ndefg\r\n0\r\nx-trailer: 1\r\n\r\n"
+                f"GET http://127.0.0.1:{a}/r HTTP/1.1\r\nhost: 127.0.0.1:{a}\r\nconnection: close\r\n\r\n").encode()
+    with proxy(tmp_path, "") as p:
+        with socket.create_connection(("127.0.0.1", p.port), 10) as client:
+            client.settimeout(20)
+            client.sendall(requests)
+            bodies = _responses(client)
+    assert bodies == [f"{a} POST http://127.0.0.1:{a}/p 5 auth=False\n".encode(),
+                      f"{b} POST http://127.0.0.1:{b}/q 7 auth=False\n".encode(),
+                      f"{a} GET http://127.0.0.1:{a}/r 0 auth=False\n".encode()]
+    assert stopped_cleanly(p)
+
+
+def test_a_later_request_without_the_proxys_credentials_is_refused(tmp_path, two_origins):
+    a, b = two_origins
+    auth = base64.b64encode(b"ann:s3cret").decode()
+    with proxy(tmp_path, "", "--auth", "ann:s3cret") as p:
+        with socket.create_connection(("127.0.0.1", p.port), 10) as client:
+            client.settimeout(20)
+            client.sendall(f"GET http://127.0.0.1:{a}/ok HTTP/1.1\r\nhost: x\r\n"
+                           f"proxy-authorization: Basic {auth}\r\n\r\n".encode())
+            first = b""
+            while not first.endswith(b"auth=False\n") and (chunk := client.recv(65536)):
+                first += chunk
+            client.sendall(f"GET http://127.0.0.1:{b}/sneaky HTTP/1.1\r\nhost: x\r\n\r\n".encode())
+            rest = b""
+            while chunk := client.recv(65536):
+                rest += chunk
+    assert first.endswith(f"{a} GET http://127.0.0.1:{a}/ok 0 auth=False\n".encode())
+    assert rest.startswith(b"HTTP/1.1 407 ")
+    assert stopped_cleanly(p)
+
+
+def test_requests_to_two_origins_followed_at_once_by_fin_are_all_answered(tmp_path, two_origins):
+    """The client's FIN comes while its request for the second origin waits for the first to
+    answer: it is passed on after that request, not to the first origin, and not lost."""
+    a, b = two_origins
+    with proxy(tmp_path, "") as p:
+        got = _ask(p.port, f"GET http://127.0.0.1:{a}/one HTTP/1.1\r\nhost: 127.0.0.1:{a}\r\n\r\n"
+                           f"GET http://127.0.0.1:{b}/two HTTP/1.1\r\nhost: 127.0.0.1:{b}\r\n\r\n".encode())
+    assert got.count(b"HTTP/1.1 200 ") == 2
+    assert f"{a} GET http://127.0.0.1:{a}/one 0 auth=False\n".encode() in got
+    assert got.endswith(f"{b} GET http://127.0.0.1:{b}/two 0 auth=False\n".encode())
+    assert stopped_cleanly(p)
+
+
+def _client_hello(server_name: str) -> bytes:
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.set_alpn_protocols(["h2"])
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+def test_client_hellos_the_proxy_cannot_serve_are_said_in_one_line_and_others_are_served(tmp_path, docroot):
+    """A ClientHello straight at the proxy (no CONNECT); one in a tunnel to a host not
+    intercepted, whose target is no TLS server; one with an SNI name no certificate can have."""
+    def closes_at_once(conn: socket.socket) -> None:
+        conn.recv(65536)
+
+    from proxykit import ThreadServer
+
+    with nghttpd(docroot) as port, ThreadServer(closes_at_once) as plain, \
+            proxy(tmp_path, "", "--intercept", "127.0.0.1") as p:
+        assert _ask(p.port, _client_hello("direct.test")).startswith(b"HTTP/1.1 400 ")
+        untouched = _ask(p.port, f"CONNECT localhost:{plain.port} HTTP/1.1\r\n\r\n".encode()
+                         + _client_hello("elsewhere.test"))
+        assert untouched == b"HTTP/1.1 200 Connection established\r\n\r\n"  # then the target closed
+        refused = _ask(p.port, f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode() + _client_hello("-bad.test"))
+        assert refused == b"HTTP/1.1 200 Connection established\r\n\r\n"  # then closed: no handshake
+        p.wait_for(lambda r: "TLS handshake refused" in r.stderr())
+        ok = _curl(p, "-p", "--http2-prior-knowledge", f"http://127.0.0.1:{port}/a.txt")
+        assert ok.returncode == 0 and ok.stdout == b"from the first host\n"
+    err = p.stderr()
+    assert "forward proxy: not an HTTP request: b'\\x16\\x03" in err
+    assert f"tunnel to localhost:{plain.port} relayed untouched (not intercepted): TLS, SNI elsewhere.test, " \
+           "ALPN offered h2" in err
+    assert f"CONNECT 127.0.0.1:{port}: TLS server name '-bad.test' is not a host name" in err
+    assert stopped_cleanly(p)
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_intercepted_tls_starts_from_the_client_hello_already_read_on_either_event_loop(
+        tmp_path, docroot, tls_server, upstream_ca, loop):
+    """The ClientHello the proxy read for its SNI is handed to the loop's own TLS protocol
+    (uvloop's or asyncio's): the handshake completes, the body is whole, a client that rejects
+    the CA is still told to trust ca.pem."""
+    with nghttpd(docroot, tls=tls_server) as port, \
+            proxy(tmp_path, "", "--upstream-ca", str(upstream_ca.cert_path),
+                  env={"H2INSPECT_LOOP": "asyncio" if loop == "asyncio" else ""}) as p:
+        got = _curl(p, "--cacert", _ca(tmp_path), f"https://localhost:{port}/big.bin")
+        assert got.returncode == 0, got.stderr
+        assert md5(got.stdout) == md5((docroot / "big.bin").read_bytes())
+        assert _curl(p, f"https://localhost:{port}/a.txt").returncode == 60
+        p.wait_for(lambda r: "rejected the certificate" in r.stderr())
+    assert f"make the client trust {_ca(tmp_path)}" in p.stderr()
     assert stopped_cleanly(p)

@@ -212,6 +212,8 @@ def test_a_connection_too_costly_to_decode_is_given_up_and_the_others_go_on(monk
     assert costly.given_up
     stopped = [f.message for f in source.session.findings if "decoding of this connection stopped" in f.message]
     assert len(stopped) == 1 and "still relayed" in stopped[0]
+    assert [(f.rule, f.conn_index, f.severity) for f in source.session.findings if f.message == stopped[0]] == [
+        ("proxy.decoding-stopped", 0, Severity.WARNING)]
     decoded = sum(1 for f in source.session.frames if f.conn_index == 0)  # from the two pieces it took to tell
     assert source.queued == 0
     source.data(costly, True, b"\x00" * 50_000, 3.0)  # relayed later: only counted

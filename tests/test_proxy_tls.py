@@ -112,6 +112,8 @@ def test_upstream_certificate_is_verified_unless_told_otherwise(tmp_path, docroo
             got = run(["curl", "-sS", "--http2-prior-knowledge", f"{p.url}/big.bin"])
             assert got.returncode != 0
             p.wait_for(lambda r: "certificate verify failed" in r.stderr())
+            assert f"conn 0: error proxy.upstream-tls: upstream 127.0.0.1:{port} certificate verify failed" \
+                in p.stderr()
         assert stopped_cleanly(p)
         with proxy(tmp_path, f"127.0.0.1:{port}", "--upstream-tls", "--insecure") as p:
             got = run(["curl", "-sS", "--http2-prior-knowledge", f"{p.url}/big.bin"])

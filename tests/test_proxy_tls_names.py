@@ -103,6 +103,8 @@ def test_long_odd_and_non_ascii_server_names_are_one_line_each_and_others_still_
         err = p.stderr()
     refusals = [line for line in err.splitlines() if "TLS handshake refused" in line]
     assert len(refusals) == 4, err
+    assert all(": warning proxy.bad-sni: " in line for line in refusals)  # and nothing else about them
+    assert "proxy.client-tls-failed" not in err
     assert sum("longer than a host name" in line for line in refusals) == 2
     assert sum("is not ASCII" in line and "b'b\\xc3\\xbccher.example'" in line for line in refusals) == 1
     assert sum("is not a host name" in line for line in refusals) == 1

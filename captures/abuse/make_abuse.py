@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,6 +31,7 @@ from hyperframe.frame import (
     HeadersFrame,
     PingFrame,
     PriorityFrame,
+    PushPromiseFrame,
     RstStreamFrame,
     SettingsFrame,
     WindowUpdateFrame,
@@ -37,6 +39,7 @@ from hyperframe.frame import (
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent.parent))  # inspector.demo: the demo service's messages
 from make_captures import capture, free_port, nghttpd  # noqa: E402
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -47,21 +50,31 @@ def request(port: int, path: str = "/index.html", method: str = "GET", extra: tu
             *extra]
 
 
-class RawClient:
-    """An HTTP/2 client that sends exactly the frames it is given."""
+def raw_frame(type_code: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
+    """A frame as its 9-byte header says, whatever its type allows (wrong lengths, reserved bit)."""
+    return len(payload).to_bytes(3, "big") + bytes([type_code, flags]) + stream_id.to_bytes(4, "big") + payload
 
-    def __init__(self, port: int, settings: dict[int, int] | None = None) -> None:
+
+class RawClient:
+    """An HTTP/2 client that sends exactly the frames it is given.
+
+    `preface=False`: it waits for the server's SETTINGS (nghttpd speaks first) and sends nothing;
+    the scenario sends what it likes instead of the connection preface."""
+
+    def __init__(self, port: int, settings: dict[int, int] | None = None, preface: bool = True) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.encoder = hpack.Encoder()
         self.received = bytearray()
         self.closed = False
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self.send(PREFACE, SettingsFrame(0, settings=settings or {}))
+        if preface:
+            self.send(PREFACE, SettingsFrame(0, settings=settings or {}))
         deadline = time.time() + 5
         while len(self.received) < 9 and time.time() < deadline:  # the server's SETTINGS: acknowledge it
             time.sleep(0.01)
-        self.send(SettingsFrame(0, flags=["ACK"]))
+        if preface:
+            self.send(SettingsFrame(0, flags=["ACK"]))
 
     def _read(self) -> None:
         try:
@@ -231,20 +244,109 @@ def no_te_trailers(port: int) -> None:
     c.close()
 
 
-NGHTTPD: dict[str, Callable[[int], None]] = {
+def no_preface(port: int) -> None:
+    """The server speaks first (its SETTINGS); the client answers with SETTINGS and a request,
+    but never the 24-byte connection preface."""
+    c = RawClient(port, preface=False)
+    c.send(SettingsFrame(0), c.headers(1, request(port)))
+    c.close()
+
+
+# Each frame of a fixed length, sent one byte short or long, on a connection of its own
+# (the server closes the connection at the first). (type, flags, stream, payload)
+WRONG_LENGTHS = [
+    (2, 0, 3, bytes(4)),  # PRIORITY of 4 bytes (5)
+    (3, 0, 1, bytes(3)),  # RST_STREAM of 3 bytes (4), on the open stream 1
+    (8, 0, 0, b"\x00\x00\x00\x01\x00"),  # WINDOW_UPDATE of 5 bytes (4)
+    (6, 0, 0, bytes(7)),  # PING of 7 bytes (8)
+]
+
+
+def frame_length(port: int) -> None:
+    """PRIORITY, RST_STREAM, WINDOW_UPDATE and PING of the wrong length, one connection each."""
+    for type_code, flags, sid, payload in WRONG_LENGTHS:
+        c = RawClient(port)
+        c.send(c.headers(1, request(port, "/big.bin"), end_stream=True), raw_frame(type_code, flags, sid, payload))
+        c.close()
+
+
+def reserved_bit(port: int) -> None:
+    """A request on stream 1 whose stream identifier has the reserved bit set (0x80000001)."""
+    c = RawClient(port)
+    block = c.encoder.encode(request(port))
+    c.send(raw_frame(1, 0x5, 0x80000001, block))  # HEADERS, END_STREAM | END_HEADERS
+    c.close()
+
+
+def settings_length(port: int) -> None:
+    """A SETTINGS of 7 bytes; on a second connection, a SETTINGS ACK that carries a setting."""
+    c = RawClient(port)
+    c.send(raw_frame(4, 0, 0, (3).to_bytes(2, "big") + (100).to_bytes(4, "big") + b"\x00"))
+    c.close()
+    c = RawClient(port, preface=False)
+    c.send(PREFACE, SettingsFrame(0), raw_frame(4, 0x1, 0, (3).to_bytes(2, "big") + (100).to_bytes(4, "big")))
+    c.close()
+
+
+def hpack_error(port: int) -> None:
+    """A request whose field block names index 0, which HPACK never defines (RFC 7541 §6.1)."""
+    c = RawClient(port)
+    c.send(HeadersFrame(1, c.encoder.encode(request(port)) + b"\x80", flags=["END_HEADERS", "END_STREAM"]))
+    c.close()
+
+
+def closed_stream(port: int) -> None:
+    """A GET on stream 1; once its response is over (the stream closed), DATA on stream 1 again."""
+    c = RawClient(port)
+    c.send(c.headers(1, request(port)))
+    c.settle()
+    c.send(DataFrame(1, b"late", flags=["END_STREAM"]))
+    c.close()
+
+
+def client_push_promise(port: int) -> None:
+    """A POST on stream 1, then a PUSH_PROMISE from the client on it: only a server may promise."""
+    c = RawClient(port)
+    c.send(c.headers(1, request(port, method="POST"), end_stream=False),
+           PushPromiseFrame(1, promised_stream_id=2, data=c.encoder.encode(request(port)), flags=["END_HEADERS"]))
+    c.close()
+
+
+def open_at_end(port: int) -> Callable[[], None]:
+    """curl uploading from a pipe that stays open: the capture stops while stream 1 is still open.
+    Returns what ends curl, once the capture has stopped."""
+    curl = subprocess.Popen(["curl", "-sS", "--http2-prior-knowledge", "-T", "-", "-o", "/dev/null",
+                             f"http://127.0.0.1:{port}/upload"], stdin=subprocess.PIPE)
+    assert curl.stdin is not None
+    curl.stdin.write(b"the first part of a body that never ends\n")
+    curl.stdin.flush()
+    time.sleep(1.5)  # curl sends the request and that part (after at most 1 s of waiting for 100-continue)
+
+    def end() -> None:
+        curl.kill()
+        curl.wait(timeout=10)
+    return end
+
+
+NGHTTPD: dict[str, Callable[[int], Callable[[], None] | None]] = {
     "rapid-reset": rapid_reset, "continuation-flood": continuation_flood, "hpack-bomb": hpack_bomb,
     "ping-flood": ping_flood, "settings-flood": settings_flood, "settings-many": settings_many,
     "empty-data": empty_data, "priority-flood": priority_flood, "window-update-flood": window_update_flood,
     "zero-window": zero_window, "data-beyond-window": data_beyond_window, "made-you-reset": made_you_reset,
     "no-te-trailers": no_te_trailers,
+    "no-preface": no_preface, "frame-length": frame_length, "reserved-bit": reserved_bit,
+    "settings-length": settings_length, "hpack-error": hpack_error, "closed-stream": closed_stream,
+    "client-push-promise": client_push_promise, "open-at-end": open_at_end,
 }
 
 
-# ---- a fake gRPC server on h2 that leaves out grpc-status ----------------------------------------------
+# ---- a fake gRPC server on h2: it answers as it is told, not as gRPC says -------------------------------
 
-def fake_grpc_server(port: int, stop: threading.Event) -> None:
-    """Answers every call with :status 200, content-type application/grpc, one empty message,
-    and END_STREAM on the DATA: no trailers, so no grpc-status."""
+Answer = Callable[..., None]  # (h2 connection, stream id, request headers as a dict of str)
+
+
+def fake_grpc_server(port: int, stop: threading.Event, answer: Answer) -> None:
+    """An h2 server that hands every request, once its client ended the stream, to `answer`."""
     import h2.config
     import h2.connection
     import h2.events
@@ -259,16 +361,20 @@ def fake_grpc_server(port: int, stop: threading.Event) -> None:
             sock, _ = listener.accept()
         except TimeoutError:
             continue
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         conn.initiate_connection()
         sock.sendall(conn.data_to_send())
         sock.settimeout(5)
+        requests: dict[int, dict[str, str]] = {}
         try:
             while data := sock.recv(65536):
                 for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.StreamEnded):
-                        conn.send_headers(event.stream_id, [(":status", "200"), ("content-type", "application/grpc")])
-                        conn.send_data(event.stream_id, b"\x00\x00\x00\x00\x00", end_stream=True)
+                    if isinstance(event, h2.events.RequestReceived):
+                        requests[event.stream_id] = dict(event.headers)
+                    elif isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        answer(conn, event.stream_id, requests.pop(event.stream_id, {}))
                 sock.sendall(conn.data_to_send())
         except OSError:
             pass
@@ -276,24 +382,78 @@ def fake_grpc_server(port: int, stop: threading.Event) -> None:
     listener.close()
 
 
-def missing_grpc_status(path: Path) -> None:
+GRPC_RESPONSE = [(":status", "200"), ("content-type", "application/grpc")]
+
+
+def without_trailers(conn, stream_id: int, headers: dict[str, str]) -> None:
+    """:status 200, content-type application/grpc, one empty message, and END_STREAM on the DATA:
+    no trailers, so no grpc-status."""
+    conn.send_headers(stream_id, GRPC_RESPONSE)
+    conn.send_data(stream_id, b"\x00\x00\x00\x00\x00", end_stream=True)
+
+
+def as_many_replies_as_asked(conn, stream_id: int, headers: dict[str, str]) -> None:
+    """The number of Reply messages the request's x-fake-replies header says (1 without it), then
+    trailers with grpc-status 0, whatever the method's style allows."""
+    from inspector.demo import demo_pb2 as pb
+
+    conn.send_headers(stream_id, GRPC_RESPONSE)
+    for i in range(int(headers.get("x-fake-replies", "1"))):
+        body = pb.Reply(text=f"reply {i + 1}", index=i).SerializeToString()
+        conn.send_data(stream_id, b"\x00" + len(body).to_bytes(4, "big") + body)
+    conn.send_headers(stream_id, [("grpc-status", "0")], end_stream=True)
+
+
+def fake_grpc(path: Path, answer: Answer, clients: Callable[[int], None]) -> None:
+    """Capture `clients` calling a fake gRPC server that answers with `answer`."""
     port = free_port()
     stop = threading.Event()
-    server = threading.Thread(target=fake_grpc_server, args=(port, stop), daemon=True)
+    server = threading.Thread(target=fake_grpc_server, args=(port, stop, answer), daemon=True)
     server.start()
     time.sleep(0.3)
     try:
         with capture(path, port):
-            # curl as the gRPC client: one unary call, a 5-byte empty message
-            import subprocess
-
-            subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-H", "te: trailers",
-                            "-H", "content-type: application/grpc", "--data-binary", "@-",
-                            f"http://127.0.0.1:{port}/demo.Demo/Unary"], input=b"\x00\x00\x00\x00\x00",
-                           check=True, timeout=20)
+            clients(port)
     finally:
         stop.set()
         server.join(timeout=5)
+
+
+def curl_unary(port: int, body: bytes, path: str = "/demo.Demo/Unary", extra: tuple[str, ...] = ()) -> None:
+    """curl as a gRPC client: POST `body` (length-prefixed messages) with te: trailers."""
+    subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-H", "te: trailers",
+                    "-H", "content-type: application/grpc", *extra, "--data-binary", "@-",
+                    f"http://127.0.0.1:{port}{path}"], input=body, check=True, timeout=20)
+
+
+def missing_grpc_status(path: Path) -> None:
+    fake_grpc(path, without_trailers, lambda port: curl_unary(port, b"\x00\x00\x00\x00\x00"))
+
+
+def message_count_calls(port: int) -> None:
+    """Unary calls of the demo service answered with two replies and with none (grpcio's client, one
+    connection), then one sent two requests (curl, a second connection)."""
+    import grpc
+
+    from inspector.demo import demo_pb2 as pb
+    from inspector.demo import demo_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.enable_http_proxy", 0)]) as channel:
+        stub = pb_grpc.DemoStub(channel)
+        for replies in ("2", "0"):
+            try:
+                stub.Unary(pb.Request(name=f"{replies} replies"), metadata=[("x-fake-replies", replies)], timeout=2)
+            except grpc.RpcError as exc:  # grpcio says what it makes of it: that is the point
+                print(f"grpcio, {replies} replies: {exc.code().name}: {exc.details()}")
+    one = pb.Request(name="one of two").SerializeToString()
+    message = b"\x00" + len(one).to_bytes(4, "big") + one
+    curl_unary(port, message * 2, "/h2inspect.demo.Demo/Unary")
+
+
+FAKE_GRPC: dict[str, Callable[[Path], None]] = {
+    "missing-grpc-status": missing_grpc_status,
+    "grpc-message-count": lambda path: fake_grpc(path, as_many_replies_as_asked, message_count_calls),
+}
 
 
 DESCRIPTIONS = {
@@ -313,6 +473,21 @@ DESCRIPTIONS = {
                       "(CVE-2025-8671), against nghttpd",
     "no-te-trailers": "a gRPC request without te: trailers, against nghttpd",
     "missing-grpc-status": "curl calling a fake gRPC server (h2) that answers without trailers",
+    "grpc-message-count": "grpcio's client calling the demo's unary method on a fake gRPC server (h2) that answers "
+                          "with two replies (grpcio waits for its 2 s deadline), then with none (grpc-status 0 both "
+                          "times); then curl sending it two request messages (read it with --proto "
+                          "inspector/demo/demo.proto)",
+    "no-preface": "a client that answers nghttpd's SETTINGS with SETTINGS and a request, never the preface",
+    "frame-length": "PRIORITY, RST_STREAM, WINDOW_UPDATE and PING one byte short or long, a connection each, "
+                    "against nghttpd (it answers GOAWAY FRAME_SIZE_ERROR)",
+    "reserved-bit": "a request on stream 0x80000001 (the reserved bit set), against nghttpd",
+    "settings-length": "a SETTINGS of 7 bytes, and on a second connection a SETTINGS ACK with a payload, "
+                       "against nghttpd",
+    "hpack-error": "a field block that names HPACK index 0, against nghttpd (GOAWAY COMPRESSION_ERROR)",
+    "closed-stream": "DATA on stream 1 after its response ended the stream, against nghttpd",
+    "client-push-promise": "a PUSH_PROMISE sent by the client, against nghttpd",
+    "open-at-end": "curl uploading from a pipe that stays open, against nghttpd: the capture ends with stream 1 "
+                   "open",
 }
 
 
@@ -330,13 +505,17 @@ def main() -> int:
                 continue
             port = free_port()
             path = HERE / f"{name}.pcap"
-            with nghttpd(root, port), capture(path, port):
-                scenario(port)
+            with nghttpd(root, port):
+                with capture(path, port):
+                    after = scenario(port)
+                if after is not None:  # what must outlive the capture ends after it
+                    after()
             print(f"{path.name}: {path.stat().st_size} bytes")
-    if "missing-grpc-status" in wanted:
-        path = HERE / "missing-grpc-status.pcap"
-        missing_grpc_status(path)
-        print(f"{path.name}: {path.stat().st_size} bytes")
+    for name, make in FAKE_GRPC.items():
+        if name in wanted:
+            path = HERE / f"{name}.pcap"
+            make(path)
+            print(f"{path.name}: {path.stat().st_size} bytes")
     (HERE / "manifest.json").write_text(json.dumps({"captures": DESCRIPTIONS}, indent=2) + "\n")
     return 0
 

@@ -12,30 +12,19 @@ ends it at once.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import select
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import Any
+
+from inspector.capture.pipe_buffer import PipeBuffer
 
 CHUNK = 1 << 16  # bytes asked of the descriptor at a time
 POLL = 0.1  # seconds between looks at a followed file's end, and at the stop flag
-
-
-def _grow_pipe(fd: int) -> None:
-    """The biggest pipe buffer the system allows (Linux: /proc/sys/fs/pipe-max-size), if it is a pipe."""
-    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if setsize is None:
-        return
-    try:
-        with open("/proc/sys/fs/pipe-max-size") as f:
-            most = int(f.read())
-        fcntl.fcntl(fd, setsize, most)
-    except (OSError, ValueError):
-        pass
 
 
 class LiveInput:
@@ -43,7 +32,6 @@ class LiveInput:
 
     def __init__(self, fd: int, follow: bool = False, on_wait: Callable[[], None] | None = None,
                  drain: bool = False) -> None:
-        self.fd = fd
         self.follow = follow
         self.on_wait = on_wait  # told once each time a followed file has nothing more for now
         self._buffer = bytearray()
@@ -51,28 +39,14 @@ class LiveInput:
         self._offset = 0  # bytes consumed before the buffer's start
         self._stopped = threading.Event()
         self.ended = False  # end of file seen (a pipe), or stopped
-        # drain: a thread empties the pipe as fast as it fills, so the writer (tcpdump) never
-        # waits on a decoder busy with a burst: while it waits, the kernel's ring overflows
-        # and packets are dropped. The burst is held here instead, and decoded after.
-        self._chunks: SimpleQueue[bytes] | None = None
-        if drain:
-            _grow_pipe(fd)
-            self._chunks = SimpleQueue()
-            threading.Thread(target=self._drain, daemon=True, name="h2inspect-pipe").start()
-
-    def _drain(self) -> None:
-        assert self._chunks is not None
-        put = self._chunks.put
-        try:
-            while True:
-                data = os.read(self.fd, 1 << 20)
-                if not data:
-                    break
-                put(data)
-        except OSError:
-            pass
-        finally:
-            put(b"")
+        # drain: the pipe is emptied as fast as it fills by a child process (pipe_buffer.py), so
+        # its writer (tcpdump) never waits on a decoder busy with a burst: while it waits, the
+        # kernel's ring overflows and packets are dropped. The burst is held there instead, and
+        # decoded after; this reads the child's own pipe.
+        self.buffer = PipeBuffer(fd) if drain else None
+        self.fd = self.buffer.fd if self.buffer is not None else fd
+        # A pipe says whether it has bytes waiting; a regular file (followed) always seems to.
+        self._pipe = stat.S_ISFIFO(os.fstat(self.fd).st_mode)
 
     def stop(self) -> None:
         """End the input: a read in progress returns what it has (signal- and thread-safe)."""
@@ -89,7 +63,12 @@ class LiveInput:
 
     def idle(self) -> bool:
         """Nothing read ahead is waiting: the next read may block."""
-        return self._pos >= len(self._buffer) and (self._chunks is None or self._chunks.empty())
+        if self._pos < len(self._buffer):
+            return False
+        if not self._pipe:
+            return True
+        ready, _, _ = select.select([self.fd], [], [], 0)
+        return not ready
 
     def read(self, size: int, /) -> bytes:
         """`size` bytes, fewer only at the end of a pipe or once stopped."""
@@ -107,18 +86,6 @@ class LiveInput:
 
     def _fill(self) -> bool:
         """Read more into the buffer; False at the end (of a pipe, or of a followed file once stopped)."""
-        if self._chunks is not None:
-            while not self._stopped.is_set():
-                try:
-                    data = self._chunks.get(timeout=POLL)
-                except Empty:
-                    continue
-                if data:
-                    self._buffer += data
-                    return True
-                break
-            self.ended = True
-            return False
         waited = False
         while not self._stopped.is_set():
             ready, _, _ = select.select([self.fd], [], [], POLL)
@@ -139,7 +106,9 @@ class LiveInput:
         return False
 
     def close(self) -> None:
-        """Nothing to release: the descriptor belongs to whoever opened it."""
+        """The buffering child, if any, is ended; the descriptor itself belongs to whoever opened it."""
+        if self.buffer is not None:
+            self.buffer.close()
 
 
 class PacketQueue:

@@ -11,6 +11,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from time import sleep
 
 from inspector.capture import damage as rules
 from inspector.capture.damage import CaptureDamage
@@ -60,6 +61,10 @@ class CaptureLoader:
         self.stats: CaptureStats | None = None  # its counts, once it has ended
         self.drops: Finding | None = None  # the finding that says what the kernel dropped
         self.recording: PcapngWriter | None = None  # --record: the packets seen, written as read
+        # How the loader waits for a TLS connection's secrets in a key log still being written:
+        # a headless command sleeps; the TUI sets None and waits on its event loop instead.
+        self.pause: Callable[[float], None] | None = sleep
+        self.waiting_for_secrets = False  # a connection waits for its secrets: no packet is read meanwhile
         self.reader.on_secrets(self._secrets)
 
     def _secrets(self, text: bytes) -> None:
@@ -90,6 +95,7 @@ class CaptureLoader:
         record = self.recording.packet if self.recording is not None else None
         source: Iterable[CapturedPacket] = packets if packets is not None else self.reader
         first = session.start is None
+        awaiting = self.builder.awaiting
         for number, time, linktype, data, original_length in source:
             if first:  # the zero of every view's time: this packet, whether it carries a frame or not
                 session.start, first = time, False
@@ -118,6 +124,9 @@ class CaptureLoader:
             if seg != NOT_IP:
                 seen[2] += 1
             count += 1
+            if awaiting:
+                session.packets = number
+                yield from self._await_secrets()
             if count == batch or (idle is not None and idle()):
                 count = 0
                 session.packets = number
@@ -132,6 +141,8 @@ class CaptureLoader:
             self._sniffed()
         self._unfinished_datagrams()
         self.reassembler.finish()
+        if awaiting:
+            yield from self._await_secrets()
         self.builder.finish()
         self._link_damage()
         if self.reader.cut_short:
@@ -143,6 +154,22 @@ class CaptureLoader:
         session.complete = True
         session.notify()
         yield session
+
+    def _await_secrets(self) -> Iterator[Session]:
+        """A TLS connection waits for its secrets in a key log still being written: no further
+        packet is read (frames stay in capture order) while the key log is looked at again
+        every SECRETS_POLL seconds, until it has them or says to wait no longer. The session is
+        yielded at each look, so a driver that must not block (the TUI: `pause` None) waits itself."""
+        builder, session = self.builder, self.session
+        self.waiting_for_secrets = True
+        session.notify()
+        try:
+            while not builder.retry_secrets():
+                if self.pause is not None:
+                    self.pause(SECRETS_POLL)
+                yield session
+        finally:
+            self.waiting_for_secrets = False
 
     def _datagram(self, whole: Datagram, time: float, number: int) -> None:
         """A datagram reassembled from IP fragments: its TCP segment, read back piece by piece."""
@@ -199,6 +226,7 @@ class CaptureLoader:
 
 
 STDIN = "-"
+SECRETS_POLL = 0.01  # seconds between looks at a key log for a connection's secrets
 
 
 def sniffer_for(args: argparse.Namespace, on_listening: Callable[[], None] | None = None) -> InterfaceSniffer | None:

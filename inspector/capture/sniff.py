@@ -4,8 +4,12 @@ libpcap through tcpdump is the capture path: it sets the kernel BPF filter,
 sizes the ring buffer, knows every interface (loopback included) and counts
 what the kernel dropped, and its pipe is the same stream `h2inspect dump -`
 reads, so a sniffed interface is a pipe h2inspect opened itself (README:
-"Why tcpdump"). tcpdump says what went wrong on its stderr before it writes
-a byte; those lines become one `CaptureError`. At its end it prints how many
+"Why tcpdump", with the figures that chose it over scapy's live sockets).
+The pipe is emptied by a child process (`pipe_buffer.py`) so tcpdump never
+waits on the decoder, and tcpdump and that child capture at a higher priority
+than the decoding thread where the process may change priorities. tcpdump
+says what went wrong on its stderr before it writes a byte; those lines
+become one `CaptureError`. At its end it prints how many
 packets it captured and how many the kernel dropped; `stats` reads them.
 """
 
@@ -28,13 +32,24 @@ PERMISSION = ("you may not capture on {iface}: run as root, or give tcpdump the 
               "`sudo setcap cap_net_raw,cap_net_admin+eip {tcpdump}`")
 
 
-DECODER_NICENESS = 5
+DECODER_NICENESS = 5  # added to the decoding thread's niceness while a sniff lasts
+CAPTURE_NICENESS = -10  # tcpdump's and its pipe buffer's, where the process may raise a priority
+
+
+def _capture_first(pid: int) -> None:
+    """Give a capturing process (tcpdump, its pipe buffer) more CPU than the load it watches,
+    where that is allowed (root, CAP_SYS_NICE): on a busy machine a capture that waits for the
+    CPU lets the kernel's ring overflow. Without the right, it keeps the priority it has."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, CAPTURE_NICENESS)
+    except (OSError, AttributeError):
+        pass
 
 
 def _decode_behind_capture() -> int | None:
-    """Lower the calling (decoding) thread's priority, not tcpdump's or the pipe's drain thread's
+    """Lower the calling (decoding) thread's priority, not tcpdump's or the pipe buffer's
     (Linux nices a thread): on a busy machine the capture gets the CPU first and the decoder
-    catches up after, from what the drain thread holds, instead of the kernel dropping packets.
+    catches up after, from what the pipe buffer holds, instead of the kernel dropping packets.
     Returns the niceness it had, for `_restore_priority`; None when it was left as it was."""
     try:
         before = os.getpriority(os.PRIO_PROCESS, 0)
@@ -89,7 +104,13 @@ class InterfaceSniffer:
             cmd.append(bpf)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         assert self.proc.stdout is not None
+        # tcpdump's pipe goes through a buffering child (capture/pipe_buffer.py), so tcpdump
+        # never waits on the decoder; both capture before anything else runs where allowed.
         self.input = LiveInput(self.proc.stdout.fileno(), drain=True)
+        self.proc.stdout.close()  # the buffer holds its own end: tcpdump ends if the buffer does
+        _capture_first(self.proc.pid)
+        if self.input.buffer is not None:
+            _capture_first(self.input.buffer.pid)
         self._niceness = _decode_behind_capture()
         self.messages: list[str] = []
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
@@ -177,7 +198,6 @@ class InterfaceSniffer:
         self.wait()
         _restore_priority(self._niceness)
         self._niceness = None
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        self.input.close()
         if self.proc.stderr is not None:
             self.proc.stderr.close()

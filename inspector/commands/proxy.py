@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from inspector.errors import UsageError
-from inspector.model import Severity
 from inspector.proxy.forward import ForwardSettings
 from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
 from inspector.proxy.recorder import PcapngRecorder
@@ -198,8 +197,8 @@ def _report_bad_server_names(source: LiveSource) -> Callable[[Any], None]:
 
     def hook(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, UnicodeDecodeError) and isinstance(unraisable.object, bytes):
-            source.event(f"TLS server name {shown(unraisable.object)} is not ASCII (international names "
-                         "are sent as IDNA A-labels, xn--...): TLS handshake refused", None, Severity.WARNING)
+            source.event("proxy.bad-sni", f"TLS server name {shown(unraisable.object)} is not ASCII (international "
+                         "names are sent as IDNA A-labels, xn--...): TLS handshake refused")
             return
         default(unraisable)
     return hook
@@ -235,7 +234,7 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
         _ask_reflection(loop, args, settings, source, schema)
     relay = Relay(settings, source)
     if settings.client_certificates is not None:
-        settings.client_certificates.report = lambda message: source.event(message, None, Severity.WARNING)
+        settings.client_certificates.report = lambda message: source.event("proxy.bad-sni", message)
     sys.unraisablehook = _report_bad_server_names(source)
     pacer = DecodePacer(loop, source)
     try:

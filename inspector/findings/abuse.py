@@ -209,18 +209,20 @@ class AbuseState:
                          f"payload and no END_STREAM (limit {limit:g})", "empty_data_frames", frame, packet, time, sid)
 
     def priority(self, sender: int, frame: int, packet: int, time: float) -> None:
-        if sender != C:
+        # Envoy counts from the connection's start: a capture that joined it mid-way cannot.
+        if sender != C or self.checks.midstream:
             return
         self.priorities += 1
         per_stream = self.limits["priority_per_stream"]
-        if per_stream is not None and self.priorities > per_stream * (1 + self.checks.streams_opened):
+        streams = self.checks.streams_opened
+        if per_stream is not None and self.priorities > per_stream * (1 + streams):
             self._report("abuse.priority-flood",
-                         f"{self.priorities} PRIORITY frames from the client for {self.checks.streams_opened} streams "
+                         f"{self.priorities} PRIORITY frames from the client for {streams} streams "
                          f"(limit {per_stream:g} per stream, plus one stream)", "priority_per_stream", frame, packet,
                          time)
 
     def window_update(self, sender: int, frame: int, packet: int, time: float) -> None:
-        if sender != C:
+        if sender != C or self.checks.midstream:  # (counted from the connection's start, as priority)
             return
         self.window_updates += 1
         per_data = self.limits["window_updates_per_data"]

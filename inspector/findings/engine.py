@@ -316,6 +316,12 @@ class ConnectionChecks:
              stream_window: int, frame: int, packet: int, time: float) -> None:
         """A DATA frame that is unusual: empty, or that took a window to 0 or below."""
         d = direction
+        if self.midstream:
+            # The windows of a connection that began before the capture are not known (its SETTINGS and
+            # WINDOW_UPDATEs came before): no window can be said to be exceeded or to be at 0.
+            if not length:
+                self.abuse.empty_data(d, stream, sid, flags, frame, packet, time)
+            return
         if length and (conn_window < 0 or stream_window < 0):
             which = "connection" if conn_window < 0 else f"stream {sid}"
             over = -min(conn_window, stream_window)
@@ -329,7 +335,7 @@ class ConnectionChecks:
     def window_update(self, direction: int, sid: int, increment: int, window: int, frame: int, packet: int,
                       time: float) -> None:
         """A WINDOW_UPDATE from `direction`: `window` is the peer's send window after it."""
-        if window > 2**31 - 1:
+        if window > 2**31 - 1 and not self.midstream:  # (midstream: the window before the capture is unknown)
             which = f"stream {sid}" if sid else "connection"
             self.violation("h2.window-overflow", f"WINDOW_UPDATE of {increment} takes the {which} window to "
                            f"{window}, past 2^31-1", direction, sid, frame, packet, time)

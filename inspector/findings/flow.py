@@ -89,7 +89,9 @@ class FlowState:
             peer = 1 - sender
             who, other = Direction(sender).label, Direction(peer).label
             for payload, frame in self.pings[sender].items():
-                if closed or checks.last_frame_from(peer, frame) is not None:
+                # (a connection joined mid-way may never have found the peer's frames: it must be seen
+                # sending after the PING, not only closing)
+                if closed and not checks.midstream or checks.last_frame_from(peer, frame) is not None:
                     checks.report("flow.ping-unanswered",
                                   f"the {other} never answered the {who}'s PING {payload.hex()}", frame=frame)
             first = self.first_unacked[sender]
@@ -129,6 +131,9 @@ class FlowState:
             state = stream.state
             if state in (StreamState.CLOSED, StreamState.IDLE) or stream.reset_code is not None:
                 continue
+            if checks.midstream and not stream.seen & Stream.REQUEST_SEEN \
+                    and state is not StreamState.HALF_CLOSED_LOCAL:
+                continue  # a stream under way before the capture: its client may have ended it, unseen
             frames = stream.frames
             if state is StreamState.RESERVED_REMOTE or state is StreamState.RESERVED_LOCAL:
                 what = "promised but never sent"

@@ -108,8 +108,29 @@ def request(call: CallFacts, report: Report) -> None:
         report("grpc.method", f"{call.method} called with {method}, not POST", **_where(call, frame))
 
 
+def _said_grpc(block: HeaderBlock | None) -> bool:
+    """A server block that says it is gRPC (content-type application/grpc..., or a grpc-status)."""
+    return block is not None and (CONTENT_TYPE.fullmatch(block.get("content-type") or "") is not None
+                                  or block.get("grpc-status") is not None)
+
+
+def _asked_grpc(call: CallFacts) -> bool:
+    """The call's request was seen and says content-type application/grpc..."""
+    request = call.request
+    return request is not None and (request.get("content-type") or "").startswith("application/grpc")
+
+
+def _known_grpc(call: CallFacts) -> bool:
+    """Whether the call is known to be gRPC: its request says so, or (a call that began before the
+    capture, or whose content-type refers to a field the capture never saw) its server does. A stream
+    of a connection joined mid-way may be anything."""
+    return _asked_grpc(call) or _said_grpc(call.response) or _said_grpc(call.trailers_block)
+
+
 def server_block(call: CallFacts, block: HeaderBlock, report: Report) -> None:
     """A response or trailers block (or a Trailers-Only response) of a call."""
+    if not _asked_grpc(call) and not _said_grpc(block):
+        return  # (nothing says this call is gRPC: a stream of a connection joined mid-way)
     frame = block.frame
     status = block.get(":status")
     if status is not None and block.role in (Role.RESPONSE, Role.TRAILERS) and status != "200":
@@ -138,6 +159,8 @@ def server_block(call: CallFacts, block: HeaderBlock, report: Report) -> None:
 
 def ended(call: CallFacts, report: Report, *, connection_closed: bool, capture_over: bool) -> None:
     """A call that is over (or still going when the capture ended): what it ended without."""
+    if not _known_grpc(call):
+        return
     last = call.last_frame
     stream = call.stream
     reset = stream is not None and stream.reset_code is not None
@@ -152,7 +175,8 @@ def ended(call: CallFacts, report: Report, *, connection_closed: bool, capture_o
             and not call.trailers_block.unknown_refs:
         report("grpc.missing-status", f"the trailers of {call.method} carry no grpc-status",
                **_where(call, call.trailers_block.frame))
-    if call.response is None and call.trailers_block is not None and call.responses:
+    if call.response is None and call.trailers_block is not None and call.responses and call.request is not None:
+        # (without the request, the response headers may have come before the capture)
         report("grpc.trailers-only-body", f"{len(call.responses)} response message(s) with a Trailers-Only "
                "response", **_where(call, call.responses[0].frames[0]))
     _messages(call, report)
@@ -172,9 +196,12 @@ def _messages(call: CallFacts, report: Report) -> None:
     response_type = call.response.get("content-type") if call.response is not None else None
     grpc_responses = response_type is None or CONTENT_TYPE.fullmatch(response_type) is not None
     sides = [(call.requests, response_accepts)] + ([(call.responses, request_accepts)] if grpc_responses else [])
+    # A call that began before the capture may be seen from the middle of a message: its first prefix is
+    # not one, so nothing can be said to run past the end.
+    began_in_capture = call.request is not None
     for messages, accepts in sides:  # (a response that is not gRPC, an error page, is not cut into messages)
         for m in messages:
-            if m.ended and not m.whole and m.received:
+            if began_in_capture and m.ended and not m.whole and m.received:
                 report("grpc.message-truncated",
                        f"{m.label} message #{m.index + 1} declares {m.length} bytes; the stream ended after "
                        f"{max(0, m.received - 5)}", **_where(call, m.frames[-1]))
@@ -199,8 +226,8 @@ def _listed(value: str | None) -> set[str] | None:
 
 def _counts(call: CallFacts, report: Report, reset: bool) -> None:
     """With a schema: the number of messages each style allows (connectrpc's "unexpected" cases)."""
-    if call.style_source != "schema" or reset:
-        return
+    if call.style_source != "schema" or reset or call.request is None:
+        return  # (a call that began before the capture: its first messages may be missing)
     style = call.style
     requests, responses = len(call.requests), len(call.responses)
     if style in ("unary", "server-streaming") and call.ended[0] and requests != 1:

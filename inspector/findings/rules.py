@@ -4,7 +4,10 @@ and in Japanese, and the limits (presets.LIMITS) an abuse rule compares against.
 Ids are stable and grouped by family: `h2.*` (RFC 9113, RFC 7541), `grpc.*`
 (gRPC over HTTP/2, PROTOCOL-HTTP2.md), `flow.*` (flow control and liveness),
 `abuse.*` (denial-of-service patterns), `capture.*` and `tls.*` (what the
-source could not read). A rule's checker lives in the module of its family.
+source could not read), `proxy.*` (what the proxy itself met: an upstream that
+refused, a client that rejected its CA, decoding paused). A rule's checker lives
+in the module of its family; the proxy's events are reported where they happen
+(inspector/proxy, commands/proxy.py).
 """
 
 from __future__ import annotations
@@ -298,12 +301,6 @@ _TABLE: tuple[Rule, ...] = (
     Rule("capture.midstream", N, "capture starts mid-connection", "RFC 7541 §2.3.2",
          "The connection began before the capture: header fields that refer to earlier ones show as unknown.",
          "キャプチャ開始前にコネクションが始まっていたため、それ以前のフィールドを参照するヘッダーは不明と表示される。"),
-    Rule("capture.truncated", W, "capture file cut short", "",
-         "The capture file ends in the middle of a packet record.",
-         "キャプチャファイルがパケットの記録の途中で終わっている。"),
-    Rule("capture.linktype", W, "link type not supported", "",
-         "Packets of a link type h2inspect cannot read were skipped.",
-         "h2inspect が読めないリンク種別のパケットを読み飛ばした。"),
     Rule("capture.snaplen-cut", W, "packets cut by the snap length", "",
          "Packets were captured shorter than they were sent (the snap length); their missing bytes cannot be decoded.",
          "パケットが送られた長さより短くキャプチャされた (スナップ長)。欠けたバイトは復号できない。"),
@@ -349,12 +346,93 @@ _TABLE: tuple[Rule, ...] = (
     Rule("tls.gap", W, "TLS bytes missing", "RFC 8446 §5",
          "Bytes of a TLS stream are missing, so its records cannot be decrypted past that point.",
          "TLS ストリームのバイトが欠けており、それ以降のレコードは復号できない。"),
+    # ---- proxy.*: what the proxy itself met (relay, TLS legs, forward mode, decoding) ------------
+    Rule("proxy.upstream-refused", E, "upstream refused the connection", "RFC 9293 §3.5.2",
+         "Nothing listens on the upstream's port: it answered the proxy's SYN with a reset, and the proxy reset "
+         "the client's connection.",
+         "上流のポートで待ち受けているものがない。上流はプロキシの SYN にリセットで応え、プロキシはクライアントの"
+         "コネクションをリセットした。"),
+    Rule("proxy.upstream-unreachable", E, "upstream not reachable", "",
+         "The proxy could not reach the upstream (no route to it, or no address for its name); the client's "
+         "connection was reset.",
+         "プロキシは上流に到達できなかった (経路がない、または名前に対応するアドレスがない)。クライアントの"
+         "コネクションはリセットされた。"),
+    Rule("proxy.upstream-timeout", E, "upstream did not answer", "",
+         "The upstream did not accept the proxy's connection in time; the client's connection was reset.",
+         "上流が時間内にプロキシの接続を受け付けなかった。クライアントのコネクションはリセットされた。"),
+    Rule("proxy.upstream-tls", E, "TLS with the upstream failed", "RFC 8446 §6.2",
+         "The TLS handshake with the upstream failed (its certificate not trusted, or TLS refused): give "
+         "--upstream-ca, or --insecure for a test server.",
+         "上流との TLS ハンドシェイクに失敗した (証明書が信頼できない、または TLS が拒否された)。--upstream-ca を"
+         "指定するか、テスト用のサーバーなら --insecure を使うこと。"),
+    Rule("proxy.alpn-mismatch", W, "upstream chose another protocol", "RFC 7301 §3.2",
+         "The upstream negotiated an ALPN protocol other than the client's, so the two may not understand "
+         "each other.",
+         "上流がクライアントとは異なる ALPN プロトコルを選んだため、両者が互いを理解できない可能性がある。"),
+    Rule("proxy.client-reset", W, "the client reset the connection", "RFC 9293 §3.5.2",
+         "The client ended its connection with a TCP reset; the proxy passed it on to the upstream.",
+         "クライアントが TCP リセットでコネクションを終えた。プロキシはそれを上流に伝えた。"),
+    Rule("proxy.upstream-reset", W, "the upstream reset the connection", "RFC 9293 §3.5.2",
+         "The upstream ended its connection with a TCP reset; what it had sent before was still written to "
+         "the client.",
+         "上流が TCP リセットでコネクションを終えた。それまでに上流が送ったものはクライアントに書き出した。"),
+    Rule("proxy.side-closed", W, "bytes for a side already closed", "RFC 9293 §3.6",
+         "One side kept sending after the other had closed; those bytes could not be delivered and were dropped.",
+         "一方の側が閉じた後も、もう一方が送り続けた。そのバイトは届けられず破棄した。"),
+    Rule("proxy.client-rejected-ca", E, "the client does not trust the proxy's CA", "RFC 8446 §6.2",
+         "The client refused the certificate the proxy made for it (curl exit 60, alert unknown_ca): make it "
+         "trust the proxy's ca.pem (curl --cacert).",
+         "クライアントがプロキシの作った証明書を拒否した (curl の終了コード 60、unknown_ca アラート)。"
+         "プロキシの ca.pem を信頼させること (curl --cacert)。"),
+    Rule("proxy.client-tls-failed", W, "TLS handshake with the client failed", "RFC 8446 §4",
+         "A client's TLS handshake with the proxy did not complete (it spoke no TLS, shared no version or cipher, "
+         "or gave up).",
+         "クライアントとプロキシの TLS ハンドシェイクが完了しなかった (TLS を話していない、共通のバージョンや"
+         "暗号スイートがない、または途中でやめた)。"),
+    Rule("proxy.bad-sni", W, "TLS server name refused", "RFC 6066 §3",
+         "The client's server name (SNI) is not a host name the proxy can make a certificate for: the handshake "
+         "was refused.",
+         "クライアントのサーバー名 (SNI) はプロキシが証明書を作れるホスト名ではないため、ハンドシェイクを拒否した。"),
+    Rule("proxy.decoding-paused", W, "decoding paused", "",
+         "More bytes waited to be decoded than the proxy holds: decoding of the connection paused while the "
+         "relay went on.",
+         "復号待ちのバイトがプロキシの保持する上限を超えたため、中継は続けたまま、そのコネクションの復号を"
+         "一時停止した。"),
+    Rule("proxy.decoding-resumed", W, "decoding resumed after a pause", "",
+         "Decoding of the connection went on; the bytes relayed during the pause are not decoded (a recording "
+         "keeps them).",
+         "コネクションの復号を再開した。停止中に中継したバイトは復号していない (記録には残る)。"),
+    Rule("proxy.decoding-stopped", W, "decoding stopped", "",
+         "Decoding the connection cost too much CPU for the relay to keep up: from here on it is relayed, not "
+         "decoded.",
+         "コネクションの復号に CPU がかかりすぎ、中継が追いつかなくなるため、以降は復号せずに中継だけ行う。"),
+    Rule("proxy.http1", N, "HTTP/1.1, not HTTP/2", "RFC 9112",
+         "The client spoke HTTP/1.1: the connection is relayed and shown as such, not decoded as HTTP/2.",
+         "クライアントは HTTP/1.1 を話した。コネクションは中継してそのまま表示し、HTTP/2 としては復号しない。"),
+    Rule("proxy.not-http", W, "neither HTTP/2 nor HTTP/1.1", "RFC 9113 §3.4",
+         "The client's first bytes are neither the HTTP/2 preface nor an HTTP/1.1 request: relayed, not decoded.",
+         "クライアントの最初のバイトは HTTP/2 のプリフェイスでも HTTP/1.1 のリクエストでもない。中継はするが"
+         "復号しない。"),
+    Rule("proxy.tunnel-untouched", N, "tunnel relayed untouched", "RFC 9110 §9.3.6",
+         "A CONNECT tunnel to a host that is not intercepted was relayed as it came; its bytes are not decoded.",
+         "傍受の対象でないホストへの CONNECT トンネルは、そのまま中継した。その中身は復号しない。"),
+    Rule("proxy.forward-timeout", W, "forward-proxy client sent nothing", "",
+         "A client of the forward proxy sent no request head (or nothing into its tunnel) in time, and was closed.",
+         "フォワードプロキシのクライアントが時間内にリクエストヘッダー (またはトンネルへのバイト) を送らなかった"
+         "ため、閉じた。"),
+    Rule("proxy.forward-bad-request", W, "request the forward proxy cannot serve", "RFC 9110 §9.3.6",
+         "The request head is not a CONNECT or an absolute http:// URL the forward proxy can follow: answered 400.",
+         "リクエストヘッダーが、フォワードプロキシの扱える CONNECT や絶対形式の http:// URL ではないため、"
+         "400 で応答した。"),
+    Rule("proxy.forward-auth", W, "proxy authentication refused", "RFC 9110 §15.5.8",
+         "A request came without the Proxy-Authorization that --auth asks for: answered 407.",
+         "--auth が求める Proxy-Authorization のないリクエストが来たため、407 で応答した。"),
 )
 
 RULES: dict[str, Rule] = {r.id: r for r in _TABLE}
 """Every rule by id, in the order of the table (families together)."""
 
-FAMILIES = ("h2", "grpc", "flow", "abuse", "capture", "tls")
+FAMILIES = ("h2", "grpc", "flow", "abuse", "capture", "tls", "proxy")
 
 
 def rule(rule_id: str) -> Rule:

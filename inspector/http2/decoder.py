@@ -180,8 +180,9 @@ class ConnectionDecoder:
             if data.startswith(F.CLIENT_PREFACE):
                 pos = need
             else:
+                # The finding points at the client's first frame: what it sent instead of the preface.
                 self.checks.report("h2.preface", "the client did not start with the connection preface",
-                                   packet=packet, time=time)
+                                   frame=self.session.frames.next_index(), packet=packet, time=time)
         if not side.synced:
             pos = self._resync(side, direction, data, pos, offset, packet)
             if pos < 0:

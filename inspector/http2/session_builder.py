@@ -77,7 +77,7 @@ def _is_server_preface(first: bytes) -> bool:
 
 class _FlowState:
     __slots__ = ("flow", "kind", "held", "held_bytes", "first", "client_is_a", "conn", "decoder", "request_end",
-                 "upgrade", "tls", "inner")
+                 "upgrade", "tls", "inner", "paused_at", "deferred")
 
     def __init__(self, flow: TcpFlow) -> None:
         self.flow = flow
@@ -94,6 +94,8 @@ class _FlowState:
         self.upgrade: tuple[tuple[tuple[str, str], ...], bytes, bool] | None = None
         self.tls: TlsConnection | None = None
         self.inner: _FlowState | None = None  # TLS: the flow of the decrypted bytes (client is side A)
+        self.paused_at: tuple[bool, float, int] = (True, 0.0, 0)  # TLS waiting: (from client, time, packet)
+        self.deferred: list[Callable[[], None]] = []  # TLS waiting: what came since, in order
 
 
 class SessionBuilder:
@@ -110,6 +112,10 @@ class SessionBuilder:
         self._on_connection = on_connection  # lets the payload store map conn_index -> flow
         self.keylog = keylog
         self.plaintext = plaintext if plaintext is not None else {}  # conn_index -> decrypted (client, server)
+        # TLS connections waiting for their secrets in a key log still being written: the loader
+        # reads no further packet while this is not empty (so frames stay in capture order) and
+        # calls retry_secrets until it is.
+        self.awaiting: list[_FlowState] = []
 
     # ---- ByteSink --------------------------------------------------------
 
@@ -146,6 +152,9 @@ class SessionBuilder:
 
     def gap(self, flow: TcpFlow, from_a: bool, size: int, packet: int) -> None:
         st = self._flows.get(flow.index)
+        if st is not None and st.tls is not None and st.tls.waiting:
+            st.deferred.append(lambda: self.gap(flow, from_a, size, packet))
+            return
         if st is not None and st.kind == TLS:
             # Records cannot be found again after lost bytes (and their sequence numbers are
             # unknown): decryption of this direction ends here; the other goes on.
@@ -169,6 +178,9 @@ class SessionBuilder:
 
     def close(self, flow: TcpFlow, from_a: bool, how: str, packet: int) -> None:
         st = self._flows.get(flow.index)
+        if st is not None and st.tls is not None and st.tls.waiting:
+            st.deferred.append(lambda: self.close(flow, from_a, how, packet))
+            return
         if st is not None and st.inner is not None:
             from_a, st = from_a == st.client_is_a, st.inner
         if st is not None and st.kind == HTTP2 and st.decoder is not None:
@@ -176,6 +188,7 @@ class SessionBuilder:
 
     def finish(self) -> None:
         """The source ended."""
+        self.retry_secrets(patient=False)  # nothing more will come: no connection waits any longer
         for outer in self._flows.values():
             st = outer.inner or outer
             if outer.tls is not None and outer.conn is None and st.conn is None:
@@ -300,10 +313,39 @@ class SessionBuilder:
             self._tls_data(st, from_a, data, time, packet)
 
     def _tls_data(self, st: _FlowState, from_a: bool, data: bytes, time: float, packet: int) -> None:
+        tls = st.tls
+        assert tls is not None
+        if tls.waiting:
+            st.deferred.append(lambda: self._tls_data(st, from_a, data, time, packet))  # in order, later
+            return
+        from_client = from_a == st.client_is_a
+        self._tls_plaintext(st, from_client, tls.receive(from_client, data), time, packet)
+        if tls.waiting:
+            st.paused_at = (from_client, time, packet)
+            self.awaiting.append(st)
+
+    def retry_secrets(self, patient: bool = True) -> bool:
+        """TLS connections waiting for their secrets look in the key log again and go on where
+        they can (with `patient` False, whether or not the secrets came); True when none waits."""
+        waiting = self.awaiting[:]
+        self.awaiting.clear()
+        for st in waiting:
+            tls = st.tls
+            assert tls is not None
+            from_client, time, packet = st.paused_at
+            self._tls_plaintext(st, from_client, tls.resume(from_client, patient), time, packet)
+            if tls.waiting:
+                self.awaiting.append(st)
+                continue
+            while st.deferred and not tls.waiting:  # what came while it waited; it may wait again
+                st.deferred.pop(0)()
+        return not self.awaiting
+
+    def _tls_plaintext(self, st: _FlowState, from_client: bool, pieces: list[bytes], time: float,
+                       packet: int) -> None:
+        """Decrypted application data, decided and decoded like a plaintext flow's bytes."""
         tls, inner = st.tls, st.inner
         assert tls is not None and inner is not None
-        from_client = from_a == st.client_is_a
-        pieces = tls.receive(from_client, data)
         if not pieces:
             if tls.problems and inner.conn is None and st.conn is None:
                 self._opaque_tls(st)

@@ -8,9 +8,9 @@ refuses is a 502 the client can read, then:
   client starts TLS is intercepted: the client's TLS ends in the proxy with a
   certificate for its SNI name (or the CONNECT host) from the local CA, and a TLS
   connection to the target offers what the client negotiated (ALPN passed through).
-  The client's TLS bytes go through a socket pair to a TLS server leg of the
-  ordinary relay, so decoding, recording, backpressure and closing are the reverse
-  proxy's own;
+  The client's own transport becomes a TLS server leg of the ordinary relay (its
+  handshake fed the ClientHello already read: `tls_accept`), so decoding, recording,
+  backpressure and closing are the reverse proxy's own;
 - a CONNECT whose client speaks plaintext (h2c prior knowledge) is relayed and decoded;
 - any other tunnel is relayed untouched (still recorded, listed as TLS with its SNI
   and ALPN).
@@ -29,16 +29,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-from inspector.model import Severity
 from inspector.proxy.server_names import BadServerName
-from inspector.proxy.tls import ClientFacingTls, UpstreamTls
+from inspector.proxy.tls import HANDSHAKE_TIMEOUT, ClientFacingTls, UpstreamTls, client_handshake_failure
+from inspector.proxy.tls_accept import accept_tls
 
 if TYPE_CHECKING:
     from inspector.proxy.relay import Relay, Route
 
 HEAD_LIMIT = 64 << 10  # a request head longer than this is refused
 HELLO_LIMIT = 16 << 10  # bytes waited for to read a whole first TLS record (SNI, ALPN)
-HANDSHAKE_TIMEOUT = 10.0
 HEAD_TIMEOUT = 30.0  # seconds a client gets to send its request head (and, after 200, its first bytes)
 EXT_SERVER_NAME, EXT_ALPN = 0, 16
 
@@ -177,48 +176,6 @@ def client_hello_names(data: bytes) -> tuple[str | None, list[str]] | None:
         return None
 
 
-class _Pipe(asyncio.Protocol):
-    """One end of a byte pipe between two transports (the client's socket and the socket pair
-    whose other end is the TLS leg): bytes, FIN, close and backpressure passed on as they are."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.peer: _Pipe | None = None
-        self.lost = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # a stream protocol's transport is full
-
-    def data_received(self, data: bytes) -> None:
-        peer = self.peer
-        if peer is not None and peer.transport is not None and not peer.lost and not peer.transport.is_closing():
-            peer.transport.write(data)
-
-    def eof_received(self) -> bool:
-        peer = self.peer
-        if peer is not None and peer.transport is not None and not peer.lost and peer.transport.can_write_eof():
-            peer.transport.write_eof()
-            return True
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        peer = self.peer
-        if peer is not None and peer.transport is not None and not peer.lost:
-            if exc is not None:
-                peer.transport.abort()
-            else:
-                peer.transport.close()
-
-    def pause_writing(self) -> None:
-        if self.peer is not None and self.peer.transport is not None and not self.peer.lost:
-            self.peer.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self.peer is not None and self.peer.transport is not None and not self.peer.lost:
-            self.peer.transport.resume_reading()
-
-
 class ForwardRequest(asyncio.Protocol):
     """A forward-mode client connection until it is known where it goes; then it is handed to
     the relay's own legs (the transport changes protocol) and this object is done."""
@@ -236,6 +193,7 @@ class ForwardRequest(asyncio.Protocol):
         self.tunnel = False  # 200 sent: what follows is the tunnel's
         self.busy = False  # connecting to the target
         self.done = False
+        self.watching = False  # waiting for the target's first bytes too (a server that speaks first)
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -249,35 +207,42 @@ class ForwardRequest(asyncio.Protocol):
             return
         what = "bytes into its tunnel" if self.tunnel else "request head"
         self.done = True
-        self._event(f"forward proxy: a client sent no {what} in {self.head_timeout:g} s; closed",
-                    Severity.WARNING)
+        self._event("proxy.forward-timeout", f"forward proxy: a client sent no {what} in "
+                    f"{self.head_timeout:g} s; closed")
         if self.transport is not None:
             self.transport.close()
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+        self._drop_target()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        if not self.done and self.sock is not None:
+        if not self.done:
+            self._drop_target()
+
+    def _drop_target(self) -> None:
+        """Close the target's socket (nothing was handed over)."""
+        self._unwatch_target()
+        if self.sock is not None:
             self.sock.close()
             self.sock = None
 
-    def _event(self, message: str, severity: Severity = Severity.INFO) -> None:
-        self.relay.source.event(message, None, severity)
+    def _unwatch_target(self) -> None:
+        if self.watching and self.sock is not None:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.watching = False
 
-    def _refuse(self, status: str, message: str, extra: str = "") -> None:
+    def _event(self, rule_id: str, message: str) -> None:
+        self.relay.source.event(rule_id, message)
+
+    def _refuse(self, rule_id: str, status: str, message: str, extra: str = "") -> None:
         self.done = True
-        self._event(message, Severity.WARNING)
+        self._event(rule_id, message)
         if self.transport is not None and not self.transport.is_closing():
             body = (message + "\n").encode("utf-8", "replace")
             self.transport.write(f"HTTP/1.1 {status}\r\n{extra}content-type: text/plain\r\n"
                                  f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode() + body)
             self.transport.close()
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+        self._drop_target()
 
     def data_received(self, data: bytes) -> None:
         if self.done:
@@ -291,14 +256,15 @@ class ForwardRequest(asyncio.Protocol):
         try:
             head = parse_head(bytes(self.buffer))
         except BadRequestHead as exc:
-            self._refuse("400 Bad Request", f"forward proxy: {exc}")
+            self._refuse("proxy.forward-bad-request", "400 Bad Request", f"forward proxy: {exc}")
             return
         if head is None:
             return
         self.head = head
         if not self.settings.authorized(head.headers):
-            self._refuse("407 Proxy Authentication Required", "forward proxy: a request without the right "
-                         "Proxy-Authorization (--auth) is refused", 'proxy-authenticate: Basic realm="h2inspect"\r\n')
+            self._refuse("proxy.forward-auth", "407 Proxy Authentication Required", "forward proxy: a request "
+                         "without the right Proxy-Authorization (--auth) is refused",
+                         'proxy-authenticate: Basic realm="h2inspect"\r\n')
             return
         try:
             if head.method == "CONNECT":
@@ -310,7 +276,7 @@ class ForwardRequest(asyncio.Protocol):
                                          "or an absolute http:// URL")
                 self.target = (url.hostname, url.port or 80)
         except (BadRequestHead, ValueError) as exc:
-            self._refuse("400 Bad Request", f"forward proxy: {exc}")
+            self._refuse("proxy.forward-bad-request", "400 Bad Request", f"forward proxy: {exc}")
             return
         self.busy = True
         if self.transport is not None:
@@ -320,7 +286,7 @@ class ForwardRequest(asyncio.Protocol):
         task.add_done_callback(self.relay.tasks.discard)
 
     async def _connect_target(self) -> None:
-        from inspector.proxy.relay import CONNECT_TIMEOUT, _describe
+        from inspector.proxy.relay import CONNECT_TIMEOUT, _describe, connect_failure
 
         assert self.target is not None and self.head is not None
         host, port = self.target
@@ -337,8 +303,8 @@ class ForwardRequest(asyncio.Protocol):
                 raise
         except (OSError, TimeoutError) as exc:
             self.busy = False
-            self._refuse("502 Bad Gateway", f"forward proxy: {self.head.method} {host}:{port}: the target "
-                         f"{_describe(exc)}")
+            self._refuse(connect_failure(exc), "502 Bad Gateway", f"forward proxy: {self.head.method} "
+                         f"{host}:{port}: the target {_describe(exc)}")
             return
         self.sock = sock
         self.busy = False
@@ -352,12 +318,32 @@ class ForwardRequest(asyncio.Protocol):
             self.transport.resume_reading()
             if self.buffer:
                 self._tunnel_bytes()
+            else:
+                # Whoever speaks first decides: a server that sends a banner before its client
+                # says anything (SMTP, SSH...) is relayed at once; TLS would have the client first.
+                self.watching = True
+                loop.add_reader(sock.fileno(), self._target_spoke)
         else:
             # Absolute-form HTTP/1.1: the request goes on as it came, to the host it names, but
-            # for the credentials meant for this proxy (hop by hop, RFC 9110 §11.7.4).
-            self.buffer[:self.head.length] = without_proxy_credentials(bytes(self.buffer[:self.head.length]))
-            self._hand_over()
+            # for the credentials meant for this proxy (hop by hop, RFC 9110 §11.7.4); so do the
+            # next ones on this connection, each to the host it names (proxy/http_forward.py).
+            from inspector.proxy.http_forward import http_link
+
+            self.done = True
+            data = bytes(self.buffer)
+            self.buffer.clear()
+            http_link(self, self.transport, data)
             self.transport.resume_reading()
+
+    def _target_spoke(self) -> None:
+        """The target sent bytes (or closed) before its client sent any: relay the tunnel as it is."""
+        self._unwatch_target()
+        if self.done:
+            return
+        assert self.target is not None
+        host, port = self.target
+        self._event("proxy.tunnel-untouched", f"tunnel to {host}:{port}: the server spoke first; relayed as it is")
+        self._hand_over()
 
     def _tunnel_bytes(self) -> None:
         assert self.target is not None
@@ -371,19 +357,21 @@ class ForwardRequest(asyncio.Protocol):
                 return  # the rest of the first record is on its way
             sni, alpn = names or (None, [])
             if not intercept:
-                self._event(f"tunnel to {host}:{port} relayed untouched (not intercepted): TLS, SNI "
+                self._event("proxy.tunnel-untouched", f"tunnel to {host}:{port} relayed untouched (not "
+                            "intercepted): TLS, SNI "
                             f"{sni or 'none'}, ALPN offered {', '.join(alpn) or 'none'}")
                 self._hand_over()
             else:
                 self._intercept_tls(sni)
             return
         if not intercept:
-            self._event(f"tunnel to {host}:{port} relayed untouched (not intercepted)")
+            self._event("proxy.tunnel-untouched", f"tunnel to {host}:{port} relayed untouched (not intercepted)")
         self._hand_over()
 
     def _route(self, server_name: str | None, upstream_tls: UpstreamTls | None) -> Route:
         from inspector.proxy.relay import Endpoint, Route
 
+        self._unwatch_target()
         assert self.target is not None and self.sock is not None and self.transport is not None
         host, port = self.target
         client = self.transport.get_extra_info("peername")[:2]
@@ -391,6 +379,10 @@ class ForwardRequest(asyncio.Protocol):
         sock, self.sock = self.sock, None
         name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         return Route(Endpoint(host, port), name, server_name, upstream_tls, sock, (client, server))
+
+    def route_for_http(self) -> Route:
+        """The route of a plain link to the target (the connected socket handed on with it)."""
+        return self._route(None, None)
 
     def _hand_over(self) -> None:
         """The client's own transport becomes the client leg of a plain link to the target."""
@@ -425,43 +417,24 @@ class ForwardRequest(asyncio.Protocol):
         try:
             ctx = certificates.context_for(name) or certificates.context
         except BadServerName as exc:
-            self._event(f"CONNECT {host}:{port}: {exc}: TLS handshake refused", Severity.WARNING)
+            self._event("proxy.bad-sni", f"CONNECT {host}:{port}: {exc}: TLS handshake refused")
             self.transport.close()
+            self._drop_target()
             return
-        loop = asyncio.get_running_loop()
-        outer, inner = socket.socketpair()
         route = self._route(name, settings.upstream_tls)
         client = self.transport
-        near = _Pipe()
-        client.set_protocol(near)
-        near.connection_made(client)
-        try:
-            _, far = await loop.connect_accepted_socket(_Pipe, outer)
-        except OSError:
-            client.close()
-            inner.close()
-            if route.sock is not None:
-                route.sock.close()
-            return
-        near.peer, far.peer = far, near
-        assert far.transport is not None, "connect_accepted_socket made the connection"
-        far.transport.write(bytes(self.buffer))
-        self.buffer.clear()
         link = _Link(self.relay, route)
+        first = bytes(self.buffer)
+        self.buffer.clear()
         try:
-            await loop.connect_accepted_socket(lambda: _TlsLeg(link, True), inner, ssl=ctx,
-                                               ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
+            await accept_tls(client, _TlsLeg(link, True), ctx, first, HANDSHAKE_TIMEOUT)
         except (TimeoutError, OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            rejected = "UNKNOWN_CA" in reason or "BAD_CERTIFICATE" in reason or "CERTIFICATE_UNKNOWN" in reason
-            if rejected:
-                self._event(f"CONNECT {host}:{port}: the client rejected the certificate the proxy made for "
+            rule, reason = client_handshake_failure(exc)
+            if rule == "proxy.client-rejected-ca":
+                self._event(rule, f"CONNECT {host}:{port}: the client rejected the certificate the proxy made for "
                             f"{name} ({reason}): make the client trust {settings.ca_path} "
-                            f"(curl --cacert {settings.ca_path})", Severity.ERROR)
+                            f"(curl --cacert {settings.ca_path})")
             else:
-                self._event(f"CONNECT {host}:{port}: TLS handshake with the client failed ({reason})",
-                            Severity.WARNING)
+                self._event(rule, f"CONNECT {host}:{port}: TLS handshake with the client failed ({reason})")
             if route.sock is not None:
                 route.sock.close()
-            client.close()
-            inner.close()

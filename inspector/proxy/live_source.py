@@ -22,9 +22,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from inspector.findings.rules import RULES
 from inspector.flows import FlowSide, TcpFlow
 from inspector.http2.session_builder import SessionBuilder
-from inspector.model import Connection, Direction, Finding, Session, Severity
+from inspector.model import Connection, Direction, Finding, Session
 from inspector.proxy.recorder import MAX_SEGMENT, PcapngRecorder, RecordedFlow
 from inspector.proxy.spool import SPOOL_LIMIT, PayloadSpool
 
@@ -254,20 +255,23 @@ class LiveSource:
         self.queue.append((live, from_client, None, time, packet, 0, how))
         self.on_queue()
 
-    def event(self, message: str, live: LiveConnection | None = None,
-              severity: Severity = Severity.INFO) -> None:
-        """Something the relay saw (an upstream refusing, a reset): a finding, shown at once."""
-        self.session.findings.append(Finding(severity, message, "",
-                                             live.index if live is not None else None))
+    def event(self, rule_id: str, message: str, live: LiveConnection | None = None) -> None:
+        """Something the proxy met (an upstream refusing, a reset, decoding paused): a finding of its
+        `proxy.*` rule (severity and reference from the table), shown at once."""
+        rule = RULES[rule_id]
+        self.session.findings.append(Finding(rule.severity, message, rule.reference,
+                                             live.index if live is not None else None, rule=rule_id,
+                                             time=_time.time()))
         self._dirty = True
         self.on_queue()
 
     def _pause(self, live: LiveConnection) -> None:
         live.paused = True
-        self.event(f"decoding of this connection paused: {live.queued >> 20} MiB wait to be decoded "
+        self.event("proxy.decoding-paused",
+                   f"decoding of this connection paused: {live.queued >> 20} MiB wait to be decoded "
                    f"(limit {self.connection_backlog >> 20} MiB per connection, "
                    f"{self.total_backlog >> 20} MiB in all); the relay goes on and the recording keeps "
-                   "every byte", live, Severity.WARNING)
+                   "every byte", live)
 
     # ---- called by the pacer, behind the relay --------------------------------------
 
@@ -342,8 +346,8 @@ class LiveSource:
             live.paused = False
             where = "are in the recording only" if self.recorder.file is not None else \
                 "were not decoded (use --record to keep every byte)"
-            self.event(f"decoding of this connection resumes; {sum(live.skipped)} bytes relayed "
-                       f"while it was paused {where}", live, Severity.WARNING)
+            self.event("proxy.decoding-resumed", f"decoding of this connection resumes; {sum(live.skipped)} "
+                       f"bytes relayed while it was paused {where}", live)
 
     def _give_up(self, live: LiveConnection, n: int, cost: float) -> None:
         """Decoding `live` costs too much to go on with it on the relay's loop: stop for good."""
@@ -351,9 +355,10 @@ class LiveSource:
         live.paused = True  # from now on its chunks are only counted (`data`)
         where = "the recording keeps every byte" if self.recorder.file is not None else \
             "use --record to keep every byte"
-        self.event(f"decoding of this connection stopped: {n} bytes took {cost * 1000:.0f} ms of CPU "
+        self.event("proxy.decoding-stopped",
+                   f"decoding of this connection stopped: {n} bytes took {cost * 1000:.0f} ms of CPU "
                    f"to decode (the limit is {COSTLY_PIECE * 1000:.0f} ms), which would hold up every "
-                   f"connection; its bytes are still relayed ({where})", live, Severity.WARNING)
+                   f"connection; its bytes are still relayed ({where})", live)
 
     def undecoded(self) -> tuple[int, int]:
         """Bytes waiting to be decoded, and on how many connections."""
@@ -385,13 +390,13 @@ class LiveSource:
         if live.tls and conn.protocol == "h2c":
             conn.protocol = "h2"  # HTTP/2 over TLS, negotiated with ALPN
         if conn.protocol == "http/1.1":
-            self.event("HTTP/1.1: relayed, shown as such, not decoded as HTTP/2", live)
+            self.event("proxy.http1", "HTTP/1.1: relayed, shown as such, not decoded as HTTP/2", live)
 
     def _report_undecided(self, live: LiveConnection) -> None:
         if live.connection is None and not live.reported and live.first_bytes:
             live.reported = True
-            self.event(f"the client's first bytes are neither the HTTP/2 preface nor HTTP/1.1 "
-                       f"({live.first_bytes!r}); relayed, not decoded", live, Severity.WARNING)
+            self.event("proxy.not-http", f"the client's first bytes are neither the HTTP/2 preface nor HTTP/1.1 "
+                       f"({live.first_bytes!r}); relayed, not decoded", live)
 
 
 class DecodePacer:

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from inspector.http2.frames import CLIENT_PREFACE
-from inspector.model import Severity
 from inspector.proxy.live_source import LiveConnection, LiveSource
 from inspector.proxy.recorder import MAX_SEGMENT
-from inspector.proxy.tls import ClientFacingTls, UpstreamTls
+from inspector.proxy.tls import HANDSHAKE_TIMEOUT, SNI_REFUSED, ClientFacingTls, UpstreamTls, client_handshake_failure
 
 if TYPE_CHECKING:
     from inspector.proxy.forward import ForwardSettings
@@ -95,6 +94,17 @@ def _reset(transport: asyncio.Transport | None) -> None:
     transport.abort()
 
 
+def connect_failure(exc: BaseException) -> str:
+    """The proxy.* rule a failed connection to an upstream (or a forward-mode target) breaks."""
+    if isinstance(exc, ssl.SSLError):
+        return "proxy.upstream-tls"
+    if isinstance(exc, ConnectionRefusedError):
+        return "proxy.upstream-refused"
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return "proxy.upstream-timeout"
+    return "proxy.upstream-unreachable"
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"certificate verify failed: {exc.verify_message}"
@@ -103,7 +113,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "refused the connection"
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return f"did not answer within {CONNECT_TIMEOUT:.0f} s"
+        return f"did not answer within {CONNECT_TIMEOUT:g} s"
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc) or type(exc).__name__
@@ -204,7 +214,7 @@ class _Leg(asyncio.Protocol):
         self.received += len(data)
         other = link.upstream if self.from_client else link.client
         if other is None:
-            if link.failed:
+            if link.failed or link.detached:
                 self.dropped += len(data)
                 return
             link.hold(data)
@@ -272,7 +282,9 @@ class _Link:
         self.alpn: str | None = None
         self.connecting = False
         self.failed = False
+        self.detached = False  # the client's transport went on to another link (forward mode's http://)
         self.told_undeliverable = False
+        self.upstream_class: type[_Leg] = _Leg  # the upstream leg, when it is plain TCP
 
     # ---- the client leg ---------------------------------------------------------
 
@@ -336,7 +348,7 @@ class _Link:
         if upstream_tls is not None:
             ctx = upstream_tls.context_for((self.alpn,) if self.alpn else ())
         loop = asyncio.get_running_loop()
-        leg_class = _Leg if ctx is None else _TlsLeg
+        leg_class = self.upstream_class if ctx is None else _TlsLeg
         name = (route.server_name or up.host) if route is not None else up.host
         sock = route.sock if route is not None else None
         if route is not None:
@@ -352,8 +364,8 @@ class _Link:
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             self.failed = True
             self.pending.clear()
-            self.source.event(f"upstream {up} {_describe(exc)}; the client's connection is reset",
-                              self.live, Severity.ERROR)
+            self.source.event(connect_failure(exc), f"upstream {up} {_describe(exc)}; the client's connection "
+                              "is reset", self.live)
             if self.client is not None:
                 if not self.client.lost:
                     self.source.close(self.connection, False, "RST")
@@ -369,8 +381,8 @@ class _Link:
         if ctx is not None:
             chosen = transport.get_extra_info("ssl_object").selected_alpn_protocol()
             if self.alpn and chosen != self.alpn:
-                self.source.event(f"upstream negotiated ALPN {chosen!r}, the client {self.alpn!r}",
-                                  self.live, Severity.WARNING)
+                self.source.event("proxy.alpn-mismatch", f"upstream negotiated ALPN {chosen!r}, the client "
+                                  f"{self.alpn!r}", self.live)
         if client.full:  # the client is slower than what the upstream already sent it
             leg.pause(_PEER_FULL)
         if self.pending:
@@ -380,6 +392,12 @@ class _Link:
         client.resume(_PENDING_FULL)
         if client.eof:
             leg.send_eof()
+
+    def detach_client(self) -> None:
+        """The client's transport leaves this link for another (its leg no longer acts on it):
+        what the upstream still sends is dropped, and its closing closes no client."""
+        self.detached = True
+        self.client = None
 
     # ---- closing, as TCP would ----------------------------------------------------
 
@@ -401,8 +419,8 @@ class _Link:
         if not self.told_undeliverable:
             self.told_undeliverable = True
             to = "client" if not leg.from_client else "upstream server"
-            self.source.event(f"the {to}'s side is already closed: bytes still arriving from the other "
-                              "side are dropped, and that side closed too", self.live, Severity.WARNING)
+            self.source.event("proxy.side-closed", f"the {to}'s side is already closed: bytes still arriving "
+                              "from the other side are dropped, and that side closed too", self.live)
         if leg.is_tls or leg.eof:
             leg.close()
         else:
@@ -420,16 +438,16 @@ class _Link:
         if exc is not None:
             self.source.close(self.connection, leg.from_client, "RST")
             if leg.from_client:
-                self.source.event(f"the client reset the connection ({_describe(exc)})"
-                                  + ("; passed on as a reset" if alive else ""), self.live, Severity.WARNING)
+                self.source.event("proxy.client-reset", f"the client reset the connection ({_describe(exc)})"
+                                  + ("; passed on as a reset" if alive else ""), self.live)
                 if other is not None:
                     self.source.close(self.connection, False, "RST")
                     _reset(other.transport)
             else:
-                self.source.event(f"the upstream server reset the connection ({_describe(exc)}) after "
-                                  f"{leg.received} bytes" + (f"; all {leg.received} are written to the "
-                                                             "client, then its connection is closed"
-                                                             if alive else ""), self.live, Severity.WARNING)
+                self.source.event("proxy.upstream-reset", f"the upstream server reset the connection "
+                                  f"({_describe(exc)}) after {leg.received} bytes"
+                                  + (f"; all {leg.received} are written to the client, then its connection is "
+                                     "closed" if alive else ""), self.live)
                 if other is not None:
                     other.close()
         else:
@@ -465,27 +483,105 @@ class Relay:
         self.links: set[_Link] = set()
         self.tasks: set[asyncio.Task] = set()
         self.server: asyncio.base_events.Server | None = None
+        self.listeners: list[socket.socket] = []  # --tls: the plain sockets the handshakes start on
+        self.acceptors: list[asyncio.Task] = []
 
     async def start(self) -> list[Endpoint]:
         """Bind and start accepting; returns the addresses bound."""
         loop = asyncio.get_running_loop()
         listen = self.settings.listen
-        leg = _Leg if self.settings.client_tls is None else _TlsLeg
-        factory: Callable[[], asyncio.Protocol] = lambda: leg(_Link(self), True)  # noqa: E731
+        if self.settings.client_tls is not None and self.settings.forward is None:
+            return await self._listen_tls()
+        factory: Callable[[], asyncio.Protocol] = lambda: _Leg(_Link(self), True)  # noqa: E731
         if self.settings.forward is not None:
             from inspector.proxy.forward import ForwardRequest
 
             factory = lambda: ForwardRequest(self)  # noqa: E731
-        self.server = await loop.create_server(factory, listen.host, listen.port,
-                                               ssl=self.settings.client_tls, reuse_address=True,
+        self.server = await loop.create_server(factory, listen.host, listen.port, reuse_address=True,
                                                backlog=512)
         return [Endpoint(*s.getsockname()[:2]) for s in self.server.sockets]
+
+    async def _listen_tls(self) -> list[Endpoint]:
+        """`--tls`: listen on plain sockets and do each client's handshake here, so that one that fails
+        is said (a TLS server of asyncio's or uvloop's would only log it in debug mode)."""
+        loop = asyncio.get_running_loop()
+        listen = self.settings.listen
+        infos = await loop.getaddrinfo(listen.host, listen.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        bound = []
+        try:
+            for family, kind, proto, _, address in dict.fromkeys(infos):
+                listener = socket.socket(family, kind, proto)
+                self.listeners.append(listener)
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                listener.bind(address)
+                listener.listen(512)
+                listener.setblocking(False)
+                bound.append(Endpoint(*listener.getsockname()[:2]))
+        except OSError:
+            self._close_listeners()
+            raise
+        self.acceptors = [loop.create_task(self._accept(listener)) for listener in self.listeners]
+        return bound
+
+    async def _accept(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(listener)
+            except OSError:  # out of descriptors, or a client gone before it was accepted: go on
+                await asyncio.sleep(0.05)
+                continue
+            task = loop.create_task(self._client_tls(sock))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _client_tls(self, sock: socket.socket) -> None:
+        """TLS with one client of the listener; a handshake that fails is a proxy.* finding."""
+        settings = self.settings
+        assert settings.client_tls is not None
+        try:
+            peer = sock.getpeername()
+        except OSError:
+            sock.close()
+            return
+        link = _Link(self)
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                lambda: _TlsLeg(link, True), sock, ssl=settings.client_tls, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
+            sock.close()
+            if isinstance(exc, ConnectionError) and not isinstance(exc, ssl.SSLError):
+                return  # the client left before it said anything (a port probe): nothing to tell
+            rule, reason = client_handshake_failure(exc)
+            if reason == SNI_REFUSED:
+                return  # the server name callback refused the name, and said so (proxy.bad-sni)
+            who = f"client {Endpoint(*peer[:2])}"
+            if rule == "proxy.client-rejected-ca":
+                ca = settings.client_certificates.ca.cert_path if settings.client_certificates else "ca.pem"
+                self.source.event(rule, f"the {who} rejected the certificate the proxy made ({reason}): make "
+                                  f"the client trust {ca} (curl --cacert {ca})")
+            else:
+                self.source.event(rule, f"TLS handshake with the {who} failed ({reason})")
+        except BaseException:
+            sock.close()
+            raise
+
+    def _close_listeners(self) -> None:
+        for listener in self.listeners:
+            listener.close()
+        self.listeners.clear()
 
     async def stop(self, grace: float = 0.3) -> None:
         """Stop accepting and close every link: politely (buffers written, then FIN) for up to
         `grace` seconds, then at once, so that stopping never waits on a slow peer."""
         if self.server is not None:
             self.server.close()
+        for acceptor in self.acceptors:
+            acceptor.cancel()
+        await asyncio.gather(*self.acceptors, return_exceptions=True)
+        self._close_listeners()
         for task in list(self.tasks):
             task.cancel()
         for link in list(self.links):

@@ -38,8 +38,24 @@ CONTEXTS_IN_MEMORY = 128
 LEAVES_ON_DISK = 256
 
 
+HANDSHAKE_TIMEOUT = 10.0  # seconds a client gets to finish its TLS handshake with the proxy
+# What a client's alert says when it does not trust the certificate it was shown (curl exit 60).
+_REJECTED_CERTIFICATE = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN")
+# The server name callback refused the name (and said so, as proxy.bad-sni): not a second finding.
+SNI_REFUSED = "CALLBACK_FAILED"
+
+
 class TlsSetupError(InspectorError):
     """The CA, a certificate or a TLS option could not be used."""
+
+
+def client_handshake_failure(exc: BaseException) -> tuple[str, str]:
+    """(proxy.* rule, reason) of a client's TLS handshake with the proxy that failed: the client
+    rejected the proxy's certificate (trust ca.pem), or the handshake failed otherwise."""
+    reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+    if any(word in reason for word in _REJECTED_CERTIFICATE):
+        return "proxy.client-rejected-ca", reason
+    return "proxy.client-tls-failed", reason
 
 
 def config_home() -> Path:

@@ -6,6 +6,12 @@ plaintext application data those bytes completed. TLS 1.3 (RFC 8446) and
 TLS 1.2 (RFC 5246) with AEAD suites; the handshake is read in the clear up
 to the ServerHello, then followed through the encrypted records (Finished
 switches a direction to its application keys, KeyUpdate to the next ones).
+
+A key log still being written (`FollowedKeyLog`) may not hold a connection's
+secrets yet when its first protected record arrives: the connection then
+`waiting`, its records held as they came, until `resume` finds the secrets
+(or the key log says there is no point in waiting longer). Nothing here
+sleeps: whoever feeds the bytes decides when to look again.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 
-from inspector.tls.keylog import TLS12_MASTER, KeyLog
+from inspector.tls.keylog import TLS12_MASTER, TLS13_SECRETS, KeyLog
 from inspector.tls.keys import SUITES, RecordKey, Suite, tls12_keys
 
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23
@@ -81,6 +87,8 @@ class TlsConnection:
         self.alpn_offered: list[str] = []
         self.alpn: str | None = None
         self.problems: list[str] = []  # what stopped decryption, each said once
+        self.waiting = False  # a protected record waits for secrets the key log may still get
+        self._patient = True  # False once the source has ended: secrets are not waited for any more
 
     def describe(self) -> str:
         """TLS 1.3, its suite and ALPN, in a few words."""
@@ -100,11 +108,28 @@ class TlsConnection:
         side.buf.clear()
 
     def receive(self, from_client: bool, data: bytes) -> list[bytes]:
-        """The application data completed by these bytes of one direction, in order."""
+        """The application data completed by these bytes of one direction, in order (none while
+        `waiting`: the bytes are held)."""
         side = self.sides[0 if from_client else 1]
         if side.broken:
             return []
         side.buf += data
+        if self.waiting:
+            return []
+        return self._open(from_client, side)
+
+    def resume(self, from_client: bool, patient: bool = True) -> list[bytes]:
+        """Look for the secrets again and go on with the held records of the direction that
+        waited; `patient` False (the source has ended): go on without them if they are not there."""
+        self._patient = self._patient and patient
+        self.waiting = False
+        side = self.sides[0 if from_client else 1]
+        if side.broken:
+            return []
+        return self._open(from_client, side)
+
+    def _open(self, from_client: bool, side: _Side) -> list[bytes]:
+        """The whole records in a direction's buffer, opened in order, until one must wait."""
         out: list[bytes] = []
         buf = side.buf
         pos = 0
@@ -112,11 +137,24 @@ class TlsConnection:
             length = int.from_bytes(buf[pos + 3:pos + 5], "big")
             if len(buf) - pos < 5 + length:
                 break
+            if side.key is None and self._must_wait(side, buf[pos]):
+                self.waiting = True
+                break
             header, fragment = bytes(buf[pos:pos + 5]), bytes(buf[pos + 5:pos + 5 + length])
             pos += 5 + length
             self._record(from_client, side, header, fragment, out)
         del buf[:pos]
         return out
+
+    def _must_wait(self, side: _Side, kind: int) -> bool:
+        """A protected record with no key to open it: the key log has the secrets now (keys made,
+        go on), may still get them (wait), or will not (go on, and fail as without a key log)."""
+        protected = side.encrypted or (self.version == TLS13 and kind == APPLICATION_DATA)
+        if not protected or side.broken or self.keylog is None or self.suite is None or not self.client_random:
+            return False
+        if self._derive_keys():
+            return False
+        return self._patient and not self.keylog.settled(self.client_random)
 
     def _record(self, from_client: bool, side: _Side, header: bytes, fragment: bytes, out: list[bytes]) -> None:
         kind = header[0]
@@ -197,18 +235,27 @@ class TlsConnection:
             self._problem(f"cipher suite 0x{code:04x} is not one h2inspect decrypts (AES-GCM and "
                           "ChaCha20-Poly1305 only)")
             return
-        secrets = self.keylog.get(self.client_random) if self.keylog is not None else {}
+        self._derive_keys()
+
+    def _derive_keys(self) -> bool:
+        """Both directions' keys from the key log's secrets for this connection, if it has them."""
+        if self.keylog is None or self.suite is None:
+            return False
+        secrets = self.keylog.get(self.client_random)
         client, server = self.sides
         if self.version == TLS13:
-            names = ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-                     "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0")
-            if all(n in secrets for n in names):
-                client.key = RecordKey.tls13_from_secret(self.suite, secrets[names[0]])
-                server.key = RecordKey.tls13_from_secret(self.suite, secrets[names[1]])
-                client.app_secret, server.app_secret = secrets[names[2]], secrets[names[3]]
-        elif TLS12_MASTER in secrets:
-            client.key, server.key = tls12_keys(self.suite, secrets[TLS12_MASTER], self.client_random,
-                                                self.server_random)
+            if not all(n in secrets for n in TLS13_SECRETS):
+                return False
+            names = TLS13_SECRETS
+            client.key = RecordKey.tls13_from_secret(self.suite, secrets[names[0]])
+            server.key = RecordKey.tls13_from_secret(self.suite, secrets[names[1]])
+            client.app_secret, server.app_secret = secrets[names[2]], secrets[names[3]]
+            return True
+        if TLS12_MASTER not in secrets:
+            return False
+        client.key, server.key = tls12_keys(self.suite, secrets[TLS12_MASTER], self.client_random,
+                                            self.server_random)
+        return True
 
     def _protected_handshake(self, side: _Side, data: bytes) -> None:
         for kind, body in self._messages(side, data):

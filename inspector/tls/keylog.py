@@ -53,6 +53,10 @@ class KeyLog:
         """The secrets logged for one connection (empty if none)."""
         return self.secrets.get(client_random, {})
 
+    def settled(self, client_random: bytes) -> bool:
+        """Whatever `get` gives now is all there will be (a finished file: always)."""
+        return True
+
 
 TLS13_SECRETS = ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
                  "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0")
@@ -67,9 +71,12 @@ class FollowedKeyLog(KeyLog):
     """A key log the client is still writing (a live capture's `--keylog`): re-read as it grows.
 
     A client writes a connection's secrets while its handshake runs, so the packets that
-    need them can be read a moment before they are in the file: a connection whose secrets
-    are missing or partial re-reads the new lines, waiting up to `patience` seconds for them
-    (once per connection: a connection never logged costs that wait once).
+    need them can be read a moment before they are in the file. Nothing here waits: `get`
+    reads the new lines, and `settled` says whether to look again later, for `patience`
+    seconds from the first time a connection's secrets were asked for and missing (so a
+    connection never logged costs that wait once). The TLS layer holds the connection's
+    records meanwhile and the loader polls (`SessionBuilder.retry_secrets`), at the pace of
+    whoever drives it: a headless command sleeps, the TUI's event loop keeps drawing.
     """
 
     def __init__(self, path: str, patience: float = 1.0) -> None:
@@ -77,7 +84,7 @@ class FollowedKeyLog(KeyLog):
         self.path = path
         self.patience = patience
         self._read = 0  # bytes of the file read so far (whole lines only)
-        self._waited: set[bytes] = set()
+        self._first_asked: dict[bytes, float] = {}  # client random -> when its secrets were first missing
         self.refresh()
 
     def refresh(self) -> None:
@@ -95,15 +102,16 @@ class FollowedKeyLog(KeyLog):
             self._read += end
 
     def get(self, client_random: bytes) -> dict[str, bytes]:
-        """The secrets of one connection, read again from the file until complete or out of patience."""
+        """The secrets of one connection, the file read again if they are not all there yet."""
         entry = self.secrets.get(client_random, {})
         if _complete(entry):
             return entry
         self.refresh()
-        if client_random not in self._waited:
-            self._waited.add(client_random)
-            deadline = time.monotonic() + self.patience
-            while not _complete(self.secrets.get(client_random, {})) and time.monotonic() < deadline:
-                time.sleep(0.01)
-                self.refresh()
         return self.secrets.get(client_random, {})
+
+    def settled(self, client_random: bytes) -> bool:
+        """The connection's secrets are all there, or were waited for long enough."""
+        if _complete(self.secrets.get(client_random, {})):
+            return True
+        first = self._first_asked.setdefault(client_random, time.monotonic())
+        return time.monotonic() - first >= self.patience

@@ -31,7 +31,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from inspector.capture.live import PacketQueue
-from inspector.capture.load import CaptureLoader
+from inspector.capture.load import SECRETS_POLL, CaptureLoader
 from inspector.model import Finding, Session
 from inspector.rpc.schema import Schema
 from inspector.tui.columns import TIME_MODES
@@ -261,14 +261,21 @@ class App(TextualApp[None]):
     async def _load_live(self) -> None:
         """A live source: packets read on a thread (reading blocks), decoded on this loop as they come."""
         assert self.loader is not None
-        packets = PacketQueue(self.loader.reader)
-        self._live_batches = batches = self.loader.batches(batch=200, packets=packets)
+        loader = self.loader
+        packets = PacketQueue(loader.reader)
+        # A connection waiting for its secrets in a key log: the loader yields at each look
+        # instead of sleeping, and the waiting is done here, where the screen goes on.
+        loader.pause = None
+        self._live_batches = batches = loader.batches(batch=200, packets=packets)
         last = 0.0
         for _ in batches:
             now = time.monotonic()
             if now - last > 0.25:
                 last = now
                 self._refresh()
+            if loader.waiting_for_secrets:
+                await asyncio.sleep(SECRETS_POLL)
+                continue
             await asyncio.sleep(0)
             while packets.idle() and not packets.ended:  # nothing yet: the screen is the user's
                 await asyncio.sleep(0.05)
@@ -281,6 +288,7 @@ class App(TextualApp[None]):
         if self.loader is None or not self.live:
             return
         self.loader.stop()
+        self.loader.pause = time.sleep  # no screen any more: what is left is decoded here, waiting included
         for _ in self._live_batches or ():
             pass
         self._live_batches = None
@@ -338,6 +346,8 @@ class App(TextualApp[None]):
             words += f" · {counts.dropped if counts is not None else '?'} dropped"
             if not self.loaded:
                 sniffer.ask_counts()  # for the next look
+        if loader.waiting_for_secrets:
+            words += " · waiting for TLS secrets in the key log"
         if self.following:
             words += " · following (a)"
         return words

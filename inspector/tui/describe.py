@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from inspector.findings.rules import RULES
 from inspector.http2 import frames as F
 from inspector.http2.payloads import parse_fields
 from inspector.model import Direction, Finding, FrameRecord, Role, Session, Severity, Stream
@@ -288,8 +289,10 @@ def finding_rule(finding: Finding) -> str:
 
 
 def finding_title(finding: Finding) -> str:
-    """A group's title: the rule's title when there is one, else its first message."""
-    return str(getattr(finding, "title", None) or finding.message)
+    """A group's title: its rule's title (findings/rules.py) when the rule is in the table, else
+    its first message."""
+    rule = RULES.get(finding.rule)
+    return rule.title if rule is not None else finding.message
 
 
 def finding_where(session: Session, finding: Finding) -> str:
