@@ -132,7 +132,7 @@ def test_the_problems_screen_and_the_detail_read_a_finding_in_japanese():
             assert said and any(said[:30] in r for r in rows)
             shown = "\n".join(screen_text(app)[:-1])  # the footer's keys are Textual's, named by the screen
             assert not prose(shown.splitlines()), (prose(shown.splitlines()), shown)
-            row = next(i for i, (_, f) in enumerate(view.rows) if f is beyond)
+            row = next(i for i in range(view.count) if view.entry(i)[1] is beyond)
             view.move_to(row)
             await pilot.pause(0.05)
             explained = str(app.screen.query_one("#problem-detail").render())

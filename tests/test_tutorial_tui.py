@@ -341,8 +341,9 @@ def test_every_screen_of_teaching_mode_speaks_japanese(lesson, tmp_path):
             look("problems")
             if lesson == "flow-control":  # the sender waited for WINDOW_UPDATE: findings to read
                 view = app.screen.query_one(ProblemsView)
-                assert any(f is not None and f.rule == "flow.blocked" for _, f in view.rows)
-                view.move_to(next(i for i, (_, f) in enumerate(view.rows) if f is not None))
+                rows = [view.entry(i) for i in range(view.count)]
+                assert any(f is not None and f.rule == "flow.blocked" for _, f in rows)
+                view.move_to(next(i for i, (_, f) in enumerate(rows) if f is not None))
                 await pilot.pause(0.05)
                 look("a finding on the problems screen")
                 await say(("enter",), "検出事項のフレームへ移動しました：", "going to a finding's frame")

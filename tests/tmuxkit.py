@@ -10,10 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# A tmux server of this test run's own: sessions get this process's environment, not that of
+# whichever process started the shared server (its COLUMNS, its TEXTUAL_* variables).
+TMUX = ("tmux", "-L", f"h2inspect-tests-{os.getpid()}")
+
 
 def screen(name: str) -> str:
     """What the terminal shows now."""
-    return subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
+    return subprocess.run([*TMUX, "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
 
 
 def wait_for(name: str, *texts: str, timeout: float = 30) -> str:
@@ -41,7 +45,7 @@ def wait_gone(name: str, text: str, timeout: float = 30) -> str:
 
 
 def keys(name: str, *sequence: str) -> None:
-    subprocess.run(["tmux", "send-keys", "-t", name, *sequence], check=True)
+    subprocess.run([*TMUX, "send-keys", "-t", name, *sequence], check=True)
 
 
 @contextmanager
@@ -49,13 +53,16 @@ def terminal(command: str, status_file: Path, cwd: Path | None = None, size: tup
              ) -> Iterator[str]:
     """Run `command` in a detached tmux session; its exit status goes to `status_file`."""
     name = f"h2i-{uuid.uuid4().hex[:8]}"
-    env = dict(os.environ, TERM="xterm-256color")
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(size[0]), "-y", str(size[1]),
+    # The terminal's size is the window's: a COLUMNS or LINES left in the environment (a test that
+    # sized a console) would make the app draw at that size inside a bigger window.
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["TERM"] = "xterm-256color"
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(size[0]), "-y", str(size[1]),
                     *(["-c", str(cwd)] if cwd else []), f"{command}; echo $? > {status_file}"], check=True, env=env)
     try:
         yield name
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", name], capture_output=True)
 
 
 def exit_status(status_file: Path, timeout: float = 15) -> str:

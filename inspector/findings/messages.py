@@ -677,12 +677,18 @@ RULE_WORDS: dict[str, tuple[str, tuple[Form, ...]]] = {
          "{alpn:none_or}",
          "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）：TLS、SNI {sni}、提示された ALPN {alpn}"),
         ("tunnel to {host}:{port} relayed untouched (not intercepted)",
-         "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）"))),
+         "{host}:{port} へのトンネルを手を加えずに中継した（傍受していない）"),
+        ("tunnel to {host}:{port}: the server spoke first; relayed as it is",
+         "{host}:{port} へのトンネル：サーバーが先に話したので、そのまま中継した"))),
     "proxy.forward-timeout": ("何も送らないフォワードプロキシのクライアント", (
         ("forward proxy: a client sent no {what:waited_for} in {seconds} s; closed",
          "フォワードプロキシ：クライアントが {seconds} s の間に{what}を送らなかったので閉じた"),)),
     "proxy.forward-bad-request": ("フォワードプロキシが応じられないリクエスト", (
-        ("forward proxy: {why:bad_head}", "フォワードプロキシ：{why}"),)),
+        ("forward proxy: {why:bad_head}", "フォワードプロキシ：{why}"),
+        ("http:// connection to {host}:{port}: the client's bytes are no longer HTTP/1.1 requests ({why}); "
+         "relayed as they are",
+         "{host}:{port} への http:// 接続：クライアントのバイトがもう HTTP/1.1 のリクエストではない（{why}）。"
+         "そのまま中継した"),)),
     "proxy.forward-auth": ("拒否したプロキシ認証", (
         ("forward proxy: a request without the right Proxy-Authorization (--auth) is refused",
          "フォワードプロキシ：正しい Proxy-Authorization（--auth）のないリクエストは拒否する"),)),
