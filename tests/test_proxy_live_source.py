@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 
 import hpack
 from hyperframe.frame import DataFrame, HeadersFrame, SettingsFrame
@@ -98,14 +99,22 @@ def test_decoding_that_falls_behind_pauses_and_resumes_after_a_gap():
     assert source.queued == 0
 
 
-def test_pacer_decodes_soon_when_the_relay_is_quiet_and_defers_while_it_is_busy():
+async def _until(done: Callable[[], object], timeout: float = 30.0) -> None:
+    """Let the loop turn until `done()` holds (the pacer's own timers run meanwhile)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, "the pacer never got there"
+        await asyncio.sleep(0.001)
+
+
+def test_pacer_decodes_when_the_relay_is_quiet_and_defers_while_it_is_busy():
     async def scenario() -> tuple[int, int, int]:
         loop = asyncio.get_running_loop()
         source = _source(recording=False)
         DecodePacer(loop, source)
         live = source.open(CLIENT, SERVER, time=1.0)
         source.data(live, True, PREFACE + _request(1), 2.0)
-        await asyncio.sleep(0.05)  # quiet: decoded within a few milliseconds
+        await _until(lambda: source.session.frames)  # quiet: decoded with nothing else to do
         quiet = len(source.session.frames)
         # Busy: chunk after chunk, with the loop turning between them.
         deferred = []
@@ -113,7 +122,7 @@ def test_pacer_decodes_soon_when_the_relay_is_quiet_and_defers_while_it_is_busy(
             source.data(live, True, _request(i), 3.0)
             await asyncio.sleep(0)
             deferred.append(len(source.queue))
-        await asyncio.sleep(0.1)
+        await _until(lambda: not source.queue)
         return quiet, max(deferred), len(source.queue)
 
     quiet, most_waiting, left = asyncio.run(scenario())
@@ -161,6 +170,25 @@ class _BusySource:
         self.loop.now += self.cost
         self.decoding += self.cost
         return True
+
+
+def test_pacer_decodes_a_quiet_relays_bytes_after_quiet_seconds():
+    """How soon, on a simulated clock: the first slice runs `QUIET` after the bytes were queued."""
+    loop = _SteppedLoop()
+    source = _source(recording=False)
+    DecodePacer(loop, source, clock=loop.precise)  # type: ignore[arg-type]
+    live = source.open(CLIENT, SERVER, time=1.0)
+    source.data(live, True, PREFACE + _request(1), 2.0)
+    decoded_at = None
+    while loop.due and decoded_at is None:
+        when, callback = min(loop.due, key=lambda d: d[0])
+        loop.due.remove((when, callback))
+        loop.now = max(loop.now, when)
+        callback()  # type: ignore[operator]
+        if source.session.frames:
+            decoded_at = loop.now
+    assert decoded_at == DecodePacer.QUIET
+    assert len(source.session.frames) == 1 and not source.queue
 
 
 def test_pacer_keeps_decoding_to_its_share_of_a_busy_loop():
