@@ -6,6 +6,7 @@ The forms and options here are a public contract (see docs/ARCHITECTURE.md): ext
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import re
@@ -119,8 +120,12 @@ def _tutorial_lang(argv: list[str]) -> str:
     return "en"
 
 
+@functools.lru_cache(maxsize=2)
 def build_parser(lang: str = "en") -> argparse.ArgumentParser:
-    """The whole command line, in one place (`lang`: the language of its errors)."""
+    """The whole command line, in one place (`lang`: the language of its errors).
+
+    Built once per language: parsing leaves a parser as it was, and building one costs
+    about 10 ms, paid again by every `main` called in one process (the tests, the fuzz loop)."""
     parser = _Parser(prog="h2inspect", description="See what really travels on an HTTP/2 connection, "
                      "frame by frame and stream by stream, and what gRPC makes of it.",
                      epilog=LIMITS, formatter_class=argparse.RawDescriptionHelpFormatter, lang=lang)

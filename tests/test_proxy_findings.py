@@ -253,7 +253,9 @@ def test_the_tui_over_a_live_proxy_shows_an_upstream_that_refuses_as_it_happens(
             screen: list[str] = []
             for _ in range(100):
                 screen = screen_text(app)
-                if sum(f"upstream 127.0.0.1:{dead} refused the connection" in line for line in screen) == 2:
+                # Both findings' rows (the box below the list explains the one under the cursor too).
+                if sum(line.startswith("    ✖") and f"upstream 127.0.0.1:{dead} refused the connection" in line
+                       for line in screen) == 2:
                     break
                 await pilot.pause(0.05)
             [group] = [line for line in screen if "proxy.upstream-refused" in line and "×" in line]
