@@ -32,6 +32,15 @@ RSS_GROWTH = 40 * MIB
 BACKLOG = {"H2INSPECT_DECODE_BACKLOG": str(8 * MIB)}
 
 
+def _kernel_in_flight() -> int:
+    """What the kernel may hold between a sender and its reader through the proxy: two sockets
+    sending (tcp_wmem's maximum each) and two receiving (tcp_rmem's, up to 32 MiB on some
+    machines): the part of "how far ahead" no relay controls."""
+    def most(name: str) -> int:
+        return int(open(f"/proc/sys/net/ipv4/{name}").read().split()[2])
+    return 2 * most("tcp_wmem") + 2 * most("tcp_rmem")
+
+
 def _sender(stream: PatternStream, http_header: bool):  # type: ignore[no-untyped-def]
     """An upstream that sends `stream` as fast as it can (after an HTTP/1.1 request, if asked)."""
     def handler(conn: socket.socket) -> None:
@@ -135,10 +144,11 @@ def test_slow_upstream_holds_a_big_upload_back(tmp_path):
         assert done.wait(30)
         peak = _memory_ok(p, before)
     assert received[0] == stream.size and digest == [stream.sha256()]
-    # Held back: at no time had the client sent much more than the upstream read. What is in
-    # flight is the proxy's buffers plus four sockets' kernel buffers; without backpressure the
-    # proxy takes the whole upload at once.
-    assert max(ahead) < min(stream.size // 2, 48 * MIB), f"client ran {max(ahead) / MIB:.0f} MiB ahead"
+    # Held back: at no time had the client sent more than the upstream read plus what is in
+    # flight, the kernel's socket buffers and the proxy's own (two 1 MiB write buffers, reads in
+    # flight, 8 MiB of slack). Without backpressure the proxy takes the whole upload at once: past
+    # this bound at the sizes of issue 20 (400 MiB), and in the proxy's memory (checked above) at any.
+    assert max(ahead) < _kernel_in_flight() + 8 * MIB, f"client ran {max(ahead) / MIB:.0f} MiB ahead"
     assert stopped_cleanly(p)
     print(f"upload {stream.size / MIB:.0f} MiB: client at most {max(ahead) / MIB:.1f} MiB ahead; "
           f"proxy RSS {before / MIB:.0f} -> peak {peak / MIB:.0f} MiB")
