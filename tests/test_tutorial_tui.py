@@ -240,7 +240,7 @@ def test_every_screen_of_teaching_mode_speaks_japanese(lesson, tmp_path):
             r"<\d+ bytes>",  # a decoded message's field: the same in both languages, as in `open`
             r"^\s*[0-9a-f]{4}  (?:[0-9a-f]{2} )+.*$",  # a line of the hex dump
             r"^\s{2,}:?[a-z][a-z0-9-]*: .*$",  # a header field of the detail, as it was sent
-            r"\b(?:h2|grpc|flow|abuse|capture|tls)\.[a-z-]+\b",  # a rule id (flow.blocked)
+            r"\b(?:h2|grpc|flow|abuse|capture|tls|proxy)\.[a-z-]+\b",  # a rule id (flow.blocked)
             r"テーマ \S+"]  # a theme's name
     not_prose = [r"(?m)^\s*tutorial\b",  # a command wrapped at the pane's edge
                  r"[A-Za-z0-9/._:-]*…",  # a word the column cut
