@@ -16,12 +16,16 @@ throughput follows, and it is steadier than requests per second.
 Mode `forward` is forward mode (CONNECT, TLS intercepted: TLS on both legs).
 h2load cannot CONNECT, so `bench/connect_load.py`, the project's own HTTP/2
 load client, runs the same work (-c 4 -m 10) direct, through reverse mode
-(`--tls --upstream-tls`), through `--forward` and through mitmproxy's regular
-mode (installed from PyPI into bench/.venv-mitmproxy on first use), in turns,
-round after round; then curl downloads one large body (64 MiB) each of those
-four ways. It prints each round's figures and says whether forward mode kept
-at least as much of direct as reverse mode did, and ran at least 20x
-mitmproxy's requests per second.
+(`--tls --upstream-tls`) and through `--forward`, the three in every order in
+turn, then through mitmproxy's regular mode (installed from PyPI into
+bench/.venv-mitmproxy on first use), round after round; then curl downloads one
+large body (64 MiB) each of those four ways. It prints each round's figures and
+says whether forward mode kept at least as much of direct as reverse mode did
+(from the rounds' paired ratios: met, equal within noise, or not met), and ran
+at least 20x mitmproxy's requests per second.
+
+`--others nghttpx,haproxy` adds those proxies (one worker each, no decoding) to
+modes h2c, tls and tls-edge, on the same h2load work, taking turns with ours.
 """
 
 from __future__ import annotations
