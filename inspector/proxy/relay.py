@@ -246,9 +246,11 @@ class _Leg(asyncio.Protocol):
 
 
 class _TlsLeg(_Leg, asyncio.BufferedProtocol):
-    """A leg with TLS: the TLS layer decrypts straight into one buffer, reused (no bytes
+    """A leg with TLS: asyncio's TLS layer decrypts straight into one buffer, reused (no bytes
     object per TLS record and no join of them, as with `data_received`); one copy of each
-    read is then relayed and kept. The buffer grows to hold all the TLS layer has."""
+    read is then relayed and kept. The buffer grows to hold all the TLS layer has. uvloop's
+    TLS layer treats any `asyncio.Protocol` as unbuffered and calls `data_received` (its copy
+    of what it read, joined), which this leg, a `_Leg` too, takes as well."""
 
     __slots__ = ("buffer",)
 

@@ -100,13 +100,16 @@ class _Stream:
 
 
 def reflect(target: str, root_certificates: bytes | None = None, tls: bool = False,
-            server_name: str | None = None, timeout: float = REFLECTION_TIMEOUT) -> Reflected:
+            server_name: str | None = None, timeout: float = REFLECTION_TIMEOUT, verify: bool = True) -> Reflected:
     """The schema a server describes by reflection (v1, else v1alpha); raises ReflectionError,
-    with the rule its finding gets. `root_certificates` None verifies TLS against the system's."""
+    with the rule its finding gets. `root_certificates` None verifies TLS against the system's;
+    `verify` False (the proxy's --insecure) trusts whatever certificate the server shows."""
     if "grpc" not in sys.modules:  # grpc core logs a failed handshake itself: the finding says it, once
         os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     import grpc
 
+    if tls and not verify:
+        root_certificates, server_name = unverified_identity(target, server_name, timeout)
     options: list[tuple[str, int | str]] = [("grpc.enable_http_proxy", 0)]  # straight to it, never via a proxy
     if server_name:
         options.append(("grpc.ssl_target_name_override", server_name))
@@ -120,6 +123,81 @@ def reflect(target: str, root_certificates: bytes | None = None, tls: bool = Fal
         raise _rpc_error(target, exc, timeout) from None
     finally:
         channel.close()
+
+
+def unverified_identity(target: str, server_name: str | None, timeout: float) -> tuple[bytes, str]:
+    """(the server's own certificate as PEM, a name it carries) for a server whose certificate is
+    not to be verified: grpcio has no switch for that, so the certificate the server shows now
+    becomes the one trust anchor (gRPC core accepts a leaf there: partial chains are allowed) and
+    the name checked is one the certificate has (`server_name` itself when it is covered)."""
+    import socket
+    import ssl
+
+    host, _, port = target.rpartition(":")
+    host = host.strip("[]")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2"])
+    sni = server_name if server_name and not _is_address(server_name) else None
+    try:
+        with socket.create_connection((host, int(port)), timeout) as sock, \
+                ctx.wrap_socket(sock, server_hostname=sni) as tls:
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ValueError, ssl.SSLError) as exc:
+        raise ReflectionError(f"{target}: cannot be reached ({exc})") from None
+    if not der:
+        raise ReflectionError(f"{target}: showed no certificate", UNREADABLE_RULE)
+    names = _certificate_names(der)
+    if server_name and _covers(names, server_name):
+        name = server_name
+    elif names:
+        name = names[0].replace("*", "reflection", 1)  # a wildcard's name: any label under it
+    else:
+        raise ReflectionError(f"{target}: its certificate names no host to check it against", UNREADABLE_RULE)
+    return ssl.DER_cert_to_PEM_cert(der).encode("ascii"), name
+
+
+def _is_address(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _certificate_names(der: bytes) -> list[str]:
+    """The DNS names and IP addresses of a certificate's subjectAltName, then its common name."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return []
+    names: list[str] = []
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        pass
+    else:
+        names += alt.get_values_for_type(x509.DNSName)
+        names += [str(ip) for ip in alt.get_values_for_type(x509.IPAddress)]
+    names += [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return names
+
+
+def _covers(names: list[str], name: str) -> bool:
+    """True if one of a certificate's names matches `name` (a wildcard for one leftmost label)."""
+    name = name.lower()
+    for pattern in (n.lower() for n in names):
+        if pattern == name:
+            return True
+        if pattern.startswith("*.") and "." in name and name.split(".", 1)[1] == pattern[2:]:
+            return True
+    return False
 
 
 def _rpc_error(target: str, exc: Any, timeout: float) -> ReflectionError:
