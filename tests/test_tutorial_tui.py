@@ -72,6 +72,44 @@ def test_step_through_the_four_styles_with_the_keyboard():
     asyncio.run(run())
 
 
+def test_at_80x24_each_steps_words_are_on_screen_and_the_rest_of_the_pane_scrolls():
+    """An 80x24 terminal leaves the lesson pane a few lines: the step under the cursor is scrolled to
+    (its heading and first sentence on screen, at every step), and what does not fit is reached by
+    scrolling the pane, not cut."""
+    async def run() -> None:
+        app = TutorialApp(Exchange(lessons_for("unary")), "en")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until_ready(app, pilot, 1)
+            for step in range(len(app.timeline)):
+                if step:
+                    await pilot.press("space")
+                lines = app.lesson_text().splitlines()
+                heading = next(line for line in lines if line.startswith(f"step {step + 1}/"))
+                what = lines[lines.index(heading) + 3]  # the bytes, their fields, then what the frame is
+                wanted = [heading.split(" · ")[0], heading.split(" · ")[1][:12], what.split()[0]]
+                for _ in range(100):  # until the pane has scrolled to the step (a refresh or two)
+                    await pilot.pause(0.02)
+                    shown = " ".join(line.strip(" │▅▆▇█▁▂▃▄") for line in screen_text(app))
+                    if all(w in shown for w in wanted):
+                        break
+                assert all(w in shown for w in wanted), (wanted, shown)
+            side = app.query_one("#lesson-side")
+            assert side.max_scroll_y > 0  # the pane holds more than it shows: it scrolls
+            closing = [line for line in app.lesson_text().splitlines() if line.strip()][-2]  # before the keys
+            words = " ".join(closing.split()[:4])
+            for y in range(int(side.max_scroll_y) + 1):  # the last step's closing words, a line at a time
+                side.scroll_to(y=y, animate=False)
+                await pilot.pause(0.02)
+                pane = " ".join(line[:side.outer_size.width - 1].strip(" │▅▆▇█▁▂▃▄") for line in screen_text(app))
+                if words in " ".join(pane.split()):
+                    break
+            else:
+                raise AssertionError(f"the last step's closing words are never on screen: {words!r}")
+            await pilot.press("q")
+
+    asyncio.run(run())
+
+
 def test_japanese_lesson_pane():
     async def run() -> None:
         exchange = Exchange(lessons_for("client-streaming"))
