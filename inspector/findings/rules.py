@@ -234,7 +234,7 @@ _TABLE: tuple[Rule, ...] = (
           "premature_reset_seconds", "queued_streams_factor")),
     Rule("abuse.made-you-reset", E, "server resets provoked by the client", "CVE-2025-8671",
          "The client sends frames that make the server reset its streams, with the same effect as rapid reset.",
-         "クライアントが不正なフレームでサーバーにストリームをリセットさせており、効果は高速リセット（rapid reset）と同じである。",
+         "クライアントが不正なフレームでサーバーにストリームをリセットさせており、効果は高速リセット攻撃と同じである。",
          ("made_reset_burst", "made_reset_rate")),
     Rule("abuse.continuation-flood", E, "CONTINUATION flood", "CVE-2024-27316",
          "A header block is split into more CONTINUATION frames than a server accepts.",
