@@ -554,12 +554,19 @@ class PayloadStore(Protocol):
         """`length` bytes from `offset` in one direction's byte stream (fewer if not captured)."""
         ...
 
+    def close(self) -> None:
+        """Let go of the files payloads are read from."""
+        ...
+
 
 class EmptyPayloads:
     """A store for sessions built from bytes in a test: nothing to read back."""
 
     def read(self, conn_index: int, direction: Direction, offset: int, length: int) -> bytes:
         return b""
+
+    def close(self) -> None:
+        """Nothing is held."""
 
 
 @dataclass(slots=True, eq=False)
@@ -619,6 +626,17 @@ class Session:
         if self.start is not None:
             return self.start
         return self.frames.time[0] if len(self.frames) else 0.0
+
+    def close(self) -> None:
+        """Let go of the source's files (the capture payloads are read back from): a command
+        that is done with the session says so, rather than leave a descriptor to the collector."""
+        self.payloads.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def frame_payload(self, frame: FrameRecord) -> bytes:
         """The payload of a frame, read back from the source."""

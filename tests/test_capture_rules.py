@@ -6,14 +6,26 @@ rule id and where it points (connection, stream, packet or frame)."""
 from __future__ import annotations
 
 import hostile
+import hpack
+import pcapkit
 import pytest
 from conftest import CAPTURES
 from damagekit import Pcap
 from findingskit import by_rule
 
 from inspector.capture.load import CaptureLoader
+from inspector.http2 import frames as F
 from inspector.http2 import session_builder
-from inspector.model import DEFAULT_RULE_NOTE, DEFAULT_RULE_PROBLEM, Direction, Finding, Session, Severity
+from inspector.model import (
+    DEFAULT_RULE_NOTE,
+    DEFAULT_RULE_PROBLEM,
+    Direction,
+    Finding,
+    Role,
+    Session,
+    Severity,
+    StreamState,
+)
 from inspector.tls.keylog import KeyLog
 
 UNARY = CAPTURES / "grpc-unary.pcap"  # grpcio both ends; its data packets, 1-based: 4 6 8 10 11 13 14 15 16 17
@@ -218,9 +230,6 @@ def test_a_well_behaved_capture_joined_mid_way_raises_no_alarm(tmp_path, name, s
     """Cut where a capture started late would be (after 30%, 50%, 70% of its data packets), read with
     --port: what a capture does not hold (windows, message boundaries, requests, pings answered by a side
     never found) is not taken for a protocol error; only capture.* says what is missing."""
-    if name == "curl-h2c-upgrade.pcap" and share == 0.3:
-        pytest.skip("a cut between the Upgrade request and the preface reads as a new connection whose "
-                    "stream 1 (opened by the Upgrade) is idle: nothing in the bytes says otherwise")
     whole = Pcap.read(CAPTURES / name)
     data = whole.data_packets()
     start = data[int(len(data) * share)]
@@ -229,3 +238,60 @@ def test_a_well_behaved_capture_joined_mid_way_raises_no_alarm(tmp_path, name, s
     assert session.frames  # something was decoded
     assert not [f.one_line() for f in session.findings
                 if f.severity >= Severity.WARNING and not f.rule.startswith("capture.")]
+
+
+UPGRADE = CAPTURES / "curl-h2c-upgrade.pcap"  # curl --http2 against nghttpd; data packets 4 6 8 9 10 12:
+# the Upgrade request, the server's 101, the client's preface, the server's SETTINGS and answer on stream 1
+
+
+def _upgrade_cut_at(tmp_path, packet: int, ports: tuple[int, ...]) -> Session:
+    """The real Upgrade capture as a capture started at `packet` (no TCP handshake, no request) would be."""
+    whole = Pcap.read(UPGRADE)
+    return _check(Pcap(whole.header, whole.records[packet - 1:]), tmp_path, f"upgrade-from-{packet}-{ports}",
+                  ports=ports)
+
+
+@pytest.mark.parametrize("ports", [(), (8080,)], ids=["any port", "--port 8080"])
+@pytest.mark.parametrize("packet", [6, 8], ids=["from the 101", "from the preface"])
+def test_a_capture_joined_after_the_upgrade_request_reads_stream_1_as_opened_before_it(tmp_path, packet, ports):
+    """Stream 1 of an h2c Upgrade is the HTTP/1.1 request's (RFC 7540 §3.2): a capture that missed it
+    sees the server answer on stream 1 with no request. That stream was opened before the capture, not
+    an idle stream; the server's 101 head, when it was captured, is HTTP/1.1, not unframed bytes."""
+    session = _upgrade_cut_at(tmp_path, packet, ports)
+    assert not [f.one_line() for f in session.findings if f.severity >= Severity.WARNING]
+    [conn] = session.connections
+    assert conn.protocol == ("h2c-upgrade" if packet == 6 else "h2c")
+    stream = conn.streams[1]
+    assert stream.upgraded and stream.state is StreamState.CLOSED
+    answer = [session.frames[i] for i in session.stream_frames.of(0, 1)]
+    assert [(f.direction, F.type_name(f.type_code)) for f in answer] == [(Direction.SERVER, "HEADERS"),
+                                                                         (Direction.SERVER, "DATA")]
+    [block] = [session.header_blocks[i] for i in range(len(session.header_blocks))]
+    assert (block.stream_id, block.role, block.get(":status")) == (1, Role.RESPONSE, "200")
+    assert len(session.frames) == 7  # every frame of the connection's HTTP/2 part, as in the whole capture
+
+
+def test_a_capture_with_the_upgrade_request_reads_as_before(tmp_path):
+    """The whole capture: the request is the HTTP/1.1 one (a block with no frame), stream 1 answered."""
+    session = _check(Pcap.read(UPGRADE), tmp_path, "upgrade-whole")
+    assert not [f.one_line() for f in session.findings if f.severity >= Severity.INFO]
+    [conn] = session.connections
+    assert conn.protocol == "h2c-upgrade" and conn.streams[1].upgraded
+    blocks = [session.header_blocks[i] for i in range(len(session.header_blocks))]
+    assert [(b.frame, b.role, b.get(":path") or b.get(":status")) for b in blocks] == [
+        (-1, Role.REQUEST, "/upgrade"), (3, Role.RESPONSE, "200")]
+    assert len(session.frames) == 7
+
+
+def test_stream_1_from_the_server_without_a_request_is_still_idle_when_the_connection_began_in_the_capture(
+        tmp_path):
+    """With the handshake and the preface seen and no Upgrade, a server's HEADERS on stream 1 is on an
+    idle stream, as before: only a connection joined late may have had its stream 1 opened unseen."""
+    conv = pcapkit.Conversation().handshake()
+    conv.send(True, pcapkit.PREFACE + pcapkit.frame_bytes([pcapkit.SettingsFrame(0)]))
+    conv.send(False, pcapkit.frame_bytes([pcapkit.SettingsFrame(0)] + pcapkit.headers_frames(
+        1, [(":status", "200")], hpack.Encoder(), end_stream=True)))
+    session = CaptureLoader(pcapkit.write_capture(str(tmp_path / "idle.pcap"), conv.packets())).load()
+    [idle] = by_rule(session, "h2.frame-on-idle-stream")
+    assert (idle.conn_index, idle.stream_id, idle.frame) == (0, 1, 2)
+    assert not session.connections[0].streams[1].upgraded

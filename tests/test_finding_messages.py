@@ -100,6 +100,45 @@ def test_no_english_prose_is_left_in_a_japanese_template_or_title():
     assert not left, "\n".join(f"{k}  ← {v}" for k, v in left.items())
 
 
+NAMES = [r"\b(?:HAProxy|Envoy|nghttp2|nghttpd|curl|Netty)\b",  # the servers whose limits a rule borrows
+         r"\b[\w-]+\.pem\b",  # a file the learner is told to trust
+         r"\+(?:proto|json)\b",  # content-type suffixes
+         r"(?<![\w-])(?:connection|upgrade)(?=・| は)"]  # header names in the list of RFC 9113 §8.2.2
+
+
+def _japanese_prose(text: str) -> list[str]:
+    for pattern in NAMES:
+        text = re.sub(pattern, " ", text)
+    return _prose(text)
+
+
+def test_every_rules_explanation_is_japanese_prose():
+    """The one sentence each rule has (check --list-rules --lang ja, the problems screen's detail)."""
+    left = {f"{rule.id}: {rule.ja}": words for rule in RULES.values() if (words := _japanese_prose(rule.ja))}
+    assert not left, "\n".join(f"{k}  ← {v}" for k, v in left.items())
+    assert all(rule.ja.endswith("。") for rule in RULES.values())
+
+
+def test_every_message_the_source_can_make_reads_as_japanese_prose():
+    """Each message the checkers can make, its values filled in, read through its form: no English
+    words are left but the values themselves (methods, hosts, header names, numbers)."""
+    read = 0
+    left = {}
+    for site in source_sites():
+        if site.kind is not None:
+            continue
+        for sample in site.samples:
+            for rule in site.rules:
+                said = M.japanese(rule, sample.replace(HOLE, "7"))
+                if said is None:
+                    continue  # a typed slot whose value a HOLE cannot stand for: read by the real findings
+                read += 1
+                if words := _japanese_prose(said):
+                    left[f"{site.where} {rule}: {said}"] = words
+    assert read > 100
+    assert not left, "\n".join(f"{k}  ← {v}" for k, v in left.items())
+
+
 def test_a_message_is_read_back_through_its_form_with_every_number():
     said = M.japanese("flow.refused-stream", "the server refused stream 9 with 1 other client stream open "
                       "(its SETTINGS_MAX_CONCURRENT_STREAMS is 2)")
@@ -351,5 +390,7 @@ def test_the_findings_of_every_shipped_capture_read_in_japanese_with_every_numbe
             assert said is not None, (path.name, finding.rule, finding.message)
             # every number of the English line is in the Japanese one (which may spell "zero" as 0)
             assert not Counter(NUMBER.findall(finding.message)) - Counter(NUMBER.findall(said)), (finding.message, said)
+            values = re.sub(r"/[\w.]+/\w+|\b[a-z]+(?:\.[A-Za-z]+)+\b", " ", said)  # methods, services: data
+            assert not _japanese_prose(values), said
             seen.add(finding.rule)
     assert len(seen) >= 10, seen  # the abuse captures and the shipped ones make many kinds

@@ -6,14 +6,19 @@ same event loop as `h2inspect proxy` runs them)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 import socket
 import ssl
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from conftest import screen_text
 from hyperframe.frame import SettingsFrame
-from proxykit import ThreadServer, free_port, nghttpd, proxy, run, stopped_cleanly
+from proxykit import ThreadServer, free_port, nghttpd, proxy, require, run, stopped_cleanly
 
 from inspector.findings.rules import RULES
 from inspector.model import Severity
@@ -223,6 +228,80 @@ def test_bytes_that_reach_a_side_already_closing_are_dropped_and_said():
     found = [f for f in source.session.findings if f.rule == "proxy.side-closed"]
     assert [(f.conn_index, f.severity) for f in found] == [(0, Severity.WARNING)]
     assert found[0].message.startswith("the client's side is already closed: bytes still arriving")
+
+
+def _receive_queue(port: int, which: str) -> int:
+    """The most bytes waiting, unread, in a socket of an established connection to or from `port` (ss)."""
+    out = run(["ss", "-tnH", "state", "established", f"( {which} = :{port} )"]).stdout.decode()
+    return max([int(line.split()[0]) for line in out.splitlines()] or [0])
+
+
+def _bytes_received(port: int) -> int:
+    """What the socket connected to `port` has received so far (ss -i: bytes_received)."""
+    out = run(["ss", "-tinH", "state", "established", f"( dport = :{port} )"]).stdout.decode()
+    return max([int(m) for m in re.findall(r"bytes_received:(\d+)", out)] or [0])
+
+
+def _until(predicate, what: str, timeout: float = 20.0, *, give_up: bool = False) -> bool:  # type: ignore[no-untyped-def]
+    """Poll until `predicate()`; past `timeout`, fail (or, with give_up, say False)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            if give_up:
+                return False
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+    return True
+
+
+SIDE_CLOSED_ATTEMPTS = 6  # connections tried, each a new one; one is enough
+
+
+@pytest.mark.peers
+@pytest.mark.usefixtures("peers")
+def test_bytes_from_nghttpd_for_an_nghttp_already_gone_are_dropped_and_said(tmp_path):
+    """Real peers: nghttp downloads a large file from nghttpd through `h2inspect proxy --headless`. The
+    proxy is frozen (SIGSTOP) with bytes unread in nghttp's socket, nghttp is killed (its kernel answers
+    with a reset), nghttpd fills the proxy's upstream socket, and the proxy goes on (SIGCONT): the reset
+    and the upstream's bytes are read in one turn of its loop, and what is read for the client's side
+    after it closed is dropped and said, once, as proxy.side-closed on that connection. A connection
+    whose proxy had stopped reading the upstream at the freeze (its client's buffer full: backpressure)
+    has no such bytes, only the reset; the next connection is tried."""
+    require("nghttp", "ss")
+    root = tmp_path / "www"
+    root.mkdir()
+    with (root / "big").open("wb") as big:
+        big.truncate(1 << 30)  # sparse: a download that outlasts the test
+    with nghttpd(root) as port, proxy(tmp_path, f"127.0.0.1:{port}", fmt="text") as p:
+        for conn in range(SIDE_CLOSED_ATTEMPTS):
+            # -w/-W 30: windows of 2^30-1, so nghttpd never waits for a WINDOW_UPDATE the frozen proxy holds
+            client = subprocess.Popen(["nghttp", "-n", "-w", "30", "-W", "30", f"{p.url}/big"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                # Past nghttpd's first 64 KiB: nghttp's connection WINDOW_UPDATE has reached it (the decoded
+                # output may lag far behind the relay, so the socket's counts say it).
+                _until(lambda: _bytes_received(p.port) > 1 << 20, "the download to be under way")
+                while True:  # frozen together with bytes nghttp has not read yet: its close is then a reset
+                    os.kill(p.proc.pid, signal.SIGSTOP)
+                    os.kill(client.pid, signal.SIGSTOP)
+                    if _receive_queue(p.port, "dport"):
+                        break
+                    os.kill(client.pid, signal.SIGCONT)
+                    os.kill(p.proc.pid, signal.SIGCONT)
+            finally:
+                client.kill()
+                client.wait(10)
+            # A few reads' worth waiting for the proxy; a proxy that had stopped reading the upstream may
+            # never get that much in its socket (and has nothing to drop): then the next connection.
+            _until(lambda: _receive_queue(port, "dport") >= 512 << 10, "nghttpd's bytes", 10, give_up=True)
+            os.kill(p.proc.pid, signal.SIGCONT)
+            p.wait_for(lambda r, c=conn: f"conn {c}: warning proxy.client-reset" in r.stderr())
+            if _lines(p, "proxy.side-closed"):
+                break
+    [line] = _lines(p, "proxy.side-closed")
+    assert f"proxy: conn {conn}: warning proxy.side-closed: the client's side is already closed: bytes still " \
+           "arriving from the other side are dropped, and that side closed too (RFC 9293 §3.6)" in line
+    assert stopped_cleanly(p)
 
 
 def test_the_tui_over_a_live_proxy_shows_an_upstream_that_refuses_as_it_happens():

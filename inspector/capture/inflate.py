@@ -55,7 +55,9 @@ class InflatedCapture:
         return self._position
 
     def read_at(self, offset: int, size: int) -> bytes:
-        """Inflated bytes at `offset`, read back from the copy."""
+        """Inflated bytes at `offset`, read back from the copy (none once it is closed)."""
+        if self._copy.closed:
+            return b""
         self._copy.flush()
         return os.pread(self._copy.fileno(), size, offset)
 

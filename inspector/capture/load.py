@@ -231,6 +231,19 @@ class CaptureLoader:
             pass
         return self.session
 
+    def close(self) -> None:
+        """Let go of the capture's files: the session's payload store and, for a file whose reading
+        stopped early, the file itself (a live input is its source's to close)."""
+        self.session.close()
+        if self.live is None:
+            self.reader.close()
+
+    def __enter__(self) -> CaptureLoader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 STDIN = "-"
 SECRETS_POLL = 0.01  # seconds between looks at a key log for a connection's secrets
@@ -315,5 +328,6 @@ def loader_for(args: argparse.Namespace, on_wait: Callable[[], None] | None = No
 
 
 def load_capture(path: str, ports: tuple[int, ...] = ()) -> Session:
-    """The whole model of one capture file."""
+    """The whole model of one capture file (its payloads read through a descriptor the session
+    holds: close the session when done)."""
     return CaptureLoader(path, ports).load()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import struct
+import weakref
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
@@ -210,12 +211,16 @@ class CapturePayloads:
         # conn index -> decrypted bytes (client, server): a TLS connection's plaintext is not in the file
         self.plaintext: dict[int, tuple[bytearray, bytearray]] = {}
         self._fd: int | None = None
+        # A raw descriptor has no finalizer of its own: a session dropped without close() (a test,
+        # a library caller) must not keep its capture open for the life of the process.
+        self._closer: weakref.finalize | None = None
 
     def _read_at(self, position: int, size: int) -> bytes:
         if self._inflated is not None:
             return self._inflated.read_at(position, size)
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY)
+            self._closer = weakref.finalize(self, os.close, self._fd)
         return os.pread(self._fd, size, position)
 
     def _read_packet(self, packet: int, start: int, size: int) -> bytes:
@@ -252,10 +257,14 @@ class CapturePayloads:
         return b"".join(out)
 
     def close(self) -> None:
-        """Close the file descriptor payloads are read through."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Let go of the capture: the descriptor payloads are read through (opened again if a
+        payload is read after) and a compressed capture's inflated copy (gone for good)."""
+        if self._closer is not None:
+            self._closer()
+            self._closer = None
+        self._fd = None
+        if self._inflated is not None:
+            self._inflated.close()
 
 
 class SpooledPayloads(CapturePayloads):

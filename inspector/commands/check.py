@@ -34,22 +34,23 @@ def run(args: argparse.Namespace) -> int:
     shown = min(fail_at, Severity.WARNING)  # warnings are shown even when only errors fail the check
     asked = command_schema(args)  # --proto read and --reflect asked before the capture is
     loader = loader_for(args, on_wait=waiting_line(args.capture), on_listening=listening_line(args))
-    session = loader.session
-    session.findings_engine.use_limits(limits)
-    engine = session.findings_engine
-    calls = session.calls  # kept current batch by batch: the grpc.* rules see each call as it ends
-    asked.apply(session)
-    with stopped_by_interrupt(loader):  # a live source (-i, -, --follow) ends at Ctrl-C: check what came
-        for _ in loader.batches():
-            if engine.maybe_grpc:  # no gRPC request yet: nothing for the call log to read
-                calls.update()
-    if engine.maybe_grpc:
-        calls.update()
-    session.flush_findings()
-    findings = session.findings
-    source = args.capture or f"-i {args.interface}"
-    lines = jsonl_lines(findings, shown) if args.format == "jsonl" else text_lines(findings, source, shown)
-    sys.stdout.write("".join(lines))
-    sys.stdout.flush()
-    capture_counts(loader)
-    return 1 if any(f.severity >= fail_at for f in findings) else 0
+    with loader:
+        session = loader.session
+        session.findings_engine.use_limits(limits)
+        engine = session.findings_engine
+        calls = session.calls  # kept current batch by batch: the grpc.* rules see each call as it ends
+        asked.apply(session)
+        with stopped_by_interrupt(loader):  # a live source (-i, -, --follow) ends at Ctrl-C: check what came
+            for _ in loader.batches():
+                if engine.maybe_grpc:  # no gRPC request yet: nothing for the call log to read
+                    calls.update()
+        if engine.maybe_grpc:
+            calls.update()
+        session.flush_findings()
+        findings = session.findings
+        source = args.capture or f"-i {args.interface}"
+        lines = jsonl_lines(findings, shown) if args.format == "jsonl" else text_lines(findings, source, shown)
+        sys.stdout.write("".join(lines))
+        sys.stdout.flush()
+        capture_counts(loader)
+        return 1 if any(f.severity >= fail_at for f in findings) else 0

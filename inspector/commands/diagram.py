@@ -17,17 +17,18 @@ from inspector.views.diagram import call_diagram, mermaid
 
 def run(args: argparse.Namespace) -> int:
     """One Mermaid diagram per gRPC call (or the one on --stream), separated by a blank line."""
-    session = loader_for(args).load()
-    calls = [c for c in find_calls(session)
-             if (args.stream is None or c.stream_id == args.stream)
-             and (args.conn is None or c.conn_index == args.conn)]
-    if not calls:
-        where = f" on stream {args.stream}" if args.stream is not None else ""
-        raise UsageError(f"{args.capture}: no gRPC call{where}")
-    # Written a diagram at a time: 80,000 calls make 30 MB of text, never all in memory at once.
-    write = sys.stdout.write
-    for n, call in enumerate(calls):
-        if n:
-            write("\n")
-        write(mermaid(call_diagram(session, call, args.lang, window_updates=args.window_updates), args.lang))
-    return 0
+    with loader_for(args) as loader:
+        session = loader.load()
+        calls = [c for c in find_calls(session)
+                 if (args.stream is None or c.stream_id == args.stream)
+                 and (args.conn is None or c.conn_index == args.conn)]
+        if not calls:
+            where = f" on stream {args.stream}" if args.stream is not None else ""
+            raise UsageError(f"{args.capture}: no gRPC call{where}")
+        # Written a diagram at a time: 80,000 calls make 30 MB of text, never all in memory at once.
+        write = sys.stdout.write
+        for n, call in enumerate(calls):
+            if n:
+                write("\n")
+            write(mermaid(call_diagram(session, call, args.lang, window_updates=args.window_updates), args.lang))
+        return 0

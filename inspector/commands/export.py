@@ -13,12 +13,13 @@ from inspector.views.har import write_har
 def run(args: argparse.Namespace) -> int:
     """Decode the capture and write its HAR."""
     loader = loader_for(args)
-    session = loader.load()
-    try:
-        count = write_har(session, args.har)
-    except OSError as exc:
-        raise InspectorError(f"cannot write {args.har}: {exc.strerror or exc}") from None
-    print(f"h2inspect: {args.har}: {count} entries (one per HTTP/2 stream)", file=sys.stderr)
-    for finding in session.findings:
-        print(f"h2inspect: {args.capture}: {finding.one_line()}", file=sys.stderr)
-    return 0
+    with loader:
+        session = loader.load()
+        try:
+            count = write_har(session, args.har)
+        except OSError as exc:
+            raise InspectorError(f"cannot write {args.har}: {exc.strerror or exc}") from None
+        print(f"h2inspect: {args.har}: {count} entries (one per HTTP/2 stream)", file=sys.stderr)
+        for finding in session.findings:
+            print(f"h2inspect: {args.capture}: {finding.one_line()}", file=sys.stderr)
+        return 0

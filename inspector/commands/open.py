@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         # q or Ctrl-C quits the app; a live capture is stopped, what it held decoded and
         # --record closed, and what the kernel dropped said.
         app.finish_live()
+        loader.close()
     if loader.live is not None:
         if loader.drops is not None:
             print(f"h2inspect: {loader.path}: {loader.drops.one_line()}", file=sys.stderr)

@@ -53,13 +53,15 @@ def _from_capture(args: argparse.Namespace, experiment: Experiment) -> list[str]
     """The annotated timeline of a recorded tutorial (`--record`), without running anything."""
     lang = args.lang
     try:
-        session = CaptureLoader(args.capture).load()
+        loader = CaptureLoader(args.capture)
     except CaptureError as exc:
         key = _CAPTURE_PROBLEMS.get(exc.problem)
         reason = phrase(lang, key) if key else phrase(lang, "error.other", reason=exc.problem)
         raise UsageError(phrase(lang, "error.capture", path=exc.path, reason=reason)) from None
-    lessons = lessons_for(_lesson(args), experiment)
-    return annotated_timeline(session, lesson_calls(session, lessons), lang)
+    with loader:
+        session = loader.load()
+        lessons = lessons_for(_lesson(args), experiment)
+        return annotated_timeline(session, lesson_calls(session, lessons), lang)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -154,6 +154,9 @@ class ConnectionDecoder:
         self.max_frame = [default_max, default_max]
         self.table_limit = [DEFAULT_TABLE_SIZE if not midstream else 1 << 30] * 2
         self.highest_stream = 0
+        # The capture may have begun after an h2c Upgrade (no handshake seen, or only the server's 101):
+        # stream 1 without a request is then the upgraded request's, not an idle stream.
+        self.upgrade_unseen = False
         self.checks = session.findings_engine.connection(conn, midstream=midstream)
         self._time = 0.0  # of the frame a handler is handling (handlers report findings with it)
         self._packet = 0
@@ -462,6 +465,11 @@ class ConnectionDecoder:
             self.conn.streams[sid] = stream
             if sid > self.highest_stream:
                 self.highest_stream = sid
+            if sid == 1 and self.upgrade_unseen and not (direction == C and event is StreamEvent.HEADERS):
+                # RFC 9113 §3.1 (RFC 7540 §3.2): the request sent before the Upgrade is stream 1,
+                # half-closed from the client; it was not captured.
+                stream.upgraded = True
+                stream.state = StreamState.HALF_CLOSED_LOCAL
         return stream
 
     def _transition(self, stream: Stream, direction: int, event: StreamEvent, type_code: int,

@@ -63,6 +63,18 @@ def _could_be_request_line(first: bytes) -> bool:
     return version is None or b"HTTP/1.1\r".startswith(version) or b"HTTP/1.0\r".startswith(version)
 
 
+def _upgrade_answer_end(first: bytes) -> int:
+    """Where HTTP/2 begins after `first`'s `HTTP/1.1 101` head (the answer to an h2c Upgrade), or -1:
+    -2 while the head may still be arriving."""
+    if not first.startswith(b"HTTP/1.1 101"[:len(first)]):
+        return -1
+    match = _HTTP1_RESPONSE.match(first)
+    if match is not None and match.group(1) != b"101":
+        return -1
+    end = first.find(b"\r\n\r\n")
+    return end + 4 if end >= 0 else -2
+
+
 def _is_server_preface(first: bytes) -> bool:
     """A whole SETTINGS frame on stream 0 with known identifiers: how an HTTP/2 server begins."""
     if len(first) < 9:
@@ -247,7 +259,7 @@ class SessionBuilder:
                 continue
             if first.startswith(CLIENT_PREFACE):
                 st.client_is_a = from_a
-                self._start_http2(st, midstream=False)
+                self._start_joined(st) if self._joined_late(st) else self._start_http2(st, midstream=False)
                 return
             if looks_like_client_hello(first):
                 st.client_is_a = from_a
@@ -261,6 +273,10 @@ class SessionBuilder:
                 st.client_is_a = from_a
                 self._http1_request(st, first)
                 return
+        if st.held_bytes <= MAX_SNIFF and any(
+                _upgrade_answer_end(self._first_bytes(st, from_a)) != -1 and not self._first_bytes(st, not from_a)
+                for from_a in (True, False)):
+            return  # the answer to an h2c Upgrade the capture began after: the client's preface follows
         if flow.initiator_known and _is_server_preface(self._first_bytes(st, False)):
             # The server spoke first with SETTINGS: its connection preface (RFC 9113 §3.4).
             # Deciding now keeps its frames in capture order.
@@ -273,6 +289,32 @@ class SessionBuilder:
         if (flow.initiator_known and st.first[0]) or st.held_bytes > MAX_SNIFF:
             st.kind = OTHER
             st.held.clear()
+
+    def _joined_late(self, st: _FlowState) -> bool:
+        """The client's preface, on a connection whose beginning the capture may not hold: no TCP
+        handshake, or the server's bytes begin with the 101 that answered an h2c Upgrade."""
+        return not st.flow.initiator_known or _upgrade_answer_end(self._first_bytes(st, not st.client_is_a)) >= 0
+
+    def _start_joined(self, st: _FlowState) -> None:
+        """HTTP/2 from the client's preface, after an h2c Upgrade the capture may have missed: the
+        server's 101 head (if captured) is HTTP/1.1, not unframed bytes, and stream 1 may be the
+        upgraded request's, opened before the capture (the decoder's `upgrade_unseen`)."""
+        answered = _upgrade_answer_end(self._first_bytes(st, not st.client_is_a))
+        held, st.held = st.held, []
+        self._start_http2(st, midstream=False, replay=False)
+        decoder, conn = st.decoder, st.conn
+        assert decoder is not None and conn is not None, "_start_http2 made both"
+        decoder.upgrade_unseen = True
+        if answered >= 0:
+            conn.protocol = "h2c-upgrade"
+        server_from_a = not st.client_is_a
+        for from_a, data, time, packet, offset in held:
+            cut = answered - offset if from_a == server_from_a else 0
+            if cut >= len(data):
+                continue
+            if cut > 0:
+                data, offset = data[cut:], offset + cut
+            decoder.receive(self._direction(st, from_a), data, time, packet, offset)
 
     def _new_connection(self, st: _FlowState, protocol: str) -> Connection:
         flow = st.flow

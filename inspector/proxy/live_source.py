@@ -84,6 +84,11 @@ class LivePayloads:
             return self.spool.read(packet, start, length)
         return self.recorder.read(self.recorder.data_offsets[packet] + start, length)
 
+    def close(self) -> None:
+        """Let go of the spool (the recording is its writer's to close)."""
+        if self.spool is not None:
+            self.spool.close()
+
     def read(self, conn_index: int, direction: Direction, offset: int, length: int) -> bytes:
         """`length` bytes from `offset` in one direction's byte stream of connection `conn_index`."""
         flow = self.flows.get(conn_index)

@@ -101,6 +101,7 @@ class TutorialApp(App):
             with VerticalScroll(id="lesson-side"):
                 yield Static(id="compare")
                 yield Static(id="lesson")
+                yield Static(id="step")  # the frame under the cursor: brought into view as it changes
                 yield Static(id="diagram")
             yield from self.frame_pane()
         yield from self.boxes()
@@ -226,6 +227,7 @@ class TutorialApp(App):
         frame = self._current_frame()
         # On a connection's ladder the cursor may be on another call's frame: its note speaks of that call.
         frame_call = self._call_of(frame, calls) if frame is not None else None
+        step_at = len(text)  # where the step begins: the part of the pane a learner must see
         if frame is not None:
             note = explain(self.session, frame, call_facts(self.session, frame_call) if frame_call else None, lang)
             cursor = self.frame_view.cursor
@@ -247,7 +249,7 @@ class TutorialApp(App):
         current = frame.index if frame is not None else None
         diagram = call_diagram(self.session, call, lang, window_updates=lesson.window_updates)
         drawing = text_lines(diagram, lang, width=self._diagram_width(), current=current)
-        self._show_pane(text, Text(f"{phrase(lang, 'diagram')}\n" + "\n".join(drawing)))
+        self._show_pane(text, Text(f"{phrase(lang, 'diagram')}\n" + "\n".join(drawing)), step_at)
 
     def _call_of(self, frame: FrameRecord, calls: list[tuple[Lesson, LessonCall, GrpcCall | None]]) \
             -> GrpcCall | None:
@@ -258,13 +260,33 @@ class TutorialApp(App):
         width = self.query_one("#lesson-side").size.width - 2  # its border, and room for a scroll bar
         return max(40, width) if width > 0 else 58
 
-    def _show_pane(self, lesson: Text, diagram: Text) -> None:
+    def _show_pane(self, lesson: Text, diagram: Text, step_at: int | None = None) -> None:
         if lesson.plain != self._lesson.plain:
             self._lesson = lesson
-            self.query_one("#lesson", Static).update(lesson)
+            head, step = lesson.divide([step_at]) if step_at is not None else (lesson, Text())
+            self.query_one("#lesson", Static).update(head)
+            self.query_one("#step", Static).update(step)
+            self.call_after_refresh(self._step_in_view)
         if diagram.plain != self._diagram.plain:
             self._diagram = diagram
             self.query_one("#diagram", Static).update(diagram)
+
+    def _step_in_view(self) -> None:
+        """A short terminal (80x24) has room for a few lines of the pane: when the step does not fit
+        below the lesson's heading, the pane scrolls to the step's first line (the rest scrolls, Tab)."""
+        if not self._alive():
+            return
+        side = self.query_one("#lesson-side", VerticalScroll)
+        step = self.query_one("#step", Static)
+        if not side.display or not self._lesson.plain:
+            return
+        if not step.region.height:  # not laid out yet with its new words
+            self.call_after_refresh(self._step_in_view)
+            return
+        if step.region.bottom > side.content_region.bottom:
+            side.scroll_to_widget(step, top=True, animate=False)
+        else:
+            side.scroll_home(animate=False)
 
     # ---- keys ----------------------------------------------------------------------------------
 
