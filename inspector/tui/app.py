@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, TypeVar, Unpack
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App as TextualApp
 from textual.app import ComposeResult, CSSPathType, ScreenStackError
@@ -28,7 +27,7 @@ from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from inspector.capture.live import PacketQueue
 from inspector.capture.load import SECRETS_POLL, CaptureLoader
@@ -36,6 +35,7 @@ from inspector.model import Finding, Session
 from inspector.rpc.schema import Schema
 from inspector.tui.columns import TIME_MODES
 from inspector.tui.describe import finding_message
+from inspector.tui.fact_line import Fact, FactLine, fact, fit_facts, longest
 from inspector.tui.finding_index import FindingIndex
 from inspector.tui.query import GotoError, SearchProgress, goto, search
 from inspector.tui.said import said
@@ -167,17 +167,17 @@ class App(TextualApp[None]):
         yield KeyFooter()
 
     def status_bar(self) -> Iterator[Widget]:
-        yield Static(id="status")
+        yield FactLine(id="status")
 
     def stream_pane(self) -> Iterator[Widget]:
         with Vertical(id="left"):
-            yield Static(id="streams-title")
+            yield FactLine(id="streams-title")
             yield Box(placeholder="filter streams: words or grpc-status!=0 (F)", id="filter")
             yield StreamList(self.session, id="streams")
 
     def frame_pane(self) -> Iterator[Widget]:
         with Vertical(id="right"):
-            yield Static(id="timeline-title")
+            yield FactLine(id="timeline-title")
             yield FrameRows(self.session, cache=self.view_cache, id="frames")
             yield FrameDetail(self.session, id="detail")
 
@@ -263,6 +263,8 @@ class App(TextualApp[None]):
         if streams is not None:
             streams.compact = width < COMPACT_BELOW
             self._size_stream_pane(width)
+        if self._alive():
+            self._set_status()  # stacked, the stream list's filter and sort move to the status line
 
     def _size_stream_pane(self, width: int | None = None) -> None:
         """The stream list as wide as its rows need, up to 46% of the screen (30% narrowed),
@@ -358,8 +360,9 @@ class App(TextualApp[None]):
 
     # ---- keeping the views in step with the model -------------------------------------------
 
-    def _live_words(self) -> str:
-        """live · packets, frames, drops, rate: what a live source has brought so far."""
+    def _live_facts(self) -> list[Fact]:
+        """live · packets, frames, drops, rate: what a live source has brought so far. The rate and
+        the packets give way first; live or ended, and the drops, stay."""
         session, loader = self.session, self.loader
         assert loader is not None
         now, frames = time.monotonic(), len(session.frames)
@@ -367,28 +370,48 @@ class App(TextualApp[None]):
         if now - then >= 1.0:
             rate = (frames - before) / (now - then)
             self._rate = (now, frames, rate)
-        words = f"{'live' if not self.loaded else 'ended'} · {session.packets} packets · {rate:.0f} frames/s"
+        facts = [fact("live" if not self.loaded else "ended", give_way=20),
+                 fact(f"{session.packets} packets", "", give_way=3),
+                 fact(f"{rate:.0f} frames/s", "", give_way=2)]
         sniffer = loader.sniffer
         if sniffer is not None:
             counts = loader.stats or sniffer.counts()
-            words += f" · {counts.dropped if counts is not None else '?'} dropped"
+            dropped = counts.dropped if counts is not None else "?"
+            facts.append(fact(f"{dropped} dropped", f"{dropped} drop", give_way=12))
             if not self.loaded:
                 sniffer.ask_counts()  # for the next look
         if loader.waiting_for_secrets:
-            words += " · waiting for TLS secrets in the key log"
+            facts.append(fact("waiting for TLS secrets in the key log", "waiting for TLS secrets",
+                              "no TLS keys yet", give_way=6))
         if self.following:
-            words += " · following (a)"
-        return words
+            facts.append(fact("following (a)", "follow (a)", give_way=6))
+        return facts
 
     def _progress(self) -> str:
-        if self.live:
-            return self._live_words()
+        """A capture's: loading and how far, or loaded."""
         if self.loaded:
             return "loaded" if self.loader is not None or self.session.complete else "live"
         reader = self.loader.reader if self.loader else None
         if reader is None or not reader.packet_ends:
             return "loading"
         return f"loading {100 * reader.packet_ends[-1] / max(1, reader.size):.0f}%"
+
+    def _status_facts(self) -> list[Fact]:
+        """The status line's facts, in their order on the line. When it is narrow the name goes
+        first, then the counts, then the findings' words turn into marks (✖3 ▲12), then the
+        key's message is cut; live or loaded, the findings and the drops always stay."""
+        session, index = self.session, self.finding_index
+        facts = [fact(session.name, "", give_way=0),
+                 fact(f"{len(session.connections)} connections", "", give_way=1),
+                 fact(f"{len(session.frames)} frames", "", give_way=4),
+                 fact(f"{index.count_words()} (p)", f"{index.count_badges()} (p)", give_way=5)]
+        facts += self._live_facts() if self.live else [fact(self._progress(), give_way=20)]
+        streams = self.streams
+        if streams is not None and self.screen.has_class("-stacked"):
+            facts += streams.facts(stacked=True)  # the list's own title is hidden: its filter and sort
+        if self.message:
+            facts.append(fact(self.message, give_way=10, least=16))
+        return facts
 
     def _alive(self) -> bool:
         """The screen is still there (while the app shuts down, a timer may still fire once)."""
@@ -441,21 +464,21 @@ class App(TextualApp[None]):
             self.detail_view.show(self.detail_view.frame)
 
     def _set_status(self) -> None:
-        session = self.session
-        words = (f" {session.name} · {len(session.connections)} connections · {len(session.frames)} frames · "
-                 f"{self.finding_index.count_words()} (p) · {self._progress()}"
-                 + (f" · {self.message}" if self.message else ""))
-        # A timer asks twice a second: the same words are not drawn again, and new ones
-        # need no layout, since the stylesheet fixes the line's size (a layout would
-        # also repaint every scrollbar on screen, in the middle of someone's key press).
-        if words != self._status:
-            self._status = words
-            self.query_one("#status", Static).update(Text(words), layout=False)
+        # A timer asks twice a second: the same facts are not drawn again, and new ones need no
+        # layout, since the stylesheet fixes the line's size (a layout would also repaint every
+        # scrollbar on screen, in the middle of someone's key press).
+        facts = self._status_facts()
+        self._status = longest(facts)
+        self.query_one("#status", FactLine).show(facts)
 
     def say(self, words: str) -> None:
         """Put what a key did in the status line."""
         self.message = words
         self._set_status()
+        status = self._widget("#status", FactLine)
+        if words and status is not None and words not in fit_facts(self._status_facts(), status.size.width or
+                                                                    self.size.width):
+            self.notify(words, timeout=6)  # cut on a narrow status line: the whole of it, for a while
 
     def say_key(self, key: str, **values: object) -> None:
         """Say the words of `key` (tui/said.py) in the App's language."""
@@ -463,34 +486,44 @@ class App(TextualApp[None]):
 
     def _streams_title(self) -> None:
         streams = self.streams
-        title = self._widget("#streams-title", Static)
-        if streams is not None and isinstance(title, Static):
-            title.update(Text(" " + streams.words()), layout=False)
+        title = self._widget("#streams-title", FactLine)
+        if streams is not None and title is not None:
+            title.show(streams.facts())
+        if self.screen.has_class("-stacked"):
+            self._set_status()  # there, the list's filter and sort are on the status line
 
     def _title(self) -> None:
         view = self.frame_view
-        words = view.title() + f" · {'ladder' if self.ladder else 'list'} (l)"
-        search = self._search_words()
-        if search:
-            words += " · " + search
+        facts = view.title_facts() + [fact(f"{'ladder' if self.ladder else 'list'} (l)", give_way=15)]
+        search = self._search_facts()
+        if search is not None:
+            facts.append(search)
+        words = longest(facts)
         if words != self._title_text:
             self._title_text = words
-            title = self._widget("#timeline-title", Static)
-            if isinstance(title, Static):
-                title.update(Text(words), layout=False)  # one line, sized by the stylesheet
+            title = self._widget("#timeline-title", FactLine)
+            if title is not None:
+                title.show(facts)
 
-    def _search_words(self) -> str:
+    def _search_facts(self) -> Fact | None:
+        """The search, its count and where the cursor is; its short form keeps the numbers."""
         s = self.search_state
         if not s.needle:
-            return ""
+            return None
         if s.running:
             spin = SPINNER[int(time.monotonic() * 10) % len(SPINNER)]
-            return (f"searching '{s.needle}' {spin} {100 * s.done // max(1, s.total)}% · "
-                    f"{len(s.matches)} matches so far")
+            done = 100 * s.done // max(1, s.total)
+            return fact(f"searching '{s.needle}' {spin} {done}% · {len(s.matches)} matches so far",
+                        f"'{s.needle}' {spin} {done}%, {len(s.matches)} found", give_way=11, least=12)
         log = self.session.frames
         streams = len({(log.conn_index[i], log.stream_id[i]) for i in s.matches})
         where = f", match {s.position + 1} of {len(s.matches)}" if s.position >= 0 else ""
-        return f"search '{s.needle}': {len(s.matches)} matches in {streams} streams{where} (n/N)"
+        at = f" {s.position + 1}/{len(s.matches)}" if s.position >= 0 else f" {len(s.matches)}"
+        forms = [f"search '{s.needle}': {len(s.matches)} matches in {streams} streams{where} (n/N)"]
+        if s.position >= 0:
+            forms.append(f"search '{s.needle}': match {s.position + 1} of {len(s.matches)}, in {streams} streams (n/N)")
+        forms += [f"'{s.needle}':{at} in {streams} streams (n/N)", f"'{s.needle}':{at} (n/N)"]
+        return fact(*forms, give_way=11, least=12)
 
     # ---- showing a stream, a connection, a frame -----------------------------------------------
 

@@ -26,6 +26,7 @@ MEANING_LEAST = 0  # flags turn into badges only when they do not fit at all
 TIME_MODES = ("capture", "stream", "delta", "wall")
 TIME_MODE_WORDS = {"capture": "time since capture start", "stream": "time since the stream's first frame",
                    "delta": "time since the previous row", "wall": "wall-clock time"}
+TIME_MODE_SHORT = {"capture": "t: capture", "stream": "t: stream", "delta": "t: delta", "wall": "t: wall clock"}
 DIRECTION_WORDS = {Direction.CLIENT: ("client ─▶", "C▶"), Direction.SERVER: ("◀─ server", "◀S")}
 TYPE_CLASS_BY_NAME = {"DATA": "data", "HEADERS": "headers", "CONTINUATION": "headers", "RST_STREAM": "reset",
                       "GOAWAY": "reset", "PUSH_PROMISE": "push"}

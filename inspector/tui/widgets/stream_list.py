@@ -14,6 +14,7 @@ from inspector.model import Session, Severity
 from inspector.rpc.status import format_duration
 from inspector.tui.columns import cell_width, fit, fit_tail
 from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, StreamSummary, summarize
+from inspector.tui.fact_line import Fact, fact
 from inspector.tui.query import StreamFilter, StreamHeaders
 from inspector.tui.widgets.row_list import Row, RowList
 
@@ -96,6 +97,22 @@ class StreamList(RowList):
         if self.sort:
             says += f" · sorted by {SORTS[self.sort]}"
         return says
+
+    def facts(self, stacked: bool = False) -> list[Fact]:
+        """The same facts, fitted to a line: the sort gives way before the filter. Stacked (the
+        list's own title hidden), they go on the status line, and only when they say more than the
+        count: the filter box shows the filter's text."""
+        shown = sum(1 for e in self.entries if e[1] is not None)
+        facts = []
+        if self.filter:
+            facts.append(fact(f"{shown} of {self._total} streams", f"{shown}/{self._total} streams", give_way=8))
+            if not stacked:
+                facts.append(fact(f"filter: {self.filter.describe()}", give_way=9, least=10))
+        elif not stacked:
+            facts.append(fact(f"{self._total} streams", give_way=9))
+        if self.sort:
+            facts.append(fact(f"sorted by {SORTS[self.sort]}", f"by {SORTS[self.sort]}", give_way=7))
+        return facts
 
     # ---- rows ---------------------------------------------------------------------------------
 
