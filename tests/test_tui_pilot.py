@@ -406,7 +406,7 @@ def test_copy_the_detail_and_a_header_value():
             assert "copied the frame detail" in _status(app)
             detail = app.query_one("#detail")
             detail.focus()
-            detail.move_to(next(i for i, line in enumerate(app.detail) if line.startswith("  :path: ")))
+            detail.move_to_line(next(i for i, line in enumerate(app.detail) if line.startswith("  :path: ")))
             await pilot.press("Y")
             assert app.clipboard == "/h2inspect.demo.Demo/Unary"
     asyncio.run(scenario())

@@ -58,6 +58,30 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return "".join(out) + ELLIPSIS + " " * (width - 1 - used)
 
 
+def wrap_spans(text: str, width: int, indent: int = 0) -> list[tuple[int, int]]:
+    """Where a line breaks to fit `width` cells: (start, end) character spans, each break at the last
+    space that fits when there is one; rows after the first are `indent` cells narrower."""
+    spans: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    room = max(1, width)
+    while start < n:
+        used, end, space = 0, start, -1
+        while end < n:
+            w = cell_width(text[end])
+            if used + w > room:
+                break
+            if text[end] == " ":
+                space = end
+            used += w
+            end += 1
+        if end < n and space > start:
+            end = space + 1  # the space stays at the end of the row it ends
+        spans.append((start, end))
+        start = end
+        room = max(1, width - indent)
+    return spans or [(0, 0)]
+
+
 def fit_tail(text: str, width: int) -> str:
     """`text` in `width` cells, cut at the start ("…demo.Demo/Unary"): a method's name is at its end."""
     if cell_width(text) <= width or width <= 1:
