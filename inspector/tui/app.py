@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar, TypeVar, Unpack
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import App as TextualApp
 from textual.app import ComposeResult, CSSPathType, ScreenStackError
 from textual.binding import Binding
@@ -69,6 +70,12 @@ LOAD_PACKETS, LOAD_BYTES = 200, 64 * 1024
 # decoding the loading rests LOAD_REST seconds, so a key (q) and a repaint go all the way through.
 LOAD_SLICE, LOAD_REST = 0.1, 0.01
 
+#: the actions of the main screen's keys: not run while a screen above it (problems, help) is shown
+MAIN_SCREEN_ACTIONS = frozenset({
+    "toggle_ladder", "connection_view", "zoom", "search", "next_match", "goto", "focus_filter", "type_filter",
+    "direction_filter", "flag_filter", "sort", "time_mode", "save", "copy_detail", "copy_value", "clear",
+    "follow_newest"})
+
 __all__ = ["App", "DIRECTION_FILTERS", "FLAG_FILTERS", "SORTS", "TYPE_FILTERS"]
 
 _W = TypeVar("_W", bound=Widget)
@@ -109,11 +116,13 @@ class App(TextualApp[None]):
         Binding("c", "connection_view", "Connection"),
         Binding("z", "zoom", "Zoom"),
         Binding("p,exclamation_mark", "problems", "Problems"),
-        Binding("slash", "search", "Search"),
+        # Priority: run at once, before the next key is handed on, so the text typed right after
+        # / or : goes into the box (see action_search); in a box they are typed as themselves.
+        Binding("slash", "search", "Search", priority=True),
         Binding("n", "next_match(1)", "Next", show=False),
         Binding("N", "next_match(-1)", "Prev", show=False),
-        Binding("colon", "goto", "Go to"),
-        Binding("F", "focus_filter", "Filter streams", show=False),
+        Binding("colon", "goto", "Go to", priority=True),
+        Binding("F", "focus_filter", "Filter streams", show=False, priority=True),
         Binding("f", "type_filter", "Type", show=False),
         Binding("d", "direction_filter", "Direction", show=False),
         Binding("e", "flag_filter", "Flag", show=False),
@@ -182,10 +191,16 @@ class App(TextualApp[None]):
             yield FrameDetail(self.session, id="detail")
 
     def boxes(self) -> Iterator[Widget]:
-        yield Box(placeholder="search headers, payloads and gRPC messages of every stream (Enter; Esc leaves)",
+        yield Box(placeholder="search all streams: headers, payloads, gRPC messages (Enter; Esc leaves)",
                   id="search", classes="popup")
         yield Box(placeholder="go to: a stream (12 or s12), a frame (f40), a packet (p7); Esc leaves",
                   id="goto", classes="popup")
+
+    def focus_now(self, widget: Widget) -> None:
+        """Move the focus before the next key is read. `Widget.focus` moves it a turn later: the
+        keys typed at once after `/`, `:` or Esc (a fast typist, a paste, tmux send-keys) would go
+        to the list or the box being left."""
+        self.screen.set_focus(widget)
 
     def _widget(self, selector: str, kind: type[_W]) -> _W | None:
         try:
@@ -518,7 +533,7 @@ class App(TextualApp[None]):
         log = self.session.frames
         streams = len({(log.conn_index[i], log.stream_id[i]) for i in s.matches})
         where = f", match {s.position + 1} of {len(s.matches)}" if s.position >= 0 else ""
-        at = f" {s.position + 1}/{len(s.matches)}" if s.position >= 0 else f" {len(s.matches)}"
+        at = f" {s.position + 1}/{len(s.matches)}" if s.position >= 0 else f" {len(s.matches)} matches"
         forms = [f"search '{s.needle}': {len(s.matches)} matches in {streams} streams{where} (n/N)"]
         if s.position >= 0:
             forms.append(f"search '{s.needle}': match {s.position + 1} of {len(s.matches)}, in {streams} streams (n/N)")
@@ -552,7 +567,7 @@ class App(TextualApp[None]):
                 streams.set_filter("")
                 self._streams_title()
             streams.select(selection)
-        view.focus()
+        self.focus_now(view)
         self._title()
 
     def _follow_cursor(self, view: FrameRows, row: int) -> None:
@@ -582,7 +597,7 @@ class App(TextualApp[None]):
         if event.entry != self.selected:
             self.show(event.entry)
         if event.chosen:
-            self.frame_view.focus()
+            self.focus_now(self.frame_view)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -595,21 +610,21 @@ class App(TextualApp[None]):
     def _filter_submitted(self) -> None:
         streams = self.streams
         if streams is not None:
-            streams.focus()
+            self.focus_now(streams)
 
     @on(Box.Left)
     def _box_left(self, event: Box.Left) -> None:
         box = event.box
         if box.has_class("popup"):
             box.display = False
-            self.frame_view.focus()
+            self.focus_now(self.frame_view)
         else:
-            (self.streams or self.frame_view).focus()
+            self.focus_now(self.streams or self.frame_view)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.input.display = False
-        self.frame_view.focus()
+        self.focus_now(self.frame_view)
         self.start_search(event.value)
 
     @on(Input.Submitted, "#goto")
@@ -617,7 +632,7 @@ class App(TextualApp[None]):
         event.input.display = False
         text = event.value
         event.input.value = ""
-        self.frame_view.focus()
+        self.focus_now(self.frame_view)
         selection = self.selected
         try:
             target = goto(self.session, text, selection[0] if selection else None)
@@ -694,6 +709,13 @@ class App(TextualApp[None]):
 
     # ---- actions --------------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The keys of the frames and streams screen do nothing on the screens above it (problems,
+        help, save): there they are hidden from the footer and not run, instead of acting unseen."""
+        if action in MAIN_SCREEN_ACTIONS and isinstance(self.screen, (ProblemsScreen, HelpScreen, SaveScreen)):
+            return False
+        return True
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -751,21 +773,31 @@ class App(TextualApp[None]):
         else:
             self.say_key("whole_session", message=message)
 
+    def _typing(self) -> bool:
+        """A box has the keys, or a screen above the main one is shown: / and : are not ours then."""
+        return isinstance(self.focused, Input) or not self._widget("#search", Box)
+
     def action_search(self) -> None:
+        if self._typing():
+            raise SkipAction()  # the key goes on: typed into the box, or the other screen's
         box = self.query_one("#search", Box)
         box.display = True
         box.value = self.search_state.needle
-        box.focus()
+        self.focus_now(box)
 
     def action_goto(self) -> None:
+        if self._typing():
+            raise SkipAction()
         box = self.query_one("#goto", Box)
         box.display = True
-        box.focus()
+        self.focus_now(box)
 
     def action_focus_filter(self) -> None:
+        if self._typing():
+            raise SkipAction()
         box = self._widget("#filter", Box)
         if box is not None:
-            box.focus()
+            self.focus_now(box)
 
     def _change(self, **changes: Unpack[StateChange]) -> None:
         self.frame_view.change(**changes)
