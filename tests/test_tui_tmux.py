@@ -121,9 +121,23 @@ def test_at_80x24_the_status_line_and_the_title_keep_the_deciding_words(tmp_path
 
 def test_at_80x24_a_live_capture_says_live_and_its_drops(tmp_path):
     done = tmp_path / "exit-status"
-    with terminal(f"{COMMAND} -i lo", done, cwd=ROOT, size=(80, 24)) as name:
-        shown = wait_until(name, lambda s: re.search(r"· (\d+|\?) drop", _status(s)) is not None,
-                           "the drops on the status line")
+    import contextlib
+    import socket
+
+    with socket.socket() as probe:  # a port nobody uses: the loopback's other traffic stays out
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with terminal(f"{COMMAND} -i lo -f 'tcp port {port}'", done, cwd=ROOT, size=(80, 24)) as name:
+        def knock(shown: str) -> bool:
+            """The drops are on the status line; until then, a refused connection to the port:
+            tcpdump writes the capture's header (and the TUI starts) with the first packet."""
+            if re.search(r"· (\d+|\?) drop", _status(shown)):
+                return True
+            with socket.socket() as client, contextlib.suppress(OSError):
+                client.connect(("127.0.0.1", port))
+            return False
+
+        shown = wait_until(name, knock, "the drops on the status line")
         status = _status(shown)
         assert "· live ·" in status and len(status) <= 80, shown
         keys(name, "q")
