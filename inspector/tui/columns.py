@@ -89,6 +89,11 @@ def fit_tail(text: str, width: int) -> str:
     return ELLIPSIS + text[len(text) - (width - 1):]
 
 
+def mixed_flags(names: Sequence[str]) -> tuple[str, ...]:
+    """Flags as badges but END_STREAM, which decides how a stream reads and stays spelled out."""
+    return tuple(n if n == "END_STREAM" else badge(n) for n in names)
+
+
 def pieces_width(row: Sequence[Piece]) -> int:
     return sum(cell_width(text) for text, _ in row)
 
@@ -135,6 +140,7 @@ class ContentWidths:
     role_spelled: int = 0
     role_short: int = 0
     length: int = 1
+    flags_mixed: int = 0  # END_STREAM spelled out, the other flags as badges
 
     def merge(self, other: ContentWidths) -> ContentWidths:
         """The widths of both sets of rows (a view that grew: the old rows' widths and the new ones')."""
@@ -142,7 +148,7 @@ class ContentWidths:
 
     def astuple(self) -> tuple[int, ...]:
         return (self.stream, self.type, self.flags_spelled, self.flags_badges, self.role_spelled,
-                self.role_short, self.length)
+                self.role_short, self.length, self.flags_mixed)
 
 
 def content_widths(log: FrameLog, blocks: HeaderBlockLog, rows: Sequence[int]) -> ContentWidths:
@@ -176,6 +182,7 @@ def content_widths(log: FrameLog, blocks: HeaderBlockLog, rows: Sequence[int]) -
         names = F.flag_names(t, f)
         widths.flags_spelled = max(widths.flags_spelled, len(" ".join(names)))
         widths.flags_badges = max(widths.flags_badges, len(" ".join(badge(n) for n in names)))
+        widths.flags_mixed = max(widths.flags_mixed, len(" ".join(mixed_flags(names))))
     widths.role_spelled = max((len(ROLE_WORDS[label][0]) for label in labels), default=0)
     widths.role_short = max((len(ROLE_WORDS[label][1]) for label in labels), default=0)
     return widths
@@ -196,25 +203,28 @@ class ListLayout:
     length: int
     meaning: int
     lang: str = "en"  # of the column names, directions and roles
+    flags_mixed: bool = False  # not spelled: END_STREAM still is, the other flags are badges
 
     @staticmethod
     def choose(widths: ContentWidths, time_width: int, width: int, lang: str = "en") -> ListLayout:
         """Spell everything where there is room; as it runs out, shorten the direction, then the role,
-        then turn flags into badges: type, role and END_STREAM stay on every row longest."""
+        then turn flags but END_STREAM into badges, then END_STREAM too: type, role and END_STREAM stay on
+        every row longest."""
         levels = ((True, True, True), (False, True, True), (False, False, True))
         for direction_words, role_spelled, flags_spelled in levels:
             layout = ListLayout._at(widths, time_width, width, direction_words, role_spelled, flags_spelled, lang)
             if layout.meaning >= MEANING_ROOM:
                 return layout
-        if layout.meaning >= MEANING_LEAST:  # END_STREAM spelled out matters more than the meaning's words
-            return layout
+        mixed = ListLayout._at(widths, time_width, width, False, False, False, lang, flags_mixed=True)
+        if mixed.meaning >= MEANING_LEAST:  # END_STREAM spelled out matters more than the meaning's words
+            return mixed
         return ListLayout._at(widths, time_width, width, False, False, False, lang)
 
     @staticmethod
     def _at(widths: ContentWidths, time_width: int, width: int, direction_words: bool, role_spelled: bool,
-            flags_spelled: bool, lang: str = "en") -> ListLayout:
+            flags_spelled: bool, lang: str = "en", flags_mixed: bool = False) -> ListLayout:
         direction = DIRECTION_CELLS[lang] if direction_words else SHORT_DIRECTION_CELLS[lang]
-        flags = widths.flags_spelled if flags_spelled else widths.flags_badges
+        flags = widths.flags_spelled if flags_spelled else widths.flags_mixed if flags_mixed else widths.flags_badges
         role = widths.role_spelled if role_spelled else widths.role_short
         if lang in COLUMN_ROLES and role:  # wide characters: a few cells more, the longest cut
             role = min(role + 4, max(cell_width(words[0 if role_spelled else 1])
@@ -223,7 +233,7 @@ class ListLayout:
         fixed = 2 + time_width + 1 + direction + 1 + widths.stream + 1 + widths.type + 1 + \
             (flags + 1 if flags else 0) + (role + 1 if role else 0) + length + 1
         return ListLayout(time_width, direction_words, widths.stream, widths.type, flags_spelled, flags,
-                          role_spelled, role, length, width - fixed, lang)
+                          role_spelled, role, length, width - fixed, lang, flags_mixed and not flags_spelled)
 
     def header(self) -> Row:
         """The column names, one row above the frames."""
@@ -260,7 +270,8 @@ class ListLayout:
                     (" ", ""), (fit(str(cells.stream_id), self.stream, right=True), "stream"), (" ", ""),
                     (fit(cells.type_name, self.type), type_class), (" ", "")]
         if self.flags:
-            names = cells.flags if self.flags_spelled else tuple(badge(n) for n in cells.flags)
+            names = cells.flags if self.flags_spelled else mixed_flags(cells.flags) if self.flags_mixed \
+                else tuple(badge(n) for n in cells.flags)
             out += [(fit(" ".join(names), self.flags), "flags"), (" ", "")]
         if self.role:
             roles = COLUMN_ROLES.get(self.lang, ROLE_WORDS)
