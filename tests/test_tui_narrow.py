@@ -24,6 +24,8 @@ def test_a_line_wraps_at_the_last_space_that_fits_and_later_rows_are_narrower():
     xs = "x" * 25
     assert [xs[a:b] for a, b in wrap_spans(xs, 10, indent=2)] == ["x" * 10, "x" * 8, "x" * 7]  # no space: cut
     assert wrap_spans("", 10) == [(0, 0)]
+    timed = "0.000000 s into stream 1"  # a lone "1" on the last row would read as nothing: its word comes too
+    assert [timed[a:b] for a, b in wrap_spans(timed, 23)] == ["0.000000 s into ", "stream 1"]
 
 
 def test_the_detail_at_80_columns_wraps_its_lines_and_copies_a_value_from_a_wrapped_row():

@@ -21,6 +21,7 @@ Piece = tuple[str, str]  # (text, component class, "" for none)
 Row = list[Piece]
 
 ELLIPSIS = "…"
+ORPHAN = 8  # cells: a wrapped line's last row is never one word shorter than this, alone
 MEANING_ROOM = 16  # the meaning column gets this much before the direction and role are shortened
 MEANING_LEAST = 0  # flags turn into badges only when they do not fit at all
 TIME_MODES = ("capture", "stream", "delta", "wall")
@@ -76,6 +77,10 @@ def wrap_spans(text: str, width: int, indent: int = 0) -> list[tuple[int, int]]:
             end += 1
         if end < n and space > start:
             end = space + 1  # the space stays at the end of the row it ends
+            if cell_width(text[end:]) < ORPHAN and " " not in text[end:].strip():
+                # one short word would be left alone on the last row ("stream" / "1"): take its neighbour
+                before = text.rfind(" ", start, space)
+                end = before + 1 if before > start else end
         spans.append((start, end))
         start = end
         room = max(1, width - indent)
