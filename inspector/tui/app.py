@@ -36,7 +36,7 @@ from inspector.model import Finding, Session
 from inspector.rpc.schema import Schema
 from inspector.tui.columns import TIME_MODES
 from inspector.tui.describe import finding_message
-from inspector.tui.fact_line import Fact, FactLine, fact, fit_facts, longest
+from inspector.tui.fact_line import Fact, FactLine, cut, fact, fit_facts, longest
 from inspector.tui.finding_index import FindingIndex
 from inspector.tui.query import GotoError, SearchProgress, goto, search
 from inspector.tui.said import said
@@ -62,6 +62,10 @@ STACKED_BELOW = 100  # columns: below this the stream list sits above the timeli
 COMPACT_BELOW = 140  # columns: below this the stream list shows id, method and status only
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "solarized-light")
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+#: what a key says that the screen shows anyway (the finding it went to is in the frame detail):
+#: cut on the status line, it is not shown whole beside it
+SHOWN_ELSEWHERE = frozenset({"at_frame"})
+FILTER_PLACEHOLDER = "filter streams (F): words or grpc-status!=0"
 # A loading batch ends after this many packets or bytes, whichever comes first: the keys and
 # the screen wait for a batch, and bytes, not packets, bound its work (a flood of small frames).
 LOAD_PACKETS, LOAD_BYTES = 200, 64 * 1024
@@ -181,7 +185,7 @@ class App(TextualApp[None]):
     def stream_pane(self) -> Iterator[Widget]:
         with Vertical(id="left"):
             yield FactLine(id="streams-title")
-            yield Box(placeholder="filter streams: words or grpc-status!=0 (F)", id="filter")
+            yield Box(placeholder=FILTER_PLACEHOLDER, id="filter")
             yield StreamList(self.session, id="streams")
 
     def frame_pane(self) -> Iterator[Widget]:
@@ -288,12 +292,17 @@ class App(TextualApp[None]):
         if streams is None or left is None:
             return
         width = width or self.size.width
+        box = self._widget("#filter", Box)
         if width < STACKED_BELOW:
             left.styles.width = "100%"
-            return
-        most = width * 46 // 100
-        share = min(most, max(width * 30 // 100, streams.least_width())) if streams.compact else most
-        left.styles.width = max(30, min(share, streams.wanted_width() + 1))
+            pane = width
+        else:
+            most = width * 46 // 100
+            share = min(most, max(width * 30 // 100, streams.least_width())) if streams.compact else most
+            pane = max(30, min(share, streams.wanted_width() + 1))
+            left.styles.width = pane
+        if box is not None:  # the box's hint, cut with an ellipsis to the pane (2 cells of padding, 1 of border)
+            box.placeholder = cut(FILTER_PLACEHOLDER, pane - 3)
 
     async def _load_live(self) -> None:
         """A live source: packets read on a thread (reading blocks), decoded on this loop as they come."""
@@ -486,18 +495,19 @@ class App(TextualApp[None]):
         self._status = longest(facts)
         self.query_one("#status", FactLine).show(facts)
 
-    def say(self, words: str) -> None:
-        """Put what a key did in the status line."""
+    def say(self, words: str, whole: bool = True) -> None:
+        """Put what a key did in the status line; cut there, and `whole`, it is also shown whole for
+        a while (a notification: a widget mounted, so not for the words the screen shows anyway)."""
         self.message = words
         self._set_status()
         status = self._widget("#status", FactLine)
-        if words and status is not None and words not in fit_facts(self._status_facts(), status.size.width or
-                                                                    self.size.width):
-            self.notify(words, timeout=6)  # cut on a narrow status line: the whole of it, for a while
+        if whole and words and status is not None and \
+                words not in fit_facts(self._status_facts(), status.size.width or self.size.width):
+            self.notify(words, timeout=6)
 
     def say_key(self, key: str, **values: object) -> None:
         """Say the words of `key` (tui/said.py) in the App's language."""
-        self.say(said(self.lang, key, **values))
+        self.say(said(self.lang, key, **values), whole=key not in SHOWN_ELSEWHERE)
 
     def _streams_title(self) -> None:
         streams = self.streams

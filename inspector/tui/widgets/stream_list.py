@@ -207,9 +207,13 @@ class StreamList(RowList):
         assert conn is not None, "a listed connection is in the model"
         if sid is None:
             mark = self.marks.get((conn_index, 0))
+            words = (f" conn {conn_index}  {conn.client} → {conn.server}  {conn.protocol}  "
+                     f"{conn.frame_count} frames  {len(conn.streams) - (0 in conn.streams)} streams")
+            room = self._room() - 1
+            if cell_width(words) > room:  # narrow: the protocol before the addresses, the counts go
+                words = fit(f" conn {conn_index} {conn.protocol}  {conn.client} → {conn.server}", room).rstrip()
             return [(SEVERITY_MARK[mark] if mark is not None else " ", SEVERITY_WORD[mark] if mark is not None else ""),
-                    (f" conn {conn_index}  {conn.client} → {conn.server}  {conn.protocol}  "
-                     f"{conn.frame_count} frames  {len(conn.streams) - (0 in conn.streams)} streams", "conn")]
+                    (words, "conn")]
         s = self.summary(conn_index, sid)
         c = self._columns
         what, status, details = self._widths()
