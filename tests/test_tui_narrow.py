@@ -56,3 +56,24 @@ def test_the_detail_at_80_columns_wraps_its_lines_and_copies_a_value_from_a_wrap
             await pilot.pause()
             assert detail.cursor_line() == line and detail.row_text(0) == first
     asyncio.run(scenario())
+
+
+def test_a_main_screen_key_on_the_problems_or_help_screen_goes_back_and_does_what_it_says():
+    async def scenario() -> None:
+        app = App(CaptureLoader(str(CAPTURES / "abuse" / "rapid-reset.pcap")).load(), None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("p")
+            await pilot.pause()
+            shown = [key.key for key in app.screen.query("FooterKey")]
+            assert "l" not in shown and "t" not in shown, shown  # not the problems view's keys: not in its footer
+            await pilot.press("l")  # the ladder, on the main screen it went back to
+            await pilot.pause()
+            assert app.screen is app.screen_stack[0] and app.ladder
+            assert "the timeline as a ladder" in str(app.query_one("#status").render())
+            await pilot.press("question_mark")
+            await pilot.pause()
+            await pilot.press("slash", *"RST")  # typed at once: back from help, into the search box
+            await pilot.pause()
+            assert app.screen is app.screen_stack[0] and app.query_one("#search").value == "RST"
+    asyncio.run(scenario())

@@ -16,7 +16,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, TypeVar, Unpack
+from typing import Any, ClassVar, TypeVar, Unpack
 
 from textual import on, work
 from textual.actions import SkipAction
@@ -26,6 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input
@@ -74,7 +75,7 @@ LOAD_PACKETS, LOAD_BYTES = 200, 64 * 1024
 # decoding the loading rests LOAD_REST seconds, so a key (q) and a repaint go all the way through.
 LOAD_SLICE, LOAD_REST = 0.1, 0.01
 
-#: the actions of the main screen's keys: not run while a screen above it (problems, help) is shown
+#: the actions of the main screen's keys: on a screen above it (problems, help), they go back first
 MAIN_SCREEN_ACTIONS = frozenset({
     "toggle_ladder", "connection_view", "zoom", "search", "next_match", "goto", "focus_filter", "type_filter",
     "direction_filter", "flag_filter", "sort", "time_mode", "save", "copy_detail", "copy_value", "clear",
@@ -83,6 +84,7 @@ MAIN_SCREEN_ACTIONS = frozenset({
 __all__ = ["App", "DIRECTION_FILTERS", "FLAG_FILTERS", "SORTS", "TYPE_FILTERS"]
 
 _W = TypeVar("_W", bound=Widget)
+_S = TypeVar("_S", bound=Screen[Any])
 
 
 @dataclass(slots=True)
@@ -719,15 +721,25 @@ class App(TextualApp[None]):
 
     # ---- actions --------------------------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The keys of the frames and streams screen do nothing on the screens above it (problems,
-        help, save): there they are hidden from the footer and not run, instead of acting unseen."""
-        if action in MAIN_SCREEN_ACTIONS and isinstance(self.screen, (ProblemsScreen, HelpScreen, SaveScreen)):
-            return False
-        return True
+    def keys_from_above(self, screen: _S) -> _S:
+        """`screen` (problems, help) with the main screen's keys bound to go back there first and do
+        what they do (`/` on the problems view: back, and search), hidden from its footer. A
+        screen's own bindings, not App.check_action: that would change the main screen's keys too
+        while it is hidden, and its footer would be composed again on every visit."""
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.action.partition("(")[0] in MAIN_SCREEN_ACTIONS:
+                screen._bindings.bind(binding.key, f"app.from_above({binding.action!r})", show=False)
+        return screen
+
+    async def action_from_above(self, action: str) -> None:
+        """A main screen's key on a screen above it: back to the main screen, then the key's action."""
+        if self.screen is not self.screen_stack[0]:
+            self.pop_screen()
+        await self.run_action(action)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(self.keys_from_above(HelpScreen()))
 
     def action_toggle_ladder(self) -> None:
         self.frame_view.show_as(not self.ladder)
@@ -765,7 +777,8 @@ class App(TextualApp[None]):
         # One screen, kept between visits (installed): opening it again composes nothing, and its
         # cursor is where it was left.
         if not self.is_screen_installed("problems"):
-            self.install_screen(ProblemsScreen(self.session, index=self.finding_index), name="problems")
+            self.install_screen(self.keys_from_above(ProblemsScreen(self.session, index=self.finding_index)),
+                                name="problems")
         self.push_screen("problems", callback=self._finding_chosen)
 
     def _finding_chosen(self, finding: Finding | None) -> None:
@@ -785,7 +798,7 @@ class App(TextualApp[None]):
 
     def _typing(self) -> bool:
         """A box has the keys, or a screen above the main one is shown: / and : are not ours then."""
-        return isinstance(self.focused, Input) or not self._widget("#search", Box)
+        return isinstance(self.focused, Input) or self.screen is not self.screen_stack[0]
 
     def action_search(self) -> None:
         if self._typing():
