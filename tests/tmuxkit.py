@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +18,26 @@ TMUX = ("tmux", "-L", f"h2inspect-tests-{os.getpid()}")
 def screen(name: str) -> str:
     """What the terminal shows now."""
     return subprocess.run([*TMUX, "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
+
+
+def window_size(name: str) -> tuple[int, int]:
+    """The window's size in cells, as tmux keeps it."""
+    shown = subprocess.run([*TMUX, "display-message", "-p", "-t", name, "#{window_width} #{window_height}"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    return int(shown[0]), int(shown[1])
+
+
+def wait_until(name: str, holds: Callable[[str], bool], what: str, timeout: float = 30) -> str:
+    """The screen once `holds(screen)` is true (an AssertionError naming `what`, with the screen, if
+    it never is): for a screen drawn in more than one write, wait for the whole of it."""
+    deadline = time.time() + timeout
+    shown = ""
+    while time.time() < deadline:
+        shown = screen(name)
+        if holds(shown):
+            return shown
+        time.sleep(0.2)
+    raise AssertionError(f"{what} never showed; the screen was:\n{shown}")
 
 
 def wait_for(name: str, *texts: str, timeout: float = 30) -> str:
@@ -57,9 +77,17 @@ def terminal(command: str, status_file: Path, cwd: Path | None = None, size: tup
     # sized a console) would make the app draw at that size inside a bigger window.
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["TERM"] = "xterm-256color"
-    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(size[0]), "-y", str(size[1]),
-                    *(["-c", str(cwd)] if cwd else []), f"{command}; echo $? > {status_file}"], check=True, env=env)
+    width, height = size
+    # The window keeps the size it was made with whatever clients attach (a person watching the
+    # test with `tmux -L ... attach` would otherwise resize it to their own terminal): in the same
+    # command that makes it, before the app inside has drawn once, its size becomes manual.
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
+                    *(["-c", str(cwd)] if cwd else []), f"{command}; echo $? > {status_file}",
+                    ";", "set-option", "-w", "-t", name, "window-size", "manual",
+                    ";", "resize-window", "-t", name, "-x", str(width), "-y", str(height)], check=True, env=env)
     try:
+        shown = window_size(name)
+        assert shown == size, f"the tmux window is {shown}, not {size}"
         yield name
     finally:
         subprocess.run([*TMUX, "kill-session", "-t", name], capture_output=True)

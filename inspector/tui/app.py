@@ -16,19 +16,20 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, TypeVar, Unpack
+from typing import Any, ClassVar, TypeVar, Unpack
 
-from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import App as TextualApp
 from textual.app import ComposeResult, CSSPathType, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from inspector.capture.live import PacketQueue
 from inspector.capture.load import SECRETS_POLL, CaptureLoader
@@ -36,6 +37,7 @@ from inspector.model import Finding, Session
 from inspector.rpc.schema import Schema
 from inspector.tui.columns import TIME_MODES
 from inspector.tui.describe import finding_message
+from inspector.tui.fact_line import Fact, FactLine, cut, fact, fit_facts, longest
 from inspector.tui.finding_index import FindingIndex
 from inspector.tui.query import GotoError, SearchProgress, goto, search
 from inspector.tui.said import said
@@ -61,6 +63,10 @@ STACKED_BELOW = 100  # columns: below this the stream list sits above the timeli
 COMPACT_BELOW = 140  # columns: below this the stream list shows id, method and status only
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "solarized-light")
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+#: what a key says that the screen shows anyway (the finding it went to is in the frame detail):
+#: cut on the status line, it is not shown whole beside it
+SHOWN_ELSEWHERE = frozenset({"at_frame"})
+FILTER_PLACEHOLDER = "filter streams (F): words or grpc-status!=0"
 # A loading batch ends after this many packets or bytes, whichever comes first: the keys and
 # the screen wait for a batch, and bytes, not packets, bound its work (a flood of small frames).
 LOAD_PACKETS, LOAD_BYTES = 200, 64 * 1024
@@ -69,9 +75,16 @@ LOAD_PACKETS, LOAD_BYTES = 200, 64 * 1024
 # decoding the loading rests LOAD_REST seconds, so a key (q) and a repaint go all the way through.
 LOAD_SLICE, LOAD_REST = 0.1, 0.01
 
+#: the actions of the main screen's keys: on a screen above it (problems, help), they go back first
+MAIN_SCREEN_ACTIONS = frozenset({
+    "toggle_ladder", "connection_view", "zoom", "search", "next_match", "goto", "focus_filter", "type_filter",
+    "direction_filter", "flag_filter", "sort", "time_mode", "save", "copy_detail", "copy_value", "clear",
+    "follow_newest"})
+
 __all__ = ["App", "DIRECTION_FILTERS", "FLAG_FILTERS", "SORTS", "TYPE_FILTERS"]
 
 _W = TypeVar("_W", bound=Widget)
+_S = TypeVar("_S", bound=Screen[Any])
 
 
 @dataclass(slots=True)
@@ -109,11 +122,13 @@ class App(TextualApp[None]):
         Binding("c", "connection_view", "Connection"),
         Binding("z", "zoom", "Zoom"),
         Binding("p,exclamation_mark", "problems", "Problems"),
-        Binding("slash", "search", "Search"),
+        # Priority: run at once, before the next key is handed on, so the text typed right after
+        # / or : goes into the box (see action_search); in a box they are typed as themselves.
+        Binding("slash", "search", "Search", priority=True),
         Binding("n", "next_match(1)", "Next", show=False),
         Binding("N", "next_match(-1)", "Prev", show=False),
-        Binding("colon", "goto", "Go to"),
-        Binding("F", "focus_filter", "Filter streams", show=False),
+        Binding("colon", "goto", "Go to", priority=True),
+        Binding("F", "focus_filter", "Filter streams", show=False, priority=True),
         Binding("f", "type_filter", "Type", show=False),
         Binding("d", "direction_filter", "Direction", show=False),
         Binding("e", "flag_filter", "Flag", show=False),
@@ -167,25 +182,31 @@ class App(TextualApp[None]):
         yield KeyFooter()
 
     def status_bar(self) -> Iterator[Widget]:
-        yield Static(id="status")
+        yield FactLine(id="status")
 
     def stream_pane(self) -> Iterator[Widget]:
         with Vertical(id="left"):
-            yield Static(id="streams-title")
-            yield Box(placeholder="filter streams: words or grpc-status!=0 (F)", id="filter")
+            yield FactLine(id="streams-title")
+            yield Box(placeholder=FILTER_PLACEHOLDER, id="filter")
             yield StreamList(self.session, id="streams")
 
     def frame_pane(self) -> Iterator[Widget]:
         with Vertical(id="right"):
-            yield Static(id="timeline-title")
+            yield FactLine(id="timeline-title")
             yield FrameRows(self.session, cache=self.view_cache, id="frames")
             yield FrameDetail(self.session, id="detail")
 
     def boxes(self) -> Iterator[Widget]:
-        yield Box(placeholder="search headers, payloads and gRPC messages of every stream (Enter; Esc leaves)",
+        yield Box(placeholder="search all streams: headers, payloads, gRPC messages (Enter; Esc leaves)",
                   id="search", classes="popup")
         yield Box(placeholder="go to: a stream (12 or s12), a frame (f40), a packet (p7); Esc leaves",
                   id="goto", classes="popup")
+
+    def focus_now(self, widget: Widget) -> None:
+        """Move the focus before the next key is read. `Widget.focus` moves it a turn later: the
+        keys typed at once after `/`, `:` or Esc (a fast typist, a paste, tmux send-keys) would go
+        to the list or the box being left."""
+        self.screen.set_focus(widget)
 
     def _widget(self, selector: str, kind: type[_W]) -> _W | None:
         try:
@@ -263,6 +284,8 @@ class App(TextualApp[None]):
         if streams is not None:
             streams.compact = width < COMPACT_BELOW
             self._size_stream_pane(width)
+        if self._alive():
+            self._set_status()  # stacked, the stream list's filter and sort move to the status line
 
     def _size_stream_pane(self, width: int | None = None) -> None:
         """The stream list as wide as its rows need, up to 46% of the screen (30% narrowed),
@@ -271,12 +294,17 @@ class App(TextualApp[None]):
         if streams is None or left is None:
             return
         width = width or self.size.width
+        box = self._widget("#filter", Box)
         if width < STACKED_BELOW:
             left.styles.width = "100%"
-            return
-        most = width * 46 // 100
-        share = min(most, max(width * 30 // 100, streams.least_width())) if streams.compact else most
-        left.styles.width = max(30, min(share, streams.wanted_width() + 1))
+            pane = width
+        else:
+            most = width * 46 // 100
+            share = min(most, max(width * 30 // 100, streams.least_width())) if streams.compact else most
+            pane = max(30, min(share, streams.wanted_width() + 1))
+            left.styles.width = pane
+        if box is not None:  # the box's hint, cut with an ellipsis to the pane (2 cells of padding, 1 of border)
+            box.placeholder = cut(FILTER_PLACEHOLDER, pane - 3)
 
     async def _load_live(self) -> None:
         """A live source: packets read on a thread (reading blocks), decoded on this loop as they come."""
@@ -358,8 +386,9 @@ class App(TextualApp[None]):
 
     # ---- keeping the views in step with the model -------------------------------------------
 
-    def _live_words(self) -> str:
-        """live · packets, frames, drops, rate: what a live source has brought so far."""
+    def _live_facts(self) -> list[Fact]:
+        """live · packets, frames, drops, rate: what a live source has brought so far. The rate and
+        the packets give way first; live or ended, and the drops, stay."""
         session, loader = self.session, self.loader
         assert loader is not None
         now, frames = time.monotonic(), len(session.frames)
@@ -367,28 +396,48 @@ class App(TextualApp[None]):
         if now - then >= 1.0:
             rate = (frames - before) / (now - then)
             self._rate = (now, frames, rate)
-        words = f"{'live' if not self.loaded else 'ended'} · {session.packets} packets · {rate:.0f} frames/s"
+        facts = [fact("live" if not self.loaded else "ended", give_way=20),
+                 fact(f"{session.packets} packets", "", give_way=3),
+                 fact(f"{rate:.0f} frames/s", "", give_way=2)]
         sniffer = loader.sniffer
         if sniffer is not None:
             counts = loader.stats or sniffer.counts()
-            words += f" · {counts.dropped if counts is not None else '?'} dropped"
+            dropped = counts.dropped if counts is not None else "?"
+            facts.append(fact(f"{dropped} dropped", f"{dropped} drop", give_way=12))
             if not self.loaded:
                 sniffer.ask_counts()  # for the next look
         if loader.waiting_for_secrets:
-            words += " · waiting for TLS secrets in the key log"
+            facts.append(fact("waiting for TLS secrets in the key log", "waiting for TLS secrets",
+                              "no TLS keys yet", give_way=6))
         if self.following:
-            words += " · following (a)"
-        return words
+            facts.append(fact("following (a)", "follow (a)", give_way=6))
+        return facts
 
     def _progress(self) -> str:
-        if self.live:
-            return self._live_words()
+        """A capture's: loading and how far, or loaded."""
         if self.loaded:
             return "loaded" if self.loader is not None or self.session.complete else "live"
         reader = self.loader.reader if self.loader else None
         if reader is None or not reader.packet_ends:
             return "loading"
         return f"loading {100 * reader.packet_ends[-1] / max(1, reader.size):.0f}%"
+
+    def _status_facts(self) -> list[Fact]:
+        """The status line's facts, in their order on the line. When it is narrow the name goes
+        first, then the counts, then the findings' words turn into marks (✖3 ▲12), then the
+        key's message is cut; live or loaded, the findings and the drops always stay."""
+        session, index = self.session, self.finding_index
+        facts = [fact(session.name, "", give_way=0),
+                 fact(f"{len(session.connections)} connections", "", give_way=1),
+                 fact(f"{len(session.frames)} frames", "", give_way=4),
+                 fact(f"{index.count_words()} (p)", f"{index.count_badges()} (p)", give_way=5)]
+        facts += self._live_facts() if self.live else [fact(self._progress(), give_way=20)]
+        streams = self.streams
+        if streams is not None and self.screen.has_class("-stacked"):
+            facts += streams.facts(stacked=True)  # the list's own title is hidden: its filter and sort
+        if self.message:
+            facts.append(fact(self.message, give_way=10, least=16))
+        return facts
 
     def _alive(self) -> bool:
         """The screen is still there (while the app shuts down, a timer may still fire once)."""
@@ -441,56 +490,67 @@ class App(TextualApp[None]):
             self.detail_view.show(self.detail_view.frame)
 
     def _set_status(self) -> None:
-        session = self.session
-        words = (f" {session.name} · {len(session.connections)} connections · {len(session.frames)} frames · "
-                 f"{self.finding_index.count_words()} (p) · {self._progress()}"
-                 + (f" · {self.message}" if self.message else ""))
-        # A timer asks twice a second: the same words are not drawn again, and new ones
-        # need no layout, since the stylesheet fixes the line's size (a layout would
-        # also repaint every scrollbar on screen, in the middle of someone's key press).
-        if words != self._status:
-            self._status = words
-            self.query_one("#status", Static).update(Text(words), layout=False)
+        # A timer asks twice a second: the same facts are not drawn again, and new ones need no
+        # layout, since the stylesheet fixes the line's size (a layout would also repaint every
+        # scrollbar on screen, in the middle of someone's key press).
+        facts = self._status_facts()
+        self._status = longest(facts)
+        self.query_one("#status", FactLine).show(facts)
 
-    def say(self, words: str) -> None:
-        """Put what a key did in the status line."""
+    def say(self, words: str, whole: bool = True) -> None:
+        """Put what a key did in the status line; cut there, and `whole`, it is also shown whole for
+        a while (a notification: a widget mounted, so not for the words the screen shows anyway)."""
         self.message = words
         self._set_status()
+        status = self._widget("#status", FactLine)
+        if whole and words and status is not None and \
+                words not in fit_facts(self._status_facts(), status.size.width or self.size.width):
+            self.notify(words, timeout=6)
 
     def say_key(self, key: str, **values: object) -> None:
         """Say the words of `key` (tui/said.py) in the App's language."""
-        self.say(said(self.lang, key, **values))
+        self.say(said(self.lang, key, **values), whole=key not in SHOWN_ELSEWHERE)
 
     def _streams_title(self) -> None:
         streams = self.streams
-        title = self._widget("#streams-title", Static)
-        if streams is not None and isinstance(title, Static):
-            title.update(Text(" " + streams.words()), layout=False)
+        title = self._widget("#streams-title", FactLine)
+        if streams is not None and title is not None:
+            title.show(streams.facts())
+        if self.screen.has_class("-stacked"):
+            self._set_status()  # there, the list's filter and sort are on the status line
 
     def _title(self) -> None:
         view = self.frame_view
-        words = view.title() + f" · {'ladder' if self.ladder else 'list'} (l)"
-        search = self._search_words()
-        if search:
-            words += " · " + search
+        facts = view.title_facts() + [fact(f"{'ladder' if self.ladder else 'list'} (l)", give_way=15)]
+        search = self._search_facts()
+        if search is not None:
+            facts.append(search)
+        words = longest(facts)
         if words != self._title_text:
             self._title_text = words
-            title = self._widget("#timeline-title", Static)
-            if isinstance(title, Static):
-                title.update(Text(words), layout=False)  # one line, sized by the stylesheet
+            title = self._widget("#timeline-title", FactLine)
+            if title is not None:
+                title.show(facts)
 
-    def _search_words(self) -> str:
+    def _search_facts(self) -> Fact | None:
+        """The search, its count and where the cursor is; its short form keeps the numbers."""
         s = self.search_state
         if not s.needle:
-            return ""
+            return None
         if s.running:
             spin = SPINNER[int(time.monotonic() * 10) % len(SPINNER)]
-            return (f"searching '{s.needle}' {spin} {100 * s.done // max(1, s.total)}% · "
-                    f"{len(s.matches)} matches so far")
+            done = 100 * s.done // max(1, s.total)
+            return fact(f"searching '{s.needle}' {spin} {done}% · {len(s.matches)} matches so far",
+                        f"'{s.needle}' {spin} {done}%, {len(s.matches)} found", give_way=11, least=12)
         log = self.session.frames
         streams = len({(log.conn_index[i], log.stream_id[i]) for i in s.matches})
         where = f", match {s.position + 1} of {len(s.matches)}" if s.position >= 0 else ""
-        return f"search '{s.needle}': {len(s.matches)} matches in {streams} streams{where} (n/N)"
+        at = f" {s.position + 1}/{len(s.matches)}" if s.position >= 0 else f" {len(s.matches)} matches"
+        forms = [f"search '{s.needle}': {len(s.matches)} matches in {streams} streams{where} (n/N)"]
+        if s.position >= 0:
+            forms.append(f"search '{s.needle}': match {s.position + 1} of {len(s.matches)}, in {streams} streams (n/N)")
+        forms += [f"'{s.needle}':{at} in {streams} streams (n/N)", f"'{s.needle}':{at} (n/N)"]
+        return fact(*forms, give_way=11, least=12)
 
     # ---- showing a stream, a connection, a frame -----------------------------------------------
 
@@ -519,7 +579,7 @@ class App(TextualApp[None]):
                 streams.set_filter("")
                 self._streams_title()
             streams.select(selection)
-        view.focus()
+        self.focus_now(view)
         self._title()
 
     def _follow_cursor(self, view: FrameRows, row: int) -> None:
@@ -549,7 +609,7 @@ class App(TextualApp[None]):
         if event.entry != self.selected:
             self.show(event.entry)
         if event.chosen:
-            self.frame_view.focus()
+            self.focus_now(self.frame_view)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -562,21 +622,21 @@ class App(TextualApp[None]):
     def _filter_submitted(self) -> None:
         streams = self.streams
         if streams is not None:
-            streams.focus()
+            self.focus_now(streams)
 
     @on(Box.Left)
     def _box_left(self, event: Box.Left) -> None:
         box = event.box
         if box.has_class("popup"):
             box.display = False
-            self.frame_view.focus()
+            self.focus_now(self.frame_view)
         else:
-            (self.streams or self.frame_view).focus()
+            self.focus_now(self.streams or self.frame_view)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.input.display = False
-        self.frame_view.focus()
+        self.focus_now(self.frame_view)
         self.start_search(event.value)
 
     @on(Input.Submitted, "#goto")
@@ -584,7 +644,7 @@ class App(TextualApp[None]):
         event.input.display = False
         text = event.value
         event.input.value = ""
-        self.frame_view.focus()
+        self.focus_now(self.frame_view)
         selection = self.selected
         try:
             target = goto(self.session, text, selection[0] if selection else None)
@@ -661,8 +721,25 @@ class App(TextualApp[None]):
 
     # ---- actions --------------------------------------------------------------------------------------
 
+    def keys_from_above(self, screen: _S) -> _S:
+        """`screen` (problems, help) with the main screen's keys bound to go back there first and do
+        what they do (`/` on the problems view: back, and search), hidden from its footer. A
+        screen's own bindings, not App.check_action: that would change the main screen's keys too
+        while it is hidden, and its footer would be composed again on every visit."""
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.action.partition("(")[0] in MAIN_SCREEN_ACTIONS:
+                screen._bindings.bind(binding.key, f"app.from_above({binding.action!r})", show=False)
+        return screen
+
+    async def action_from_above(self, action: str) -> None:
+        """A main screen's key on a screen above it: back to the main screen, then the key's action."""
+        if self.screen is not self.screen_stack[0]:
+            self.pop_screen()
+        await self.run_action(action)
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(self.keys_from_above(HelpScreen()))
 
     def action_toggle_ladder(self) -> None:
         self.frame_view.show_as(not self.ladder)
@@ -700,7 +777,8 @@ class App(TextualApp[None]):
         # One screen, kept between visits (installed): opening it again composes nothing, and its
         # cursor is where it was left.
         if not self.is_screen_installed("problems"):
-            self.install_screen(ProblemsScreen(self.session, index=self.finding_index), name="problems")
+            self.install_screen(self.keys_from_above(ProblemsScreen(self.session, index=self.finding_index)),
+                                name="problems")
         self.push_screen("problems", callback=self._finding_chosen)
 
     def _finding_chosen(self, finding: Finding | None) -> None:
@@ -718,21 +796,31 @@ class App(TextualApp[None]):
         else:
             self.say_key("whole_session", message=message)
 
+    def _typing(self) -> bool:
+        """A box has the keys, or a screen above the main one is shown: / and : are not ours then."""
+        return isinstance(self.focused, Input) or self.screen is not self.screen_stack[0]
+
     def action_search(self) -> None:
+        if self._typing():
+            raise SkipAction()  # the key goes on: typed into the box, or the other screen's
         box = self.query_one("#search", Box)
         box.display = True
         box.value = self.search_state.needle
-        box.focus()
+        self.focus_now(box)
 
     def action_goto(self) -> None:
+        if self._typing():
+            raise SkipAction()
         box = self.query_one("#goto", Box)
         box.display = True
-        box.focus()
+        self.focus_now(box)
 
     def action_focus_filter(self) -> None:
+        if self._typing():
+            raise SkipAction()
         box = self._widget("#filter", Box)
         if box is not None:
-            box.focus()
+            self.focus_now(box)
 
     def _change(self, **changes: Unpack[StateChange]) -> None:
         self.frame_view.change(**changes)

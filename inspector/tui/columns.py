@@ -21,11 +21,13 @@ Piece = tuple[str, str]  # (text, component class, "" for none)
 Row = list[Piece]
 
 ELLIPSIS = "…"
+ORPHAN = 8  # cells: a wrapped line's last row is never one word shorter than this, alone
 MEANING_ROOM = 16  # the meaning column gets this much before the direction and role are shortened
 MEANING_LEAST = 0  # flags turn into badges only when they do not fit at all
 TIME_MODES = ("capture", "stream", "delta", "wall")
 TIME_MODE_WORDS = {"capture": "time since capture start", "stream": "time since the stream's first frame",
                    "delta": "time since the previous row", "wall": "wall-clock time"}
+TIME_MODE_SHORT = {"capture": "t: capture", "stream": "t: stream", "delta": "t: delta", "wall": "t: wall clock"}
 DIRECTION_WORDS = {Direction.CLIENT: ("client ─▶", "C▶"), Direction.SERVER: ("◀─ server", "◀S")}
 TYPE_CLASS_BY_NAME = {"DATA": "data", "HEADERS": "headers", "CONTINUATION": "headers", "RST_STREAM": "reset",
                       "GOAWAY": "reset", "PUSH_PROMISE": "push"}
@@ -57,11 +59,44 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return "".join(out) + ELLIPSIS + " " * (width - 1 - used)
 
 
+def wrap_spans(text: str, width: int, indent: int = 0) -> list[tuple[int, int]]:
+    """Where a line breaks to fit `width` cells: (start, end) character spans, each break at the last
+    space that fits when there is one; rows after the first are `indent` cells narrower."""
+    spans: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    room = max(1, width)
+    while start < n:
+        used, end, space = 0, start, -1
+        while end < n:
+            w = cell_width(text[end])
+            if used + w > room:
+                break
+            if text[end] == " ":
+                space = end
+            used += w
+            end += 1
+        if end < n and space > start:
+            end = space + 1  # the space stays at the end of the row it ends
+            if cell_width(text[end:]) < ORPHAN and " " not in text[end:].strip():
+                # one short word would be left alone on the last row ("stream" / "1"): take its neighbour
+                before = text.rfind(" ", start, space)
+                end = before + 1 if before > start else end
+        spans.append((start, end))
+        start = end
+        room = max(1, width - indent)
+    return spans or [(0, 0)]
+
+
 def fit_tail(text: str, width: int) -> str:
     """`text` in `width` cells, cut at the start ("…demo.Demo/Unary"): a method's name is at its end."""
     if cell_width(text) <= width or width <= 1:
         return fit(text, width)
     return ELLIPSIS + text[len(text) - (width - 1):]
+
+
+def mixed_flags(names: Sequence[str]) -> tuple[str, ...]:
+    """Flags as badges but END_STREAM, which decides how a stream reads and stays spelled out."""
+    return tuple(n if n == "END_STREAM" else badge(n) for n in names)
 
 
 def pieces_width(row: Sequence[Piece]) -> int:
@@ -110,6 +145,7 @@ class ContentWidths:
     role_spelled: int = 0
     role_short: int = 0
     length: int = 1
+    flags_mixed: int = 0  # END_STREAM spelled out, the other flags as badges
 
     def merge(self, other: ContentWidths) -> ContentWidths:
         """The widths of both sets of rows (a view that grew: the old rows' widths and the new ones')."""
@@ -117,7 +153,7 @@ class ContentWidths:
 
     def astuple(self) -> tuple[int, ...]:
         return (self.stream, self.type, self.flags_spelled, self.flags_badges, self.role_spelled,
-                self.role_short, self.length)
+                self.role_short, self.length, self.flags_mixed)
 
 
 def content_widths(log: FrameLog, blocks: HeaderBlockLog, rows: Sequence[int]) -> ContentWidths:
@@ -151,6 +187,7 @@ def content_widths(log: FrameLog, blocks: HeaderBlockLog, rows: Sequence[int]) -
         names = F.flag_names(t, f)
         widths.flags_spelled = max(widths.flags_spelled, len(" ".join(names)))
         widths.flags_badges = max(widths.flags_badges, len(" ".join(badge(n) for n in names)))
+        widths.flags_mixed = max(widths.flags_mixed, len(" ".join(mixed_flags(names))))
     widths.role_spelled = max((len(ROLE_WORDS[label][0]) for label in labels), default=0)
     widths.role_short = max((len(ROLE_WORDS[label][1]) for label in labels), default=0)
     return widths
@@ -171,25 +208,28 @@ class ListLayout:
     length: int
     meaning: int
     lang: str = "en"  # of the column names, directions and roles
+    flags_mixed: bool = False  # not spelled: END_STREAM still is, the other flags are badges
 
     @staticmethod
     def choose(widths: ContentWidths, time_width: int, width: int, lang: str = "en") -> ListLayout:
         """Spell everything where there is room; as it runs out, shorten the direction, then the role,
-        then turn flags into badges: type, role and END_STREAM stay on every row longest."""
+        then turn flags but END_STREAM into badges, then END_STREAM too: type, role and END_STREAM stay on
+        every row longest."""
         levels = ((True, True, True), (False, True, True), (False, False, True))
         for direction_words, role_spelled, flags_spelled in levels:
             layout = ListLayout._at(widths, time_width, width, direction_words, role_spelled, flags_spelled, lang)
             if layout.meaning >= MEANING_ROOM:
                 return layout
-        if layout.meaning >= MEANING_LEAST:  # END_STREAM spelled out matters more than the meaning's words
-            return layout
+        mixed = ListLayout._at(widths, time_width, width, False, False, False, lang, flags_mixed=True)
+        if mixed.meaning >= MEANING_LEAST:  # END_STREAM spelled out matters more than the meaning's words
+            return mixed
         return ListLayout._at(widths, time_width, width, False, False, False, lang)
 
     @staticmethod
     def _at(widths: ContentWidths, time_width: int, width: int, direction_words: bool, role_spelled: bool,
-            flags_spelled: bool, lang: str = "en") -> ListLayout:
+            flags_spelled: bool, lang: str = "en", flags_mixed: bool = False) -> ListLayout:
         direction = DIRECTION_CELLS[lang] if direction_words else SHORT_DIRECTION_CELLS[lang]
-        flags = widths.flags_spelled if flags_spelled else widths.flags_badges
+        flags = widths.flags_spelled if flags_spelled else widths.flags_mixed if flags_mixed else widths.flags_badges
         role = widths.role_spelled if role_spelled else widths.role_short
         if lang in COLUMN_ROLES and role:  # wide characters: a few cells more, the longest cut
             role = min(role + 4, max(cell_width(words[0 if role_spelled else 1])
@@ -198,7 +238,7 @@ class ListLayout:
         fixed = 2 + time_width + 1 + direction + 1 + widths.stream + 1 + widths.type + 1 + \
             (flags + 1 if flags else 0) + (role + 1 if role else 0) + length + 1
         return ListLayout(time_width, direction_words, widths.stream, widths.type, flags_spelled, flags,
-                          role_spelled, role, length, width - fixed, lang)
+                          role_spelled, role, length, width - fixed, lang, flags_mixed and not flags_spelled)
 
     def header(self) -> Row:
         """The column names, one row above the frames."""
@@ -235,7 +275,8 @@ class ListLayout:
                     (" ", ""), (fit(str(cells.stream_id), self.stream, right=True), "stream"), (" ", ""),
                     (fit(cells.type_name, self.type), type_class), (" ", "")]
         if self.flags:
-            names = cells.flags if self.flags_spelled else tuple(badge(n) for n in cells.flags)
+            names = cells.flags if self.flags_spelled else mixed_flags(cells.flags) if self.flags_mixed \
+                else tuple(badge(n) for n in cells.flags)
             out += [(fit(" ".join(names), self.flags), "flags"), (" ", "")]
         if self.role:
             roles = COLUMN_ROLES.get(self.lang, ROLE_WORDS)

@@ -348,6 +348,12 @@ def severity_counts_words(counts: dict[Severity, int]) -> str:
     return ", ".join(parts) if parts else "no findings"
 
 
+def severity_counts_badges(counts: dict[Severity, int]) -> str:
+    """The counts as the row marks show them, for a narrow status line: "✖3 ▲12" (the legend is in ?)."""
+    parts = [f"{SEVERITY_MARK[s]}{n}" for s, n in sorted(counts.items(), reverse=True) if n]
+    return " ".join(parts) if parts else "no findings"
+
+
 # ---- the frame detail ----------------------------------------------------------------------
 
 

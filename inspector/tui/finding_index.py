@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from inspector.model import Finding, Session, Severity
-from inspector.tui.describe import finding_rule, finding_title, severity_counts_words
+from inspector.tui.describe import finding_rule, finding_title, severity_counts_badges, severity_counts_words
 
 
 @dataclass(slots=True)
@@ -98,3 +98,7 @@ class FindingIndex:
     def count_words(self) -> str:
         """3 errors, 12 warnings, 1 info; or "no findings" (counted once, as they came)."""
         return severity_counts_words(self.counts)
+
+    def count_badges(self) -> str:
+        """The counts as marks, "✖3 ▲12 ℹ1", for a narrow status line."""
+        return severity_counts_badges(self.counts)

@@ -2,7 +2,8 @@
 and interleaving show at a glance, like `git log --graph` draws branches.
 
 A stream takes the leftmost free lane at its first frame and gives it back
-after the frame that closes (or resets) it; lane 0 is the connection itself
+after the frame that closes (or resets) it, or after a frame that left it idle
+(PRIORITY); lane 0 is the connection itself
 (stream 0). Lanes are computed once per view, in one pass over the frames,
 and kept as two compact arrays, so drawing a row costs a few string joins.
 """
@@ -58,7 +59,7 @@ class LaneTracker:
         the view shows now, and begins with every row seen before."""
         log = self.log
         stream_ids, states, types = log.column("stream_id"), log.column("stream_state"), log.column("type_code")
-        closed, reset = int(StreamState.CLOSED), int(F.FrameType.RST_STREAM)
+        closed, idle, reset = int(StreamState.CLOSED), int(StreamState.IDLE), int(F.FrameType.RST_STREAM)
         lane_of, free, busy, width = self._lane_of, self._free, self._busy, self.lanes.width
         add_lane, add_busy = self.lanes.lane.append, self.lanes.busy.append
         get = lane_of.get
@@ -73,8 +74,9 @@ class LaneTracker:
                     width = lane + 1
             add_lane(lane)
             add_busy(busy)
-            if sid and (states[i] == closed or types[i] == reset) and lane != OVERFLOW:
-                # the stream is done after this frame: its lane is free from the next row on
+            if sid and (states[i] == closed or states[i] == idle or types[i] == reset) and lane != OVERFLOW:
+                # the stream is done after this frame, or never opened (a PRIORITY frame leaves a stream
+                # idle, RFC 9113 §5.3.2): its lane is free from the next row on
                 del lane_of[sid]
                 busy &= ~(1 << lane)
                 heappush(free, lane)

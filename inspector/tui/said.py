@@ -29,7 +29,7 @@ SAID: dict[str, dict[str, str]] = {
         "search_first": "search first with /",
         "timeline_ladder": "the timeline as a ladder",
         "timeline_list": "the timeline as a list",
-        "zoomed": "the timeline takes the whole width (z again: streams back)",
+        "zoomed": "frames at full width (z: streams back)",
         "unzoomed": "the stream list is back",
         "at_frame": "at the frame of: {message}",
         "at_stream": "at the stream of: {message}",

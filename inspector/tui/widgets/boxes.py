@@ -49,7 +49,7 @@ class SaveScreen(ModalScreen[str | None]):
             yield Box(value=self.suggested, id="save-path")
 
     def on_mount(self) -> None:
-        self.query_one(Box).focus()
+        self.set_focus(self.query_one(Box))  # at once: a name typed right after w goes into the box
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -18,8 +18,9 @@ from typing import TypedDict, Unpack
 from textual.message import Message
 
 from inspector.model import FrameRecord, Session, Severity
-from inspector.tui.columns import TIME_MODE_WORDS, Clock
-from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, FrameCells, frame_cells
+from inspector.tui.columns import TIME_MODE_SHORT, TIME_MODE_WORDS, Clock
+from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, FrameCells, badge, frame_cells
+from inspector.tui.fact_line import Fact, fact, longest
 from inspector.tui.view_cache import (
     DIRECTION_FILTERS,
     FLAG_FILTERS,
@@ -75,6 +76,20 @@ class FrameViewState:
         flag = FLAG_FILTERS[self.flag_filter]
         if flag is not None:
             words.append(f"flag {flag} only")
+        return words
+
+    def filter_badges(self) -> list[str]:
+        """The filters in short words for a narrow title ("DATA", "client", "ES"); the legend is in ?."""
+        words = []
+        kind = TYPE_FILTERS[self.type_filter]
+        if kind is not None:
+            words.append(kind)
+        direction = DIRECTION_FILTERS[self.direction_filter]
+        if direction is not None:
+            words.append(direction.label)
+        flag = FLAG_FILTERS[self.flag_filter]
+        if flag is not None:
+            words.append(badge(flag))
         return words
 
 
@@ -245,14 +260,24 @@ class FrameRows(RowList):
         return self.clock.width(end, self._stream_start)
 
     def title(self) -> str:
-        """What the view shows, its filters and time, in words."""
+        """What the view shows, its filters and time, in words (every fact in its longest form)."""
+        return longest(self.title_facts())
+
+    def title_facts(self) -> list[Fact]:
+        """The title's facts; on a narrow screen the time gives way first, the filters last."""
         selection = self.state.selection
         if selection is None:
-            return " no stream chosen"
+            return [fact("no stream chosen", give_way=9)]
         conn_index, sid = selection
-        what = f"connection {conn_index}, every stream" if sid is None else f"stream {sid} of connection {conn_index}"
-        shown = f"{len(self.frames)} of {len(self.all_frames)} frames" if len(self.frames) != len(self.all_frames) \
-            else f"{len(self.frames)} frames"
+        what = (fact(f"connection {conn_index}, every stream", f"conn {conn_index}, all streams", give_way=2)
+                if sid is None else fact(f"stream {sid} of connection {conn_index}", f"stream {sid}, conn {conn_index}",
+                                         give_way=2))
+        shown, total = len(self.frames), len(self.all_frames)
+        facts = [what, fact(f"{shown} of {total} frames", f"{shown}/{total} frames", give_way=3) if shown != total
+                 else fact(f"{shown} frames", give_way=1)]
         filters = self.state.filter_words()
-        return (f" {what} · {shown}" + (f" · filter: {', '.join(filters)}" if filters else "")
-                + f" · {TIME_MODE_WORDS[self.clock.mode]}")
+        if filters:
+            facts.append(fact(f"filter: {', '.join(filters)}", f"only {', '.join(self.state.filter_badges())}",
+                              give_way=5, least=8))
+        facts.append(fact(TIME_MODE_WORDS[self.clock.mode], TIME_MODE_SHORT[self.clock.mode], give_way=0))
+        return facts

@@ -41,7 +41,12 @@ Flags are spelled out where there is room, else badges:
 Rows: C▶ from the client, ◀S from the server; ● a search match;
   ✖ error, ▲ warning, ℹ info: a finding on the frame or the stream
 Ladder: ─▶ a frame, ✕ a reset (RST_STREAM), ═ a server push
-  (PUSH_PROMISE), ┆ and ⋮ 1.2 s: a pause worth seeing before the frame
+  (PUSH_PROMISE), ┆ and ⋮ 1.2 s: a pause worth seeing before the frame;
+  │++│ a stream beyond the lanes that fit (its id is on the row)
+Narrow lines say it short: ✖3 ▲12 ℹ1 findings (errors, warnings, info);
+  2/9 streams or frames shown of all; only DATA, client, ES the frame
+  filters; t: capture / stream / delta / wall clock the time mode;
+  'x': 2/5 match 2 of 5 of a search; … where words were cut
 Roles: request headers, response headers, informational (1xx),
   trailers, trailers-only response, push-request
 

@@ -70,8 +70,9 @@ class LadderShape:
             return None
         if self._lanes is not None:
             words = COLUMN_WORDS[view.lang]
-            return [("  " + fit(words["time"], view.time_width()) + " " + fit(words["lanes"], self._room(view)),
-                     "header")]
+            time_width = view.time_width()
+            lanes = fit(words["lanes"], self._room(view) - 3 - time_width)
+            return [("  " + fit(words["time"], time_width) + " " + lanes, "header")]
         return self.columns(view).header()
 
     def gap_text(self, view: FrameRows, i: int) -> str:

@@ -14,6 +14,7 @@ from inspector.model import Session, Severity
 from inspector.rpc.status import format_duration
 from inspector.tui.columns import cell_width, fit, fit_tail
 from inspector.tui.describe import SEVERITY_MARK, SEVERITY_WORD, StreamSummary, summarize
+from inspector.tui.fact_line import Fact, fact
 from inspector.tui.query import StreamFilter, StreamHeaders
 from inspector.tui.widgets.row_list import Row, RowList
 
@@ -96,6 +97,22 @@ class StreamList(RowList):
         if self.sort:
             says += f" · sorted by {SORTS[self.sort]}"
         return says
+
+    def facts(self, stacked: bool = False) -> list[Fact]:
+        """The same facts, fitted to a line: the sort gives way before the filter. Stacked (the
+        list's own title hidden), they go on the status line, and only when they say more than the
+        count: the filter box shows the filter's text."""
+        shown = sum(1 for e in self.entries if e[1] is not None)
+        facts = []
+        if self.filter:
+            facts.append(fact(f"{shown} of {self._total} streams", f"{shown}/{self._total} streams", give_way=8))
+            if not stacked:
+                facts.append(fact(f"filter: {self.filter.describe()}", give_way=9, least=10))
+        elif not stacked:
+            facts.append(fact(f"{self._total} streams", give_way=9))
+        if self.sort:
+            facts.append(fact(f"sorted by {SORTS[self.sort]}", f"by {SORTS[self.sort]}", give_way=7))
+        return facts
 
     # ---- rows ---------------------------------------------------------------------------------
 
@@ -190,9 +207,13 @@ class StreamList(RowList):
         assert conn is not None, "a listed connection is in the model"
         if sid is None:
             mark = self.marks.get((conn_index, 0))
+            words = (f" conn {conn_index}  {conn.client} → {conn.server}  {conn.protocol}  "
+                     f"{conn.frame_count} frames  {len(conn.streams) - (0 in conn.streams)} streams")
+            room = self._room() - 1
+            if cell_width(words) > room:  # narrow: the protocol before the addresses, the counts go
+                words = fit(f" conn {conn_index} {conn.protocol}  {conn.client} → {conn.server}", room).rstrip()
             return [(SEVERITY_MARK[mark] if mark is not None else " ", SEVERITY_WORD[mark] if mark is not None else ""),
-                    (f" conn {conn_index}  {conn.client} → {conn.server}  {conn.protocol}  "
-                     f"{conn.frame_count} frames  {len(conn.streams) - (0 in conn.streams)} streams", "conn")]
+                    (words, "conn")]
         s = self.summary(conn_index, sid)
         c = self._columns
         what, status, details = self._widths()
