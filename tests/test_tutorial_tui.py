@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 from conftest import screen_lines, screen_text
@@ -83,14 +84,16 @@ def test_at_80x24_each_steps_words_are_on_screen_and_the_rest_of_the_pane_scroll
             for step in range(len(app.timeline)):
                 if step:
                     await pilot.press("space")
-                lines = app.lesson_text().splitlines()
-                heading = next(line for line in lines if line.startswith(f"step {step + 1}/"))
-                what = lines[lines.index(heading) + 3]  # the bytes, their fields, then what the frame is
-                wanted = [heading.split(" · ")[0], heading.split(" · ")[1][:12], what.split()[0]]
-                for _ in range(100):  # until the pane has scrolled to the step (a refresh or two)
+                deadline = time.monotonic() + 30
+                while True:  # until the pane has scrolled to the step (a refresh or two; more on a busy machine)
                     await pilot.pause(0.02)
+                    # Read again each time: the pane's text follows the session, which may still grow.
+                    lines = app.lesson_text().splitlines()
+                    heading = next(line for line in lines if line.startswith(f"step {step + 1}/"))
+                    what = lines[lines.index(heading) + 3]  # the bytes, their fields, then what the frame is
+                    wanted = [heading.split(" · ")[0], heading.split(" · ")[1][:12], what.split()[0]]
                     shown = " ".join(line.strip(" │▅▆▇█▁▂▃▄") for line in screen_text(app))
-                    if all(w in shown for w in wanted):
+                    if all(w in shown for w in wanted) or time.monotonic() > deadline:
                         break
                 assert all(w in shown for w in wanted), (wanted, shown)
             side = app.query_one("#lesson-side")
