@@ -263,7 +263,7 @@ class ConnectionDecoder:
                     block = data[pos + 9:end]
                     decoded = hpack_cache.get((side.hpack_state, block))
                     fresh = False  # decoded here: a block the cache could not apply (a new value, a table change)
-                    if new is not None and (decoded is None or not decoded.clean):
+                    if new is not None and not sid >> 31 and (decoded is None or not decoded.clean):
                         decoded = self.hpack.decode(side.hpack_state, block, self.table_limit[peer])
                         fresh = True
                     if new is not None and decoded is not None and (decoded.clean or fresh):
