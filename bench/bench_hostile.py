@@ -52,16 +52,17 @@ COMMANDS = {
 
 
 class Run:
-    """One command on one input: seconds, peak RSS in MB, exit status (None: killed at the timeout)."""
+    """One command on one input: wall seconds, CPU seconds (user + system, steadier on a shared
+    machine), peak RSS in MB, exit status (None: killed at the timeout)."""
 
-    def __init__(self, seconds: float, peak_mb: float, status: int | None, last_error: str) -> None:
-        self.seconds, self.peak_mb, self.status, self.last_error = seconds, peak_mb, status, last_error
+    def __init__(self, seconds: float, cpu: float, peak_mb: float, status: int | None, last_error: str) -> None:
+        self.seconds, self.cpu, self.peak_mb, self.status, self.last_error = seconds, cpu, peak_mb, status, last_error
 
     def cell(self) -> str:
         if self.status is None:
             return f"TIMEOUT ({self.peak_mb:.0f} MB+)"
         mark = "" if self.status == 0 else f" [{self.status}]"
-        return f"{self.seconds:6.1f} s {self.peak_mb:5.0f} MB{mark}"
+        return f"{self.seconds:5.1f}s {self.cpu:5.1f}c {self.peak_mb:4.0f}MB{mark}"
 
 
 def measure(capture: str, command: list[str], timeout: float) -> Run:
@@ -94,10 +95,11 @@ def measure(capture: str, command: list[str], timeout: float) -> Run:
         err.seek(max(0, size - 65536))
         lines = err.read().decode(errors="replace").strip().splitlines()
     peak_mb = usage.ru_maxrss / 1024  # KB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
     if killed.is_set():
-        return Run(seconds, peak_mb, None, "")
+        return Run(seconds, cpu, peak_mb, None, "")
     last = next((line for line in reversed(lines) if "internal error" in line), lines[-1] if lines else "")
-    return Run(seconds, peak_mb, proc.returncode, last[:160])
+    return Run(seconds, cpu, peak_mb, proc.returncode, last[:160])
 
 
 class TuiRun:
@@ -204,9 +206,9 @@ def main() -> int:
     tui = not args.no_tui and shutil.which("tmux") is not None
     print(f"# {platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
           f"scale {args.scale}, timeout {args.timeout:.0f} s; [2]: exit status 2 (diagram: no gRPC call)")
-    print(f"# load average at the start: {load_average()}")
+    print(f"# load average at the start: {load_average()}; each cell: wall s, CPU s (c), peak RSS")
     if commands:
-        print(f"{'input':24} {'size':>9} {'build':>7}  " + "  ".join(f"{c:>22}" for c in commands))
+        print(f"{'input':24} {'size':>9} {'build':>7}  " + "  ".join(f"{c:>24}" for c in commands))
     with tempfile.TemporaryDirectory(prefix="h2inspect-hostile-", dir=args.dir) as work:
         notes, tui_lines = [], []
         for name in names:
@@ -217,7 +219,7 @@ def main() -> int:
             cells = []
             for command in commands:
                 run = measure(path, COMMANDS[command], args.timeout)
-                cells.append(f"{run.cell():>22}")
+                cells.append(f"{run.cell():>24}")
                 if "internal error" in run.last_error or run.status not in (0, 2, None):
                     notes.append(f"{name} {command}: {run.last_error}")
             if tui and name in TUI_INPUTS:

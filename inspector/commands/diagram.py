@@ -12,7 +12,7 @@ import sys
 from inspector.capture.load import loader_for
 from inspector.errors import UsageError
 from inspector.rpc.calls import find_calls
-from inspector.views.diagram import call_diagram, mermaid
+from inspector.views.diagram import FrameLabels, call_diagram, mermaid
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,8 +27,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.capture}: no gRPC call{where}")
         # Written a diagram at a time: 80,000 calls make 30 MB of text, never all in memory at once.
         write = sys.stdout.write
+        labels = FrameLabels(session, args.lang)
         for n, call in enumerate(calls):
             if n:
                 write("\n")
-            write(mermaid(call_diagram(session, call, args.lang, window_updates=args.window_updates), args.lang))
+            write(mermaid(call_diagram(session, call, args.lang, window_updates=args.window_updates, labels=labels),
+                          args.lang))
         return 0

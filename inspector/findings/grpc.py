@@ -91,24 +91,46 @@ def _where(call: CallFacts, frame: int | None) -> dict[str, Any]:
     return {"conn_index": call.conn_index, "stream_id": call.stream_id, "frame": frame}
 
 
+# What `request` and `server_block` find depends only on a block's header tuple (and a fact or
+# two beside it), and identical blocks share one tuple: each tuple's findings are worked out once.
+# Keyed by id(); the tuple is kept in the value, so its id cannot be reused while the entry lives.
+MEMO_LIMIT = 4096
+_request_memo: dict[int, tuple[tuple, list[tuple[str, str]]]] = {}
+_server_memo: dict[tuple[int, int, bool, bool], tuple[tuple, list[tuple[str, str]]]] = {}
+
+
 def request(call: CallFacts, report: Report) -> None:
     """The request headers of a call: content-type, te and method."""
     block: HeaderBlock | None = call.request
     if block is None:
         return
-    frame = block.frame if block.frame >= 0 else None
+    headers = block.headers
+    memo = _request_memo.get(id(headers))
+    if memo is None or memo[0] is not headers:
+        if len(_request_memo) >= MEMO_LIMIT:
+            _request_memo.clear()
+        memo = _request_memo[id(headers)] = (headers, _request_findings(block, call.method))
+    if memo[1]:
+        frame = block.frame if block.frame >= 0 else None
+        for rule, message in memo[1]:
+            report(rule, message, **_where(call, frame))
+
+
+def _request_findings(block: HeaderBlock, method_name: str) -> list[tuple[str, str]]:
+    """(rule, message) of each finding of a request block (`method_name`: the call's, from its :path)."""
+    found = []
     content_type = block.get("content-type") or ""
     if content_type.startswith("application/grpc") and not CONTENT_TYPE.fullmatch(content_type):
-        report("grpc.content-type", f"request content-type {content_type!r} is not application/grpc[+format]",
-               **_where(call, frame))
+        found.append(("grpc.content-type", f"request content-type {content_type!r} is not application/grpc[+format]"))
     te = block.get("te")
     if te is None:
-        report("grpc.te-trailers", f"the request for {call.method} has no te: trailers", **_where(call, frame))
+        found.append(("grpc.te-trailers", f"the request for {method_name} has no te: trailers"))
     elif te.strip().lower() != "trailers":
-        report("grpc.te-trailers", f"the request for {call.method} has te: {te}, not trailers", **_where(call, frame))
+        found.append(("grpc.te-trailers", f"the request for {method_name} has te: {te}, not trailers"))
     method = block.get(":method")
     if method is not None and method != "POST":
-        report("grpc.method", f"{call.method} called with {method}, not POST", **_where(call, frame))
+        found.append(("grpc.method", f"{method_name} called with {method}, not POST"))
+    return found
 
 
 def _said_grpc(block: HeaderBlock | None) -> bool:
@@ -132,32 +154,43 @@ def _known_grpc(call: CallFacts) -> bool:
 
 def server_block(call: CallFacts, block: HeaderBlock, report: Report) -> None:
     """A response or trailers block (or a Trailers-Only response) of a call."""
-    if not _asked_grpc(call) and not _said_grpc(block):
-        return  # (nothing says this call is gRPC: a stream of a connection joined mid-way)
-    frame = block.frame
+    headers = block.headers
+    key = (id(headers), int(block.role), block.end_stream, _asked_grpc(call))
+    memo = _server_memo.get(key)
+    if memo is None or memo[0] is not headers:
+        if len(_server_memo) >= MEMO_LIMIT:
+            _server_memo.clear()
+        memo = _server_memo[key] = (headers, _server_findings(block, key[3]))
+    for rule, message in memo[1]:
+        report(rule, message, **_where(call, block.frame))
+
+
+def _server_findings(block: HeaderBlock, asked: bool) -> list[tuple[str, str]]:
+    """(rule, message) of each finding of a server block (`asked`: the call's request said gRPC)."""
+    found: list[tuple[str, str]] = []
+    if not asked and not _said_grpc(block):
+        return found  # (nothing says this call is gRPC: a stream of a connection joined mid-way)
     status = block.get(":status")
     if status is not None and block.role in (Role.RESPONSE, Role.TRAILERS) and status != "200":
         code = int(status) if status.isdigit() else 0
         mapped = HTTP_TO_GRPC.get(code, 2)
-        report("grpc.http-status", f"HTTP status {status} on a gRPC response: the client sees "
-               f"{STATUS_NAMES[mapped]} ({mapped})", **_where(call, frame))
+        found.append(("grpc.http-status", f"HTTP status {status} on a gRPC response: the client sees "
+                      f"{STATUS_NAMES[mapped]} ({mapped})"))
     elif status == "200":
         content_type = block.get("content-type")
         if content_type is not None and not CONTENT_TYPE.fullmatch(content_type):
-            report("grpc.content-type", f"response content-type {content_type!r} is not application/grpc",
-                   **_where(call, frame))
+            found.append(("grpc.content-type", f"response content-type {content_type!r} is not application/grpc"))
     grpc_status = block.get("grpc-status")
     if grpc_status is not None:
         if not grpc_status.strip().isdigit() or int(grpc_status) > 16:
-            report("grpc.status-range", f"grpc-status {grpc_status!r} is not a code from 0 to 16",
-                   **_where(call, frame))
+            found.append(("grpc.status-range", f"grpc-status {grpc_status!r} is not a code from 0 to 16"))
         if status is not None and not block.end_stream:
-            report("grpc.trailers-only-body", "a Trailers-Only response (grpc-status with :status) without "
-                   "END_STREAM", **_where(call, frame))
+            found.append(("grpc.trailers-only-body",
+                          "a Trailers-Only response (grpc-status with :status) without END_STREAM"))
     message = block.get("grpc-message")
     if message is not None and (_PERCENT.search(message) or any(not " " <= ch <= "~" for ch in message)):
-        report("grpc.message-encoding", f"grpc-message {message[:60]!r} is not percent-encoded",
-               **_where(call, frame))
+        found.append(("grpc.message-encoding", f"grpc-message {message[:60]!r} is not percent-encoded"))
+    return found
 
 
 def ended(call: CallFacts, report: Report, *, connection_closed: bool, capture_over: bool) -> None:
@@ -167,22 +200,23 @@ def ended(call: CallFacts, report: Report, *, connection_closed: bool, capture_o
     last = call.last_frame
     stream = call.stream
     reset = stream is not None and stream.reset_code is not None
-    if call.trailers_block is None and not reset:
+    # Each block once: a call's blocks are records built from the packed log when asked.
+    request, response, trailers = call.request, call.response, call.trailers_block
+    if trailers is None and not reset:
         if call.ended[1]:
             report("grpc.missing-status", f"the server ended {call.method} without grpc-status (no trailers)",
                    **_where(call, last))
-        elif connection_closed and call.request is not None:
+        elif connection_closed and request is not None:
             report("grpc.missing-status", f"the connection closed before {call.method} got its grpc-status",
                    **_where(call, last))
-    elif call.trailers_block is not None and call.trailers_block.get("grpc-status") is None \
-            and not call.trailers_block.unknown_refs:
+    elif trailers is not None and trailers.get("grpc-status") is None and not trailers.unknown_refs:
         report("grpc.missing-status", f"the trailers of {call.method} carry no grpc-status",
-               **_where(call, call.trailers_block.frame))
-    if call.response is None and call.trailers_block is not None and call.responses and call.request is not None:
+               **_where(call, trailers.frame))
+    if response is None and trailers is not None and call.responses and request is not None:
         # (without the request, the response headers may have come before the capture)
         report("grpc.trailers-only-body", f"{len(call.responses)} response message(s) with a Trailers-Only "
                "response", **_where(call, call.responses[0].frames[0]))
-    _messages(call, report)
+    _messages(call, report, request, response, trailers)
     _counts(call, report, reset)
     timeout = call.timeout
     if timeout is not None and call.first_time is not None and call.duration > timeout * (1 + DEADLINE_SLACK) + 0.01:
@@ -192,16 +226,21 @@ def ended(call: CallFacts, report: Report, *, connection_closed: bool, capture_o
                **_where(call, last))
 
 
-def _messages(call: CallFacts, report: Report) -> None:
-    request_accepts = _listed(call.request.get("grpc-accept-encoding")) if call.request is not None else None
-    response_block = call.response or call.trailers_block
+def _messages(call: CallFacts, report: Report, request: HeaderBlock | None, response: HeaderBlock | None,
+              trailers: HeaderBlock | None) -> None:
+    requests, responses = call.requests, call.responses
+    if not any(m.compressed or (m.ended and not m.whole) for m in requests) and \
+            not any(m.compressed or (m.ended and not m.whole) for m in responses):
+        return  # nothing below can be said of whole, uncompressed messages
+    request_accepts = _listed(request.get("grpc-accept-encoding")) if request is not None else None
+    response_block = response or trailers
     response_accepts = _listed(response_block.get("grpc-accept-encoding")) if response_block is not None else None
-    response_type = call.response.get("content-type") if call.response is not None else None
+    response_type = response.get("content-type") if response is not None else None
     grpc_responses = response_type is None or CONTENT_TYPE.fullmatch(response_type) is not None
-    sides = [(call.requests, response_accepts)] + ([(call.responses, request_accepts)] if grpc_responses else [])
+    sides = [(requests, response_accepts)] + ([(responses, request_accepts)] if grpc_responses else [])
     # A call that began before the capture may be seen from the middle of a message: its first prefix is
     # not one, so nothing can be said to run past the end.
-    began_in_capture = call.request is not None
+    began_in_capture = request is not None
     for messages, accepts in sides:  # (a response that is not gRPC, an error page, is not cut into messages)
         for m in messages:
             if began_in_capture and m.ended and not m.whole and m.received:

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 from inspector.http2 import frames as F
 from inspector.http2 import payloads as P
-from inspector.http2.hpack_decoder import DEFAULT_TABLE_SIZE, HpackContext
+from inspector.http2.hpack_decoder import DEFAULT_TABLE_SIZE, DecodedBlock, HpackContext
 from inspector.http2.stream_state import AFTER_DATA as _AFTER_DATA
 from inspector.http2.stream_state import AFTER_HEADERS as _AFTER_HEADERS
 from inspector.http2.stream_state import StreamEvent, assumed_state, next_state
@@ -263,8 +263,13 @@ class ConnectionDecoder:
                 elif flags & _HEADERS_SHAPE == _PLAIN_HEADERS:
                     old = stream.state
                     new = _AFTER_HEADERS.get((old, d, flags & END_STREAM))
-                    decoded = hpack_cache.get((side.hpack_state, data[pos + 9:end]))
-                    if new is not None and decoded is not None and decoded.clean:
+                    block = data[pos + 9:end]
+                    decoded = hpack_cache.get((side.hpack_state, block))
+                    fresh = False  # decoded here: a block the cache could not apply (a new value, a table change)
+                    if new is not None and not sid >> 31 and (decoded is None or not decoded.clean):
+                        decoded = self.hpack.decode(side.hpack_state, block, self.table_limit[peer])
+                        fresh = True
+                    if new is not None and decoded is not None and (decoded.clean or fresh):
                         stream.state = new
                         side.hpack_state = decoded.state_id
                         headers = decoded.headers
@@ -277,8 +282,8 @@ class ConnectionDecoder:
                                        conn.window_client, conn.window_server,
                                        stream.window_offset_client + conn.initial_window_client,
                                        stream.window_offset_server + conn.initial_window_server, len(hb_headers))
-                        add_block(conn_index, sid, d, role, headers, index, bool(flags & END_STREAM),
-                                  decoded.representations)
+                        hb = add_block(conn_index, sid, d, role, headers, index, bool(flags & END_STREAM),
+                                       decoded.representations)
                         if not old:  # idle: a new stream
                             # a client's new stream, in order, under the limits: counted here; else the checks look
                             active = checks.active
@@ -289,6 +294,15 @@ class ConnectionDecoder:
                                 checks.active = active + 1
                                 checks.streams_opened += 1
                                 stream.seen |= _COUNTED
+                        if fresh:  # what `_header_block` does after decoding, in its order
+                            self._block_problems(d, sid, hb, decoded, index, packet, time)
+                            checks.header_block(d, sid, role, headers, flags & END_STREAM, length, index, packet,
+                                                time, decoded.list_size)
+                            if new == _CLOSED and stream.seen & _COUNTED:
+                                stream.seen &= ~_COUNTED
+                                checks.active -= 1
+                            pos = end
+                            continue
                         lint = lint_get(id(headers) << 3 | role)
                         if lint is None or lint[0] or lint[2] >= checks.size_check:
                             checks.header_block(d, sid, role, headers, flags & END_STREAM, length, index, packet,
@@ -811,16 +825,22 @@ class ConnectionDecoder:
         index = blocks.append(self.conn.index, sid, direction, role, headers, frame, end_stream,
                               decoded.representations)
         checks, packet, time = self.checks, self._packet, self._time
-        if decoded.error:
-            blocks.errors[index] = decoded.error
-            rule = "h2.hpack-table-size" if decoded.error.startswith("table size update to") else "h2.hpack"
-            checks.violation(rule, f"HPACK: {decoded.error}", direction, sid, frame, packet, time)
-        if decoded.unknown_refs:
-            blocks.unknown_refs[index] = decoded.unknown_refs
+        self._block_problems(direction, sid, index, decoded, frame, packet, time)
         if role is not Role.NONE:
             checks.header_block(direction, sid, role, headers, end_stream, len(raw), frame, packet, time,
                                 decoded.list_size)
         return index
+
+    def _block_problems(self, direction: int, sid: int, index: int, decoded: DecodedBlock, frame: int, packet: int,
+                        time: float) -> None:
+        """Block `index`'s decoding error (a finding too) and its unknown dynamic-table references."""
+        blocks = self.session.header_blocks
+        if decoded.error:
+            blocks.errors[index] = decoded.error
+            rule = "h2.hpack-table-size" if decoded.error.startswith("table size update to") else "h2.hpack"
+            self.checks.violation(rule, f"HPACK: {decoded.error}", direction, sid, frame, packet, time)
+        if decoded.unknown_refs:
+            blocks.unknown_refs[index] = decoded.unknown_refs
 
     # ---- HTTP/1.1 Upgrade ----------------------------------------------------
 

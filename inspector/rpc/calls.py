@@ -344,6 +344,11 @@ class GrpcCall:
             "one message each way (or none) looks unary; a streaming method used that way looks the same"
 
     @property
+    def style_facts(self) -> tuple[str, str, bool, str]:
+        """(style, style_source, style_certain, style_note) at once, for a view that shows them all."""
+        return self._style()
+
+    @property
     def style(self) -> str:
         return self._style()[0]
 

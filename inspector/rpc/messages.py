@@ -154,6 +154,12 @@ class MessageSplitter:
             self._touch(current, frame)  # an empty frame in the middle of a message is part of it
         while pos < n:
             if current is None:
+                if self.count >= MESSAGES_KEPT:
+                    # Past the kept ones, a message that lies whole in this body is only counted: no
+                    # object for it (a 16 MiB frame of empty messages holds 3 million).
+                    pos = self._count_whole(body, pos)
+                    if pos >= n:
+                        break
                 current = self._current = GrpcMessage(self, self.count, frame, pos)
                 self.count += 1
                 if current.index < MESSAGES_KEPT:  # past it the message is only followed to its end
@@ -178,6 +184,18 @@ class MessageSplitter:
             pos += take
             if current.whole:
                 current = self._current = None
+
+    def _count_whole(self, body: bytes, pos: int) -> int:
+        """Count the messages that lie whole in body[pos:]; where the first one that does not begins."""
+        n, count = len(body), self.count
+        while pos + PREFIX <= n:
+            end = pos + PREFIX + int.from_bytes(body[pos + 1:pos + PREFIX], "big")
+            if end > n:
+                break
+            count += 1
+            pos = end
+        self.count = count
+        return pos
 
     def end(self) -> None:
         """The direction ended (END_STREAM): a message still short is cut, not unfinished."""

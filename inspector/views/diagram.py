@@ -42,33 +42,80 @@ class CallDiagram:
 
 def frame_label(session: Session, index: int, lang: str = "en") -> str:
     """A short label: type, what it carries, its flags."""
-    frame = session.frames[index]
-    t = frame.type_code
-    words = frame.type_name
-    if frame.header_block >= 0 and t == F.FrameType.HEADERS:
-        block = session.header_blocks[frame.header_block]
-        if block.role is Role.REQUEST:
-            words += " " + phrase(lang, "d.request_headers", path=block.get(":path") or "?")
-        elif block.role is Role.RESPONSE:
-            words += " " + phrase(lang, "d.response_headers", status=block.get(":status") or "?")
-        elif block.role is Role.TRAILERS:
-            key = "d.trailers_only" if block.get(":status") else "d.trailers"
-            words += " " + phrase(lang, key, status=block.get("grpc-status") or "?")
-    elif t == F.FrameType.DATA:
-        key = "d.request" if frame.direction is Direction.CLIENT else "d.response"
-        messages = messages_in_frame(session, index)
-        starts = [phrase(lang, key, n=m.index + 1) for m in messages if m.frames[0] == index]
-        words += " " + (", ".join(starts) if starts else phrase(lang, "d.continued") if messages else
-                        phrase(lang, "d.bytes", length=frame.length) if frame.length else phrase(lang, "d.empty"))
-    elif t == F.FrameType.RST_STREAM:
-        words += " " + F.error_name(frame.control_value)
-    elif t == F.FrameType.WINDOW_UPDATE:
-        increment = frame.control_value
-        key = "d.window_update" if frame.stream_id else "d.window_update_conn"
-        words += " " + phrase(lang, key, increment=increment)
-    if frame.flags & F.END_STREAM and t in (F.FrameType.DATA, F.FrameType.HEADERS):
-        words += " [END_STREAM]"
-    return words
+    return FrameLabels(session, lang)(index)
+
+
+def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+class FrameLabels:
+    """`frame_label` for many frames of one session (a command that draws every call makes one):
+    the frame log's columns are read once, and a header block's words once per (header tuple,
+    role), since identical blocks share a tuple. Made for a session whose frames are all in."""
+
+    def __init__(self, session: Session, lang: str) -> None:
+        log = session.frames
+        self.session, self.lang = session, lang
+        self.types, self.directions, self.flags = log.type_code, log.direction, log.flags
+        self.blocks, self.lengths, self.values = log.header_block, log.length, log.control_value
+        self.block_words: dict[tuple[int, int], tuple[tuple, str]] = {}  # the tuple kept: its id stays its own
+        self.numbered: dict[tuple[str, int], str] = {}  # "request #1", ...
+
+    def _numbered(self, key: str, n: int) -> str:
+        text = self.numbered.get((key, n))
+        if text is None:
+            if len(self.numbered) >= 4096:
+                self.numbered.clear()
+            text = self.numbered[(key, n)] = phrase(self.lang, key, n=n)
+        return text
+
+    def _block_words(self, hb: int) -> str:
+        blocks = self.session.header_blocks
+        headers, role = blocks.headers[hb], blocks.role[hb]
+        known = self.block_words.get((id(headers), role))
+        if known is not None and known[0] is headers:
+            return known[1]
+        lang = self.lang
+        if role == Role.REQUEST:
+            words = " " + phrase(lang, "d.request_headers", path=_first(headers, ":path") or "?")
+        elif role == Role.RESPONSE:
+            words = " " + phrase(lang, "d.response_headers", status=_first(headers, ":status") or "?")
+        elif role == Role.TRAILERS:
+            key = "d.trailers_only" if _first(headers, ":status") else "d.trailers"
+            words = " " + phrase(lang, key, status=_first(headers, "grpc-status") or "?")
+        else:
+            words = ""
+        if len(self.block_words) >= 4096:
+            self.block_words.clear()
+        self.block_words[(id(headers), role)] = (headers, words)
+        return words
+
+    def __call__(self, index: int) -> str:
+        t, flags, lang = self.types[index], self.flags[index], self.lang
+        words = F.type_name(t)
+        if t == F.FrameType.HEADERS:
+            hb = self.blocks[index]
+            if hb >= 0:
+                words += self._block_words(hb)
+        elif t == F.FrameType.DATA:
+            key = "d.request" if self.directions[index] == Direction.CLIENT else "d.response"
+            messages = messages_in_frame(self.session, index)
+            starts = [self._numbered(key, m.index + 1) for m in messages if m.frames[0] == index]
+            length = self.lengths[index]
+            words += " " + (", ".join(starts) if starts else phrase(lang, "d.continued") if messages else
+                            phrase(lang, "d.bytes", length=length) if length else phrase(lang, "d.empty"))
+        elif t == F.FrameType.RST_STREAM:
+            words += " " + F.error_name(self.values[index])
+        elif t == F.FrameType.WINDOW_UPDATE:
+            key = "d.window_update" if self.session.frames.stream_id[index] else "d.window_update_conn"
+            words += " " + phrase(lang, key, increment=self.values[index])
+        if flags & F.END_STREAM and t in (F.FrameType.DATA, F.FrameType.HEADERS):
+            words += " [END_STREAM]"
+        return words
 
 
 def call_frames(session: Session, call: GrpcCall, window_updates: bool = False) -> list[int]:
@@ -84,11 +131,12 @@ def call_frames(session: Session, call: GrpcCall, window_updates: bool = False) 
 
 
 def call_diagram(session: Session, call: GrpcCall, lang: str = "en", *,
-                 window_updates: bool = False) -> CallDiagram:
+                 window_updates: bool = False, labels: FrameLabels | None = None) -> CallDiagram:
     """The arrows of one call's stream, in the order the frames passed; with `window_updates`,
-    the connection's WINDOW_UPDATE frames while the call ran are drawn too."""
-    log = session.frames
-    types, directions = log.type_code, log.direction  # columns: each access of log.x brings x up to date
+    the connection's WINDOW_UPDATE frames while the call ran are drawn too. `labels`: one
+    FrameLabels of the session in `lang`, shared by the diagrams of many calls."""
+    label = labels if labels is not None else FrameLabels(session, lang)
+    types, directions = label.types, label.directions
     arrows = []
     omitted = 0
     for i in call_frames(session, call, window_updates):
@@ -97,7 +145,7 @@ def call_diagram(session: Session, call: GrpcCall, lang: str = "en", *,
             omitted += 1
             continue
         if t in DRAWN or t == F.FrameType.WINDOW_UPDATE:
-            arrows.append(Arrow(i, directions[i] == Direction.CLIENT, frame_label(session, i, lang)))
+            arrows.append(Arrow(i, directions[i] == Direction.CLIENT, label(i)))
     stream = session.stream(call.conn_index, call.stream_id)
     ending = "reset" if stream is not None and stream.reset_code is not None else "closed"
     return CallDiagram(call, tuple(arrows), omitted, ending)
@@ -108,6 +156,8 @@ _MERMAID_UNSAFE = re.compile(r"[#;]")
 
 def _mermaid_text(text: str) -> str:
     # '#' starts an entity and ';' ends a statement in Mermaid: write both as entities.
+    if "#" not in text and ";" not in text:
+        return text
     return _MERMAID_UNSAFE.sub(lambda m: f"#{ord(m.group())};", text)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from inspector.model import Direction
 from inspector.rpc.calls import GrpcCall, decode_payload
 from inspector.rpc.schema import Schema
-from inspector.rpc.status import format_duration
+from inspector.rpc.status import format_duration, status_name
 
 NOTE = ("An HTTP/2 stream is not a gRPC stream: every call, unary too, is one HTTP/2 stream; "
         "'streaming' means several messages on it.")
@@ -21,11 +21,13 @@ def jsonl_lines(calls: list[GrpcCall]) -> Iterator[str]:
 
 
 def _status(call: GrpcCall) -> str:
-    if call.grpc_status is None:
+    code = call.grpc_status  # worked out from the call's blocks each time: once here
+    if code is None:
         return "no status"
-    text = f"{call.grpc_status_name} ({call.grpc_status})"
-    if call.grpc_message:
-        text += f" {call.grpc_message!r}"
+    text = f"{status_name(code)} ({code})"
+    message = call.grpc_message
+    if message:
+        text += f" {message!r}"
     return text
 
 
@@ -36,28 +38,31 @@ def text_lines(calls: list[GrpcCall], *, verbose: bool = False, schema: Schema |
         return
     uncertain = False
     for call in calls:
-        mark = "" if call.style_certain else "*"
-        uncertain |= not call.style_certain
-        ended = call.ended_by + (f" {call.rst_error}" if call.rst_error else "")
-        yield (f"conn {call.conn_index} stream {call.stream_id:<5} {call.method}  {call.style}{mark} "
-               f"({call.style_source})  {call.request_count} → {call.response_count}  {_status(call)}  "
+        style, source, certain, note = call.style_facts
+        mark = "" if certain else "*"
+        uncertain |= not certain
+        rst = call.rst_error
+        ended = call.ended_by + (f" {rst}" if rst else "")
+        yield (f"conn {call.conn_index} stream {call.stream_id:<5} {call.method}  {style}{mark} "
+               f"({source})  {call.request_count} → {call.response_count}  {_status(call)}  "
                f"{format_duration(call.duration)}  ended by {ended}\n")
         if verbose:
-            yield from _details(call, schema)
+            yield from _details(call, schema, note)
     if uncertain:
         yield ("* style from traffic alone, which cannot always tell: one message each way looks unary "
                "whatever the method is. Give --proto to know.\n")
     yield NOTE + "\n"
 
 
-def _details(call: GrpcCall, schema: Schema | None) -> Iterator[str]:
+def _details(call: GrpcCall, schema: Schema | None, style_note: str) -> Iterator[str]:
     pad = " " * 4
-    if call.timeout is not None:
-        yield f"{pad}deadline: grpc-timeout {format_duration(call.timeout)}\n"
+    timeout = call.timeout
+    if timeout is not None:
+        yield f"{pad}deadline: grpc-timeout {format_duration(timeout)}\n"
     for name, value in call.request_metadata:
         yield f"{pad}request metadata  {name}: {value}\n"
-    if call.style_note:
-        yield f"{pad}style: {call.style_note}\n"
+    if style_note:
+        yield f"{pad}style: {style_note}\n"
     for message in sorted(call.requests + call.responses, key=lambda m: (m.frames[0], m.direction)):
         arrow = "→" if message.direction is Direction.CLIENT else "←"
         flags = " compressed" if message.compressed else ""
