@@ -258,3 +258,21 @@ def test_a_header_block_past_the_limit_is_counted_not_kept():
     assert block.headers == ()
     assert f"header block of {count * len(piece)} bytes in {count + 1} frames" in (block.error or "")
     assert wire.decoder.hpack.states[wire.decoder.sides[0].hpack_state].partial
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast path", "handlers"])
+def test_a_reserved_bit_on_a_header_block_the_cache_knows_is_masked_and_said(fast_path):
+    """The same block again (static-table fields only: the HPACK state does not move, so the
+    decoder's cache has it) on a stream id with the reserved bit set: the stream is 3, not 2^31+3,
+    and the bit is a finding, whichever path decodes it."""
+    block = b"\x82\x86\x84\x01\x01x"  # GET, http, /, :authority x (a literal without indexing)
+    wire = DecoderWire(fast_path=fast_path)
+    wire.client(PREFACE, SettingsFrame(0))
+    wire.server(SettingsFrame(0))
+    for sid in (1, (1 << 31) | 3):
+        header = len(block).to_bytes(3, "big") + bytes([1, 0x5]) + sid.to_bytes(4, "big")  # END_STREAM|END_HEADERS
+        wire.client(header + block)
+    frames = [f for f in wire.session.frames if f.type_code == 1]
+    assert [f.stream_id for f in frames] == [1, 3]
+    assert [f.rule for f in wire.findings] == ["h2.reserved-bit"]
+    assert [b.stream_id for b in wire.session.header_blocks] == [1, 3]

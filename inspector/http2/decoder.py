@@ -230,7 +230,9 @@ class ConnectionDecoder:
             # known stream, with a state transition the RFC allows. Anything else,
             # and every unusual case, takes the frame type's handler.
             stream = streams.get(sid) if fast and type_code <= 1 and side.pending is None else None
-            if stream is None and fast and type_code == HEADERS and sid and side.pending is None:
+            # (A stream id with the reserved bit set is the handler's: it masks it and says so.)
+            if stream is None and fast and type_code == HEADERS and 0 < sid <= P.STREAM_ID_MASK \
+                    and side.pending is None:
                 stream = self._stream(sid, d, _HEADERS_EVENT)
             # Findings are fed here only what is unusual (an empty DATA, a window at 0, a
             # block that needs a look); a content-length is counted down inline.
