@@ -427,6 +427,7 @@ class CallLog:
         self.report = session.findings_engine.report
         self._final = False
         self._recent_blocks: dict[int, HeaderBlock] = {}  # see `block`
+        self._pinned: dict[int, HeaderBlock] = {}  # blocks of kept calls a bounded history dropped
         # Bound once: every call's two splitters share them (a bound method is 64 bytes, per call).
         self.reader: Callable[[GrpcMessage], bytes] = self.read_message
         self.on_frame: Callable[[int, GrpcMessage], None] = self.index_message
@@ -501,7 +502,7 @@ class CallLog:
         blocks = session.header_blocks
         if self.blocks_read < len(blocks):
             frames_of_block = blocks.frame
-            for hb in range(self.blocks_read, len(blocks)):
+            for hb in range(max(self.blocks_read, blocks.base), len(blocks)):
                 if frames_of_block[hb] == -1:  # an h2c Upgrade's HTTP/1.1 request: a block with no frame
                     upgrade = blocks[hb]
                     if upgrade.role is Role.REQUEST:
@@ -513,7 +514,8 @@ class CallLog:
             if session.complete and not self._final:
                 self._check_over()
             return
-        start, self.frames_read = self.frames_read, end
+        # A call log made after a bounded history dropped frames starts at the first one kept.
+        start, self.frames_read = max(self.frames_read, log.base), end
         by_stream, not_grpc, passed = self.by_stream, self._not_grpc, self._passed
         roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
         request, data, headers = int(Role.REQUEST), int(_DATA), int(_HEADERS)
@@ -633,13 +635,46 @@ class CallLog:
             call.frame(i, f.direction, f.type_code, f.flags, f.length, f.time, f.packet, block, f.payload_offset)
         return call
 
+    def drop_before(self, frame: int, block: int, streams: set[tuple[int, int]]) -> None:
+        """A bounded history drops the frames before `frame`, the header blocks before `block` and
+        the `streams` (conn_index, id): the calls on those streams go, with what indexes them.
+        A call kept (its stream is open) keeps the header blocks it names, as records."""
+        self.update()
+        self._check_over()
+        if streams:
+            kept = []
+            for call in self._calls:
+                key = (call.conn_index, call.stream_id)
+                if key in streams:
+                    del self.by_stream[key]
+                    self._unproven.discard(key)
+                else:
+                    kept.append(call)
+            self._calls = kept
+            keys = {c << 32 | s for c, s in streams}
+            self._not_grpc -= keys
+            self._passed -= keys
+        for i in [i for i in self.by_frame if i < frame]:
+            del self.by_frame[i]
+        pinned: dict[int, HeaderBlock] = {}
+        for call in self._calls:
+            for index in (call._request, call._response, call._trailers):
+                if 0 <= index < block:
+                    pinned[index] = self.block(index)
+        self._pinned = pinned
+        self._recent_blocks = {i: b for i, b in self._recent_blocks.items() if i >= block}
+
     def block(self, index: int) -> HeaderBlock:
         """Header block `index`, from a small cache of the last few: a call's request, response and
         trailers are each read many times while it is checked or printed (the record is built from
-        the packed log each time otherwise)."""
+        the packed log each time otherwise). A block a bounded history dropped from the log is
+        still here while a call that names it is kept (`drop_before`)."""
         cache = self._recent_blocks
         block = cache.get(index)
         if block is None:
+            pinned = self._pinned.get(index)
+            if pinned is not None:
+                return pinned
             if len(cache) >= RECENT_BLOCKS:
                 cache.clear()
             block = cache[index] = self.session.header_blocks[index]
@@ -661,6 +696,8 @@ class CallLog:
         if not message.length:
             return b""
         session = self.session
+        if message.frames[0] < session.frames.base:
+            return b""  # a bounded history dropped its frames: as a payload no longer kept
         skip, left = message.offset + PREFIX, message.length  # skip: into the bodies, from the first frame's
         parts = []
         for i in message.frames:
