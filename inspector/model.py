@@ -637,6 +637,8 @@ class Connection:
     # frame on one finds it closed again rather than idle (the decoder's `_stream`).
     forgotten: int = 0
     forgotten_resets: dict[int, Direction] = field(default_factory=dict)  # the last few dropped reset streams
+    # The last frame each side (client, server) sent among those a bounded history dropped, or -1.
+    last_dropped: list[int] = field(default_factory=lambda: [-1, -1])
 
     def stream_windows(self, stream: Stream) -> tuple[int, int]:
         """(client, server) send windows of a stream now."""
@@ -745,7 +747,7 @@ class Session:
             listener(self)
 
 
-LIVE_HISTORY = 200_000  # frames a live session keeps unless --history says otherwise
+LIVE_HISTORY = 100_000  # frames a live session keeps unless --history says otherwise
 FORGOTTEN_RESETS = 1024  # reset streams a connection remembers after dropping them
 
 
@@ -792,9 +794,18 @@ class History:
             return
         if session._calls is not None:
             session._calls.update()  # the call log reads every frame before any goes
+        if session._engine is not None:
+            session._engine.before_drop(cut)
         ends: dict[tuple[int, int], int] = {}  # (conn, direction) -> where its last dropped frame ends
-        for conn_index, d, _, _, _, _, _, length, offset, *_ in frames.rows(frames.base, cut):
+        last: dict[tuple[int, int], int] = {}  # (conn, direction) -> its last dropped frame
+        for i, (conn_index, d, _, _, _, _, _, length, offset, *_) in enumerate(frames.rows(frames.base, cut),
+                                                                           frames.base):
             ends[conn_index, d] = offset + FRAME_HEADER_LENGTH + length
+            last[conn_index, d] = i
+        for (conn_index, d), i in last.items():
+            dropped_conn = session.connection(conn_index)
+            if dropped_conn is not None:
+                dropped_conn.last_dropped[d] = i
         index = session.stream_frames
         index.of(0, 0)
         gone: set[tuple[int, int]] = set()
