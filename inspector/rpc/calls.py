@@ -132,19 +132,23 @@ class GrpcCall:
     # header tuples, not a HeaderBlock record built for each.
 
     def _headers(self, index: int) -> tuple[Header, ...] | None:
-        return self.log.session.header_blocks.headers[index] if index >= 0 else None
+        return self.log.headers_of(index) if index >= 0 else None
 
     def _value(self, index: int, name: str) -> str | None:
         """The first value of `name` in block `index` (None: no such block or field)."""
         if index < 0:
             return None
-        for key, value in self.log.session.header_blocks.headers[index]:
+        for key, value in self.log.headers_of(index):
             if key == name:
                 return value
         return None
 
     def _unknown_refs(self, index: int) -> tuple[int, ...]:
-        return self.log.session.header_blocks.unknown_refs.get(index, ()) if index >= 0 else ()
+        if index < 0:
+            return ()
+        pinned = self.log._pinned.get(index)  # a block a bounded history dropped from the log
+        return pinned.unknown_refs if pinned is not None else \
+            self.log.session.header_blocks.unknown_refs.get(index, ())
 
     @property
     def request(self) -> HeaderBlock | None:
@@ -663,6 +667,14 @@ class CallLog:
                     pinned[index] = self.block(index)
         self._pinned = pinned
         self._recent_blocks = {i: b for i, b in self._recent_blocks.items() if i >= block}
+
+    def headers_of(self, index: int) -> tuple[Header, ...]:
+        """The header tuple of block `index` (of a call kept, when the log has dropped the block)."""
+        blocks = self.session.header_blocks
+        if index < blocks.base:
+            pinned = self._pinned.get(index)
+            return pinned.headers if pinned is not None else ()
+        return blocks.headers[index]
 
     def block(self, index: int) -> HeaderBlock:
         """Header block `index`, from a small cache of the last few: a call's request, response and

@@ -374,6 +374,9 @@ class App(TextualApp[None]):
             words += f" · {counts.dropped if counts is not None else '?'} dropped"
             if not self.loaded:
                 sniffer.ask_counts()  # for the next look
+        dropped = session.frames.base
+        if dropped:  # a bounded history (--history): the oldest frames are gone, say so
+            words += f" · showing the last {frames - dropped} frames, {dropped} earlier dropped"
         if loader.waiting_for_secrets:
             words += " · waiting for TLS secrets in the key log"
         if self.following:
@@ -414,7 +417,10 @@ class App(TextualApp[None]):
             streams.model_changed()
             self._streams_title()
             self._size_stream_pane()
-        if self.selected is None:
+        selected = self.selected
+        if selected is not None and selected[1] is not None and session.stream(selected[0], selected[1]) is None:
+            selected = None  # a closed stream a bounded history dropped: show the first one kept
+        if selected is None:
             first: Selection | None = next(((c.index, sid) for c in session.connections
                                             for sid in sorted(c.streams) if sid), None)
             if first is None and session.connections:
@@ -634,6 +640,10 @@ class App(TextualApp[None]):
     def action_next_match(self, step: int) -> None:
         """The next (or previous) match in capture order, whichever stream it is on."""
         s = self.search_state
+        base = self.session.frames.base
+        if s.matches and s.matches[0] < base:  # matches a bounded history dropped since the search
+            s.matches = [m for m in s.matches if m >= base]
+            s.position = -1
         if not s.matches:
             if s.needle:
                 self.say_key("no_matches", needle=s.needle)
@@ -708,7 +718,11 @@ class App(TextualApp[None]):
             return
         log = self.session.frames
         message = finding_message(finding, self.lang)
-        if finding.frame is not None and finding.frame < len(log):
+        if finding.frame is not None and finding.frame < log.base:  # a bounded history dropped it
+            if finding.conn_index is not None:
+                self.jump(finding.conn_index, None)
+            self.say_key("frame_dropped", message=message)
+        elif finding.frame is not None and finding.frame < len(log):
             sid = log.stream_id[finding.frame]
             self.jump(log.conn_index[finding.frame], sid or None, finding.frame)
             self.say_key("at_frame", message=message)
