@@ -41,6 +41,11 @@ class FlowSide:
             for column in (offsets, self.seg_packet, self.seg_start, self.seg_length):
                 del column[:i]
 
+    def forget_all(self) -> None:
+        """No byte of this side will be read back (its connection closed, no frame of it kept)."""
+        for column in (self.seg_offset, self.seg_packet, self.seg_start, self.seg_length):
+            del column[:]
+
     def first_packet(self) -> int | None:
         """The oldest source packet a kept row names, or None."""
         return min(self.seg_packet) if self.seg_packet else None

@@ -835,5 +835,8 @@ class History:
         index.drop_before(cut, gone)
         forget = getattr(session.payloads, "forget", None)
         if forget is not None:
-            forget(ends)
+            # A closed connection none of whose frames is kept has no payload left to read back.
+            with_frames = {conn_index for conn_index, _ in index.by_stream}
+            finished = {c.index for c in session.connections if c.closed_by is not None and c.index not in with_frames}
+            forget(ends, finished)
         self.dropped = frames.base

@@ -156,3 +156,114 @@ def test_a_history_that_is_not_a_count_is_one_line_and_exit_2(value):
 def test_a_finished_capture_keeps_everything():
     session = CaptureLoader(str(Path(__file__).parent.parent / "captures" / "grpc-concurrent.pcap")).load()
     assert session.history is None and session.frames.base == 0 and session.header_blocks.base == 0
+
+
+def test_the_tui_on_a_live_source_says_what_it_dropped_and_never_stands_on_a_dropped_frame(captures):
+    """The cursor's frame, its stream and the findings' frames are dropped while the user looks:
+    the status line says so in words, Enter on such a finding and `:f` to such a frame say
+    it was dropped, and the app goes on."""
+    import asyncio
+    import threading
+
+    from inspector.tui.app import App
+
+    data = captures["interleaved"].read_bytes()
+    read_end, write_end = os.pipe()
+    first_part = len(data) // 8
+    os.write(write_end, data[:first_part])
+    loader = CaptureLoader("stdin", reader=CaptureReader.streaming(LiveInput(read_end), "stdin"))
+    loader.session.history = History(LIMIT, CHUNK)
+    session = loader.session
+    app = App(session, loader)
+    closed: list[bool] = []
+
+    def status() -> str:
+        return str(app.query_one("#status").render())
+
+    async def until(pilot, condition, what: str) -> None:  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while not condition():
+            assert loop.time() < deadline, f"timed out waiting for {what}: {status()}"
+            await pilot.pause(0.05)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await until(pilot, lambda: app.frame_view.count > 0, "the first rows")
+            view = app.frame_view
+            view.action_jump(0)
+            looked_at = view.current_frame()
+            assert looked_at is not None
+            finding_frame = next(f.frame for f in session.findings if f.frame is not None)
+
+            def rest() -> None:
+                os.write(write_end, data[first_part:])
+                os.close(write_end)
+                closed.append(True)
+
+            writer = threading.Thread(target=rest)
+            writer.start()
+            await until(pilot, lambda: app.loaded, "the end of the pipe")
+            writer.join()
+            base = session.frames.base
+            assert base > looked_at and base > finding_frame
+            await until(pilot, lambda: "earlier dropped" in status(), "the words on what was dropped")
+            assert f"showing the last {len(session.frames) - base} frames, {base} earlier dropped" in status()
+            current = app.frame_view.current_frame()
+            assert current is None or current >= base
+            assert app.detail_view.frame is None or app.detail_view.frame >= base
+            await pilot.press("colon", *f"f{looked_at}", "enter")
+            assert f"frame {looked_at} was dropped" in status()
+            await pilot.press("p")
+            await pilot.pause()
+            problems = app.screen
+            assert problems.__class__.__name__ == "ProblemsScreen"
+            await pilot.press("enter")  # the group
+            await pilot.press("enter")  # its first finding, on a dropped frame
+            await until(pilot, lambda: app.screen is not problems, "the problems view to close")
+            assert "dropped from the live history" in status()
+            await pilot.press("q")
+    try:
+        asyncio.run(scenario())
+        app.finish_live()
+    finally:
+        if not closed:
+            os.close(write_end)
+        os.close(read_end)
+
+
+@pytest.mark.peers
+@pytest.mark.timeout(180)
+def test_the_proxy_under_h2load_keeps_its_history_and_prints_every_frame(tmp_path, peers):
+    """h2load through the proxy with a small --history: every frame is still printed as it passes
+    (numbered as in the recording, which has everything), and what the model kept when it stopped
+    (its closing line) is bounded by the history, not by the 6,000 requests."""
+    import re
+
+    from proxykit import nghttpd, proxy, require, run, stopped_cleanly
+
+    require("h2load")
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "small.bin").write_bytes(os.urandom(100))
+    record = tmp_path / "run.pcapng"
+    with nghttpd(www) as port, proxy(tmp_path, f"127.0.0.1:{port}", "--history", "300",
+                                     "--record", str(record)) as p:
+        out = run(["h2load", "-n", "6000", "-c", "2", "-m", "10", f"{p.url}/small.bin"]).stdout.decode()
+        assert "6000 succeeded" in out, out
+        p.wait_for(lambda r: sum(1 for f in r.frames() if f.get("role") == "response") >= 6000, timeout=90)
+        p.stop()
+    assert stopped_cleanly(p), p.stderr()
+    printed = p.frames()
+    said = re.search(r"history: showing the last (\d+) frames, (\d+) earlier dropped \(--history 300\); "
+                     r"kept (\d+) streams, (\d+) header blocks, (\d+) gRPC calls", p.stderr())
+    assert said, p.stderr()
+    kept, dropped, streams, blocks, _ = map(int, said.groups())
+    assert kept + dropped == len(printed) > 18_000
+    assert kept <= 300 + 1000 + len(printed) // 20  # the limit, a chunk, and one decoding slice at most
+    assert streams <= kept and blocks <= kept
+    recorded = h2inspect("dump", str(record), "--format", "jsonl")
+    assert recorded.returncode == 0, recorded.stderr
+    keys = ("packet", "conn", "stream_id", "type", "flags", "length")
+    assert [tuple(f[k] for k in keys) for f in printed] == \
+        [tuple(json.loads(line)[k] for k in keys) for line in recorded.stdout.splitlines()]

@@ -272,11 +272,17 @@ class SpooledPayloads(CapturePayloads):
     def _read_packet(self, packet: int, start: int, size: int) -> bytes:
         return self.spool.read(packet, start, size)
 
-    def forget(self, ends: dict[tuple[int, int], int]) -> None:
+    def forget(self, ends: dict[tuple[int, int], int], finished: set[int]) -> None:
         """A bounded history dropped frames (see `LivePayloads.forget`): the rows of the flows'
-        maps before where each direction's last dropped frame ended, and the spool's index of
-        the packets no kept row names. Payloads come from the spool, so the reader's own index
-        of where packets lie in the stream is not needed either."""
+        maps before where each direction's last dropped frame ended (all of them for the closed
+        connections in `finished`), and the spool's index of the packets no kept row names.
+        Payloads come from the spool, so the reader's own index of where packets lie in the
+        stream is not needed either."""
+        for conn_index in finished:
+            entry = self.flows.get(conn_index)
+            if entry is not None:
+                for side in entry[0].sides:
+                    side.forget_all()
         for (conn_index, d), offset in ends.items():
             entry = self.flows.get(conn_index)
             if entry is not None:

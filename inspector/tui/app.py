@@ -144,7 +144,7 @@ class App(TextualApp[None]):
         self._detail_timer: Timer | None = None
         self._spinner: Timer | None = None
         self._last_move = 0.0  # when a frame view's cursor last moved (time.monotonic)
-        self._seen = (-1, -1)
+        self._seen = (-1, -1, 0)  # (streams, frames, frames dropped) when the views were last made
         self._status = ""
         self._title_text = ""
         #: the findings read once as they come: row marks, the detail's, the status line's counts, the
@@ -289,9 +289,12 @@ class App(TextualApp[None]):
         self._live_batches = batches = loader.batches(LOAD_PACKETS, packets, LOAD_BYTES)
         last = 0.0
         rest_at = time.monotonic() + LOAD_SLICE
+        log = self.session.frames
         for _ in batches:
             now = time.monotonic()
-            if now - last > 0.25:
+            # A bounded history that dropped frames: the views are made again before the screen
+            # is next drawn, since the rows they hold may name frames that are gone.
+            if now - last > 0.25 or log.base != self._seen[2]:
                 last = now
                 self._refresh()
             if loader.waiting_for_secrets:
@@ -408,7 +411,7 @@ class App(TextualApp[None]):
         self._read_findings()
         self._set_status()
         streams_count = sum(len(c.streams) for c in session.connections) + len(session.connections)
-        state = (streams_count, len(session.frames))
+        state = (streams_count, len(session.frames), session.frames.base)
         if state == self._seen:
             return
         self._seen = state
