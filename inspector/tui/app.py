@@ -155,6 +155,9 @@ class App(TextualApp[None]):
         self.following = False  # the cursor goes to the newest frame as frames arrive (a)
         self._live_batches: Iterator[Session] | None = None
         self._rate = (time.monotonic(), 0, 0.0)  # (when, frames then, frames per second)
+        # A bounded history (the proxy's, a live capture's) drops frames in `notify`, on this loop:
+        # the views are made again at once, before the screen draws rows that name them.
+        session.listeners.append(self._history_moved)
 
     # ---- layout: the tutorial composes the parts it needs ------------------------------------
 
@@ -435,6 +438,11 @@ class App(TextualApp[None]):
             if self.following:
                 self.frame_view.action_jump(-1)
             self._title()
+
+    def _history_moved(self, session: Session) -> None:
+        """A Session listener: frames were dropped since the views were made."""
+        if session.frames.base != self._seen[2] and self._alive():
+            self._refresh()
 
     def _read_findings(self) -> None:
         """New findings: their marks on frames and streams (the detail and the lists show them)."""
