@@ -30,8 +30,14 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Traffic several times the limit: GETs with unique request ids; unary gRPC calls one after
     another; gRPC calls all opened before any is answered (findings, calls open across drops)."""
     where = tmp_path_factory.mktemp("history")
-    made = {"ids": where / "ids.pcap", "grpc": where / "grpc.pcap", "interleaved": where / "interleaved.pcap"}
+    made = {"ids": where / "ids.pcap", "grpc": where / "grpc.pcap", "interleaved": where / "interleaved.pcap",
+            "connections": where / "connections.pcap"}
     memkit.write_pcap(str(made["ids"]), memkit.calls_with_request_ids(3000, unique=True))
+    # two connections one after the other: the second begins after frames of the first were dropped
+    first = memkit.write_pcap(str(where / "first.pcap"), memkit.calls_with_request_ids(1500, unique=True))
+    second = memkit.write_pcap(str(where / "second.pcap"), memkit.calls_with_request_ids(1500, unique=True),
+                               client_port=40001)
+    made["connections"].write_bytes(Path(first).read_bytes() + Path(second).read_bytes()[24:])
     hostile.capture(str(made["grpc"]), hostile.exchange(*hostile.unary_calls(2000, request_id=True)))
     hostile.capture(str(made["interleaved"]), hostile.exchange(*hostile.unary_calls(1200, interleave=True)))
     return made
@@ -49,7 +55,7 @@ def _kept(session: Session) -> int:
     return len(session.frames) - session.frames.base
 
 
-@pytest.mark.parametrize("name", ["ids", "grpc", "interleaved"])
+@pytest.mark.parametrize("name", ["ids", "grpc", "interleaved", "connections"])
 def test_a_live_session_keeps_its_history_and_every_frame_keeps_its_number(captures, name):
     whole = CaptureLoader(str(captures[name])).load()
     loader = _live_loader(captures[name], History(LIMIT, CHUNK))
@@ -110,6 +116,8 @@ def test_open_calls_and_their_blocks_stay_while_their_old_frames_go(captures):
     ("interleaved", ["rpcs", "--format", "jsonl"]),
     ("interleaved", ["check", "--format", "jsonl"]),  # (in batches of 5,000 packets: all of it is one)
     ("ids", ["check", "--format", "jsonl"]),
+    ("connections", ["check", "--format", "jsonl"]),
+    ("connections", ["dump", "--format", "jsonl"]),
     ("interleaved", ["dump", "--format", "jsonl"]),
 ])
 def test_what_a_live_command_prints_is_the_same_with_a_bounded_history(captures, name, command):

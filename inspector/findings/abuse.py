@@ -228,7 +228,8 @@ class AbuseState:
             return
         log = self.checks.engine.session.frames
         conn = self.checks.conn.index
-        self.server_data += sum(1 for row in log.rows(self.data_scanned, end)
+        # (a connection that began after a bounded history dropped frames has none before `base`)
+        self.server_data += sum(1 for row in log.rows(max(self.data_scanned, log.base), end)
                                 if row[5] == 0 and row[1] == 1 and row[0] == conn)
         self.data_scanned = end
 

@@ -122,7 +122,8 @@ class FindingsEngine:
         behind = {c.conn.index: c.abuse for c in self.connections if c.abuse.counts_data and c.abuse.data_scanned < cut}
         if not behind:
             return
-        start = min(a.data_scanned for a in behind.values())
+        # (a connection that began after frames were dropped has nothing of its own before them)
+        start = max(min(a.data_scanned for a in behind.values()), self.session.frames.base)
         for i, row in enumerate(self.session.frames.rows(start, cut), start):  # one pass for every connection
             abuse = behind.get(row[0])
             if abuse is not None and row[5] == 0 and row[1] == 1 and i >= abuse.data_scanned:
