@@ -35,7 +35,7 @@ READ = 1 << 20  # bytes taken from the input at a time
 # reader has taken half of it, so the writer waits (backpressure: a pipe loses nothing; tcpdump
 # waits in write() and the kernel's drops are counted and shown). Bursts far above what the
 # decoder keeps up with still fit; a decoder behind for good no longer grows memory without end.
-HOLD_LIMIT = 256 << 20
+HOLD_LIMIT = 1 << 30
 
 
 def grow_pipe(fd: int) -> None:
