@@ -285,6 +285,12 @@ class _PackedLog:
         # A Shifted answers indexing, slicing, len and iteration as the whole array would.
         return col if not self.base else cast(array, Shifted(col, self.base))
 
+    def kept(self, name: str) -> tuple[array, int]:
+        """One field of the records kept, as a plain array, and the number of its first record: the
+        fast path for a loop over many records of a log that may have dropped some (`column`'s
+        Shifted view costs a Python call per item)."""
+        return self._built(name), self.base
+
     def drop(self, count: int) -> None:
         """Forget the oldest `count` records kept; the others keep their numbers. Costs the
         records kept (a move of the buffers), so callers drop many at a time."""
@@ -370,6 +376,10 @@ class HeaderBlockLog(_PackedLog):
     def headers(self) -> list[tuple[Header, ...]]:
         """Every block's header tuple, by block index (a `Shifted` view once blocks were dropped)."""
         return self._headers if not self.base else cast(list, Shifted(self._headers, self.base))
+
+    def headers_kept(self) -> tuple[list[tuple[Header, ...]], int]:
+        """The header tuples of the blocks kept, and the number of the first (see `kept`)."""
+        return self._headers, self.base
 
     @property
     def representations(self) -> list[bytes]:
@@ -580,11 +590,11 @@ class StreamFrames:
         """Frame indexes of one stream (stream 0: the connection's own frames)."""
         n = len(self.log)
         if self.done < n:
-            conns = self.log.column("conn_index")
-            sids = self.log.column("stream_id")
+            conns, base = self.log.kept("conn_index")
+            sids, _ = self.log.kept("stream_id")
             by_stream = self.by_stream
-            for i in range(self.done, n):
-                key = (conns[i], sids[i])
+            for i in range(max(self.done, base), n):
+                key = (conns[i - base], sids[i - base])
                 frames = by_stream.get(key)
                 if frames is None:
                     frames = by_stream[key] = array("I")
@@ -809,20 +819,24 @@ class History:
         index = session.stream_frames
         index.of(0, 0)
         gone: set[tuple[int, int]] = set()
-        for conn in session.connections:
-            closed = [sid for sid, s in conn.streams.items() if s.state is StreamState.CLOSED]
-            for sid in closed:
-                own = index.by_stream.get((conn.index, sid))
-                if own is None or own[-1] < cut:
-                    stream = conn.streams.pop(sid)
-                    gone.add((conn.index, sid))
-                    if stream.reset_by is not None:  # frames in flight after a reset stay allowed
-                        resets = conn.forgotten_resets
-                        resets[sid] = stream.reset_by
-                        if len(resets) > FORGOTTEN_RESETS:
-                            del resets[next(iter(resets))]
-                    if sid > conn.forgotten:
-                        conn.forgotten = sid
+        closed = StreamState.CLOSED
+        # The streams none of whose frames is kept: those of them that are closed go.
+        for (conn_index, sid), own in index.by_stream.items():
+            if own[-1] >= cut or not sid:
+                continue
+            conn = session.connection(conn_index)
+            stream = conn.streams.get(sid) if conn is not None else None
+            if conn is None or stream is None or stream.state is not closed:
+                continue
+            del conn.streams[sid]
+            gone.add((conn_index, sid))
+            if stream.reset_by is not None:  # frames in flight after a reset stay allowed
+                resets = conn.forgotten_resets
+                resets[sid] = stream.reset_by
+                if len(resets) > FORGOTTEN_RESETS:
+                    del resets[next(iter(resets))]
+            if sid > conn.forgotten:
+                conn.forgotten = sid
         blocks = session.header_blocks
         block_frames = blocks.column("frame")
         first_block = blocks.base

@@ -521,7 +521,9 @@ class CallLog:
         # A call log made after a bounded history dropped frames starts at the first one kept.
         start, self.frames_read = max(self.frames_read, log.base), end
         by_stream, not_grpc, passed = self.by_stream, self._not_grpc, self._passed
-        roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
+        # plain arrays of the blocks kept, indexed from the first one's number (a bounded history)
+        (roles, bbase), (block_sids, _) = blocks.kept("role"), blocks.kept("stream_id")
+        headers_of, _ = blocks.headers_kept()
         request, data, headers = int(Role.REQUEST), int(_DATA), int(_HEADERS)
         for (conn_index, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
              value) in log.rows(start, end):
@@ -538,9 +540,9 @@ class CallLog:
             if call is None:
                 if conn_index << 32 | sid in not_grpc:  # a stream whose request was not gRPC: most, in most captures
                     continue
-                if hb >= 0 and roles[hb] == request and block_sids[hb] == sid:
+                if hb >= 0 and roles[hb - bbase] == request and block_sids[hb - bbase] == sid:
                     # Most requests of most captures are not gRPC: the header tuple says so, once per tuple.
-                    if self._grpc_of_headers(headers_of[hb]) is False:
+                    if self._grpc_of_headers(headers_of[hb - bbase]) is False:
                         not_grpc.add(conn_index << 32 | sid)
                         continue
                     block = self.block(hb)
