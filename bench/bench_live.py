@@ -166,6 +166,11 @@ class Tool:
         comes from wait4: the whole tree's, what it spent on a backlog after the stop included."""
         self.sample()
         started = time.monotonic()
+        if self.proc.returncode is not None:  # it ended by itself (sample's poll reaped it): say so
+            self.err.append(f"(ended by itself, status {self.proc.returncode}) " + " | ".join(self.err[-3:]))
+            self._out.join(5)
+            self._errs.join(5)
+            return 0.0
         self.proc.send_signal(self.stop_signal)
         deadline = started + patience
         while True:
@@ -292,7 +297,7 @@ def one_run(run: int, port: int, args: argparse.Namespace, makers: list[Callable
     rows = []
     for tool in tools:
         said = [line for line in tool.err if "captured" in line or "dropped" in line or "received" in line
-                or "killed" in line]
+                or "killed" in line or "ended by itself" in line]
         print(f"  {tool.name} said: {' | '.join(said)}")
         rss = tool.rss or [0]
         rows.append(Row(run, tool.name, tool.counts(), tool.frames, tool.frames / seconds, lags[tool.name],

@@ -1,7 +1,7 @@
 """Soak: the proxy's memory over a long run of requests that each carry a unique request id.
 
     python bench/bench_proxy_soak.py [--minutes 10] [--connections 4] [--streams 10]
-                                     [--client ours|h2load]
+                                     [--client ours|h2load] [--rate R] [--history FRAMES]
 
 Runs nghttpd, `h2inspect proxy --headless --format jsonl` (decoding on, frames to
 /dev/null) in front of it, and a load client through the proxy until the time is up,
@@ -10,7 +10,10 @@ this script's own small HTTP/2 client (h2), sending `x-request-id: <uuid>` uniqu
 request, as real clients do (h2load's -H cannot vary per request); `--client h2load`
 uses h2load with a file of unique paths instead (`-i`), which is faster. Prints RSS at
 the end of warm-up (the first tenth), in the middle and at the end, the largest, and
-requests per second; the proxy's RSS should stay flat after warm-up.
+requests per second; the proxy's RSS should stay flat after warm-up. `--rate` paces our client
+(so that decoding keeps up: otherwise the bounded backlog of undecoded bytes is what grows),
+`--history` is passed to the proxy; its closing lines (what the history kept, bytes left
+undecoded) are printed.
 """
 
 from __future__ import annotations
@@ -43,7 +46,24 @@ def rss(pid: int) -> int:
     return 0
 
 
-async def _connection(port: int, streams: int, until: float, done: list[int]) -> None:
+class Pace:
+    """Requests per second over all connections (0: as fast as they are answered)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.began = time.monotonic()
+        self.issued = 0
+
+    async def turn(self) -> None:
+        self.issued += 1
+        if self.rate:
+            due = self.began + self.issued / self.rate
+            now = time.monotonic()
+            if due > now:
+                await asyncio.sleep(due - now)
+
+
+async def _connection(port: int, streams: int, until: float, done: list[int], pace: Pace) -> None:
     """One HTTP/2 connection keeping `streams` GETs in flight, each with a fresh x-request-id."""
     import h2.config
     import h2.connection
@@ -77,17 +97,20 @@ async def _connection(port: int, streams: int, until: float, done: list[int]) ->
                 done[0] += 1
                 # A stream id runs out after 2^30 requests: a new connection long before.
                 if time.monotonic() < until and conn.highest_outbound_stream_id < (1 << 30):
+                    await pace.turn()
                     request()
         writer.write(conn.data_to_send())
         await writer.drain()
     writer.close()
 
 
-def run_our_client(port: int, connections: int, streams: int, seconds: float, done: list[int]) -> None:
+def run_our_client(port: int, connections: int, streams: int, seconds: float, done: list[int],
+                   rate: float = 0) -> None:
     async def main() -> None:
         until = time.monotonic() + seconds
+        pace = Pace(rate)
         while time.monotonic() < until:  # a connection that ended early is replaced
-            await asyncio.gather(*(_connection(port, streams, until, done) for _ in range(connections)))
+            await asyncio.gather(*(_connection(port, streams, until, done, pace) for _ in range(connections)))
     asyncio.run(main())
 
 
@@ -111,11 +134,17 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--streams", type=int, default=10, help="requests in flight per connection")
     parser.add_argument("--client", choices=["ours", "h2load"], default="ours")
+    parser.add_argument("--rate", type=float, default=0, help="with our client: requests per second in all "
+                        "(default: as fast as answered; on a shared 2-core machine the proxy's decoding then falls "
+                        "behind and what grows is its bounded backlog of undecoded bytes, not the model)")
+    parser.add_argument("--history", help="the proxy's --history (frames it keeps; 'all' for everything); "
+                        "default: the proxy's own")
     args = parser.parse_args()
     for tool in ("nghttpd",) + (("h2load",) if args.client == "h2load" else ()):
         if shutil.which(tool) is None:
             raise SystemExit(f"needs {tool}")
     seconds = args.minutes * 60
+    load_at_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         www = tmp / "www"
@@ -129,7 +158,9 @@ def main() -> int:
         with open(os.devnull, "w") as sink, (tmp / "proxy.err").open("w") as err:
             proxy = subprocess.Popen([sys.executable, "-m", "inspector", "proxy", "--listen",
                                       f"127.0.0.1:{listen}", "--upstream", f"127.0.0.1:{up}",
-                                      "--headless", "--format", "jsonl"], stdout=sink, stderr=err, env=env)
+                                      "--headless", "--format", "jsonl",
+                                      *(("--history", args.history) if args.history else ())],
+                                     stdout=sink, stderr=err, env=env)
         try:
             try:
                 wait_port(up, 20.0)
@@ -138,7 +169,7 @@ def main() -> int:
                 raise SystemExit(str(exc)) from None
             done = [0]
             target = run_our_client if args.client == "ours" else run_h2load
-            extra = () if args.client == "ours" else (tmp,)
+            extra = (args.rate,) if args.client == "ours" else (tmp,)
             client = threading.Thread(target=target, args=(listen, args.connections, args.streams, seconds,
                                                            done, *extra), daemon=True)
             began = time.monotonic()
@@ -159,6 +190,7 @@ def main() -> int:
         return min(samples, key=lambda s: abs(s[0] - fraction * samples[-1][0]))
 
     took = samples[-1][0]
+    print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}, at the start {load_at_start}")
     print(f"{os.cpu_count()} cores; client {args.client}, {args.connections} connections x "
           f"{args.streams} streams, {took:.0f} s, {done[0]} requests ({done[0] / took:.0f}/s), "
           "each with a unique " + ("x-request-id" if args.client == "ours" else ":path"))
@@ -169,9 +201,14 @@ def main() -> int:
     warm, end = at(0.1), at(1.0)
     if end[2] > warm[2]:
         print(f"  growth after warm-up: {(end[1] - warm[1]) / (end[2] - warm[2]):.1f} bytes per request")
+    for line in errors.splitlines():
+        if "history:" in line or "not decoded" in line or "paused" in line:
+            print("  " + line)
     problems = [line for line in errors.splitlines() if "Traceback" in line or "internal error" in line]
     if problems:
         print("  proxy errors:", *problems[:5], sep="\n    ")
+        if os.environ.get("H2INSPECT_DEBUG"):
+            print(errors[-3000:])
     return 0
 
 

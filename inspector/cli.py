@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from inspector import __version__
 from inspector.errors import InspectorError
+from inspector.model import LIVE_HISTORY
 
 
 def _port(text: str) -> int:
@@ -41,6 +42,13 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) == 0:
         raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
     return int(text)
+
+
+def _history(text: str) -> int:
+    """--history: frames a live session keeps, or `all` (0: keep everything)."""
+    if text == "all":
+        return 0
+    return _positive(text)
 
 
 def _seconds(text: str) -> float:
@@ -154,6 +162,14 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
         sniff.add_argument("--count", metavar="N", type=_positive, help="stop after N packets")
         sniff.add_argument("--duration", metavar="S", type=_seconds, help="stop after S seconds")
         sniff.add_argument("--record", metavar="FILE.pcapng", help="also write the packets seen as pcapng")
+        history_arg(p)
+
+    def history_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--history", metavar="FRAMES", type=_history,
+                       help=f"a live source (-i, -, --follow; the proxy) keeps the last FRAMES frames and what "
+                            f"they refer to, dropping older ones as more arrive (default {LIVE_HISTORY:,}; "
+                            f"'all' keeps everything); numbers stay absolute, output as it arrives is unchanged, "
+                            f"--record still writes everything. A capture file is always read whole")
 
     def reflect_args(p: argparse.ArgumentParser) -> None:
         group = p.add_argument_group("schemas from gRPC server reflection")
@@ -226,6 +242,7 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
     p.add_argument("--tls", action="store_true", help="terminate TLS from the client (local CA)")
     p.add_argument("--keylog", metavar="FILE", help="write TLS secrets here (SSLKEYLOGFILE format)")
     p.add_argument("--record", metavar="FILE.pcapng", help="write what passed as pcapng")
+    history_arg(p)
     p.add_argument("--har", metavar="FILE", help="write what passed as HAR 1.2 when the proxy stops")
     p.add_argument("--reflect", action="store_true", help="ask the upstream (with --forward: each intercepted "
                    "gRPC host) for its schema by gRPC server reflection, v1 else v1alpha (once per host, off the "

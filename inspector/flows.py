@@ -7,6 +7,7 @@ a `ByteSink` with the same calls, so the decoder never knows which it has.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from typing import Protocol
 
 
@@ -30,6 +31,24 @@ class FlowSide:
         self.seg_packet.append(packet)
         self.seg_start.append(start)
         self.seg_length.append(length)
+
+    def forget_before(self, offset: int) -> None:
+        """Stream bytes before `offset` will not be read back (a bounded history dropped their
+        frames): the rows wholly before it go."""
+        offsets = self.seg_offset
+        i = bisect_right(offsets, offset) - 1  # the row that holds `offset` stays
+        if i > 0:
+            for column in (offsets, self.seg_packet, self.seg_start, self.seg_length):
+                del column[:i]
+
+    def forget_all(self) -> None:
+        """No byte of this side will be read back (its connection closed, no frame of it kept)."""
+        for column in (self.seg_offset, self.seg_packet, self.seg_start, self.seg_length):
+            del column[:]
+
+    def first_packet(self) -> int | None:
+        """The oldest source packet a kept row names, or None."""
+        return min(self.seg_packet) if self.seg_packet else None
 
 
 class TcpFlow:

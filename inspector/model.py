@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -183,6 +184,37 @@ class _Column:
         return log.column(self.name)
 
 
+class Shifted:
+    """A column of a log whose oldest records were dropped (a live session's bounded history),
+    indexed by absolute record number like the whole column it stands for: `len` is the log's
+    length, iteration gives the records kept. An index of a dropped record raises IndexError
+    instead of wrapping round to the other end."""
+
+    __slots__ = ("items", "base")
+
+    def __init__(self, items: array | list, base: int) -> None:
+        self.items = items
+        self.base = base
+
+    def __getitem__(self, i: int | slice) -> object:
+        if isinstance(i, slice):
+            start = None if i.start is None else max(0, i.start - self.base) if i.start >= 0 else i.start
+            stop = None if i.stop is None else max(0, i.stop - self.base) if i.stop >= 0 else i.stop
+            return self.items[start:stop:i.step]
+        if i < 0:
+            return self.items[i]
+        j = i - self.base
+        if j < 0:
+            raise IndexError(f"record {i} was dropped (history kept from {self.base})")
+        return self.items[j]
+
+    def __len__(self) -> int:
+        return self.base + len(self.items)
+
+    def __iter__(self) -> Iterator:
+        return iter(self.items)
+
+
 class _PackedLog:
     """Fixed-size records packed one after another, in the layout of one table.
 
@@ -193,7 +225,7 @@ class _PackedLog:
     the log grows.
     """
 
-    __slots__ = ("buf", "_arrays", "_rows")
+    __slots__ = ("buf", "_arrays", "_rows", "base")
 
     LAYOUT: tuple[tuple[str, str], ...] = ()
     RECORD = struct.Struct("<")
@@ -215,24 +247,31 @@ class _PackedLog:
     def __init__(self) -> None:
         self.buf = bytearray()  # RECORD after RECORD
         self._arrays: dict[str, array] = {}
-        self._rows: dict[str, int] = {}
+        self._rows: dict[str, int] = {}  # records of each built column, counted from `base`
+        # Absolute number of the first record kept: records keep their numbers when the oldest
+        # are dropped (`drop`), and `len` stays the number of records ever added.
+        self.base = 0
 
     def __len__(self) -> int:
-        return len(self.buf) // self.RECORD.size
+        return self.base + len(self.buf) // self.RECORD.size
 
     def _unpacked(self, i: int) -> tuple:
         n = len(self)
         if i < 0:
             i += n
-        if not 0 <= i < n:
-            raise IndexError(i)
-        return (i, *self.RECORD.unpack_from(self.buf, i * self.RECORD.size))
+        if not self.base <= i < n:
+            raise IndexError(f"record {i} was dropped (history kept from {self.base})" if 0 <= i < n else i)
+        return (i, *self.RECORD.unpack_from(self.buf, (i - self.base) * self.RECORD.size))
 
     def rows(self, start: int = 0, end: int | None = None) -> Iterator[tuple]:
         """The raw field tuples of records [start, end), in LAYOUT order: the fast path for
-        views that print every record (JSONL)."""
+        views that print every record (JSONL). Records before `base` were dropped: asking for
+        them raises IndexError."""
         size = self.RECORD.size
         stop = len(self) if end is None else end
+        if start < self.base:
+            raise IndexError(f"record {start} was dropped (history kept from {self.base})")
+        start, stop = start - self.base, stop - self.base
         view = memoryview(self.buf)[start * size:stop * size]
         try:
             yield from self.RECORD.iter_unpack(view)
@@ -240,13 +279,38 @@ class _PackedLog:
             view.release()
 
     def column(self, name: str) -> array:
-        """One field of every record, as an array (built once, then extended)."""
+        """One field of every record, as an array (built once, then extended). Once records were
+        dropped it is a `Shifted` view of the records kept, indexed by absolute record number."""
+        col = self._built(name)
+        # A Shifted answers indexing, slicing, len and iteration as the whole array would.
+        return col if not self.base else cast(array, Shifted(col, self.base))
+
+    def kept(self, name: str) -> tuple[array, int]:
+        """One field of the records kept, as a plain array, and the number of its first record: the
+        fast path for a loop over many records of a log that may have dropped some (`column`'s
+        Shifted view costs a Python call per item)."""
+        return self._built(name), self.base
+
+    def drop(self, count: int) -> None:
+        """Forget the oldest `count` records kept; the others keep their numbers. Costs the
+        records kept (a move of the buffers), so callers drop many at a time."""
+        count = min(count, len(self) - self.base)
+        if count <= 0:
+            return
+        del self.buf[:count * self.RECORD.size]
+        for name, col in self._arrays.items():
+            built = self._rows[name]
+            del col[:min(count, built)]
+            self._rows[name] = max(0, built - count)
+        self.base += count
+
+    def _built(self, name: str) -> array:
         col = self._arrays.get(name)
         k = self.FIELDS.index(name)
         if col is None:
             col = self._arrays[name] = array(self.LAYOUT[k][1].replace("?", "B"))
             self._rows[name] = 0
-        done, count = self._rows[name], len(self)
+        done, count = self._rows[name], len(self.buf) // self.RECORD.size
         if done < count:
             size = self.RECORD.size
             if self.SLICEABLE[k]:
@@ -279,7 +343,7 @@ class HeaderBlockLog(_PackedLog):
     blocks. `table_lost` lists where a side's HPACK table became unknown (bytes lost, a block
     too big to decode): (conn_index, direction, index of the first block after it)."""
 
-    __slots__ = ("headers", "representations", "errors", "unknown_refs", "table_lost")
+    __slots__ = ("_headers", "_representations", "errors", "unknown_refs", "table_lost")
 
     LAYOUT = (("conn_index", "I"), ("stream_id", "I"), ("direction", "B"), ("role", "B"), ("frame", "i"),
               ("end_stream", "?"))
@@ -292,8 +356,8 @@ class HeaderBlockLog(_PackedLog):
 
     def __init__(self) -> None:
         super().__init__()
-        self.headers: list[tuple[Header, ...]] = []  # the same tuple for every identical block
-        self.representations: list[bytes] = []  # packed, the same object for identical blocks
+        self._headers: list[tuple[Header, ...]] = []  # the same tuple for every identical block
+        self._representations: list[bytes] = []  # packed, the same object for identical blocks
         self.errors: dict[int, str] = {}
         self.unknown_refs: dict[int, tuple[int, ...]] = {}
         self.table_lost: list[tuple[int, int, int]] = []
@@ -301,24 +365,51 @@ class HeaderBlockLog(_PackedLog):
     def append(self, conn_index: int, stream_id: int, direction: int, role: int,
                headers: tuple[Header, ...], frame: int, end_stream: bool, representations: bytes = b"") -> int:
         """Add a block; returns its index."""
-        all_headers = self.headers
+        all_headers = self._headers
         all_headers.append(headers)
-        self.representations.append(representations)
+        self._representations.append(representations)
         buf = self.buf
         buf += _BLOCK_PACK(conn_index, stream_id, direction, role, frame, end_stream)
-        return len(all_headers) - 1
+        return self.base + len(all_headers) - 1
+
+    @property
+    def headers(self) -> list[tuple[Header, ...]]:
+        """Every block's header tuple, by block index (a `Shifted` view once blocks were dropped)."""
+        return self._headers if not self.base else cast(list, Shifted(self._headers, self.base))
+
+    def headers_kept(self) -> tuple[list[tuple[Header, ...]], int]:
+        """The header tuples of the blocks kept, and the number of the first (see `kept`)."""
+        return self._headers, self.base
+
+    @property
+    def representations(self) -> list[bytes]:
+        """Every block's packed field representations, by block index."""
+        return self._representations if not self.base else cast(list, Shifted(self._representations, self.base))
+
+    def drop(self, count: int) -> None:
+        """Forget the oldest `count` blocks kept (see `_PackedLog.drop`)."""
+        count = min(count, len(self) - self.base)
+        if count <= 0:
+            return
+        super().drop(count)
+        del self._headers[:count]
+        del self._representations[:count]
+        for kept in (self.errors, self.unknown_refs):
+            for i in [i for i in kept if i < self.base]:
+                del kept[i]
 
     def __len__(self) -> int:
-        return len(self.headers)
+        return self.base + len(self._headers)
 
     def __getitem__(self, i: int) -> HeaderBlock:
         index, conn_index, sid, direction, role, frame, end_stream = self._unpacked(i)
-        return HeaderBlock(index, conn_index, sid, _DIRECTION_OF[direction], _ROLE_OF[role], self.headers[index],
+        at = index - self.base
+        return HeaderBlock(index, conn_index, sid, _DIRECTION_OF[direction], _ROLE_OF[role], self._headers[at],
                            frame, end_stream, self.errors.get(index), self.unknown_refs.get(index, ()),
-                           self.representations[index])
+                           self._representations[at])
 
     def __iter__(self) -> Iterator[HeaderBlock]:
-        for i in range(len(self.headers)):
+        for i in range(self.base, len(self)):
             yield self[i]
 
     def role_of(self, i: int) -> Role:
@@ -408,7 +499,7 @@ class FrameLog(_PackedLog):
         already a flow-control error, and is kept at the limit.
         """
         buf = self.buf  # a bytearray: += extends it in place (the hot path: no attribute set)
-        index = len(buf) // _FRAME_SIZE
+        index = self.base + len(buf) // _FRAME_SIZE
         try:
             buf += _FRAME_PACK(conn_index, direction, packet, time, stream_id, type_code, flags, length, offset,
                                stream_state, conn_window_client, conn_window_server, stream_window_client,
@@ -430,7 +521,7 @@ class FrameLog(_PackedLog):
                            length, offset, _STATE_OF[state], cwc, cws, swc, sws, hb, value)
 
     def __iter__(self) -> Iterator[FrameRecord]:
-        for i in range(len(self)):
+        for i in range(self.base, len(self)):
             yield self[i]
 
 
@@ -499,17 +590,29 @@ class StreamFrames:
         """Frame indexes of one stream (stream 0: the connection's own frames)."""
         n = len(self.log)
         if self.done < n:
-            conns = self.log.column("conn_index")
-            sids = self.log.column("stream_id")
+            conns, base = self.log.kept("conn_index")
+            sids, _ = self.log.kept("stream_id")
             by_stream = self.by_stream
-            for i in range(self.done, n):
-                key = (conns[i], sids[i])
+            for i in range(max(self.done, base), n):
+                key = (conns[i - base], sids[i - base])
                 frames = by_stream.get(key)
                 if frames is None:
                     frames = by_stream[key] = array("I")
                 frames.append(i)
             self.done = n
         return self.by_stream.get((conn_index, stream_id)) or array("I")
+
+    def drop_before(self, first: int, streams: set[tuple[int, int]]) -> None:
+        """The frames before `first` were dropped, and the `streams` (conn_index, id) forgotten."""
+        self.of(0, 0)  # index every frame still kept first
+        by_stream = self.by_stream
+        for key in streams:
+            by_stream.pop(key, None)
+        for key, frames in list(by_stream.items()):
+            if frames[-1] < first:
+                del by_stream[key]
+            elif frames[0] < first:
+                del frames[:bisect_left(frames, first)]
 
 
 class Goaway(NamedTuple):
@@ -540,6 +643,12 @@ class Connection:
     goaways: list[Goaway] = field(default_factory=list)
     closed_by: str | None = None  # "client FIN", "server RST", ...
     target: str | None = None  # "host:port" a forward-proxy client asked for (CONNECT), if it did
+    # Closed streams of a bounded history dropped from `streams`: the highest id, so that a late
+    # frame on one finds it closed again rather than idle (the decoder's `_stream`).
+    forgotten: int = 0
+    forgotten_resets: dict[int, Direction] = field(default_factory=dict)  # the last few dropped reset streams
+    # The last frame each side (client, server) sent among those a bounded history dropped, or -1.
+    last_dropped: list[int] = field(default_factory=lambda: [-1, -1])
 
     def stream_windows(self, stream: Stream) -> tuple[int, int]:
         """(client, server) send windows of a stream now."""
@@ -579,6 +688,9 @@ class Session:
     header_blocks: HeaderBlockLog = field(default_factory=HeaderBlockLog)
     findings: list[Finding] = field(default_factory=list)
     payloads: PayloadStore = field(default_factory=EmptyPayloads)
+    #: frames a live session keeps (`--history`): past it the oldest are dropped, a chunk at a
+    #: time (`History`); None keeps everything (a finished capture).
+    history: History | None = None
     packets: int = 0
     #: epoch seconds of the source's first packet (a capture's first packet, whatever it carries; a
     #: proxy's first connection): the one zero every view counts time from. None before any packet.
@@ -654,7 +766,109 @@ class Session:
         return self._by_index.get(conn_index)
 
     def notify(self) -> None:
-        """Tell live views the model grew."""
+        """Tell live views the model grew. A bounded history first drops what views have had
+        their turn at: frames added since the last notify are always kept until the next one."""
+        if self.history is not None:
+            self.history.trim(self)
         self.flush_findings()
         for listener in self.listeners:
             listener(self)
+
+
+LIVE_HISTORY = 100_000  # frames a live session keeps unless --history says otherwise
+FORGOTTEN_RESETS = 1024  # reset streams a connection remembers after dropping them
+
+
+class History:
+    """A live session's bounded history: the last `limit` frames, and what they refer to.
+
+    At each notify, once more than `limit + chunk` frames are kept, the oldest go (a chunk at a
+    time, so the cost per frame stays constant), with the header blocks before the first frame
+    kept, the closed streams none of whose frames is kept, and (through `CallLog.drop_before`)
+    the gRPC calls that ended on them. Open streams and calls stay; frame numbers stay absolute.
+    """
+
+    __slots__ = ("limit", "chunk", "seen", "dropped")
+
+    def __init__(self, limit: int, chunk: int | None = None) -> None:
+        self.limit = max(1, limit)
+        self.chunk = chunk if chunk is not None else max(1000, self.limit // 4)
+        self.seen = 0  # frames views have had a turn at (the frame count at the last notify)
+        self.dropped = 0  # frames dropped so far (== session.frames.base)
+
+    @classmethod
+    def asked(cls, frames: int | None) -> History | None:
+        """The history `--history` asks for on a live source: None (not given) is LIVE_HISTORY,
+        0 (`all`) keeps everything."""
+        if frames is None:
+            frames = LIVE_HISTORY
+        return cls(frames) if frames else None
+
+    def summary(self, session: Session) -> str:
+        """One line of what the session keeps now (the proxy and live commands say it at the end)."""
+        frames = session.frames
+        streams = sum(len(c.streams) for c in session.connections)
+        calls = len(session._calls._calls) if session._calls is not None else 0
+        return (f"history: showing the last {len(frames) - frames.base} frames, {frames.base} earlier dropped "
+                f"(--history {self.limit}); kept {streams} streams, "
+                f"{len(session.header_blocks) - session.header_blocks.base} header blocks, {calls} gRPC calls")
+
+    def trim(self, session: Session) -> None:
+        """Drop what is past the limit, of the frames views have seen."""
+        frames = session.frames
+        cut = min(len(frames) - self.limit, self.seen)
+        self.seen = len(frames)
+        if cut - frames.base < self.chunk:
+            return
+        if session._calls is not None:
+            session._calls.update()  # the call log reads every frame before any goes
+        if session._engine is not None:
+            session._engine.before_drop(cut)
+        ends: dict[tuple[int, int], int] = {}  # (conn, direction) -> where its last dropped frame ends
+        last: dict[tuple[int, int], int] = {}  # (conn, direction) -> its last dropped frame
+        for i, (conn_index, d, _, _, _, _, _, length, offset, *_) in enumerate(frames.rows(frames.base, cut),
+                                                                           frames.base):
+            ends[conn_index, d] = offset + FRAME_HEADER_LENGTH + length
+            last[conn_index, d] = i
+        for (conn_index, d), i in last.items():
+            dropped_conn = session.connection(conn_index)
+            if dropped_conn is not None:
+                dropped_conn.last_dropped[d] = i
+        index = session.stream_frames
+        index.of(0, 0)
+        gone: set[tuple[int, int]] = set()
+        closed = StreamState.CLOSED
+        # The streams none of whose frames is kept: those of them that are closed go.
+        for (conn_index, sid), own in index.by_stream.items():
+            if own[-1] >= cut or not sid:
+                continue
+            conn = session.connection(conn_index)
+            stream = conn.streams.get(sid) if conn is not None else None
+            if conn is None or stream is None or stream.state is not closed:
+                continue
+            del conn.streams[sid]
+            gone.add((conn_index, sid))
+            if stream.reset_by is not None:  # frames in flight after a reset stay allowed
+                resets = conn.forgotten_resets
+                resets[sid] = stream.reset_by
+                if len(resets) > FORGOTTEN_RESETS:
+                    del resets[next(iter(resets))]
+            if sid > conn.forgotten:
+                conn.forgotten = sid
+        blocks = session.header_blocks
+        block_frames = blocks.column("frame")
+        first_block = blocks.base
+        while first_block < len(blocks) and block_frames[first_block] < cut:
+            first_block += 1
+        if session._calls is not None:
+            session._calls.drop_before(cut, first_block, gone)
+        frames.drop(cut - frames.base)
+        blocks.drop(first_block - blocks.base)
+        index.drop_before(cut, gone)
+        forget = getattr(session.payloads, "forget", None)
+        if forget is not None:
+            # A closed connection none of whose frames is kept has no payload left to read back.
+            with_frames = {conn_index for conn_index, _ in index.by_stream}
+            finished = {c.index for c in session.connections if c.closed_by is not None and c.index not in with_frames}
+            forget(ends, finished)
+        self.dropped = frames.base

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from queue import SimpleQueue
 from typing import Any
 
-from inspector.capture.pipe_buffer import PipeBuffer
+from inspector.capture.pipe_buffer import HOLD_LIMIT, PipeBuffer
 
 CHUNK = 1 << 16  # bytes asked of the descriptor at a time
 POLL = 0.1  # seconds between looks at a followed file's end, and at the stop flag
@@ -31,7 +31,7 @@ class LiveInput:
     """A non-seeking reader over a descriptor, with a stop flag; `follow`: wait at the end of file."""
 
     def __init__(self, fd: int, follow: bool = False, on_wait: Callable[[], None] | None = None,
-                 drain: bool = False) -> None:
+                 drain: bool = False, hold: int = HOLD_LIMIT) -> None:
         self.follow = follow
         self.on_wait = on_wait  # told once each time a followed file has nothing more for now
         self._buffer = bytearray()
@@ -43,7 +43,8 @@ class LiveInput:
         # its writer (tcpdump) never waits on a decoder busy with a burst: while it waits, the
         # kernel's ring overflows and packets are dropped. The burst is held there instead, and
         # decoded after; this reads the child's own pipe.
-        self.buffer = PipeBuffer(fd) if drain else None
+        # It holds at most `hold` bytes: a decoder behind for good makes the writer wait instead.
+        self.buffer = PipeBuffer(fd, hold) if drain else None
         self.fd = self.buffer.fd if self.buffer is not None else fd
         # A pipe says whether it has bytes waiting; a regular file (followed) always seems to.
         self._pipe = stat.S_ISFIFO(os.fstat(self.fd).st_mode)

@@ -33,7 +33,7 @@ from inspector.capture.tcp import TcpReassembler
 from inspector.errors import CaptureError, UsageError
 from inspector.flows import TcpFlow
 from inspector.http2.session_builder import SessionBuilder
-from inspector.model import Connection, Finding, Session, Severity
+from inspector.model import Connection, Finding, History, Session, Severity
 from inspector.tls.keylog import FollowedKeyLog, KeyLog
 
 
@@ -311,6 +311,11 @@ def loader_for(args: argparse.Namespace, on_wait: Callable[[], None] | None = No
     loader = CaptureLoader(reader.path if reader is not None else args.capture, tuple(args.port or ()),
                            reader=reader)
     loader.sniffer = sniffer
+    history = getattr(args, "history", None)
+    if loader.live is not None:
+        loader.session.history = History.asked(history)
+    elif history is not None:
+        raise UsageError("--history is for a live source (-i, - or --follow); a capture file is read whole")
     record = getattr(args, "record", None)
     if record:
         if loader.live is None:

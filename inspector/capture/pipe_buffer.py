@@ -10,8 +10,10 @@ drain thread let the kernel drop a quarter of the packets; bench/README.md).
 
 `PipeBuffer` runs this file as a separate Python process with its own interpreter: it reads
 its input as it comes and keeps it in memory until the reader takes it from the buffer's
-own pipe, so a burst the decoder cannot keep up with waits here and is decoded after. It
-ignores Ctrl-C (the terminal sends it to the whole process group): it ends at its input's
+own pipe, so a burst the decoder cannot keep up with waits here and is decoded after, up to
+`HOLD_LIMIT` bytes: past that it stops reading, so the writer waits (a pipe on standard input
+loses nothing; tcpdump's kernel drops are counted and shown). It ignores Ctrl-C (the
+terminal sends it to the whole process group): it ends at its input's
 end once everything is handed on, or as soon as its reader has gone.
 
 Run as a script this file imports the standard library only (`python -I -S`: started in
@@ -29,6 +31,11 @@ import sys
 from collections import deque
 
 READ = 1 << 20  # bytes taken from the input at a time
+# The most held for a reader that falls behind: past it the input is no longer read until the
+# reader has taken half of it, so the writer waits (backpressure: a pipe loses nothing; tcpdump
+# waits in write() and the kernel's drops are counted and shown). Bursts far above what the
+# decoder keeps up with still fit; a decoder behind for good no longer grows memory without end.
+HOLD_LIMIT = 1 << 30
 
 
 def grow_pipe(fd: int) -> None:
@@ -44,14 +51,17 @@ def grow_pipe(fd: int) -> None:
         pass
 
 
-def relay(source: int, sink: int) -> None:
+def relay(source: int, sink: int, limit: int = HOLD_LIMIT) -> None:
     """Copy `source` to `sink` until the source ends, reading whenever the source has bytes and
-    holding them until the sink takes them; returns at once if the sink's reader goes away."""
+    holding them until the sink takes them, up to `limit` bytes (then reading waits until the
+    sink has taken half); returns at once if the sink's reader goes away."""
     grow_pipe(source)
     grow_pipe(sink)
     os.set_blocking(sink, False)
     held: deque[memoryview] = deque()
+    holding = 0  # bytes in `held`
     poll = select.poll()
+    reading = True  # the source is watched (not ended, not held back)
     poll.register(source, select.POLLIN)
     watching_sink = 0  # events asked of the sink: POLLOUT while something is held; errors always
     poll.register(sink, watching_sink)
@@ -61,13 +71,17 @@ def relay(source: int, sink: int) -> None:
         if wanted != watching_sink:
             poll.modify(sink, wanted)
             watching_sink = wanted
+        if not ended and reading != (holding < limit if reading else holding <= limit // 2):
+            reading = not reading  # hold back past the limit; read again once half of it is taken
+            poll.modify(source, select.POLLIN if reading else 0)
         for fd, events in poll.poll():
             if fd == sink and events & (select.POLLERR | select.POLLHUP):
                 return  # nobody reads any more: what is held is for no one
-            if fd == source:
+            if fd == source and events & (select.POLLIN | select.POLLHUP | select.POLLERR):
                 data = os.read(source, READ)
                 if data:
                     held.append(memoryview(data))
+                    holding += len(data)
                 else:
                     ended = True
                     poll.unregister(source)
@@ -78,6 +92,7 @@ def relay(source: int, sink: int) -> None:
                 break
             except BrokenPipeError:
                 return
+            holding -= written
             if written == len(held[0]):
                 held.popleft()
             else:
@@ -89,8 +104,8 @@ class PipeBuffer:
 
     The caller may close its copy of `source` once this is made: the child holds its own."""
 
-    def __init__(self, source: int) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-I", "-S", __file__], stdin=source,
+    def __init__(self, source: int, limit: int = HOLD_LIMIT) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-I", "-S", __file__, str(limit)], stdin=source,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
         assert self.proc.stdout is not None
         self.fd = self.proc.stdout.fileno()
@@ -114,7 +129,7 @@ class PipeBuffer:
 def main() -> None:
     """The child: standard input to standard output, held as long as it takes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    relay(sys.stdin.fileno(), sys.stdout.fileno())
+    relay(sys.stdin.fileno(), sys.stdout.fileno(), int(sys.argv[1]) if len(sys.argv) > 1 else HOLD_LIMIT)
 
 
 if __name__ == "__main__":

@@ -274,11 +274,35 @@ class SpooledPayloads(CapturePayloads):
 
     def __init__(self, path: str, reader: CaptureReader, spool: PayloadSpool | None = None) -> None:
         super().__init__(path, reader)
+        self._reader = reader
         self.spool = spool or PayloadSpool()
         self.keep = self.spool.keep  # (packet number, data), called for every packet read
 
     def _read_packet(self, packet: int, start: int, size: int) -> bytes:
         return self.spool.read(packet, start, size)
+
+    def forget(self, ends: dict[tuple[int, int], int], finished: set[int]) -> None:
+        """A bounded history dropped frames (see `LivePayloads.forget`): the rows of the flows'
+        maps before where each direction's last dropped frame ended (all of them for the closed
+        connections in `finished`), and the spool's index of the packets no kept row names.
+        Payloads come from the spool, so the reader's own index of where packets lie in the
+        stream is not needed either."""
+        for conn_index in finished:
+            entry = self.flows.get(conn_index)
+            if entry is not None:
+                for side in entry[0].sides:
+                    side.forget_all()
+        for (conn_index, d), offset in ends.items():
+            entry = self.flows.get(conn_index)
+            if entry is not None:
+                flow, client_is_a = entry
+                flow.sides[0 if (d == 0) == client_is_a else 1].forget_before(offset)
+        firsts = [p for flow, _ in self.flows.values() for side in flow.sides
+                  if (p := side.first_packet()) is not None]
+        if firsts:
+            self.spool.forget_before(min(firsts))
+        del self._reader.packet_starts[:]
+        del self._reader.packet_ends[:]
 
     def close(self) -> None:
         """Let go of the spool's file."""

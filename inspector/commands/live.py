@@ -52,7 +52,11 @@ def listening_line(args: object) -> Callable[[], None]:
 
 
 def capture_counts(loader: CaptureLoader) -> None:
-    """tcpdump's counts after a sniff, on stderr: packets captured and what the kernel dropped."""
+    """tcpdump's counts after a sniff, on stderr: packets captured and what the kernel dropped;
+    and, for any live source whose bounded history dropped frames, what it kept."""
+    history = loader.session.history
+    if history is not None and history.dropped:
+        print(f"h2inspect: {loader.path}: {history.summary(loader.session)}", file=sys.stderr)
     stats, sniffer = loader.stats, loader.sniffer
     if sniffer is None:
         return

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from inspector.errors import UsageError
+from inspector.model import History
 from inspector.proxy.forward import ForwardSettings
 from inspector.proxy.live_source import CONNECTION_BACKLOG, DecodePacer, LiveSource
 from inspector.proxy.recorder import PcapngRecorder
@@ -291,6 +292,10 @@ async def _serve(args: argparse.Namespace, settings: RelaySettings, ca_note: str
             err.write(f"{PREFIX}stopped with {left} bytes on {connections} connection"
                       f"{'s' if connections != 1 else ''} not decoded; {kept}\n")
             err.flush()
+        history = source.session.history
+        if history is not None and history.dropped:
+            err.write(f"{PREFIX}{history.summary(source.session)}\n")
+            err.flush()
         if args.har:
             _write_har(source, args.har)
 
@@ -336,6 +341,7 @@ def run(args: argparse.Namespace) -> int:
     target = "forward" if settings.forward is not None else str(settings.upstream)
     source = LiveSource(recorder, name=f"proxy {settings.listen} → {target}",
                         connection_backlog=backlog, total_backlog=max(backlog, 4 * backlog))
+    source.session.history = History.asked(args.history)
     _event_loop_policy()
     try:
         asyncio.run(_serve(args, settings, ca_note, source, app_class))

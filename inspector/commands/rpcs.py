@@ -21,12 +21,19 @@ def run(args: argparse.Namespace) -> int:
     with loader:
         session = loader.session
         schema = asked.apply(session)
-        printed: set[int] = set()  # id() of the calls already printed
+        # id() of the calls already printed, with the call: held, so that no new call gets its id
+        printed: dict[int, GrpcCall] = {}
+        dropped = 0  # frames a bounded history had dropped when `printed` was last pruned
         out = sys.stdout
 
         def ended(calls: list[GrpcCall]) -> list[GrpcCall]:
+            nonlocal printed, dropped
+            history = session.history
+            if history is not None and history.dropped != dropped:  # calls it dropped are let go here too
+                dropped = history.dropped
+                printed = {id(c): c for c in calls if id(c) in printed}
             done = [c for c in calls if id(c) not in printed and c.ended_by != "capture-end"]
-            printed.update(id(c) for c in done)
+            printed.update((id(c), c) for c in done)
             return done
 
         with stopped_by_interrupt(loader):

@@ -221,6 +221,23 @@ class AbuseState:
                          f"(limit {per_stream:g} per stream, plus one stream)", "priority_per_stream", frame, packet,
                          time)
 
+    def count_data(self, end: int) -> None:
+        """Count the server's DATA frames on this connection up to frame `end` (for the WINDOW_UPDATE
+        flood; a bounded history has it done before it drops frames not counted yet)."""
+        if end <= self.data_scanned:
+            return
+        log = self.checks.engine.session.frames
+        conn = self.checks.conn.index
+        # (a connection that began after a bounded history dropped frames has none before `base`)
+        self.server_data += sum(1 for row in log.rows(max(self.data_scanned, log.base), end)
+                                if row[5] == 0 and row[1] == 1 and row[0] == conn)
+        self.data_scanned = end
+
+    @property
+    def counts_data(self) -> bool:
+        """Whether the WINDOW_UPDATE flood rule counts this connection's DATA frames."""
+        return self.limits["window_updates_per_data"] is not None and not self.checks.midstream
+
     def window_update(self, sender: int, frame: int, packet: int, time: float) -> None:
         if sender != C or self.checks.midstream:  # (counted from the connection's start, as priority)
             return
@@ -229,13 +246,8 @@ class AbuseState:
         streams = self.checks.streams_opened
         if per_data is None or self.window_updates <= 1 + 2 * streams:
             return
-        log = self.checks.engine.session.frames
-        conn = self.checks.conn.index
-        end = len(log)
         # DATA frames the server sent so far, counted only when the WINDOW_UPDATEs come close to the limit
-        self.server_data += sum(1 for row in log.rows(self.data_scanned, end)
-                                if row[5] == 0 and row[1] == 1 and row[0] == conn)
-        self.data_scanned = end
+        self.count_data(len(self.checks.engine.session.frames))
         if self.window_updates > 1 + 2 * (streams + per_data * self.server_data):
             self._report("abuse.window-update-flood",
                          f"{self.window_updates} WINDOW_UPDATE frames from the client for {self.server_data} DATA "

@@ -100,7 +100,7 @@ class FindingsEngine:
                     stream_id = None
             else:
                 self._streams_of[per_rule] = seen + 1
-        if packet is None and frame is not None and 0 <= frame < len(self.session.frames):
+        if packet is None and frame is not None and self.session.frames.base <= frame < len(self.session.frames):
             record = self.session.frames[frame]
             packet, time = record.packet, record.time
         if group is not None:
@@ -115,6 +115,21 @@ class FindingsEngine:
         self.groups[key] = _Group(len(findings))
         findings.append(Finding(rule.severity, message, rule.reference, conn_index, stream_id, packet, frame, rule_id,
                                 time, threshold=threshold))
+
+    def before_drop(self, cut: int) -> None:
+        """A bounded history is about to drop the frames before `cut`: what a check still had to
+        read of them is read now (the server's DATA frames an abuse rule counts lazily)."""
+        behind = {c.conn.index: c.abuse for c in self.connections if c.abuse.counts_data and c.abuse.data_scanned < cut}
+        if not behind:
+            return
+        # (a connection that began after frames were dropped has nothing of its own before them)
+        start = max(min(a.data_scanned for a in behind.values()), self.session.frames.base)
+        for i, row in enumerate(self.session.frames.rows(start, cut), start):  # one pass for every connection
+            abuse = behind.get(row[0])
+            if abuse is not None and row[5] == 0 and row[1] == 1 and i >= abuse.data_scanned:
+                abuse.server_data += 1
+        for abuse in behind.values():
+            abuse.data_scanned = cut
 
     def flush(self) -> None:
         """Write the groups' counts and last frames into their findings."""
@@ -409,10 +424,11 @@ class ConnectionChecks:
         log = self.engine.session.frames
         conn = self.conn.index
         conns, directions = log.conn_index, log.direction
-        for i in range(len(log) - 1, after, -1):
+        for i in range(len(log) - 1, max(after, log.base - 1), -1):
             if conns[i] == conn and directions[i] == direction:
                 return i
-        return None
+        dropped = self.conn.last_dropped[direction]  # a bounded history dropped the frames before `base`
+        return dropped if dropped > after else None
 
     def streams_sending(self, direction: int) -> Iterable[Stream]:
         """Streams on which `direction` may still send."""

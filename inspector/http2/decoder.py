@@ -473,11 +473,15 @@ class ConnectionDecoder:
     def _stream(self, sid: int, direction: int, event: StreamEvent) -> Stream:
         stream = self.conn.streams.get(sid)
         if stream is None:
-            if self.midstream or sid <= self.highest_stream and sid % 2:
+            if sid <= self.conn.forgotten and sid <= self.highest_stream:
+                state = StreamState.CLOSED  # a closed stream a bounded history dropped: closed still
+            elif self.midstream or sid <= self.highest_stream and sid % 2:
                 state = assumed_state(Direction(direction), event) if self.midstream else StreamState.IDLE
             else:
                 state = StreamState.IDLE
             stream = Stream(self.conn.index, sid, state, self.session.stream_frames)
+            if state is StreamState.CLOSED:
+                stream.reset_by = self.conn.forgotten_resets.get(sid)
             self.conn.streams[sid] = stream
             if sid > self.highest_stream:
                 self.highest_stream = sid

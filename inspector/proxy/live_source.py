@@ -79,6 +79,26 @@ class LivePayloads:
         self.spool = PayloadSpool(spool_limit) if self.in_memory else None
         self.keep = self.spool.keep if self.spool is not None else lambda packet, piece: None
 
+    def forget(self, ends: dict[tuple[int, int], int], finished: set[int]) -> None:
+        """A bounded history dropped frames: for (connection, direction), the stream offset where
+        its last dropped frame ended; `finished`: closed connections with no frame kept. What only
+        they needed is forgotten (the spool's index of packets older than any kept row); the
+        recording keeps everything."""
+        for conn_index in finished:
+            flow = self.flows.get(conn_index)
+            if flow is not None:
+                for side in flow.sides:
+                    side.forget_all()
+        for (conn_index, d), offset in ends.items():
+            flow = self.flows.get(conn_index)
+            if flow is not None:
+                flow.sides[d].forget_before(offset)  # the client is always side A
+        if self.spool is not None:
+            firsts = [p for flow in self.flows.values() for side in flow.sides
+                      if (p := side.first_packet()) is not None]
+            if firsts:
+                self.spool.forget_before(min(firsts))
+
     def _bytes(self, packet: int, start: int, length: int) -> bytes:
         if self.spool is not None:
             return self.spool.read(packet, start, length)

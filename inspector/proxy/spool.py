@@ -35,17 +35,19 @@ class PayloadSpool:
         self.flushed = 0  # of them, bytes already in the file
         self._held: list[bytes] = []  # chunks not yet written out, oldest first
         self._held_at: list[int] = []  # their absolute positions
-        self._where = array("q", [-1])  # packet number -> absolute position of its payload, or -1
+        self._where = array("q", [-1])  # packet number - _first -> absolute position of its payload, or -1
+        self._first = 0  # the packet number of _where[0]: the ones before were forgotten
 
     def keep(self, packet: int, piece: bytes) -> None:
         """Remember one packet's payload (packet numbers only grow; the bytes must not change)."""
         where = self._where
-        if len(where) < packet:
-            where.extend([-1] * (packet - len(where)))  # packets without payload: handshakes, FIN, RST
-        if len(where) == packet:
+        at = packet - self._first
+        if len(where) < at:
+            where.extend([-1] * (at - len(where)))  # packets without payload: handshakes, FIN, RST
+        if len(where) == at:
             where.append(self.written)
         else:
-            where[packet] = self.written
+            where[at] = self.written
         self._held.append(piece)
         self._held_at.append(self.written)
         self.written += len(piece)
@@ -54,9 +56,10 @@ class PayloadSpool:
 
     def read(self, packet: int, start: int, length: int) -> bytes:
         """`length` bytes from `start` in a packet's payload; b"" if it was never kept or is overwritten."""
-        if not 0 < packet < len(self._where) or self._where[packet] < 0:
+        at = packet - self._first
+        if not 0 < packet or not 0 <= at < len(self._where) or self._where[at] < 0:
             return b""
-        pos = self._where[packet] + start
+        pos = self._where[at] + start
         if pos < self.written - self.limit:
             return b""  # the ring has come round over it
         if pos >= self.flushed:
@@ -67,6 +70,14 @@ class PayloadSpool:
         first = min(length, self.limit - ring)
         data = os.pread(self._fd, first, ring)
         return data + os.pread(self._fd, length - first, 0) if length > first else data
+
+    def forget_before(self, packet: int) -> None:
+        """Packets before `packet` will not be read again (a bounded history dropped their frames):
+        their places go, so the index stays as small as what is kept."""
+        drop = min(packet - self._first, len(self._where))
+        if drop > 0:
+            del self._where[:drop]
+            self._first += drop
 
     def _flush(self) -> None:
         held, self._held, self._held_at = self._held, [], []

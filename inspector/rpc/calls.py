@@ -132,19 +132,23 @@ class GrpcCall:
     # header tuples, not a HeaderBlock record built for each.
 
     def _headers(self, index: int) -> tuple[Header, ...] | None:
-        return self.log.session.header_blocks.headers[index] if index >= 0 else None
+        return self.log.headers_of(index) if index >= 0 else None
 
     def _value(self, index: int, name: str) -> str | None:
         """The first value of `name` in block `index` (None: no such block or field)."""
         if index < 0:
             return None
-        for key, value in self.log.session.header_blocks.headers[index]:
+        for key, value in self.log.headers_of(index):
             if key == name:
                 return value
         return None
 
     def _unknown_refs(self, index: int) -> tuple[int, ...]:
-        return self.log.session.header_blocks.unknown_refs.get(index, ()) if index >= 0 else ()
+        if index < 0:
+            return ()
+        pinned = self.log._pinned.get(index)  # a block a bounded history dropped from the log
+        return pinned.unknown_refs if pinned is not None else \
+            self.log.session.header_blocks.unknown_refs.get(index, ())
 
     @property
     def request(self) -> HeaderBlock | None:
@@ -432,6 +436,7 @@ class CallLog:
         self.report = session.findings_engine.report
         self._final = False
         self._recent_blocks: dict[int, HeaderBlock] = {}  # see `block`
+        self._pinned: dict[int, HeaderBlock] = {}  # blocks of kept calls a bounded history dropped
         # Bound once: every call's two splitters share them (a bound method is 64 bytes, per call).
         self.reader: Callable[[GrpcMessage], bytes] = self.read_message
         self.on_frame: Callable[[int, GrpcMessage], None] = self.index_message
@@ -506,7 +511,7 @@ class CallLog:
         blocks = session.header_blocks
         if self.blocks_read < len(blocks):
             frames_of_block = blocks.frame
-            for hb in range(self.blocks_read, len(blocks)):
+            for hb in range(max(self.blocks_read, blocks.base), len(blocks)):
                 if frames_of_block[hb] == -1:  # an h2c Upgrade's HTTP/1.1 request: a block with no frame
                     upgrade = blocks[hb]
                     if upgrade.role is Role.REQUEST:
@@ -518,9 +523,12 @@ class CallLog:
             if session.complete and not self._final:
                 self._check_over()
             return
-        start, self.frames_read = self.frames_read, end
+        # A call log made after a bounded history dropped frames starts at the first one kept.
+        start, self.frames_read = max(self.frames_read, log.base), end
         by_stream, not_grpc, passed = self.by_stream, self._not_grpc, self._passed
-        roles, block_sids, headers_of = blocks.role, blocks.stream_id, blocks.headers
+        # plain arrays of the blocks kept, indexed from the first one's number (a bounded history)
+        (roles, bbase), (block_sids, _) = blocks.kept("role"), blocks.kept("stream_id")
+        headers_of, _ = blocks.headers_kept()
         request, data, headers = int(Role.REQUEST), int(_DATA), int(_HEADERS)
         for (conn_index, d, packet, time, sid, type_code, flags, length, offset, _, _, _, _, _, hb,
              value) in log.rows(start, end):
@@ -537,9 +545,9 @@ class CallLog:
             if call is None:
                 if conn_index << 32 | sid in not_grpc:  # a stream whose request was not gRPC: most, in most captures
                     continue
-                if hb >= 0 and roles[hb] == request and block_sids[hb] == sid:
+                if hb >= 0 and roles[hb - bbase] == request and block_sids[hb - bbase] == sid:
                     # Most requests of most captures are not gRPC: the header tuple says so, once per tuple.
-                    if self._grpc_of_headers(headers_of[hb]) is False:
+                    if self._grpc_of_headers(headers_of[hb - bbase]) is False:
                         not_grpc.add(conn_index << 32 | sid)
                         continue
                     block = self.block(hb)
@@ -638,13 +646,54 @@ class CallLog:
             call.frame(i, f.direction, f.type_code, f.flags, f.length, f.time, f.packet, block, f.payload_offset)
         return call
 
+    def drop_before(self, frame: int, block: int, streams: set[tuple[int, int]]) -> None:
+        """A bounded history drops the frames before `frame`, the header blocks before `block` and
+        the `streams` (conn_index, id): the calls on those streams go, with what indexes them.
+        A call kept (its stream is open) keeps the header blocks it names, as records."""
+        self.update()
+        self._check_over()
+        if streams:
+            kept = []
+            for call in self._calls:
+                key = (call.conn_index, call.stream_id)
+                if key in streams:
+                    del self.by_stream[key]
+                    self._unproven.discard(key)
+                else:
+                    kept.append(call)
+            self._calls = kept
+            keys = {c << 32 | s for c, s in streams}
+            self._not_grpc -= keys
+            self._passed -= keys
+        for i in [i for i in self.by_frame if i < frame]:
+            del self.by_frame[i]
+        pinned: dict[int, HeaderBlock] = {}
+        for call in self._calls:
+            for index in (call._request, call._response, call._trailers):
+                if 0 <= index < block:
+                    pinned[index] = self.block(index)
+        self._pinned = pinned
+        self._recent_blocks = {i: b for i, b in self._recent_blocks.items() if i >= block}
+
+    def headers_of(self, index: int) -> tuple[Header, ...]:
+        """The header tuple of block `index` (of a call kept, when the log has dropped the block)."""
+        blocks = self.session.header_blocks
+        if index < blocks.base:
+            pinned = self._pinned.get(index)
+            return pinned.headers if pinned is not None else ()
+        return blocks.headers[index]
+
     def block(self, index: int) -> HeaderBlock:
         """Header block `index`, from a small cache of the last few: a call's request, response and
         trailers are each read many times while it is checked or printed (the record is built from
-        the packed log each time otherwise)."""
+        the packed log each time otherwise). A block a bounded history dropped from the log is
+        still here while a call that names it is kept (`drop_before`)."""
         cache = self._recent_blocks
         block = cache.get(index)
         if block is None:
+            pinned = self._pinned.get(index)
+            if pinned is not None:
+                return pinned
             if len(cache) >= RECENT_BLOCKS:
                 cache.clear()
             block = cache[index] = self.session.header_blocks[index]
@@ -666,6 +715,8 @@ class CallLog:
         if not message.length:
             return b""
         session = self.session
+        if message.frames[0] < session.frames.base:
+            return b""  # a bounded history dropped its frames: as a payload no longer kept
         skip, left = message.offset + PREFIX, message.length  # skip: into the bodies, from the first frame's
         parts = []
         for i in message.frames:

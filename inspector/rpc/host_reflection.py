@@ -66,7 +66,7 @@ class HostReflection:
             return
         conns, roles, headers = blocks.conn_index, blocks.role, blocks.headers
         seen = self.seen
-        for hb in range(self.blocks_read, end):
+        for hb in range(max(self.blocks_read, blocks.base), end):  # (a bounded history may drop blocks)
             conn_index = conns[hb]
             if conn_index in seen or roles[hb] != Role.REQUEST or not _grpc_request(headers[hb]):
                 continue

@@ -159,7 +159,7 @@ class App(TextualApp[None]):
         self._detail_timer: Timer | None = None
         self._spinner: Timer | None = None
         self._last_move = 0.0  # when a frame view's cursor last moved (time.monotonic)
-        self._seen = (-1, -1)
+        self._seen = (-1, -1, 0)  # (streams, frames, frames dropped) when the views were last made
         self._status = ""
         self._title_text = ""
         #: the findings read once as they come: row marks, the detail's, the status line's counts, the
@@ -170,6 +170,9 @@ class App(TextualApp[None]):
         self.following = False  # the cursor goes to the newest frame as frames arrive (a)
         self._live_batches: Iterator[Session] | None = None
         self._rate = (time.monotonic(), 0, 0.0)  # (when, frames then, frames per second)
+        # A bounded history (the proxy's, a live capture's) drops frames in `notify`, on this loop:
+        # the views are made again at once, before the screen draws rows that name them.
+        session.listeners.append(self._history_moved)
 
     # ---- layout: the tutorial composes the parts it needs ------------------------------------
 
@@ -317,9 +320,12 @@ class App(TextualApp[None]):
         self._live_batches = batches = loader.batches(LOAD_PACKETS, packets, LOAD_BYTES)
         last = 0.0
         rest_at = time.monotonic() + LOAD_SLICE
+        log = self.session.frames
         for _ in batches:
             now = time.monotonic()
-            if now - last > 0.25:
+            # A bounded history that dropped frames: the views are made again before the screen
+            # is next drawn, since the rows they hold may name frames that are gone.
+            if now - last > 0.25 or log.base != self._seen[2]:
                 last = now
                 self._refresh()
             if loader.waiting_for_secrets:
@@ -406,6 +412,11 @@ class App(TextualApp[None]):
             facts.append(fact(f"{dropped} dropped", f"{dropped} drop", give_way=12))
             if not self.loaded:
                 sniffer.ask_counts()  # for the next look
+        dropped = session.frames.base
+        if dropped:  # a bounded history (--history): the oldest frames are gone, say so
+            kept = frames - dropped
+            facts.append(fact(f"showing the last {kept} frames, {dropped} earlier dropped",
+                              f"last {kept} frames, {dropped} dropped", f"last {kept} frames", give_way=11))
         if loader.waiting_for_secrets:
             facts.append(fact("waiting for TLS secrets in the key log", "waiting for TLS secrets",
                               "no TLS keys yet", give_way=6))
@@ -454,7 +465,7 @@ class App(TextualApp[None]):
         self._read_findings()
         self._set_status()
         streams_count = sum(len(c.streams) for c in session.connections) + len(session.connections)
-        state = (streams_count, len(session.frames))
+        state = (streams_count, len(session.frames), session.frames.base)
         if state == self._seen:
             return
         self._seen = state
@@ -463,7 +474,10 @@ class App(TextualApp[None]):
             streams.model_changed()
             self._streams_title()
             self._size_stream_pane()
-        if self.selected is None:
+        selected = self.selected
+        if selected is not None and selected[1] is not None and session.stream(selected[0], selected[1]) is None:
+            selected = None  # a closed stream a bounded history dropped: show the first one kept
+        if selected is None:
             first: Selection | None = next(((c.index, sid) for c in session.connections
                                             for sid in sorted(c.streams) if sid), None)
             if first is None and session.connections:
@@ -475,6 +489,14 @@ class App(TextualApp[None]):
             if self.following:
                 self.frame_view.action_jump(-1)
             self._title()
+        shown = self.detail_view.frame
+        if shown is not None and shown < session.frames.base:  # dropped: not even until a burst settles
+            self.detail_view.show(self.frame_view.current_frame())
+
+    def _history_moved(self, session: Session) -> None:
+        """A Session listener: frames were dropped since the views were made."""
+        if session.frames.base != self._seen[2] and self._alive():
+            self._refresh()
 
     def _read_findings(self) -> None:
         """New findings: their marks on frames and streams (the detail and the lists show them)."""
@@ -694,6 +716,10 @@ class App(TextualApp[None]):
     def action_next_match(self, step: int) -> None:
         """The next (or previous) match in capture order, whichever stream it is on."""
         s = self.search_state
+        base = self.session.frames.base
+        if s.matches and s.matches[0] < base:  # matches a bounded history dropped since the search
+            s.matches = [m for m in s.matches if m >= base]
+            s.position = -1
         if not s.matches:
             if s.needle:
                 self.say_key("no_matches", needle=s.needle)
@@ -786,7 +812,11 @@ class App(TextualApp[None]):
             return
         log = self.session.frames
         message = finding_message(finding, self.lang)
-        if finding.frame is not None and finding.frame < len(log):
+        if finding.frame is not None and finding.frame < log.base:  # a bounded history dropped it
+            if finding.conn_index is not None:
+                self.jump(finding.conn_index, None)
+            self.say_key("frame_dropped", message=message)
+        elif finding.frame is not None and finding.frame < len(log):
             sid = log.stream_id[finding.frame]
             self.jump(log.conn_index[finding.frame], sid or None, finding.frame)
             self.say_key("at_frame", message=message)

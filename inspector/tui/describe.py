@@ -141,7 +141,7 @@ def summarize(session: Session, stream: Stream) -> StreamSummary:
         # The request came as HTTP/1.1 before the Upgrade: a block with no frame.
         blocks = session.header_blocks
         frames_col, conns, sids = blocks.column("frame"), blocks.column("conn_index"), blocks.column("stream_id")
-        for hb in range(len(blocks)):
+        for hb in range(blocks.base, len(blocks)):
             if frames_col[hb] == -1 and conns[hb] == stream.conn_index and sids[hb] == stream.stream_id:
                 block = blocks[hb]
                 what = f"{block.get(':method') or '?'} {block.get(':path') or '?'} (HTTP/1.1, upgraded)"
@@ -322,12 +322,13 @@ def finding_where(session: Session, finding: Finding, lang: str = "en") -> str:
     if finding.conn_index is not None:
         where.append(f"{words['conn']} {finding.conn_index}")
     stream_id = finding.stream_id
-    if stream_id is None and finding.frame is not None and finding.frame < len(session.frames):
+    dropped = finding.frame is not None and finding.frame < session.frames.base  # by a bounded history
+    if stream_id is None and finding.frame is not None and not dropped and finding.frame < len(session.frames):
         stream_id = session.frames.stream_id[finding.frame]
     if stream_id is not None:
         where.append(f"{words['stream']} {stream_id}")
     if finding.frame is not None:
-        where.append(f"{words['frame']} {finding.frame}")
+        where.append(f"{words['frame']} {finding.frame}" + (f" ({words['dropped']})" if dropped else ""))
     if finding.packet is not None:
         where.append(f"{words['packet']} {finding.packet}")
     return words["comma"].join(where) or words["session"]

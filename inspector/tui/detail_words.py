@@ -168,11 +168,13 @@ PROBLEM_WORDS: dict[str, dict[str, str]] = {
            "none": " no findings: nothing in this session broke a rule the decoder checks",
            "back": "Back", "go": "Go to the frame", "rule": "rule", "see": "see", "no_reference": "(no reference)",
            "conn": "conn", "stream": "stream", "frame": "frame", "packet": "packet", "comma": ", ",
+           "dropped": "dropped",
            "session": "the session", "colon": ": "},
     "ja": {"title": " 問題：セッションの検出事項を規則ごとに",
            "none": " 検出事項なし：このセッションにデコーダーが確かめる規則を破ったものはありません",
            "back": "戻る", "go": "フレームへ移動", "rule": "規則", "see": "参照", "no_reference": "（参照なし）",
            "conn": "コネクション", "stream": "ストリーム", "frame": "フレーム", "packet": "パケット", "comma": "、",
+           "dropped": "破棄済み",
            "session": "セッション全体", "colon": "："},
 }
 SEVERITY_WORDS: dict[str, dict[Severity, str]] = {

@@ -63,7 +63,7 @@ class FindingIndex:
             severity = Severity(finding.severity)
             counts[severity] += 1
             conn_index, sid, frame = finding.conn_index, finding.stream_id, finding.frame
-            if frame is not None and 0 <= frame < frames:
+            if frame is not None and log.base <= frame < frames:  # (not a frame a bounded history dropped)
                 by_frame.setdefault(frame, []).append(position)
                 if frame_marks.get(frame, -1) < severity:
                     frame_marks[frame] = severity

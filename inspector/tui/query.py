@@ -143,13 +143,15 @@ def goto(session: Session, text: str, conn_hint: int | None = None) -> Target:
     if kind in ("frame", "f", "#"):
         if not 0 <= number < len(log):
             raise GotoError("goto.no_frame", number=number, last=len(log) - 1)
+        if number < log.base:
+            raise GotoError("goto.dropped", number=number, first=log.base, last=len(log) - 1)
         conn_index, sid = log.conn_index[number], log.stream_id[number]
         return Target(conn_index, sid if sid else None, number, "where.frame", (("frame", number),))
     if kind in ("packet", "p"):
         packets = log.column("packet")
         import bisect
 
-        i = bisect.bisect_left(packets, number)
+        i = bisect.bisect_left(packets, number, log.base)  # (frames a bounded history dropped are not there)
         if i >= len(packets) or packets[i] != number:
             raise GotoError("goto.no_packet", number=number)
         sid = log.stream_id[i]
@@ -188,13 +190,13 @@ def search(session: Session, needle: str, every: int = 2000) -> Iterator[SearchP
     found: set[int] = set()
     headers = blocks.headers
     frames_of_blocks = blocks.column("frame")
-    for hb in range(len(blocks)):
+    for hb in range(blocks.base, len(blocks)):  # (a bounded history keeps the last ones)
         if frames_of_blocks[hb] >= 0 and any(low in n.lower() or low in v.lower() for n, v in headers[hb]):
             found.add(frames_of_blocks[hb])
     calls = session.calls
     for call in calls:
         for m in call.requests + call.responses:
-            if m.whole and m.frames and m.frames[0] not in found:
+            if m.whole and m.frames and m.frames[0] not in found and m.frames[0] >= log.base:
                 try:
                     text = decode_payload(m, call, calls.schema)
                 except Exception:  # noqa: BLE001 - a message that cannot be decoded is not a match
@@ -203,7 +205,9 @@ def search(session: Session, needle: str, every: int = 2000) -> Iterator[SearchP
                     found.add(m.frames[0])
     types, lengths = log.column("type_code"), log.column("length")
     matches: list[int] = []
-    for i in range(total):
+    for i in range(log.base, total):
+        if i < log.base:  # dropped by a bounded history while the search went on
+            continue
         if i in found:
             matches.append(i)
         elif lengths[i] and types[i] == F.FrameType.DATA:

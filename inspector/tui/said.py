@@ -23,6 +23,8 @@ SAID: dict[str, dict[str, str]] = {
         "where.packet": "packet {packet} (frame {frame})",
         "goto.syntax": "go to '{text}': type a stream id (12 or s12), a frame (f40) or a packet (p7)",
         "goto.no_frame": "no frame {number}: frames are 0 to {last}",
+        "goto.dropped": "frame {number} was dropped: the live history keeps frames {first} to {last} (--history)",
+        "frame_dropped": "its frame was dropped from the live history (--history): {message}",
         "goto.no_packet": "no HTTP/2 frame ends in packet {number}",
         "goto.no_stream": "no stream {number} in any connection",
         "no_matches": "no matches for '{needle}'",
@@ -69,6 +71,9 @@ SAID: dict[str, dict[str, str]] = {
         "goto.syntax": "移動先「{text}」：ストリーム ID（12 か s12）、フレーム（f40）、パケット（p7）"
                        "のいずれかを入力してください",
         "goto.no_frame": "フレーム {number} はありません：フレームは 0 から {last} までです",
+        "goto.dropped": "フレーム {number} は破棄されました：ライブの履歴はフレーム {first} から {last} "
+                        "までを保持します（--history）",
+        "frame_dropped": "そのフレームはライブの履歴から破棄されました（--history）：{message}",
         "goto.no_packet": "パケット {number} で終わる HTTP/2 フレームはありません",
         "goto.no_stream": "ストリーム {number} はどのコネクションにもありません",
         "no_matches": "「{needle}」は見つかりませんでした",

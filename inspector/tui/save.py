@@ -95,10 +95,10 @@ def format_of(path: str) -> str:
 def frames_of(session: Session, scope: Scope) -> list[int]:
     """FrameLog indexes in scope, in capture order."""
     if scope.conn_index is None:
-        return list(range(len(session.frames)))
+        return list(range(session.frames.base, len(session.frames)))
     if scope.stream_id is None:
         conns = session.frames.column("conn_index")
-        return [i for i in range(len(conns)) if conns[i] == scope.conn_index]
+        return [i for i in range(session.frames.base, len(conns)) if conns[i] == scope.conn_index]
     return list(session.stream_frames.of(scope.conn_index, scope.stream_id))
 
 

@@ -107,12 +107,22 @@ class ViewCache:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._start()
+
+    def _start(self) -> None:
+        # Made again whenever a bounded history drops frames: what was worked out names them.
+        self._base = self.session.frames.base
         self._connections: dict[int, _Extended] = {}  # conn_index -> its frames (array), log rows read
         self._filtered: _Recent[tuple[Selection, Filters], _Extended] = _Recent(KEPT_RESULTS)
         self._widths: _Recent[tuple[Selection, Filters], _Extended] = _Recent(KEPT_RESULTS)
         self._lanes: _Recent[int, LaneTracker] = _Recent(KEPT_RESULTS)
         self._cells: dict[Describe, dict[int, FrameCells]] = {}
         self._cells_for = (0, False)  # (frames, complete) of the session the cells were made from
+
+    def _current(self) -> None:
+        """Start again if a live session's bounded history dropped frames since the last look."""
+        if self.session.frames.base != self._base:
+            self._start()
 
     def warm(self) -> None:
         """Extend the log's columns the views read over many rows to the frames decoded so far: called
@@ -126,10 +136,11 @@ class ViewCache:
 
     def connection_frames(self, conn_index: int) -> array:
         """FrameLog indexes of every frame of a connection, in capture order."""
+        self._current()
         log = self.session.frames
         entry = self._connections.get(conn_index)
         if entry is None:
-            entry = self._connections[conn_index] = _Extended(0, array("I"))
+            entry = self._connections[conn_index] = _Extended(log.base, array("I"))
         n = len(log)
         if entry.done < n:
             conns = log.column("conn_index")
@@ -143,6 +154,7 @@ class ViewCache:
 
     def frames(self, selection: Selection | None) -> Sequence[int]:
         """The frames of a stream or a connection, before the filters."""
+        self._current()
         if selection is None:
             return array("I")
         conn_index, sid = selection
@@ -152,7 +164,7 @@ class ViewCache:
 
     def filtered(self, selection: Selection | None, filters: Filters) -> Sequence[int]:
         """The frames of a selection that the filters keep."""
-        rows = self.frames(selection)
+        rows = self.frames(selection)  # (made current)
         if selection is None or filters == (0, 0, 0):
             return rows
         key = (selection, filters)
@@ -190,6 +202,7 @@ class ViewCache:
     def lanes(self, conn_index: int) -> Lanes:
         """The connection ladder's lanes, a row per frame of the connection (filters never hide a
         stream's end from them)."""
+        self._current()
         tracker = self._lanes.get(conn_index)
         if tracker is None:
             tracker = self._lanes.put(conn_index, LaneTracker(self.session.frames))
@@ -198,6 +211,7 @@ class ViewCache:
     def cells(self, describe: Describe, index: int) -> FrameCells:
         """The cells of frame `index`, made once while the session stays as it is (a frame's words can
         change while its session grows: a gRPC message that 'starts' here later 'ends' elsewhere)."""
+        self._current()
         session = self.session
         now = (len(session.frames), session.complete)
         if now != self._cells_for:

@@ -124,10 +124,11 @@ class DynamicTables:
         target = blocks[block_index]
         side = (target.conn_index, int(target.direction))
         state = self._replayed.get(side)
-        if state is None or state[0] >= block_index:
+        if state is None or state[0] >= block_index or state[0] < blocks.base - 1:
             connection = self.session.connection(target.conn_index)
-            partial = connection is not None and connection.protocol == "h2-midstream"
-            state = (-1, [], 0, DEFAULT_TABLE_SIZE, partial)
+            # A bounded history dropped the side's first blocks: its table is known in part.
+            partial = connection is not None and connection.protocol == "h2-midstream" or blocks.base > 0
+            state = (blocks.base - 1, [], 0, DEFAULT_TABLE_SIZE, partial)
         last, entries, size, max_size, partial = state
         lost = {mark for conn_index, direction, mark in blocks.table_lost if (conn_index, direction) == side}
         conns, directions = blocks.conn_index, blocks.direction

@@ -67,9 +67,10 @@ class JsonlFrames:
         out = []
         last_packet = -1
         prefix = ""
-        hb_headers = self.session.header_blocks.headers
+        # plain lists and arrays of the blocks kept, and the number of the first (a bounded history)
+        hb_headers, hb_base = self.session.header_blocks.headers_kept()
         hb_parts = self._headers_part
-        hb_roles = self.session.header_blocks.role
+        hb_roles, _ = self.session.header_blocks.kept("role")
         for (conn_index, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
              _) in log.rows(start, end):
             if stream is not None and sid != stream:
@@ -82,10 +83,10 @@ class JsonlFrames:
             if hb < 0:
                 out.append(f'{prefix}{sid},{tp},"length":{length}}}\n')
             else:
-                hp = hb_parts.get(id(hb_headers[hb])) if len(hb_parts) < HEADER_CACHE else None
+                hp = hb_parts.get(id(hb_headers[hb - hb_base])) if len(hb_parts) < HEADER_CACHE else None
                 if hp is None:
                     out.append(f'{prefix}{sid},{tp},"length":{length}{headers(hb)}}}\n')
                 else:
                     out.append(f'{prefix}{sid},{tp},"length":{length},"headers":{hp},"role":'
-                               f'{_ROLE_JSON[hb_roles[hb]]}}}\n')
+                               f'{_ROLE_JSON[hb_roles[hb - hb_base]]}}}\n')
         return out

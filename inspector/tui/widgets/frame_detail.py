@@ -37,6 +37,8 @@ class FrameDetail(RowList):
 
     def show(self, frame: int | None) -> None:
         """Show frame `frame` (a FrameLog index), or say there is none."""
+        if frame is not None and frame < self.session.frames.base:
+            frame = None  # dropped by a live session's bounded history: nothing of it is left to show
         self._found = found = self.findings_of(frame) if frame is not None else []
         session = self.session
         # The same frame of the same session (a view switch, the cursor put back where it was):
