@@ -23,7 +23,7 @@ for `--seconds`, if given) while the tools capture `tcp port P` on lo:
 dropped packets in, and in how many h2inspect dropped where the other did not.
 
     python bench/bench_live.py [--against tshark|scapy] [--runs 1] [--requests 100000]
-                               [--seconds 0] [--size 1024] [--no-tshark]
+                               [--seconds 0] [--size 1024] [--rps 0] [--no-tshark]
 """
 
 from __future__ import annotations
@@ -201,14 +201,17 @@ class Tool:
         return Counts(kept, received, dropped)
 
 
-def _load(port: int, requests: int, seconds: float, at_middle: Callable[[], None]) -> tuple[int, float]:
-    """h2load against nghttpd in rounds until `seconds` have passed (one round at least)."""
+def _load(port: int, requests: int, seconds: float, at_middle: Callable[[], None],
+          rps: int = 0) -> tuple[int, float]:
+    """h2load against nghttpd in rounds until `seconds` have passed (one round at least); paced
+    at `rps` requests per second per client if given (h2load --rps), else as fast as it goes."""
     started = time.monotonic()
     rounds = 0
     middle_done = False
+    pace = ["--rps", str(rps)] if rps else []
     while True:
-        load = subprocess.run(["h2load", "-n", str(requests), "-c", "4", "-m", "10", f"http://127.0.0.1:{port}/"],
-                              capture_output=True, text=True)
+        load = subprocess.run(["h2load", "-n", str(requests), "-c", "4", "-m", "10", *pace,
+                               f"http://127.0.0.1:{port}/"], capture_output=True, text=True)
         rounds += 1
         if load.returncode != 0:
             raise SystemExit(f"h2load failed: {load.stderr[-500:]}")
@@ -283,7 +286,7 @@ def one_run(run: int, port: int, args: argparse.Namespace, makers: list[Callable
             for tool in tools:
                 tool.sample()
 
-        rounds, seconds = _load(port, args.requests, args.seconds, sample_all)
+        rounds, seconds = _load(port, args.requests, args.seconds, sample_all, args.rps)
         lags = _until_quiet(tools, time.monotonic())
         for tool in tools:
             tool.stop()
@@ -292,7 +295,8 @@ def one_run(run: int, port: int, args: argparse.Namespace, makers: list[Callable
             if tool.proc.poll() is None:
                 tool.proc.kill()
                 tool.proc.wait()
-    print(f"run {run}: {rounds} x h2load -n {args.requests} -c 4 -m 10, {args.size}-byte responses, {seconds:.1f} s, "
+    print(f"run {run}: {rounds} x h2load -n {args.requests} -c 4 -m 10"
+          f"{f' --rps {args.rps}' if args.rps else ''}, {args.size}-byte responses, {seconds:.1f} s, "
           f"load average {os.getloadavg()[0]:.1f}")
     rows = []
     for tool in tools:
@@ -399,6 +403,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=100_000, help="h2load -n per round")
     parser.add_argument("--seconds", type=float, default=0, help="keep loading in rounds for this long")
     parser.add_argument("--size", type=int, default=1024, help="bytes of the file served")
+    parser.add_argument("--rps", type=int, default=0,
+                        help="h2load --rps: requests per second per client (4 clients); 0: as fast as it goes")
     parser.add_argument("--no-tshark", action="store_true", help="h2inspect alone")
     parser.add_argument("--scapy-child", choices=("capture", "decode"), help=argparse.SUPPRESS)
     parser.add_argument("--filter", help=argparse.SUPPRESS)
