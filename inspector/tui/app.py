@@ -35,9 +35,9 @@ from inspector.capture.live import PacketQueue
 from inspector.capture.load import SECRETS_POLL, CaptureLoader
 from inspector.model import Finding, Session
 from inspector.rpc.schema import Schema
-from inspector.tui.columns import TIME_MODES
+from inspector.tui.columns import TIME_MODES, cut
 from inspector.tui.describe import finding_message
-from inspector.tui.fact_line import Fact, FactLine, cut, fact, fit_facts, longest
+from inspector.tui.fact_line import Fact, FactLine, fact, fit_facts, longest
 from inspector.tui.finding_index import FindingIndex
 from inspector.tui.query import GotoError, SearchProgress, goto, search
 from inspector.tui.said import said

@@ -48,15 +48,28 @@ def fit(text: str, width: int, right: bool = False) -> str:
     if used <= width:
         pad = " " * (width - used)
         return pad + text if right else text + pad
+    head, used = _head(text, width - 1)
+    return head + ELLIPSIS + " " * (width - 1 - used)
+
+
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` cells, ending with an ellipsis when it had to be cut."""
+    if cell_width(text) <= width:
+        return text
+    return _head(text, width - 1)[0].rstrip() + ELLIPSIS if width > 0 else ""
+
+
+def _head(text: str, cells: int) -> tuple[str, int]:
+    """The longest start of `text` in at most `cells` cells, and the cells it takes."""
     out: list[str] = []
     used = 0
     for ch in text:
         w = cell_width(ch)
-        if used + w > width - 1:
+        if used + w > cells:
             break
         out.append(ch)
         used += w
-    return "".join(out) + ELLIPSIS + " " * (width - 1 - used)
+    return "".join(out), used
 
 
 def wrap_spans(text: str, width: int, indent: int = 0) -> list[tuple[int, int]]:

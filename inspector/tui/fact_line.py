@@ -18,7 +18,7 @@ from textual.app import RenderResult
 from textual.visual import VisualType
 from textual.widgets import Static
 
-from inspector.tui.columns import ELLIPSIS, cell_width
+from inspector.tui.columns import cell_width, cut
 
 SEPARATOR = " · "
 
@@ -34,20 +34,6 @@ class Fact:
 
 def fact(*forms: str, give_way: int, least: int = 0) -> Fact:
     return Fact(tuple(forms), give_way, least)
-
-
-def cut(text: str, width: int) -> str:
-    """`text` in at most `width` cells, ending with an ellipsis when it had to be cut."""
-    if cell_width(text) <= width:
-        return text
-    out, used = [], 0
-    for ch in text:
-        w = cell_width(ch)
-        if used + w > width - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out).rstrip() + ELLIPSIS if width > 0 else ""
 
 
 def _join(texts: Sequence[str]) -> str:
