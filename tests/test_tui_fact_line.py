@@ -8,7 +8,7 @@ import asyncio
 import os
 
 from conftest import CAPTURES
-from tuikit import findings_capture
+from tuikit import findings_capture, until
 
 from inspector.capture.live import LiveInput
 from inspector.capture.load import CaptureLoader
@@ -27,14 +27,6 @@ def _whole_words_of(shown: str, facts: list[Fact]) -> bool:
     """Every word on the line is a word of one of the facts' forms, except one that ends with the ellipsis."""
     words = {word for f in facts for form in f.forms for word in form.split()} | {"·"}
     return all(word in words or word.endswith("…") for word in shown.split())
-
-
-async def _until(pilot, condition, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 def test_facts_give_way_in_order_and_a_cut_ends_with_an_ellipsis():
@@ -114,7 +106,7 @@ def test_the_timeline_title_at_80_columns_keeps_filters_and_search():
             assert "1 of 6 frames" in title or "1/6 frames" in title, title
             assert "filter: from client only, flag END_STREAM only" in title or "only client, ES" in title, title
             await pilot.press("escape", "slash", *"grpc", "enter")
-            await _until(pilot, lambda: not app.search_state.running and app.search_state.position >= 0, "the search")
+            await until(pilot, lambda: not app.search_state.running and app.search_state.position >= 0, "the search")
             title = _line(app, "#timeline-title")
             count, at = len(app.search_state.matches), app.search_state.position + 1
             assert f"'grpc': {at}/{count}" in title or f"match {at} of {count}" in title, title
@@ -134,14 +126,14 @@ def test_a_live_source_at_80_columns_says_live_then_ended():
 
     async def scenario() -> None:
         async with app.run_test(size=NARROW) as pilot:
-            await _until(pilot, lambda: len(loader.session.frames) > 0, "the first frames")
-            await _until(pilot, lambda: "live" in _line(app, "#status"), "live on the status line")
+            await until(pilot, lambda: len(loader.session.frames) > 0, "the first frames")
+            await until(pilot, lambda: "live" in _line(app, "#status"), "live on the status line")
             status = _line(app, "#status")
             assert "live" in status and len(status) <= 80, status
             os.write(write_end, data[len(data) // 2:])
             os.close(write_end)
-            await _until(pilot, lambda: app.loaded, "the end of the pipe")
-            await _until(pilot, lambda: "ended" in _line(app, "#status"), "ended on the status line")
+            await until(pilot, lambda: app.loaded, "the end of the pipe")
+            await until(pilot, lambda: "ended" in _line(app, "#status"), "ended on the status line")
             await pilot.press("q")
     asyncio.run(scenario())
     app.finish_live()

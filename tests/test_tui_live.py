@@ -9,6 +9,7 @@ import os
 import threading
 
 from conftest import CAPTURES
+from tuikit import until
 
 from inspector.capture.live import LiveInput
 from inspector.capture.load import CaptureLoader
@@ -18,14 +19,6 @@ from inspector.tui.app import App
 
 def _status(app) -> str:  # type: ignore[no-untyped-def]
     return str(app.query_one("#status").render())
-
-
-async def _until(pilot, condition, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 def test_a_live_pipe_in_the_tui_keeps_the_cursor_and_follows_the_newest_frame_on_a():
@@ -42,14 +35,14 @@ def test_a_live_pipe_in_the_tui_keeps_the_cursor_and_follows_the_newest_frame_on
     async def scenario() -> None:
         async with app.run_test(size=(160, 40)) as pilot:
             session = loader.session
-            await _until(pilot, lambda: len(session.frames) > 0 and app.frame_view.count > 1, "the first frames")
+            await until(pilot, lambda: len(session.frames) > 0 and app.frame_view.count > 1, "the first frames")
             assert "live ·" in _status(app) and "packets" in _status(app)
             view = app.frame_view
             view.action_jump(0)
             first = view.current_frame()
             shown = view.count
             os.write(write_end, data[cut[0]:cut[1]])
-            await _until(pilot, lambda: app.frame_view.count > shown, "more rows in the view")
+            await until(pilot, lambda: app.frame_view.count > shown, "more rows in the view")
             assert app.frame_view.cursor == 0 and app.frame_view.current_frame() == first  # not moved
             await pilot.press("a")
             assert "following" in _status(app)
@@ -58,7 +51,7 @@ def test_a_live_pipe_in_the_tui_keeps_the_cursor_and_follows_the_newest_frame_on
             os.write(write_end, data[cut[1]:])
             os.close(write_end)
             closed.append(write_end)
-            await _until(pilot, lambda: app.loaded, "the end of the pipe")
+            await until(pilot, lambda: app.loaded, "the end of the pipe")
             await pilot.pause(0.6)  # the refresh timer's next look
             assert len(session.frames) == len(whole.frames)
             assert app.frame_view.count > shown
@@ -95,14 +88,14 @@ def test_waiting_for_a_key_log_leaves_the_screen_to_the_user(tmp_path):
 
     async def scenario() -> None:
         async with app.run_test(size=(160, 40)) as pilot:
-            await _until(pilot, lambda: "waiting for TLS secrets" in _status(app), "the wait for the secrets")
+            await until(pilot, lambda: "waiting for TLS secrets" in _status(app), "the wait for the secrets")
             mode = app.frame_view.state.time_mode
             await pilot.press("t")
             assert app.frame_view.state.time_mode != mode  # the key was handled...
             assert "waiting for TLS secrets" in _status(app)  # ...while the capture still waits
             assert len(loader.session.frames) == 0
             keys.write_text(key_file.read_text())  # the client writes its key log
-            await _until(pilot, lambda: app.loaded, "the end of the pipe")
+            await until(pilot, lambda: app.loaded, "the end of the pipe")
             assert "waiting for TLS secrets" not in _status(app) and "ended ·" in _status(app)
             got = [(f.conn_index, f.packet, f.stream_id, f.type_code, f.flags, f.length) for f in loader.session.frames]
             assert got == [(f.conn_index, f.packet, f.stream_id, f.type_code, f.flags, f.length) for f in whole.frames]

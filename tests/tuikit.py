@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import hpack
 from pcapkit import (
     PREFACE,
@@ -33,3 +35,12 @@ def findings_capture(path: str) -> str:
     conv.send(False, frame_bytes([GoAwayFrame(0, last_stream_id=3, error_code=1)]))
     write_capture(path, conv.packets())
     return path
+
+
+async def until(pilot, condition, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    """Let a Pilot app run until `condition()` holds (by the clock, not a count of pauses)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
