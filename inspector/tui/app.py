@@ -74,6 +74,7 @@ LOAD_PACKETS, LOAD_BYTES = 200, 64 * 1024
 # driver, the screen, the focused widget, the bindings), a turn each: after LOAD_SLICE seconds of
 # decoding the loading rests LOAD_REST seconds, so a key (q) and a repaint go all the way through.
 LOAD_SLICE, LOAD_REST = 0.1, 0.01
+SETTLE_EVERY = 1.0  # seconds between freezes of what the views made, once a capture is loaded
 
 #: the actions of the main screen's keys: on a screen above it (problems, help), they go back first
 MAIN_SCREEN_ACTIONS = frozenset({
@@ -377,15 +378,25 @@ class App(TextualApp[None]):
             if now - last > (0.25 if now - started < 2 else 1.0):
                 last = now
                 self.view_cache.warm()
+                gc.freeze()  # the model so far: left out of the collector's passes while the rest loads
                 self._refresh()
             rest_at = await _breathe(now, rest_at)
         self.view_cache.warm()
+        self.view_cache.warm_connections()
         self.loaded = True
         # The model is complete and lives as long as the app. Left to the collector, each of
         # its full passes walks every object in it, 100 ms and more on bench/big.pcap, in the
         # middle of whichever key press set it off; frozen objects are left out of them.
-        gc.freeze()
+        self._settle()
+        self.set_interval(SETTLE_EVERY, self._settle)
         self._refresh()
+
+    def _settle(self) -> None:
+        """What the views made since the last second (a problems index, rows' cells, a ladder's lanes)
+        mostly lives as long as the app too: collected once, the rest is frozen with the model, so that
+        no full pass of the collector, in the middle of a key, walks everything made since loading."""
+        gc.collect()
+        gc.freeze()
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # a process that goes on (a test run) gets the memory of its cycles back
@@ -810,6 +821,15 @@ class App(TextualApp[None]):
     def _finding_chosen(self, finding: Finding | None) -> None:
         if finding is None:
             return
+        # One screen update for the jump: the main screen comes back whole, and the widgets the jump
+        # changed would each ask for a second update a few hops later; held in a batch until they have.
+        self._begin_batch()
+        try:
+            self._go_to_finding(finding)
+        finally:
+            self.call_after_refresh(self._end_batch)
+
+    def _go_to_finding(self, finding: Finding) -> None:
         log = self.session.frames
         message = finding_message(finding, self.lang)
         if finding.frame is not None and finding.frame < log.base:  # a bounded history dropped it

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from itertools import compress
 from typing import Generic, TypeVar
@@ -35,6 +35,9 @@ Describe = Callable[[Session, FrameRecord], FrameCells]
 
 KEPT_RESULTS = 64  # filter results, widths and lanes kept, the most recently used
 KEPT_CELLS = 8192  # rows' cells kept: a few screens of every view
+#: a connection with this many frames has its frames and column widths worked out when loading ends: a
+#: first look at it (Enter on a finding there, say) would otherwise scan every one in the key press
+WARM_CONNECTION_FRAMES = 20_000
 #: the frame log's columns read over a whole selection (filters, widths, lanes, gaps)
 WARM_COLUMNS = ("conn_index", "stream_id", "type_code", "flags", "length", "header_block", "direction", "stream_state",
                 "time")
@@ -115,6 +118,9 @@ class ViewCache:
         self._connections: dict[int, _Extended] = {}  # conn_index -> its frames (array), log rows read
         self._filtered: _Recent[tuple[Selection, Filters], _Extended] = _Recent(KEPT_RESULTS)
         self._widths: _Recent[tuple[Selection, Filters], _Extended] = _Recent(KEPT_RESULTS)
+        #: the widths of whole connections, unfiltered: never forgotten (a few ints each), so the big
+        #: connections warmed at the end of loading stay warm however many other views were seen
+        self._connection_widths: dict[int, _Extended] = {}
         self._lanes: _Recent[int, LaneTracker] = _Recent(KEPT_RESULTS)
         self._cells: dict[Describe, dict[int, FrameCells]] = {}
         self._cells_for = (0, False)  # (frames, complete) of the session the cells were made from
@@ -131,6 +137,25 @@ class ViewCache:
         for name in WARM_COLUMNS:
             log.column(name)
         self.session.header_blocks.column("role")
+
+    def warm_connections(self, min_frames: int = WARM_CONNECTION_FRAMES) -> list[int]:
+        """Work out the frames and column widths of every connection with at least `min_frames` frames
+        (a capture that is complete), in one pass over the log whatever their number; returns them."""
+        self._current()
+        log = self.session.frames
+        conns, start, n = log.column("conn_index"), log.base, len(log)
+        big = [c for c, count in Counter(conns[start:n]).items() if count >= min_frames and c not in self._connections]
+        if big:
+            kept = {c: array("I") for c in big}
+            for i, c in enumerate(conns[start:n], start):
+                frames = kept.get(c)
+                if frames is not None:
+                    frames.append(i)
+            for c, frames in kept.items():
+                self._connections[c] = _Extended(n, frames)
+        for c in big:
+            self.widths((c, None), (0, 0, 0), self.connection_frames(c))
+        return big
 
     # ---- the frames of a selection --------------------------------------------------------------
 
@@ -187,9 +212,14 @@ class ViewCache:
         if selection is None:
             return content_widths(session.frames, session.header_blocks, rows)
         key = (selection, filters)
-        entry = self._widths.get(key)
+        whole = selection[1] is None and filters == (0, 0, 0)
+        entry = self._connection_widths.get(selection[0]) if whole else self._widths.get(key)
         if entry is None or entry.done > len(rows):
-            entry = self._widths.put(key, _Extended(0, ContentWidths()))
+            entry = _Extended(0, ContentWidths())
+            if whole:
+                self._connection_widths[selection[0]] = entry
+            else:
+                self._widths.put(key, entry)
         if entry.done < len(rows):
             more = content_widths(session.frames, session.header_blocks, rows[entry.done:])
             old = entry.value

@@ -12,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.message import Message
@@ -151,6 +152,7 @@ class ProblemsScreen(Screen[Finding | None]):
         self.lang = lang  # the tutorial's Japanese mode: "ja"
         self.index = index  # the app's index of the findings, if it keeps one
         self._timer: Timer | None = None
+        self._styled_at = -1  # the app's CSS update count when this screen was last styled
         self.words = PROBLEM_WORDS[lang]
         if lang != "en":
             self._bindings = BindingsMap([Binding("escape,p,exclamation_mark,q", "close", self.words["back"]),
@@ -172,7 +174,14 @@ class ProblemsScreen(Screen[Finding | None]):
         self._explain(view.finding_at(view.cursor))
         self._timer = self.set_interval(0.5, self._grow)  # a live session's findings join as they come
 
-    def on_screen_resume(self) -> None:
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual styles a screen again on every resume. Unless the app's CSS changed since (a new
+        # theme: its counter moved), that restyle changes nothing but asks for a layout and two more
+        # screen updates, which made each visit cost three updates instead of one.
+        unchanged = self._styled_at == self.app._css_update_count
+        self._styled_at = self.app._css_update_count
+        event.prevent_default()  # Screen's own handler runs below, once
+        super()._on_screen_resume(events.ScreenResume(refresh_styles=False) if unchanged else event)
         # The app keeps this screen (installed) between visits: what came meanwhile, and the
         # cursor where it was left.
         if self._timer is not None:
