@@ -13,6 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "captures"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# pytest keeps each test module with its asserts rewritten in __pycache__ (git-ignored), but not while
+# bytecode writing is off (PYTHONDONTWRITEBYTECODE): then every run, in every xdist worker, rewrote all
+# of them again, about 4 s of each worker's start. The modules imported after this line are cached.
+sys.dont_write_bytecode = False
 
 
 def load_manifest() -> list[dict]:
