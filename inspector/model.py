@@ -217,6 +217,9 @@ class Shifted:
         return iter(self.items)
 
 
+_READERS: dict[tuple[str, tuple[str, ...]], struct.Struct] = {}  # _PackedLog._reader's, by class name and fields
+
+
 class _PackedLog:
     """Fixed-size records packed one after another, in the layout of one table.
 
@@ -290,21 +293,37 @@ class _PackedLog:
             raise IndexError(f"record {i} was dropped (history kept from {self.base})" if 0 <= i < n else i)
         return (i, *self.RECORD.unpack_from(self.buf, (i - self.base) * self.RECORD.size))
 
-    def rows(self, start: int = 0, end: int | None = None) -> Iterator[tuple]:
+    def rows(self, start: int = 0, end: int | None = None, fields: tuple[str, ...] | None = None) -> Iterator[tuple]:
         """The raw field tuples of records [start, end), in LAYOUT order: the fast path for
-        views that print every record (JSONL). Records before `base` were dropped: asking for
+        views that print every record (JSONL). `fields` (in LAYOUT order) keeps only those,
+        the others are skipped unread. Records before `base` were dropped: asking for
         them raises IndexError."""
         self.pack_queued()
-        size = self.RECORD.size
+        record = self.RECORD if fields is None else self._reader(fields)
+        size = record.size
         stop = len(self) if end is None else end
         if start < self.base:
             raise IndexError(f"record {start} was dropped (history kept from {self.base})")
         start, stop = start - self.base, stop - self.base
         view = memoryview(self.buf)[start * size:stop * size]
         try:
-            yield from self.RECORD.iter_unpack(view)
+            yield from record.iter_unpack(view)
         finally:
             view.release()
+
+    @classmethod
+    def _reader(cls, fields: tuple[str, ...]) -> struct.Struct:
+        """A struct that reads only `fields` of a record: pad bytes stand for the others."""
+        key = (cls.__name__, fields)
+        reader = _READERS.get(key)
+        if reader is None:
+            wanted = set(fields)
+            if tuple(name for name in cls.FIELDS if name in wanted) != fields:
+                raise ValueError(f"{fields} are not fields of {cls.__name__} in LAYOUT order")
+            codes = "".join(code if name in wanted else f"{width}x"
+                            for (name, code), (_, width) in zip(cls.LAYOUT, cls.PLACES, strict=True))
+            reader = _READERS[key] = struct.Struct("<" + codes)
+        return reader
 
     def column(self, name: str) -> array:
         """One field of every record, as an array (built once, then extended). Once records were
