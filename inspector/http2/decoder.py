@@ -64,7 +64,7 @@ _PLAIN_HEADERS = END_HEADERS  # flags & _HEADERS_SHAPE == this: one whole block,
 _HEADERS_SHAPE = END_HEADERS | PADDED | PRIORITY_FLAG
 C, S = Direction.CLIENT, Direction.SERVER
 _HEADERS_EVENT = StreamEvent.HEADERS
-_REQUEST, _TRAILERS = Role.REQUEST, Role.TRAILERS
+_REQUEST, _TRAILERS, _RESPONSE, _INFORMATIONAL = Role.REQUEST, Role.TRAILERS, Role.RESPONSE, Role.INFORMATIONAL
 _REQUEST_SEEN, _RESPONSE_SEEN = Stream.REQUEST_SEEN, Stream.RESPONSE_SEEN
 _IDLE, _CLOSED = StreamState.IDLE, StreamState.CLOSED
 _COUNTED = Stream.COUNTED
@@ -265,7 +265,7 @@ class ConnectionDecoder:
                         if not length or (cws if d else cwc) <= 0 or (sws if d else swc) <= 0:
                             checks.data(d, stream, sid, flags, length, cws if d else cwc, sws if d else swc, index,
                                         packet, time)
-                        if new == _CLOSED and stream.seen & _COUNTED:
+                        if new is _CLOSED and stream.seen & _COUNTED:
                             stream.seen &= ~_COUNTED
                             checks.active -= 1
                         index += 1
@@ -297,7 +297,7 @@ class ConnectionDecoder:
                                      decoded.representations))
                         hb = block
                         block += 1
-                        if not old:  # idle: a new stream
+                        if old is _IDLE:  # a new stream
                             # a client's new stream, in order, under the limits: counted here; else the checks
                             active = checks.active
                             if d or sid <= checks.last_client or not sid & 1 or active >= checks.open_limit:
@@ -323,7 +323,7 @@ class ConnectionDecoder:
                                         checks.content_mismatch(d, sid, left, index, packet, time)
                             elif lint[1] >= 0:
                                 content_left[sid << 1 | d] = lint[1]
-                        if new == _CLOSED and stream.seen & _COUNTED:
+                        if new is _CLOSED and stream.seen & _COUNTED:
                             stream.seen &= ~_COUNTED
                             checks.active -= 1
                         index += 1
@@ -489,13 +489,13 @@ class ConnectionDecoder:
         """A stream first seen now (`_stream` when the fast path already knows it is not there)."""
         conn, highest = self.conn, self.highest_stream
         if sid <= conn.forgotten and sid <= highest:
-            state = StreamState.CLOSED  # a closed stream a bounded history dropped: closed still
+            state = _CLOSED  # a closed stream a bounded history dropped: closed still
         elif self.midstream or sid <= highest and sid % 2:
-            state = assumed_state(Direction(direction), event) if self.midstream else StreamState.IDLE
+            state = assumed_state(Direction(direction), event) if self.midstream else _IDLE
         else:
-            state = StreamState.IDLE
+            state = _IDLE
         stream = Stream(conn.index, sid, state, self.session.stream_frames)
-        if state is StreamState.CLOSED:
+        if state is _CLOSED:
             stream.reset_by = conn.forgotten_resets.get(sid)
         conn.streams[sid] = stream
         if sid > highest:
@@ -907,19 +907,20 @@ def _state_rule(state: StreamState, direction: int, type_code: int, event: Strea
 def _role(stream: Stream, direction: int, headers: tuple[tuple[str, str], ...],
           end_stream: bool | int) -> Role:
     """What a header block is on its stream (see docs/ARCHITECTURE.md, vocabulary)."""
-    if direction == C:
+    # (Roles are read from module names: an enum's attribute costs a class lookup each time.)
+    if not direction:  # the client
         if stream.seen & _REQUEST_SEEN:
-            return Role.TRAILERS
+            return _TRAILERS
         stream.seen |= _REQUEST_SEEN
-        return Role.REQUEST
+        return _REQUEST
     status = headers[0][1] if headers and headers[0][0] == ":status" else None
     if status is not None and status[:1] == "1":
-        return Role.INFORMATIONAL
+        return _INFORMATIONAL
     if stream.seen & _RESPONSE_SEEN or status is None:
-        return Role.TRAILERS
+        return _TRAILERS
     stream.seen |= _RESPONSE_SEEN
     if end_stream:
         for name, _ in headers:
             if name == "grpc-status":
-                return Role.TRAILERS  # a gRPC Trailers-Only response
-    return Role.RESPONSE
+                return _TRAILERS  # a gRPC Trailers-Only response
+    return _RESPONSE
