@@ -18,6 +18,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import starmap
+from operator import itemgetter
 from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, cast
 
 from inspector.http2.frames import DEFAULT_WINDOW, FRAME_HEADER_LENGTH, flag_names, type_name
@@ -215,6 +217,9 @@ class Shifted:
         return iter(self.items)
 
 
+_READERS: dict[tuple[str, tuple[str, ...]], struct.Struct] = {}  # _PackedLog._reader's, by class name and fields
+
+
 class _PackedLog:
     """Fixed-size records packed one after another, in the layout of one table.
 
@@ -225,7 +230,7 @@ class _PackedLog:
     the log grows.
     """
 
-    __slots__ = ("buf", "_arrays", "_rows", "base")
+    __slots__ = ("buf", "queued", "_arrays", "_rows", "base")
 
     LAYOUT: tuple[tuple[str, str], ...] = ()
     RECORD = struct.Struct("<")
@@ -246,6 +251,10 @@ class _PackedLog:
 
     def __init__(self) -> None:
         self.buf = bytearray()  # RECORD after RECORD
+        # Records added as tuples of fields in LAYOUT order and not packed yet: a hot loop appends to
+        # this list (cheaper than a call of `append`) and calls `pack_queued` when it is done. Every
+        # method here packs them first, and `len` counts them, so a reader never sees the difference.
+        self.queued: list[tuple] = []
         self._arrays: dict[str, array] = {}
         self._rows: dict[str, int] = {}  # records of each built column, counted from `base`
         # Absolute number of the first record kept: records keep their numbers when the oldest
@@ -253,9 +262,30 @@ class _PackedLog:
         self.base = 0
 
     def __len__(self) -> int:
-        return self.base + len(self.buf) // self.RECORD.size
+        return self.base + len(self.buf) // self.RECORD.size + len(self.queued)
+
+    def pack_queued(self) -> None:
+        """Pack the records in `queued` onto the buffer (the list is emptied in place: a hot loop
+        may hold its bound append)."""
+        queued = self.queued
+        if not queued:
+            return
+        try:
+            packed = b"".join(starmap(self.RECORD.pack, queued))
+        except struct.error:  # a field out of its range: each record as `append` would pack it
+            records = queued[:]
+            queued.clear()
+            self._pack_one_by_one(records)
+            return
+        self.buf += packed
+        queued.clear()
+
+    def _pack_one_by_one(self, records: list[tuple]) -> None:
+        for record in records:
+            self.buf += self.RECORD.pack(*record)
 
     def _unpacked(self, i: int) -> tuple:
+        self.pack_queued()
         n = len(self)
         if i < 0:
             i += n
@@ -263,20 +293,37 @@ class _PackedLog:
             raise IndexError(f"record {i} was dropped (history kept from {self.base})" if 0 <= i < n else i)
         return (i, *self.RECORD.unpack_from(self.buf, (i - self.base) * self.RECORD.size))
 
-    def rows(self, start: int = 0, end: int | None = None) -> Iterator[tuple]:
+    def rows(self, start: int = 0, end: int | None = None, fields: tuple[str, ...] | None = None) -> Iterator[tuple]:
         """The raw field tuples of records [start, end), in LAYOUT order: the fast path for
-        views that print every record (JSONL). Records before `base` were dropped: asking for
+        views that print every record (JSONL). `fields` (in LAYOUT order) keeps only those,
+        the others are skipped unread. Records before `base` were dropped: asking for
         them raises IndexError."""
-        size = self.RECORD.size
+        self.pack_queued()
+        record = self.RECORD if fields is None else self._reader(fields)
+        size = record.size
         stop = len(self) if end is None else end
         if start < self.base:
             raise IndexError(f"record {start} was dropped (history kept from {self.base})")
         start, stop = start - self.base, stop - self.base
         view = memoryview(self.buf)[start * size:stop * size]
         try:
-            yield from self.RECORD.iter_unpack(view)
+            yield from record.iter_unpack(view)
         finally:
             view.release()
+
+    @classmethod
+    def _reader(cls, fields: tuple[str, ...]) -> struct.Struct:
+        """A struct that reads only `fields` of a record: pad bytes stand for the others."""
+        key = (cls.__name__, fields)
+        reader = _READERS.get(key)
+        if reader is None:
+            wanted = set(fields)
+            if tuple(name for name in cls.FIELDS if name in wanted) != fields:
+                raise ValueError(f"{fields} are not fields of {cls.__name__} in LAYOUT order")
+            codes = "".join(code if name in wanted else f"{width}x"
+                            for (name, code), (_, width) in zip(cls.LAYOUT, cls.PLACES, strict=True))
+            reader = _READERS[key] = struct.Struct("<" + codes)
+        return reader
 
     def column(self, name: str) -> array:
         """One field of every record, as an array (built once, then extended). Once records were
@@ -294,6 +341,7 @@ class _PackedLog:
     def drop(self, count: int) -> None:
         """Forget the oldest `count` records kept; the others keep their numbers. Costs the
         records kept (a move of the buffers), so callers drop many at a time."""
+        self.pack_queued()
         count = min(count, len(self) - self.base)
         if count <= 0:
             return
@@ -305,6 +353,7 @@ class _PackedLog:
         self.base += count
 
     def _built(self, name: str) -> array:
+        self.pack_queued()
         col = self._arrays.get(name)
         k = self.FIELDS.index(name)
         if col is None:
@@ -365,6 +414,8 @@ class HeaderBlockLog(_PackedLog):
     def append(self, conn_index: int, stream_id: int, direction: int, role: int,
                headers: tuple[Header, ...], frame: int, end_stream: bool, representations: bytes = b"") -> int:
         """Add a block; returns its index."""
+        if self.queued:  # blocks keep their order
+            self.pack_queued()
         all_headers = self._headers
         all_headers.append(headers)
         self._representations.append(representations)
@@ -372,18 +423,32 @@ class HeaderBlockLog(_PackedLog):
         buf += _BLOCK_PACK(conn_index, stream_id, direction, role, frame, end_stream)
         return self.base + len(all_headers) - 1
 
+    def pack_queued(self) -> None:
+        """Pack the blocks in `queued`, each a tuple of `append`'s arguments (not LAYOUT's fields
+        alone: the header tuple and representations go to their lists)."""
+        queued = self.queued
+        if not queued:
+            return
+        self._headers.extend(map(_HEADERS_OF, queued))
+        self._representations.extend(map(_REPRESENTATIONS_OF, queued))
+        self.buf += b"".join(starmap(_BLOCK_PACK, map(_BLOCK_FIELDS_OF, queued)))
+        queued.clear()
+
     @property
     def headers(self) -> list[tuple[Header, ...]]:
         """Every block's header tuple, by block index (a `Shifted` view once blocks were dropped)."""
+        self.pack_queued()
         return self._headers if not self.base else cast(list, Shifted(self._headers, self.base))
 
     def headers_kept(self) -> tuple[list[tuple[Header, ...]], int]:
         """The header tuples of the blocks kept, and the number of the first (see `kept`)."""
+        self.pack_queued()
         return self._headers, self.base
 
     @property
     def representations(self) -> list[bytes]:
         """Every block's packed field representations, by block index."""
+        self.pack_queued()
         return self._representations if not self.base else cast(list, Shifted(self._representations, self.base))
 
     def drop(self, count: int) -> None:
@@ -399,7 +464,7 @@ class HeaderBlockLog(_PackedLog):
                 del kept[i]
 
     def __len__(self) -> int:
-        return self.base + len(self._headers)
+        return self.base + len(self._headers) + len(self.queued)
 
     def __getitem__(self, i: int) -> HeaderBlock:
         index, conn_index, sid, direction, role, frame, end_stream = self._unpacked(i)
@@ -498,6 +563,8 @@ class FrameLog(_PackedLog):
         Windows are stored as 32-bit values: a window past that range is
         already a flow-control error, and is kept at the limit.
         """
+        if self.queued:  # records keep their order
+            self.pack_queued()
         buf = self.buf  # a bytearray: += extends it in place (the hot path: no attribute set)
         index = self.base + len(buf) // _FRAME_SIZE
         try:
@@ -514,6 +581,10 @@ class FrameLog(_PackedLog):
         """The index the next added frame will have."""
         return len(self)
 
+    def _pack_one_by_one(self, records: list[tuple]) -> None:
+        for record in records:
+            self.append(*record)  # clamps the windows to 32 bits
+
     def __getitem__(self, i: int) -> FrameRecord:
         (index, conn_index, direction, packet, time, sid, type_code, flags, length, offset, state, cwc, cws,
          swc, sws, hb, value) = self._unpacked(i)
@@ -527,6 +598,9 @@ class FrameLog(_PackedLog):
 
 _FRAME_PACK, _FRAME_SIZE = FrameLog.RECORD.pack, FrameLog.RECORD.size
 _BLOCK_PACK = HeaderBlockLog.RECORD.pack
+# A queued block is a tuple of HeaderBlockLog.append's arguments: its header tuple, its
+# representations, and the fields its record packs.
+_HEADERS_OF, _REPRESENTATIONS_OF, _BLOCK_FIELDS_OF = itemgetter(4), itemgetter(7), itemgetter(0, 1, 2, 3, 5, 6)
 
 
 class Stream:

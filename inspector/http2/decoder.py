@@ -28,8 +28,8 @@ from typing import NamedTuple
 from inspector.http2 import frames as F
 from inspector.http2 import payloads as P
 from inspector.http2.hpack_decoder import DEFAULT_TABLE_SIZE, DecodedBlock, HpackContext
-from inspector.http2.stream_state import AFTER_DATA as _AFTER_DATA
-from inspector.http2.stream_state import AFTER_HEADERS as _AFTER_HEADERS
+from inspector.http2.stream_state import AFTER_DATA_FROM as _AFTER_DATA_FROM
+from inspector.http2.stream_state import AFTER_HEADERS_FROM as _AFTER_HEADERS_FROM
 from inspector.http2.stream_state import StreamEvent, assumed_state, next_state
 from inspector.model import (
     Connection,
@@ -64,10 +64,11 @@ _PLAIN_HEADERS = END_HEADERS  # flags & _HEADERS_SHAPE == this: one whole block,
 _HEADERS_SHAPE = END_HEADERS | PADDED | PRIORITY_FLAG
 C, S = Direction.CLIENT, Direction.SERVER
 _HEADERS_EVENT = StreamEvent.HEADERS
-_REQUEST, _TRAILERS = Role.REQUEST, Role.TRAILERS
+_REQUEST, _TRAILERS, _RESPONSE, _INFORMATIONAL = Role.REQUEST, Role.TRAILERS, Role.RESPONSE, Role.INFORMATIONAL
 _REQUEST_SEEN, _RESPONSE_SEEN = Stream.REQUEST_SEEN, Stream.RESPONSE_SEEN
 _IDLE, _CLOSED = StreamState.IDLE, StreamState.CLOSED
 _COUNTED = Stream.COUNTED
+_STREAM_ID_MASK = P.STREAM_ID_MASK
 
 
 class PendingBlock:
@@ -193,16 +194,19 @@ class ConnectionDecoder:
         n = len(data)
         d = int(direction)
         peer = 1 - d
-        first_index = self.session.frames.next_index()
         conn = self.conn
         streams = conn.streams
         log = self.session.frames
-        append = log.append
+        blocks = self.session.header_blocks
+        first_index = index = log.next_index()  # `index`: the next frame's, `block` the next header block's
+        block = len(blocks)
+        # The fast path's frames and blocks go to their logs' queues, packed together when this call
+        # ends (a list append costs less than a call of `append`); the logs count them meanwhile.
+        queue, queue_block = log.queued.append, blocks.queued.append
         max_frame = self.max_frame
         hpack_cache = self.hpack.cache
         fast = self.FAST_PATH
-        add_block = self.session.header_blocks.append
-        hb_headers = self.session.header_blocks.headers  # its length is the next block's index
+        after_data, after_headers = _AFTER_DATA_FROM[d], _AFTER_HEADERS_FROM[d]
         conn_index = conn.index
         checks = self.checks
         content_left = checks.content_left
@@ -217,10 +221,13 @@ class ConnectionDecoder:
                     side.synced = False
                     pos = self._resync(side, direction, data, pos + 1, offset, packet)
                     if pos < 0:
+                        log.pack_queued()
+                        blocks.pack_queued()
                         return
                     continue
                 if end <= n:  # too long, but framed: its handler says so
                     self._frame(d, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
+                    index, block = log.next_index(), len(blocks)
                     pos = end
                     continue
             if end > n:
@@ -229,16 +236,17 @@ class ConnectionDecoder:
             # The fast path: DATA, or a whole header block in one HEADERS frame, on a
             # known stream, with a state transition the RFC allows. Anything else,
             # and every unusual case, takes the frame type's handler.
-            stream = streams.get(sid) if fast and type_code <= 1 and side.pending is None else None
-            # (A stream id with the reserved bit set is the handler's: it masks it and says so.)
-            if stream is None and fast and type_code == HEADERS and 0 < sid <= P.STREAM_ID_MASK \
-                    and side.pending is None:
-                stream = self._stream(sid, d, _HEADERS_EVENT)
             # Findings are fed here only what is unusual (an empty DATA, a window at 0, a
             # block that needs a look); a content-length is counted down inline.
-            if stream is not None:
-                if type_code == DATA:
-                    new = _AFTER_DATA.get((stream.state, d, flags & END_STREAM))
+            if type_code <= 1 and fast and side.pending is None:
+                stream = streams.get(sid)
+                # (A stream id with the reserved bit set is the handler's: it masks it and says so.)
+                if stream is None and type_code == HEADERS and 0 < sid <= _STREAM_ID_MASK:
+                    stream = self._new_stream(sid, d, _HEADERS_EVENT)
+                if stream is None:
+                    pass  # DATA on a stream never seen: the handler's
+                elif type_code == DATA:
+                    new = after_data[stream.state << 1 | flags & END_STREAM]
                     if new is not None and not flags & PADDED:
                         stream.state = new
                         if d:
@@ -250,26 +258,27 @@ class ConnectionDecoder:
                         cwc, cws = conn.window_client, conn.window_server
                         swc = stream.window_offset_client + conn.initial_window_client
                         sws = stream.window_offset_server + conn.initial_window_server
-                        index = append(conn_index, d, packet, time, sid, DATA, flags, length, offset + pos, new,
-                                       cwc, cws, swc, sws)
+                        queue((conn_index, d, packet, time, sid, DATA, flags, length, offset + pos, new,
+                               cwc, cws, swc, sws, -1, 0))
                         if content_left:  # some stream declared a content-length
                             checks.count_down(d, sid, flags, length, index, packet, time)
                         if not length or (cws if d else cwc) <= 0 or (sws if d else swc) <= 0:
                             checks.data(d, stream, sid, flags, length, cws if d else cwc, sws if d else swc, index,
                                         packet, time)
-                        if new == _CLOSED and stream.seen & _COUNTED:
+                        if new is _CLOSED and stream.seen & _COUNTED:
                             stream.seen &= ~_COUNTED
                             checks.active -= 1
+                        index += 1
                         pos = end
                         continue
                 elif flags & _HEADERS_SHAPE == _PLAIN_HEADERS:
                     old = stream.state
-                    new = _AFTER_HEADERS.get((old, d, flags & END_STREAM))
-                    block = data[pos + 9:end]
-                    decoded = hpack_cache.get((side.hpack_state, block))
+                    new = after_headers[old << 1 | flags & END_STREAM]
+                    raw = data[pos + 9:end]
+                    decoded = hpack_cache.get((side.hpack_state, raw))
                     fresh = False  # decoded here: a block the cache could not apply (a new value, a table change)
                     if new is not None and not sid >> 31 and (decoded is None or not decoded.clean):
-                        decoded = self.hpack.decode(side.hpack_state, block, self.table_limit[peer])
+                        decoded = self.hpack.decode(side.hpack_state, raw, self.table_limit[peer])
                         fresh = True
                     if new is not None and decoded is not None and (decoded.clean or fresh):
                         stream.state = new
@@ -280,14 +289,16 @@ class ConnectionDecoder:
                         else:
                             role = _TRAILERS if stream.seen & _REQUEST_SEEN else _REQUEST
                             stream.seen |= _REQUEST_SEEN
-                        index = append(conn_index, d, packet, time, sid, HEADERS, flags, length, offset + pos, new,
-                                       conn.window_client, conn.window_server,
-                                       stream.window_offset_client + conn.initial_window_client,
-                                       stream.window_offset_server + conn.initial_window_server, len(hb_headers))
-                        hb = add_block(conn_index, sid, d, role, headers, index, bool(flags & END_STREAM),
-                                       decoded.representations)
-                        if not old:  # idle: a new stream
-                            # a client's new stream, in order, under the limits: counted here; else the checks look
+                        queue((conn_index, d, packet, time, sid, HEADERS, flags, length, offset + pos, new,
+                               conn.window_client, conn.window_server,
+                               stream.window_offset_client + conn.initial_window_client,
+                               stream.window_offset_server + conn.initial_window_server, block, 0))
+                        queue_block((conn_index, sid, d, role, headers, index, bool(flags & END_STREAM),
+                                     decoded.representations))
+                        hb = block
+                        block += 1
+                        if old is _IDLE:  # a new stream
+                            # a client's new stream, in order, under the limits: counted here; else the checks
                             active = checks.active
                             if d or sid <= checks.last_client or not sid & 1 or active >= checks.open_limit:
                                 checks.opened(stream, d, index, packet, time)
@@ -300,32 +311,32 @@ class ConnectionDecoder:
                             self._block_problems(d, sid, hb, decoded, index, packet, time)
                             checks.header_block(d, sid, role, headers, flags & END_STREAM, length, index, packet,
                                                 time, decoded.list_size)
-                            if new == _CLOSED and stream.seen & _COUNTED:
-                                stream.seen &= ~_COUNTED
-                                checks.active -= 1
-                            pos = end
-                            continue
-                        lint = lint_get(id(headers) << 3 | role)
-                        if lint is None or lint[0] or lint[2] >= checks.size_check:
-                            checks.header_block(d, sid, role, headers, flags & END_STREAM, length, index, packet,
-                                                time)
-                        elif flags & END_STREAM:
-                            if content_left:
-                                left = content_left.pop(sid << 1 | d, None)
-                                if left:
-                                    checks.content_mismatch(d, sid, left, index, packet, time)
-                        elif lint[1] >= 0:
-                            content_left[sid << 1 | d] = lint[1]
-                        if new == _CLOSED and stream.seen & _COUNTED:
+                        else:
+                            lint = lint_get(id(headers) << 3 | role)
+                            if lint is None or lint[0] or lint[2] >= checks.size_check:
+                                checks.header_block(d, sid, role, headers, flags & END_STREAM, length, index,
+                                                    packet, time)
+                            elif flags & END_STREAM:
+                                if content_left:
+                                    left = content_left.pop(sid << 1 | d, None)
+                                    if left:
+                                        checks.content_mismatch(d, sid, left, index, packet, time)
+                            elif lint[1] >= 0:
+                                content_left[sid << 1 | d] = lint[1]
+                        if new is _CLOSED and stream.seen & _COUNTED:
                             stream.seen &= ~_COUNTED
                             checks.active -= 1
+                        index += 1
                         pos = end
                         continue
             self._frame(d, data, pos, length, type_code, flags, sid, time, packet, offset + pos)
+            index, block = log.next_index(), len(blocks)
             pos = end
         else:
             if pos < n:
                 side.hold(data, pos, offset + pos, 9)
+        log.pack_queued()
+        blocks.pack_queued()
         conn.frame_count += len(log) - first_index
 
     def gap(self, direction: Direction, size: int, packet: int) -> None:
@@ -472,24 +483,28 @@ class ConnectionDecoder:
 
     def _stream(self, sid: int, direction: int, event: StreamEvent) -> Stream:
         stream = self.conn.streams.get(sid)
-        if stream is None:
-            if sid <= self.conn.forgotten and sid <= self.highest_stream:
-                state = StreamState.CLOSED  # a closed stream a bounded history dropped: closed still
-            elif self.midstream or sid <= self.highest_stream and sid % 2:
-                state = assumed_state(Direction(direction), event) if self.midstream else StreamState.IDLE
-            else:
-                state = StreamState.IDLE
-            stream = Stream(self.conn.index, sid, state, self.session.stream_frames)
-            if state is StreamState.CLOSED:
-                stream.reset_by = self.conn.forgotten_resets.get(sid)
-            self.conn.streams[sid] = stream
-            if sid > self.highest_stream:
-                self.highest_stream = sid
-            if sid == 1 and self.upgrade_unseen and not (direction == C and event is StreamEvent.HEADERS):
-                # RFC 9113 §3.1 (RFC 7540 §3.2): the request sent before the Upgrade is stream 1,
-                # half-closed from the client; it was not captured.
-                stream.upgraded = True
-                stream.state = StreamState.HALF_CLOSED_LOCAL
+        return self._new_stream(sid, direction, event) if stream is None else stream
+
+    def _new_stream(self, sid: int, direction: int, event: StreamEvent) -> Stream:
+        """A stream first seen now (`_stream` when the fast path already knows it is not there)."""
+        conn, highest = self.conn, self.highest_stream
+        if sid <= conn.forgotten and sid <= highest:
+            state = _CLOSED  # a closed stream a bounded history dropped: closed still
+        elif self.midstream or sid <= highest and sid % 2:
+            state = assumed_state(Direction(direction), event) if self.midstream else _IDLE
+        else:
+            state = _IDLE
+        stream = Stream(conn.index, sid, state, self.session.stream_frames)
+        if state is _CLOSED:
+            stream.reset_by = conn.forgotten_resets.get(sid)
+        conn.streams[sid] = stream
+        if sid > highest:
+            self.highest_stream = sid
+        if sid == 1 and self.upgrade_unseen and not (direction == C and event is StreamEvent.HEADERS):
+            # RFC 9113 §3.1 (RFC 7540 §3.2): the request sent before the Upgrade is stream 1,
+            # half-closed from the client; it was not captured.
+            stream.upgraded = True
+            stream.state = StreamState.HALF_CLOSED_LOCAL
         return stream
 
     def _transition(self, stream: Stream, direction: int, event: StreamEvent, type_code: int,
@@ -892,19 +907,20 @@ def _state_rule(state: StreamState, direction: int, type_code: int, event: Strea
 def _role(stream: Stream, direction: int, headers: tuple[tuple[str, str], ...],
           end_stream: bool | int) -> Role:
     """What a header block is on its stream (see docs/ARCHITECTURE.md, vocabulary)."""
-    if direction == C:
+    # (Roles are read from module names: an enum's attribute costs a class lookup each time.)
+    if not direction:  # the client
         if stream.seen & _REQUEST_SEEN:
-            return Role.TRAILERS
+            return _TRAILERS
         stream.seen |= _REQUEST_SEEN
-        return Role.REQUEST
+        return _REQUEST
     status = headers[0][1] if headers and headers[0][0] == ":status" else None
     if status is not None and status[:1] == "1":
-        return Role.INFORMATIONAL
+        return _INFORMATIONAL
     if stream.seen & _RESPONSE_SEEN or status is None:
-        return Role.TRAILERS
+        return _TRAILERS
     stream.seen |= _RESPONSE_SEEN
     if end_stream:
         for name, _ in headers:
             if name == "grpc-status":
-                return Role.TRAILERS  # a gRPC Trailers-Only response
-    return Role.RESPONSE
+                return _TRAILERS  # a gRPC Trailers-Only response
+    return _RESPONSE

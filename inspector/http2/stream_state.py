@@ -105,6 +105,16 @@ def _combined(first: StreamEvent) -> dict[tuple[StreamState, int, int], StreamSt
     return table
 
 
-#: The decoder's hot path: one lookup for a DATA or HEADERS frame and its END_STREAM flag.
+def _by_sender(table: dict[tuple[StreamState, int, int], StreamState]) -> tuple[tuple[StreamState | None, ...], ...]:
+    """The same table as one tuple per sender, indexed by `state << 1 | end_stream` (None: not allowed):
+    a tuple index costs less than building and hashing a key."""
+    return tuple(tuple(table.get((StreamState(i >> 1), sender, i & 1)) for i in range(2 * len(StreamState)))
+                 for sender in (0, 1))
+
+
+#: The decoder's hot path: one lookup for a DATA or HEADERS frame and its END_STREAM flag,
+#: `AFTER_DATA_FROM[sender][state << 1 | end_stream]`.
 AFTER_DATA = _combined(StreamEvent.DATA)
 AFTER_HEADERS = _combined(StreamEvent.HEADERS)
+AFTER_DATA_FROM = _by_sender(AFTER_DATA)
+AFTER_HEADERS_FROM = _by_sender(AFTER_HEADERS)

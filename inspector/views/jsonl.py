@@ -16,6 +16,8 @@ from inspector.model import Role, Session
 # block is unique (a request id in each) only churns it, so it is kept small.
 HEADER_CACHE = 4096
 _ROLE_JSON = {r: json.dumps(r.label) for r in Role}  # by Role and by its int value
+# What a line shows of a frame record (the log skips the other fields unread)
+_FIELDS = ("conn_index", "direction", "packet", "time", "stream_id", "type_code", "flags", "length", "header_block")
 
 
 class JsonlFrames:
@@ -64,15 +66,15 @@ class JsonlFrames:
             end = len(log)
         conn_parts, type_parts = self._conn_part, self._type_part
         headers = self._headers
-        out = []
+        out: list[str] = []
+        add = out.append
         last_packet = -1
         prefix = ""
         # plain lists and arrays of the blocks kept, and the number of the first (a bounded history)
         hb_headers, hb_base = self.session.header_blocks.headers_kept()
         hb_parts = self._headers_part
         hb_roles, _ = self.session.header_blocks.kept("role")
-        for (conn_index, d, packet, time, sid, type_code, flags, length, _, _, _, _, _, _, hb,
-             _) in log.rows(start, end):
+        for conn_index, d, packet, time, sid, type_code, flags, length, hb in log.rows(start, end, _FIELDS):
             if stream is not None and sid != stream:
                 continue
             if packet != last_packet:  # a packet belongs to one connection and direction
@@ -81,12 +83,12 @@ class JsonlFrames:
                 prefix = f'{{"packet":{packet},"time":{time!r},{part},"stream_id":'
             tp = type_parts.get(type_code << 8 | flags) or self._type(type_code, flags)
             if hb < 0:
-                out.append(f'{prefix}{sid},{tp},"length":{length}}}\n')
+                add(f'{prefix}{sid},{tp},"length":{length}}}\n')
             else:
                 hp = hb_parts.get(id(hb_headers[hb - hb_base])) if len(hb_parts) < HEADER_CACHE else None
                 if hp is None:
-                    out.append(f'{prefix}{sid},{tp},"length":{length}{headers(hb)}}}\n')
+                    add(f'{prefix}{sid},{tp},"length":{length}{headers(hb)}}}\n')
                 else:
-                    out.append(f'{prefix}{sid},{tp},"length":{length},"headers":{hp},"role":'
+                    add(f'{prefix}{sid},{tp},"length":{length},"headers":{hp},"role":'
                                f'{_ROLE_JSON[hb_roles[hb - hb_base]]}}}\n')
         return out
