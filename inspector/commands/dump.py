@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from inspector.capture.load import loader_for
@@ -28,14 +29,22 @@ def run(args: argparse.Namespace) -> int:
         # source cannot wait for its end: its text is printed as it arrives too.
         with stopped_by_interrupt(loader):
             batches = loader.batches(batch=300) if args.format == "jsonl" or live else [loader.load()]
-            for _ in batches:
-                end = len(session.frames)
-                while printed < end:  # a slice at a time: the text of a big capture is never all in memory
-                    upto = min(end, printed + WRITE_FRAMES)
-                    write("".join(view.lines(printed, upto, args.stream)))
-                    printed = upto
-                if live:
-                    out.flush()
+            try:
+                for _ in batches:
+                    end = len(session.frames)
+                    while printed < end:  # a slice at a time: the text of a big capture is never all in memory
+                        upto = min(end, printed + WRITE_FRAMES)
+                        write("".join(view.lines(printed, upto, args.stream)))
+                        printed = upto
+                    if live:
+                        out.flush()
+                    else:
+                        # What a finished capture decoded so far stays to the end of the command: the
+                        # cyclic garbage collector need not walk it again at every later collection
+                        # (big.pcap: 7% fewer instructions). Refcounting still frees what is let go.
+                        gc.freeze()
+            finally:
+                gc.unfreeze()  # the collector walks everything again from here
         out.flush()
         session.flush_findings()
         for finding in session.findings:
