@@ -407,13 +407,17 @@ def test_rpcs_of_a_pipe_prints_each_call_once_it_has_ended_before_the_pipe_ends(
 def test_a_pipe_buffer_that_holds_its_limit_makes_the_writer_wait_and_loses_nothing():
     """A decoder behind for good must not grow memory without end: past its limit the buffer
     stops reading, so the writer is held back (backpressure), and once the reader reads again
-    every byte arrives in order. Without the limit the writer would get all 64 MiB in."""
+    every byte arrives in order. Without the limit the writer would get all of the data in: twice
+    the most a limited buffer and its pipes can take (16 MiB with 1 MiB pipes)."""
     import select
 
     from inspector.capture.live import LiveInput
 
     hold = 2 << 20
-    data = _pattern(64 << 20)
+    # the buffer's limit, a read of its own, and the two pipes (each at most pipe-max-size)
+    pipes = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    bound = hold + (1 << 20) + 2 * pipes + (1 << 20)
+    data = _pattern(max(16 << 20, 2 * bound))
     read_end, write_end = os.pipe()
     live = LiveInput(read_end, drain=True, hold=hold)
     os.close(read_end)
@@ -425,12 +429,11 @@ def test_a_pipe_buffer_that_holds_its_limit_makes_the_writer_wait_and_loses_noth
                 accepted += os.write(write_end, data[accepted:accepted + (1 << 20)])
             except BlockingIOError:
                 # Full: wait for the buffer to take more. It stops taking at its limit, so the
-                # wait ends unanswered; the limit, not this wait, bounds what was accepted.
-                if not select.select([], [write_end], [], 3)[1]:
+                # wait ends unanswered; the limit, not this wait, bounds what was accepted (a
+                # buffer with no limit goes on taking: a second without a byte taken ends it).
+                if not select.select([], [write_end], [], 1)[1]:
                     break
-        # the buffer's limit, a read of its own, and the two pipes (each at most pipe-max-size)
-        pipes = int(Path("/proc/sys/fs/pipe-max-size").read_text())
-        assert accepted <= hold + (1 << 20) + 2 * pipes + (1 << 20), accepted
+        assert accepted <= bound, accepted
         got = bytearray()
         os.set_blocking(write_end, True)
         writer = threading.Thread(target=lambda: os.write(write_end, data[accepted:]) and os.close(write_end))
