@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clikit import h2inspect
+from clikit import h2inspect, h2inspect_here
 
 from inspector.capture.live import LiveInput
 from inspector.capture.load import CaptureLoader
@@ -121,9 +121,11 @@ def test_open_calls_and_their_blocks_stay_while_their_old_frames_go(captures):
     ("interleaved", ["dump", "--format", "jsonl"]),
 ])
 def test_what_a_live_command_prints_is_the_same_with_a_bounded_history(captures, name, command):
+    """(The command's main in this process, a pipe on its standard input: the real command's
+    output and exit status with a bounded history are the next test's.)"""
     data = captures[name].read_bytes()
-    kept_all = h2inspect(*command, "-", "--history", "all", stdin=data)
-    bounded = h2inspect(*command, "-", "--history", str(LIMIT), stdin=data)
+    kept_all = h2inspect_here(*command, "-", "--history", "all", stdin=data)
+    bounded = h2inspect_here(*command, "-", "--history", str(LIMIT), stdin=data)
     assert kept_all.returncode == bounded.returncode and kept_all.returncode in (0, 1), bounded.stderr
     assert bounded.stdout == kept_all.stdout
     assert bounded.stdout or command[0] == "check"  # (a clean capture: no finding to print)
