@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clikit import h2inspect
+from clikit import h2inspect, h2inspect_here
 
 from inspector.capture.live import LiveInput
 from inspector.capture.load import CaptureLoader
@@ -23,6 +23,8 @@ import hostile  # noqa: E402
 import memkit  # noqa: E402
 
 LIMIT, CHUNK, BATCH = 1000, 250, 40  # frames kept, dropped at a time; packets a batch
+# the tests of the module's captures on one xdist worker: they are made once (a second of making)
+CAPTURES_ONCE = pytest.mark.xdist_group("bounded-history")
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,7 @@ def _kept(session: Session) -> int:
     return len(session.frames) - session.frames.base
 
 
+@CAPTURES_ONCE
 @pytest.mark.parametrize("name", ["ids", "grpc", "interleaved", "connections"])
 def test_a_live_session_keeps_its_history_and_every_frame_keeps_its_number(captures, name):
     whole = CaptureLoader(str(captures[name])).load()
@@ -94,6 +97,7 @@ def test_a_live_session_keeps_its_history_and_every_frame_keeps_its_number(captu
         assert most_calls < len(whole.calls.calls) / 2
 
 
+@CAPTURES_ONCE
 def test_open_calls_and_their_blocks_stay_while_their_old_frames_go(captures):
     """Every call of the interleaved capture opens before any is answered: the calls stay open
     while the frames of their requests are dropped, and each ends with its request's method."""
@@ -108,6 +112,7 @@ def test_open_calls_and_their_blocks_stay_while_their_old_frames_go(captures):
     assert set(ended.values()) == {"/demo.Demo/Unary"}
 
 
+@CAPTURES_ONCE
 @pytest.mark.parametrize(("name", "command"), [
     ("ids", ["dump", "--format", "jsonl"]),
     ("ids", ["dump"]),
@@ -121,9 +126,11 @@ def test_open_calls_and_their_blocks_stay_while_their_old_frames_go(captures):
     ("interleaved", ["dump", "--format", "jsonl"]),
 ])
 def test_what_a_live_command_prints_is_the_same_with_a_bounded_history(captures, name, command):
+    """(The command's main in this process, a pipe on its standard input: the real command's
+    output and exit status with a bounded history are the next test's.)"""
     data = captures[name].read_bytes()
-    kept_all = h2inspect(*command, "-", "--history", "all", stdin=data)
-    bounded = h2inspect(*command, "-", "--history", str(LIMIT), stdin=data)
+    kept_all = h2inspect_here(*command, "-", "--history", "all", stdin=data)
+    bounded = h2inspect_here(*command, "-", "--history", str(LIMIT), stdin=data)
     assert kept_all.returncode == bounded.returncode and kept_all.returncode in (0, 1), bounded.stderr
     assert bounded.stdout == kept_all.stdout
     assert bounded.stdout or command[0] == "check"  # (a clean capture: no finding to print)
@@ -134,6 +141,7 @@ def test_what_a_live_command_prints_is_the_same_with_a_bounded_history(captures,
     assert others == kept_all.stderr.splitlines()
 
 
+@CAPTURES_ONCE
 def test_the_last_frame_of_a_trimmed_dump_has_its_absolute_number(captures):
     data = captures["ids"].read_bytes()
     out = h2inspect("dump", "-", "--format", "jsonl", "--history", "1000", stdin=data)
@@ -147,6 +155,7 @@ def test_the_last_frame_of_a_trimmed_dump_has_its_absolute_number(captures):
     assert json.loads(lines[-1])["packet"] == whole.frames[len(whole.frames) - 1].packet
 
 
+@CAPTURES_ONCE
 def test_history_on_a_capture_file_is_one_line_and_exit_2(captures):
     out = h2inspect("dump", str(captures["ids"]), "--history", "1000")
     assert out.returncode == 2
@@ -166,6 +175,7 @@ def test_a_finished_capture_keeps_everything():
     assert session.history is None and session.frames.base == 0 and session.header_blocks.base == 0
 
 
+@CAPTURES_ONCE
 def test_the_tui_on_a_live_source_says_what_it_dropped_and_never_stands_on_a_dropped_frame(captures):
     """The cursor's frame, its stream and the findings' frames are dropped while the user looks:
     the status line says so in words, Enter on such a finding and `:f` to such a frame say

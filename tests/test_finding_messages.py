@@ -11,6 +11,7 @@ other test as they are made.
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import re
 from collections import Counter
@@ -29,6 +30,8 @@ from inspector.findings.rules import RULES
 ROOT = Path(__file__).resolve().parent.parent
 HOLE = "\x00"  # where the scan of the source puts a value only known when the check runs
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
+# the tests that read `source_sites()`: on one xdist worker, so that the source is scanned once
+SOURCE_SCAN = pytest.mark.xdist_group("finding-messages-source-scan")
 REPORTERS = {"report", "violation", "_report"}
 # where the source makes the words of a slot: (file, how it is made, the argument) -> the kind
 PIECE_SITES = {("http2/hpack_decoder.py", "HpackError", 0): "hpack_error",
@@ -119,6 +122,7 @@ def test_every_rules_explanation_is_japanese_prose():
     assert all(rule.ja.endswith("。") for rule in RULES.values())
 
 
+@SOURCE_SCAN
 def test_every_message_the_source_can_make_reads_as_japanese_prose():
     """Each message the checkers can make, its values filled in, read through its form: no English
     words are left but the values themselves (methods, hosts, header names, numbers)."""
@@ -264,7 +268,9 @@ def _rules_of(node: ast.expr, module: _Module, env: dict[str, list[ast.expr]],
     return tuple(dict.fromkeys(found))
 
 
-def source_sites() -> list[Site]:
+@functools.cache
+def source_sites() -> tuple[Site, ...]:
+    """Every site of the source (scanned once: three tests read it)."""
     sites: list[Site] = []
     for path in sorted((ROOT / "inspector").rglob("*.py")):
         module = _Module(path)
@@ -278,7 +284,7 @@ def source_sites() -> list[Site]:
 
         visit(module.tree, None, {})
         sites += _damage_sites(module)
-    return [s for s in sites if any(sample != HOLE for sample in s.samples)]
+    return tuple(s for s in sites if any(sample != HOLE for sample in s.samples))
 
 
 def _site(node: ast.AST, module: _Module, env: dict[str, list[ast.expr]],
@@ -351,6 +357,7 @@ def _matches(forms: tuple[M.Form, ...], sample: str) -> bool:
                for english, _ in forms)
 
 
+@SOURCE_SCAN
 def test_the_scan_finds_the_checkers_messages():
     sites = source_sites()
     rules = {r for s in sites for r in s.rules}
@@ -361,6 +368,7 @@ def test_the_scan_finds_the_checkers_messages():
     assert len(sites) > 120
 
 
+@SOURCE_SCAN
 def test_every_message_the_source_can_make_matches_a_form_of_its_rule():
     missing = []
     for site in source_sites():

@@ -39,7 +39,7 @@ async def _open(name: str, size=(170, 45), schema=None):
 async def _loaded(app, pilot) -> None:
     while not app.loaded:
         await pilot.pause(0.05)
-    await pilot.pause(0.1)
+    await pilot.pause()  # what loading ended has posted, handled (not a fixed time)
 
 
 def _title(app) -> str:
