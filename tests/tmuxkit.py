@@ -82,7 +82,7 @@ def terminal(command: str, status_file: Path, cwd: Path | None = None, size: tup
     # test with `tmux -L ... attach` would otherwise resize it to their own terminal): in the same
     # command that makes it, before the app inside has drawn once, its size becomes manual.
     subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
-                    *(["-c", str(cwd)] if cwd else []), f"{command}; echo $? > {status_file}",
+                    *(["-c", str(cwd)] if cwd else []), f"{command}; echo $? > {status_file}.part && mv {status_file}.part {status_file}",
                     ";", "set-option", "-w", "-t", name, "window-size", "manual",
                     ";", "resize-window", "-t", name, "-x", str(width), "-y", str(height)], check=True, env=env)
     try:
@@ -94,7 +94,8 @@ def terminal(command: str, status_file: Path, cwd: Path | None = None, size: tup
 
 
 def exit_status(status_file: Path, timeout: float = 15) -> str:
-    """The command's exit status, once it has ended."""
+    """The command's exit status, once it has ended (the file appears whole: written aside, then renamed;
+    `echo $? > file` alone made it empty for a moment, read as '' in a loaded run)."""
     deadline = time.time() + timeout
     while not status_file.exists() and time.time() < deadline:
         time.sleep(0.1)
