@@ -40,6 +40,13 @@ async def _settled(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause(0.2)
 
 
+async def _problems_open(app: App, pilot) -> None:  # type: ignore[no-untyped-def]
+    """The capture loaded, then the problems view opened (its first visit: the screen composed)."""
+    await tuikit.until(pilot, lambda: app.loaded, "the capture to load")
+    await pilot.press("p")
+    await _settled(pilot)
+
+
 def test_going_to_a_finding_and_back_to_the_problems_view_are_one_screen_update_each(tmp_path):
     path = tuikit.findings_capture(str(tmp_path / "findings.pcap"))
     loader = CaptureLoader(path)
@@ -48,9 +55,7 @@ def test_going_to_a_finding_and_back_to_the_problems_view_are_one_screen_update_
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await tuikit.until(pilot, lambda: app.loaded, "the capture to load")
-            await pilot.press("p")  # the first visit composes the screen: several updates
-            await _settled(pilot)
+            await _problems_open(app, pilot)  # the first visit composes the screen: several updates
             await pilot.press("escape")
             await _settled(pilot)
             for _ in range(3):
@@ -81,9 +86,7 @@ def test_the_problems_view_takes_a_new_theme_when_it_comes_back(tmp_path):
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await tuikit.until(pilot, lambda: app.loaded, "the capture to load")
-            await pilot.press("p")
-            await _settled(pilot)
+            await _problems_open(app, pilot)
             screen = app.screen
             dark = screen.styles.background
             await pilot.press("escape")
@@ -106,9 +109,7 @@ def test_what_the_views_make_after_loading_is_frozen_within_a_second():
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await tuikit.until(pilot, lambda: app.loaded, "the capture to load")
-            await pilot.press("p")
-            await _settled(pilot)
+            await _problems_open(app, pilot)
             screen = app.screen  # made after loading
             assert isinstance(screen, ProblemsScreen)
             frozen = gc.get_freeze_count()

@@ -81,8 +81,9 @@ def terminal(command: str, status_file: Path, cwd: Path | None = None, size: tup
     # The window keeps the size it was made with whatever clients attach (a person watching the
     # test with `tmux -L ... attach` would otherwise resize it to their own terminal): in the same
     # command that makes it, before the app inside has drawn once, its size becomes manual.
+    status = f"echo $? > {status_file}.part && mv {status_file}.part {status_file}"  # whole when it appears
     subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
-                    *(["-c", str(cwd)] if cwd else []), f"{command}; echo $? > {status_file}.part && mv {status_file}.part {status_file}",
+                    *(["-c", str(cwd)] if cwd else []), f"{command}; {status}",
                     ";", "set-option", "-w", "-t", name, "window-size", "manual",
                     ";", "resize-window", "-t", name, "-x", str(width), "-y", str(height)], check=True, env=env)
     try:

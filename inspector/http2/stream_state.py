@@ -114,7 +114,5 @@ def _by_sender(table: dict[tuple[StreamState, int, int], StreamState]) -> tuple[
 
 #: The decoder's hot path: one lookup for a DATA or HEADERS frame and its END_STREAM flag,
 #: `AFTER_DATA_FROM[sender][state << 1 | end_stream]`.
-AFTER_DATA = _combined(StreamEvent.DATA)
-AFTER_HEADERS = _combined(StreamEvent.HEADERS)
-AFTER_DATA_FROM = _by_sender(AFTER_DATA)
-AFTER_HEADERS_FROM = _by_sender(AFTER_HEADERS)
+AFTER_DATA_FROM = _by_sender(_combined(StreamEvent.DATA))
+AFTER_HEADERS_FROM = _by_sender(_combined(StreamEvent.HEADERS))

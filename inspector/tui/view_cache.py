@@ -143,11 +143,12 @@ class ViewCache:
         (a capture that is complete), in one pass over the log whatever their number; returns them."""
         self._current()
         log = self.session.frames
-        conns, start, n = log.column("conn_index"), log.base, len(log)
-        big = [c for c, count in Counter(conns[start:n]).items() if count >= min_frames and c not in self._connections]
+        start, n = log.base, len(log)
+        conns = log.column("conn_index")[start:n]
+        big = [c for c, count in Counter(conns).items() if count >= min_frames and c not in self._connections]
         if big:
             kept = {c: array("I") for c in big}
-            for i, c in enumerate(conns[start:n], start):
+            for i, c in enumerate(conns, start):
                 frames = kept.get(c)
                 if frames is not None:
                     frames.append(i)

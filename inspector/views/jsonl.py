@@ -90,5 +90,5 @@ class JsonlFrames:
                     add(f'{prefix}{sid},{tp},"length":{length}{headers(hb)}}}\n')
                 else:
                     add(f'{prefix}{sid},{tp},"length":{length},"headers":{hp},"role":'
-                               f'{_ROLE_JSON[hb_roles[hb - hb_base]]}}}\n')
+                        f'{_ROLE_JSON[hb_roles[hb - hb_base]]}}}\n')
         return out
