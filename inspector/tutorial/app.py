@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, VerticalScroll
 from textual.dom import DOMNode
+from textual.message import Message
 from textual.widgets import Static
 
 from inspector.errors import InspectorError
@@ -63,6 +64,18 @@ def speak(node: DOMNode, lang: str) -> None:
     node._bindings = words
 
 
+class PanePart(Static):
+    """A part of the lesson pane. New words are laid out a refresh or more after they are set (more on
+    a busy machine), so the part says when its size changes: the step is brought into view again with
+    the layout as it now is."""
+
+    class Resized(Message):
+        pass
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(self.Resized())
+
+
 class TutorialApp(App):
     """h2inspect, teaching one or more lessons on their live exchange."""
 
@@ -99,9 +112,9 @@ class TutorialApp(App):
         yield from self.status_bar()
         with Horizontal(id="main"):
             with VerticalScroll(id="lesson-side"):
-                yield Static(id="compare")
-                yield Static(id="lesson")
-                yield Static(id="step")  # the frame under the cursor: brought into view as it changes
+                yield PanePart(id="compare")
+                yield PanePart(id="lesson")
+                yield PanePart(id="step")  # the frame under the cursor: brought into view as it changes
                 yield Static(id="diagram")
             yield from self.frame_pane()
         yield from self.boxes()
@@ -280,13 +293,17 @@ class TutorialApp(App):
         step = self.query_one("#step", Static)
         if not side.display or not self._lesson.plain:
             return
-        if not step.region.height:  # not laid out yet with its new words
-            self.call_after_refresh(self._step_in_view)
+        if not step.virtual_region.height:  # not laid out yet: its Resized comes when it is
             return
-        if step.region.bottom > side.content_region.bottom:
+        # Where the step sits in the pane's whole height, whatever the pane is scrolled to now.
+        if step.virtual_region.bottom > side.scrollable_content_region.height:
             side.scroll_to_widget(step, top=True, animate=False)
         else:
             side.scroll_home(animate=False)
+
+    @on(PanePart.Resized)
+    def _pane_laid_out(self) -> None:
+        self._step_in_view()
 
     # ---- keys ----------------------------------------------------------------------------------
 
