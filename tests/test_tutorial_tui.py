@@ -259,8 +259,8 @@ def test_the_multiplexing_lesson_is_taught_on_the_connection_ladder():
 
 @pytest.mark.parametrize(("lesson", "size"), [("unary", (180, 50)), ("multiplexing", (180, 50)),
                                              ("hpack", (180, 50)), ("flow-control", (180, 50)),
-                                             ("hpack", (80, 24))],
-                         ids=["unary", "multiplexing", "hpack", "flow-control", "hpack-80x24"])
+                                             ("multiplexing", (80, 24)), ("hpack", (80, 24))],
+                         ids=["unary", "multiplexing", "hpack", "flow-control", "multiplexing-80x24", "hpack-80x24"])
 def test_every_screen_of_teaching_mode_speaks_japanese(lesson, size, tmp_path):
     """Under --lang ja: every step of a call, the ladder, the connection view, help, the boxes, search
     and go-to and what they say, copying, saving (and failing to), the problems screen with its
