@@ -1,5 +1,5 @@
 """`python -m inspector` is the same as the `h2inspect` command."""
 
-from inspector.cli import main
+from inspector.cli import console
 
-raise SystemExit(main())
+console()
