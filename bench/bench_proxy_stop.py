@@ -26,23 +26,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from proxykit import ThreadServer, proxy  # noqa: E402  (the tests' own proxy runner: one copy)
+from proxykit import MIB, PREFACE, ThreadServer, proxy, sink  # noqa: E402  (the tests' own proxy runner: one copy)
 
-MIB = 1 << 20
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 PING = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"12345678"
-
-
-def _sink(conn: socket.socket) -> None:
-    while conn.recv(1 << 20):
-        pass
 
 
 def one_stop(folder: Path, sig: signal.Signals, mib: int) -> tuple[float, str]:
     """One round: seconds from `sig` to the proxy's exit, and the last line it wrote."""
     burst = PREFACE + SETTINGS + PING * (mib * MIB // len(PING))
-    with ThreadServer(_sink) as upstream, \
+    with ThreadServer(sink) as upstream, \
             proxy(folder, f"127.0.0.1:{upstream.port}", "--record", str(folder / "stop.pcapng"),
                   fmt="text") as p:
         with socket.create_connection(("127.0.0.1", p.port), 10) as sock:

@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -273,3 +274,92 @@ class PatternStream:
         for chunk in self.chunks(1 << 20):
             h.update(chunk)
         return h.hexdigest()
+
+
+# ---- a client that feeds the decoder hostile bytes (test_proxy_isolation, bench_proxy_isolation) ----
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+MIB = 1 << 20
+
+
+def timed_download(p: ProxyRun, docroot: Path, name: str = "big.bin") -> float:
+    """curl fetches `name` through the proxy, h2c; seconds it took. The body must be the file's."""
+    began = time.monotonic()
+    got = run(["curl", "-sS", "--http2-prior-knowledge", f"{p.url}/{name}"], timeout=120)
+    took = time.monotonic() - began
+    assert got.returncode == 0, got.stderr
+    assert md5(got.stdout) == md5((docroot / name).read_bytes())
+    return took
+
+
+class GarbageClient:
+    """Sends the preface, a frame header of length 2^24-1, then 16 MiB of `fill`, as fast as
+    the proxy takes it (the upstream closes on it; the client stops when its writes fail)."""
+
+    def __init__(self, port: int, fill: int) -> None:
+        self.port = port
+        self.fill = fill
+        self.sent = 0
+        self.started = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        header = struct.pack(">I", (1 << 24) - 1)[1:] + b"\x00\x00\x00\x00\x00\x01"
+        block = bytes([self.fill]) * (1 << 16)
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), 10) as sock:
+                sock.sendall(PREFACE + header)
+                for _ in range(256):  # 16 MiB
+                    sock.sendall(block)
+                    self.sent += len(block)
+                    if self.sent >= 1 * MIB:
+                        self.started.set()
+        except OSError:
+            pass
+        self.started.set()
+
+    def __enter__(self) -> GarbageClient:
+        self.thread.start()
+        assert self.started.wait(30)
+        return self
+
+    def __exit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+        self.thread.join(30)
+
+
+def sink(conn: socket.socket) -> None:
+    """A ThreadServer handler that reads everything and answers nothing."""
+    while conn.recv(1 << 20):
+        pass
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while chunk := src.recv(1 << 18):
+            dst.sendall(chunk)
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def garbage_sink_else(port: int):  # type: ignore[no-untyped-def]
+    """A ThreadServer handler: an upstream that takes in everything the garbage client sends
+    (nghttpd would close on its first frame header, and the proxy with it, sparing the decoder
+    most of it) and hands every other connection to the server on `port`."""
+    def handler(conn: socket.socket) -> None:
+        first = b""
+        while len(first) < len(PREFACE) + 9:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            first += chunk
+        if first[len(PREFACE):len(PREFACE) + 3] == b"\xff\xff\xff":
+            sink(conn)
+            return
+        with socket.create_connection(("127.0.0.1", port), 10) as server:
+            server.sendall(first)
+            back = threading.Thread(target=_pipe, args=(server, conn), daemon=True)
+            back.start()
+            _pipe(conn, server)
+            back.join(60)
+    return handler
