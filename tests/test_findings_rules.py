@@ -216,6 +216,28 @@ def test_ping_never_answered_and_stream_left_open():
     assert p.one("flow.stream-open-at-close").stream_id == 1
 
 
+def test_a_ping_is_unanswered_when_its_sender_closes_first_not_when_the_peer_leaves():
+    """The asker closing with its PING still owed gave up waiting (a keepalive's timeout): unanswered.
+    The peer closing right after the PING (gRPC's BDP PING beside a last response, then the client
+    closing its channel) was leaving anyway: the connection ended, nothing more."""
+    gave_up = Peer()
+    [ping] = gave_up.wire.client(PingFrame(0, opaque_data=b"keepaliv"))
+    gave_up.wire.decoder.close(Direction.CLIENT, "FIN", gave_up.wire.packet)
+    gave_up.wire.decoder.close(Direction.SERVER, "FIN", gave_up.wire.packet)
+    gave_up.wire.decoder.finish()
+    f = gave_up.one("flow.ping-unanswered")
+    assert f.frame == ping.index and "the server never answered the client's PING" in f.message
+
+    left = Peer()
+    left.request(1)
+    left.response(1, end_stream=True)
+    left.wire.server(PingFrame(0, opaque_data=b"bdp-ping"))
+    left.wire.decoder.close(Direction.CLIENT, "FIN", left.wire.packet)
+    left.wire.decoder.close(Direction.SERVER, "FIN", left.wire.packet)
+    left.wire.decoder.finish()
+    assert by_rule(left.wire, "flow.ping-unanswered") == []
+
+
 # ---- grpc.* ------------------------------------------------------------------------------------------
 
 def _call(request=GRPC, response=GRPC_OK, trailers=(("grpc-status", "0"),), body=b"\x00\x00\x00\x00\x00"):

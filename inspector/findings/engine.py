@@ -153,7 +153,7 @@ class ConnectionChecks:
 
     __slots__ = ("engine", "conn", "midstream", "lint_cache", "content_left", "head_streams", "active",
                  "streams_opened", "last_client", "last_server", "max_active", "quick_open", "open_limit",
-                 "closed_by", "flow", "abuse", "provoked", "size_check")
+                 "closed_by", "first_closed", "flow", "abuse", "provoked", "size_check")
 
     def __init__(self, engine: FindingsEngine, conn: Connection, midstream: bool) -> None:
         self.engine = engine
@@ -172,6 +172,7 @@ class ConnectionChecks:
         self.quick_open = not midstream  # no rule in force needs to see each new stream
         self.open_limit = 0  # the fast path counts a new stream itself while fewer are open: see settings_changed
         self.closed_by: list[str | None] = [None, None]  # "FIN"/"RST" once a TCP side closed
+        self.first_closed: int | None = None  # the direction whose side closed first
         self.flow = flow.FlowState(self)
         self.abuse = abuse.AbuseState(self)
         self.provoked: dict[int, int] = {}  # stream -> frame of an invalid client frame on it (MadeYouReset)
@@ -406,6 +407,8 @@ class ConnectionChecks:
     def tcp_closed(self, direction: int, how: str, pending_block: tuple[int, int] | None, packet: int) -> None:
         """A TCP side ended; `pending_block` is (stream, fragments) of a header block it left unfinished."""
         self.closed_by[direction] = how
+        if self.first_closed is None:
+            self.first_closed = direction
         if pending_block is not None:
             sid, fragments = pending_block
             self.report("abuse.header-block-unterminated",

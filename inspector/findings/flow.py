@@ -84,14 +84,16 @@ class FlowState:
 
     def finish(self) -> None:
         checks = self.checks
-        closed = any(checks.closed_by)
         for sender in (0, 1):
             peer = 1 - sender
             who, other = Direction(sender).label, Direction(peer).label
+            # Unanswered: the peer went on sending without the ACK, or the asker closed first (it gave up
+            # waiting, as a keepalive does). A peer that closes right after a PING was leaving anyway
+            # (gRPC's BDP PING beside a last response, the client then closing its channel). A connection
+            # joined mid-way may never have found the peer's frames: there closing says nothing.
+            asker_closed = not checks.midstream and checks.first_closed == sender
             for payload, frame in self.pings[sender].items():
-                # (a connection joined mid-way may never have found the peer's frames: it must be seen
-                # sending after the PING, not only closing)
-                if closed and not checks.midstream or checks.last_frame_from(peer, frame) is not None:
+                if asker_closed or checks.last_frame_from(peer, frame) is not None:
                     checks.report("flow.ping-unanswered",
                                   f"the {other} never answered the {who}'s PING {payload.hex()}", frame=frame)
             first = self.first_unacked[sender]
