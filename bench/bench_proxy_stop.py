@@ -26,7 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from proxykit import MIB, PREFACE, ThreadServer, proxy, sink  # noqa: E402  (the tests' own proxy runner: one copy)
+from proxykit import MIB, ThreadServer, proxy, sink  # noqa: E402  (the tests' own proxy runner: one copy)
+
+from inspector.http2.frames import CLIENT_PREFACE  # noqa: E402
 
 SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 PING = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"12345678"
@@ -34,7 +36,7 @@ PING = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"12345678"
 
 def one_stop(folder: Path, sig: signal.Signals, mib: int) -> tuple[float, str]:
     """One round: seconds from `sig` to the proxy's exit, and the last line it wrote."""
-    burst = PREFACE + SETTINGS + PING * (mib * MIB // len(PING))
+    burst = CLIENT_PREFACE + SETTINGS + PING * (mib * MIB // len(PING))
     with ThreadServer(sink) as upstream, \
             proxy(folder, f"127.0.0.1:{upstream.port}", "--record", str(folder / "stop.pcapng"),
                   fmt="text") as p:

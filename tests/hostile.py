@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import hpack
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+from inspector.http2.frames import CLIENT_PREFACE as PREFACE
+
 DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY, CONTINUATION = 0, 1, 3, 4, 7, 9
 END_STREAM, END_HEADERS = 0x1, 0x4
 

@@ -18,7 +18,8 @@ import hpack
 from hpack.hpack import encode_integer
 from hyperframe.frame import ContinuationFrame, DataFrame, Frame, HeadersFrame, SettingsFrame
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+from inspector.http2.frames import CLIENT_PREFACE as PREFACE
+
 MAX_SEGMENT = 32_000  # bytes of TCP payload per packet (under the 64 KiB IPv4 limit)
 HEADER_TABLE_SIZE = 0x1  # SETTINGS identifiers (RFC 9113 section 6.5.2)
 MAX_FRAME = 16_384  # DATA frames are cut to the default SETTINGS_MAX_FRAME_SIZE

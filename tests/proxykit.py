@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from inspector.http2.frames import CLIENT_PREFACE
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -278,7 +280,6 @@ class PatternStream:
 
 # ---- a client that feeds the decoder hostile bytes (test_proxy_isolation, bench_proxy_isolation) ----
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 MIB = 1 << 20
 
 
@@ -308,7 +309,7 @@ class GarbageClient:
         block = bytes([self.fill]) * (1 << 16)
         try:
             with socket.create_connection(("127.0.0.1", self.port), 10) as sock:
-                sock.sendall(PREFACE + header)
+                sock.sendall(CLIENT_PREFACE + header)
                 for _ in range(256):  # 16 MiB
                     sock.sendall(block)
                     self.sent += len(block)
@@ -348,12 +349,12 @@ def garbage_sink_else(port: int):  # type: ignore[no-untyped-def]
     most of it) and hands every other connection to the server on `port`."""
     def handler(conn: socket.socket) -> None:
         first = b""
-        while len(first) < len(PREFACE) + 9:
+        while len(first) < len(CLIENT_PREFACE) + 9:
             chunk = conn.recv(65536)
             if not chunk:
                 return
             first += chunk
-        if first[len(PREFACE):len(PREFACE) + 3] == b"\xff\xff\xff":
+        if first[len(CLIENT_PREFACE):len(CLIENT_PREFACE) + 3] == b"\xff\xff\xff":
             sink(conn)
             return
         with socket.create_connection(("127.0.0.1", port), 10) as server:

@@ -17,10 +17,10 @@ import h2.events
 import pytest
 from proxykit import ThreadServer, free_port, md5, nghttpd, proxy, run, stopped_cleanly
 
+from inspector.http2.frames import CLIENT_PREFACE as PREFACE
+
 pytestmark = [pytest.mark.peers, pytest.mark.timeout(120),
               pytest.mark.usefixtures("peers")]
-
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 @pytest.fixture

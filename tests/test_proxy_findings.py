@@ -21,6 +21,7 @@ from hyperframe.frame import SettingsFrame
 from proxykit import ThreadServer, free_port, nghttpd, proxy, require, run, stopped_cleanly
 
 from inspector.findings.rules import RULES
+from inspector.http2.frames import CLIENT_PREFACE as PREFACE
 from inspector.model import Severity
 from inspector.proxy import relay as relay_module
 from inspector.proxy.live_source import DecodePacer, LiveSource
@@ -29,8 +30,6 @@ from inspector.proxy.relay import Endpoint, Relay, RelaySettings
 from inspector.proxy.tls import LocalCA
 from inspector.tui.app import App
 from inspector.tui.widgets.problems import ProblemsScreen
-
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import socket
 import pytest
 from proxykit import (
     MIB,
-    PREFACE,
     GarbageClient,
     ThreadServer,
     garbage_sink_else,
@@ -24,6 +23,8 @@ from proxykit import (
     stopped_cleanly,
     timed_download,
 )
+
+from inspector.http2.frames import CLIENT_PREFACE
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.usefixtures("peers")]
 
@@ -62,7 +63,7 @@ def test_ctrl_c_during_a_decode_backlog_stops_within_a_second_with_the_recording
     record = tmp_path / "backlog.pcapng"
     # Many tiny frames: cheap to relay, dear to decode, so decoding falls far behind.
     ping = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"12345678"
-    burst = PREFACE + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" + ping * (24 * MIB // len(ping))
+    burst = CLIENT_PREFACE + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" + ping * (24 * MIB // len(ping))
     with ThreadServer(sink) as upstream, \
             proxy(tmp_path, f"127.0.0.1:{upstream.port}", "--record", str(record), fmt="text") as p:
         with socket.create_connection(("127.0.0.1", p.port), 10) as sock:

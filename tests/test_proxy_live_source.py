@@ -10,11 +10,11 @@ from collections.abc import Callable
 import hpack
 from hyperframe.frame import DataFrame, HeadersFrame, SettingsFrame
 
+from inspector.http2.frames import CLIENT_PREFACE as PREFACE
 from inspector.model import Direction, Severity
 from inspector.proxy.live_source import DECODE_PIECE, DecodePacer, LiveSource
 from inspector.proxy.recorder import MAX_SEGMENT, PcapngRecorder
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 CLIENT, SERVER = ("127.0.0.1", 40000), ("127.0.0.1", 8080)
 
 

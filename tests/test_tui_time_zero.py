@@ -13,6 +13,7 @@ import pytest
 from conftest import CAPTURES
 
 from inspector.capture.load import CaptureLoader
+from inspector.http2.frames import CLIENT_PREFACE as PREFACE
 from inspector.proxy.live_source import LiveSource
 from inspector.proxy.recorder import PcapngRecorder
 from inspector.rpc.status import format_duration
@@ -20,7 +21,6 @@ from inspector.tls.keylog import KeyLog
 from inspector.tui.app import App
 from inspector.tui.describe import frame_detail
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 CLASSIC_PCAPS = sorted(p.name for p in CAPTURES.glob("*.pcap"))
 
 
