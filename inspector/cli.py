@@ -305,8 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         # The reader went away (`| head`): not an error. Keep Python quiet on exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _stdout_to_devnull()
         return 0
     except KeyboardInterrupt:
         return 130
@@ -316,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"h2inspect: internal error: {type(exc).__name__}: {exc} "
               "(set H2INSPECT_DEBUG=1 for the traceback)", file=sys.stderr)
         return 2
+
+
+def _stdout_to_devnull() -> None:
+    """Standard output goes to /dev/null from now on: what is still buffered for a reader that went
+    away is flushed there, so Python's own flush at exit has no broken pipe to complain of."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def console() -> NoReturn:
@@ -329,7 +334,7 @@ def console() -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:  # the reader went away after the last write: as in `main`, not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
     if threading.active_count() > 1:
         sys.exit(status)
     os._exit(status)
