@@ -127,3 +127,41 @@ def test_upstream_reset_mid_response_reaches_the_client_after_every_byte_the_pro
               f"{client_got}: lost by the kernel {upstream_sent + len(head) - proxy_read}")
     assert "Traceback" not in err
     assert stopped_cleanly(p)
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_a_fin_passed_to_an_upstream_whose_reset_is_not_yet_read_is_said_as_that_reset(tmp_path, loop):
+    """The upstream resets while the proxy holds its reads back (the client reads nothing), so
+    the RST waits unread; then the client half-closes, and passing its FIN on fails
+    (shutdown(2): ENOTCONN; asyncio raises it in the client leg's callback, uvloop reports it
+    on the upstream leg). It is the upstream's reset either way: said as one, and the client
+    gets every byte the proxy read, then a FIN."""
+    blocked = threading.Event()
+
+    def fill_then_reset(conn: socket.socket) -> None:
+        conn.settimeout(2.0)
+        try:
+            for chunk in PatternStream(256 * MIB).chunks(1 << 16):
+                conn.sendall(chunk)
+        except TimeoutError:
+            pass  # every buffer on the way is full: the proxy reads no more from this side
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        conn.close()
+        blocked.set()
+
+    env = {"H2INSPECT_LOOP": "asyncio" if loop == "asyncio" else ""}
+    with ThreadServer(fill_then_reset) as upstream, proxy(tmp_path, f"127.0.0.1:{upstream.port}", env=env) as p:
+        with socket.create_connection(("127.0.0.1", p.port), 10) as sock:
+            sock.settimeout(20)
+            assert blocked.wait(60)
+            sock.shutdown(socket.SHUT_WR)
+            received = 0
+            while chunk := sock.recv(1 << 20):  # a reset here would raise
+                received += len(chunk)
+        p.wait_for(lambda r: "upstream server reset" in r.stderr())
+        err = p.stderr()
+    said = re.findall(r"upstream server reset the connection \(([^)]*)\) after (\d+) bytes", err)
+    assert [why for why, _ in said] == ["already reset when a FIN was passed on"], err
+    assert received == int(said[0][1]) > 1 * MIB
+    assert "client reset" not in err and "Traceback" not in err, err
+    assert stopped_cleanly(p)

@@ -63,14 +63,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _event_loop_policy() -> None:
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when installed (H2INSPECT_LOOP=asyncio says no), for this run only: a
+    global policy would outlive the command in a process that goes on (a test worker)."""
     if os.environ.get("H2INSPECT_LOOP", "").lower() == "asyncio":
-        return
+        return None
     try:
         import uvloop
     except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        return None
+    return uvloop.new_event_loop
 
 
 def _forward_settings(args: argparse.Namespace, listen: Endpoint) -> tuple[RelaySettings, str | None]:
@@ -342,9 +344,9 @@ def run(args: argparse.Namespace) -> int:
     source = LiveSource(recorder, name=f"proxy {settings.listen} → {target}",
                         connection_backlog=backlog, total_backlog=max(backlog, 4 * backlog))
     source.session.history = History.asked(args.history)
-    _event_loop_policy()
     try:
-        asyncio.run(_serve(args, settings, ca_note, source, app_class))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_serve(args, settings, ca_note, source, app_class))
     except KeyboardInterrupt:
         pass
     finally:

@@ -162,6 +162,12 @@ PIECES: dict[str, tuple[Form, ...]] = {
                                                                                               "「{why}」"),
                  ("refused the connection", "接続を拒否した"), ("did not answer within {seconds} s", "{seconds} s "
                                                                                               "以内に応答しなかった"),
+                 ("already reset when a FIN was passed on", "FIN を伝えた時にはもうリセットされていた"),
+                 # the operating system's words for the errors a relayed connection meets
+                 ("Connection reset by peer", "相手が接続をリセットした"), ("Broken pipe", "相手がもう閉じていた"),
+                 ("Connection timed out", "接続がタイムアウトした"), ("No route to host", "ホストへの経路がない"),
+                 ("Network is unreachable", "ネットワークに到達できない"),
+                 ("Software caused connection abort", "接続が中断された"),
                  ("{why}", "「{why}」")),
     "bad_head": (("no end of the request head in {size} bytes", "{size} バイト以内にリクエストヘッドの終わりがない"),
                  ("not an HTTP request: {data}", "HTTP リクエストではない：{data}"),

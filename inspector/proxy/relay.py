@@ -12,6 +12,7 @@ to the source as events.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import ssl
 import struct
@@ -114,6 +115,9 @@ def _describe(exc: BaseException) -> str:
         return "refused the connection"
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return f"did not answer within {CONNECT_TIMEOUT:g} s"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOTCONN:
+        # shutdown(2) on a socket whose peer's RST came in before the relay read it
+        return "already reset when a FIN was passed on"
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc) or type(exc).__name__
@@ -129,7 +133,7 @@ class _Leg(asyncio.Protocol):
     """
 
     __slots__ = ("link", "from_client", "transport", "eof", "eof_sent", "lost", "is_tls",
-                 "held_back", "full", "received", "dropped")
+                 "held_back", "full", "received", "dropped", "write_error")
 
     def __init__(self, link: _Link, from_client: bool) -> None:
         self.link = link
@@ -143,6 +147,7 @@ class _Leg(asyncio.Protocol):
         self.full = False  # our write buffer is over its high-water mark
         self.received = 0  # bytes read from the peer
         self.dropped = 0  # of them, bytes that could not be written on (the other leg was gone)
+        self.write_error: OSError | None = None  # passing a FIN on failed: the peer had reset
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream protocol is always given a full transport (asyncio's and uvloop's alike).
@@ -174,10 +179,17 @@ class _Leg(asyncio.Protocol):
         if t is None or not self.writable():
             return
         self.eof_sent = True
-        if t.can_write_eof():
-            t.write_eof()
-        else:
+        if not t.can_write_eof():
             t.close()
+            return
+        try:
+            t.write_eof()
+        except OSError as exc:
+            # shutdown(2) fails (ENOTCONN) when the peer's RST is in but not yet read. asyncio
+            # raises it here, in the other leg's callback; uvloop gives it to connection_lost.
+            # Either way it is this peer's reset, said as one.
+            self.write_error = exc
+            t.abort()
 
     def close(self) -> None:
         """Close politely: what is buffered is written first, then FIN."""
@@ -230,7 +242,7 @@ class _Leg(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        self.link.leg_lost(self, exc)
+        self.link.leg_lost(self, exc if exc is not None else self.write_error)
 
     def pause_writing(self) -> None:
         self.full = True
