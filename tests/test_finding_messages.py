@@ -210,17 +210,16 @@ def _assigned(function: ast.FunctionDef | None) -> dict[str, list[ast.expr]]:
     return names
 
 
+@functools.cache
 def _functions() -> dict[str, ast.FunctionDef]:
-    """Every module-level function of the source by name (a rule picked by one defined elsewhere)."""
+    """Every module-level function of the source by name (a rule picked by one defined elsewhere);
+    read when first asked, not at collection (every xdist worker collects this module)."""
     out = {}
     for path in sorted((ROOT / "inspector").rglob("*.py")):
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, FUNCTION_NODES):
                 out.setdefault(node.name, node)
     return out
-
-
-FUNCTIONS = _functions()
 
 
 def expand(node: ast.expr, module: _Module, env: dict[str, list[ast.expr]], depth: int = 0) -> list[str]:
@@ -262,7 +261,7 @@ def _rules_of(node: ast.expr, module: _Module, env: dict[str, list[ast.expr]],
     # a rule a function picks (`_state_rule(...)`, or `rule = ...` of one): the ids that function returns
     for value in [node] + (env.get(node.id, []) if isinstance(node, ast.Name) else []):
         if not found and isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
-            picker = module.functions.get(value.func.id) or FUNCTIONS.get(value.func.id)
+            picker = module.functions.get(value.func.id) or _functions().get(value.func.id)
             found += [n.value for n in ast.walk(picker) if isinstance(n, ast.Constant) and n.value in RULES] \
                 if picker is not None else []
     return tuple(dict.fromkeys(found))
